@@ -1,0 +1,1 @@
+"""Reeva's Instagram messaging ingestion service."""

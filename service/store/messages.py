@@ -1,0 +1,41 @@
+"""The `messages` table."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+
+from service.db import fetch_one
+from service.queries import QUERIES
+from service.store.rows import Message, from_row
+
+
+async def insert_if_new(conn: AsyncConnection, *, mid: str, sender_ig_id: str,
+                        recipient_ig_id: str, timestamp: dt.datetime,
+                        message_text: str | None = None, attachments: Any = None,
+                        reply_to: Any = None, quick_reply: Any = None,
+                        is_echo: bool = False) -> bool:
+    """Insert the message unless its mid is known; True when it was new."""
+    row = await fetch_one(conn, QUERIES["message_insert"], {
+        "mid": mid, "sender_ig_id": sender_ig_id, "recipient_ig_id": recipient_ig_id,
+        "timestamp": timestamp, "message_text": message_text,
+        "attachments": _json(attachments), "reply_to": _json(reply_to),
+        "quick_reply": _json(quick_reply), "is_echo": is_echo,
+    })
+    return row is not None
+
+
+async def get_for_update(conn: AsyncConnection, mid: str) -> Message | None:
+    row = await fetch_one(conn, QUERIES["message_get_for_update"], {"mid": mid})
+    return None if row is None else from_row(Message, row)
+
+
+async def mark_handled(conn: AsyncConnection, mid: str, *, processed: bool) -> None:
+    await conn.execute(QUERIES["message_mark_handled"], {"mid": mid, "processed": processed})
+
+
+def _json(value: Any) -> Jsonb | None:
+    return None if value is None else Jsonb(value)

@@ -1,0 +1,47 @@
+"""The `outbound_messages` table: every DM we send, with its attempts and outcome."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+
+from service.db import fetch_one
+from service.queries import QUERIES
+from service.store.rows import OutboundMessage, from_row
+
+
+async def insert(conn: AsyncConnection, *, recipient_ig_id: str, kind: str,
+                 payload: dict[str, Any], message_id: str | None = None) -> OutboundMessage | None:
+    """Record a DM to send; None when the event already has a DM of this kind."""
+    row = await fetch_one(conn, QUERIES["outbound_message_insert"], {
+        "recipient_ig_id": recipient_ig_id, "kind": kind, "payload": Jsonb(payload),
+        "message_id": message_id,
+    })
+    return None if row is None else from_row(OutboundMessage, row)
+
+
+async def get(conn: AsyncConnection, outbound_id: uuid.UUID) -> OutboundMessage | None:
+    row = await fetch_one(conn, QUERIES["outbound_message_get"], {"id": outbound_id})
+    return None if row is None else from_row(OutboundMessage, row)
+
+
+async def record_attempt(conn: AsyncConnection, outbound_id: uuid.UUID, *, status: str,
+                         remote_message_id: str | None = None, error: str | None = None,
+                         payload_patch: dict[str, Any] | None = None,
+                         calls: int = 1) -> OutboundMessage | None:
+    """Record a send's outcome and its Graph API calls; None if no longer pending."""
+    row = await fetch_one(conn, QUERIES["outbound_message_record_attempt"], {
+        "id": outbound_id, "calls": calls, "status": status, "remote_message_id": remote_message_id,
+        "error": error, "payload_patch": Jsonb(payload_patch or {}),
+    })
+    return None if row is None else from_row(OutboundMessage, row)
+
+
+async def recent_verification_exists(conn: AsyncConnection, ig_id: str,
+                                     window_seconds: int) -> bool:
+    row = await fetch_one(conn, QUERIES["outbound_message_recent_verification"],
+                          {"ig_id": ig_id, "window_seconds": window_seconds})
+    return bool(row["recent"])

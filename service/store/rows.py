@@ -1,0 +1,74 @@
+"""Row types that the store returns."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from typing import Any
+
+
+def from_row(cls, row: dict[str, Any]):
+    """Build `cls` from a dict row, ignoring columns the type does not name."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in row.items() if k in names})
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class InstagramProfile:
+    ig_id: str
+    username: str | None = None
+    display_name: str | None = None
+    profile_pic_url: str | None = None
+    connected_user_id: uuid.UUID | None = None
+    connected_at: dt.datetime | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.connected_user_id is not None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Message:
+    id: str
+    sender_ig_id: str
+    recipient_ig_id: str
+    message_text: str | None
+    attachments: Any
+    is_echo: bool
+    timestamp: dt.datetime
+    processed: bool
+    handled_at: dt.datetime | None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class VerificationToken:
+    token_hash: str
+    ig_id: str
+    expires_at: dt.datetime
+    consumed: bool
+    created_by_event_id: str | None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OutboundMessage:
+    id: uuid.UUID
+    recipient_ig_id: str
+    kind: str
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    remote_message_id: str | None
+    error: str | None
+    message_id: str | None
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Phase3Item:
+    id: int
+    message_id: str
+    ig_id: str
+    connected_user_id: uuid.UUID
+    attempts: int

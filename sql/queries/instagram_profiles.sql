@@ -1,0 +1,20 @@
+-- instagram_profile_upsert --
+-- Find or create a sender's profile; the update takes the row lock that serialises one
+-- user's messages.
+INSERT INTO instagram_profiles (ig_id)
+VALUES (%(ig_id)s)
+ON CONFLICT (ig_id) DO UPDATE SET updated_at = now()
+RETURNING ig_id, username, display_name, profile_pic_url, connected_user_id, connected_at;
+
+-- instagram_profile_connect --
+-- Link an Instagram account to a Reeva user, creating either side as needed.
+WITH person AS (
+    INSERT INTO profiles (id) VALUES (%(user_id)s)
+    ON CONFLICT (id) DO UPDATE SET updated_at = now()
+    RETURNING id
+)
+INSERT INTO instagram_profiles (ig_id, connected_user_id, connected_at)
+SELECT %(ig_id)s, person.id, now() FROM person
+ON CONFLICT (ig_id) DO UPDATE
+SET connected_user_id = EXCLUDED.connected_user_id, connected_at = now()
+RETURNING ig_id, username, display_name, profile_pic_url, connected_user_id, connected_at;

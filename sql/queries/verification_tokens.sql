@@ -1,0 +1,22 @@
+-- verification_token_upsert_for_event --
+-- Store a token's hash for an event; a retried send replaces the event's own unconsumed
+-- token, so an event never has more than one. Returns nothing if it was consumed.
+INSERT INTO verification_tokens (token_hash, ig_id, expires_at, created_by_event_id)
+VALUES (%(token_hash)s, %(ig_id)s, now() + make_interval(secs => %(ttl_seconds)s), %(event_id)s)
+ON CONFLICT (created_by_event_id) WHERE created_by_event_id IS NOT NULL DO UPDATE
+SET token_hash = EXCLUDED.token_hash, expires_at = EXCLUDED.expires_at, created_at = now()
+WHERE NOT verification_tokens.consumed
+RETURNING token_hash, ig_id, expires_at, consumed, created_by_event_id;
+
+-- verification_token_get_for_event --
+-- The token an event already has, if any.
+SELECT token_hash, ig_id, expires_at, consumed, created_by_event_id
+FROM verification_tokens
+WHERE created_by_event_id = %(event_id)s;
+
+-- verification_token_get_live --
+-- A token by hash, if it belongs to the account and is unconsumed and unexpired.
+SELECT token_hash, ig_id, expires_at, consumed, created_by_event_id
+FROM verification_tokens
+WHERE token_hash = %(token_hash)s AND ig_id = %(ig_id)s
+  AND NOT consumed AND expires_at > now();

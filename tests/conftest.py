@@ -1,0 +1,71 @@
+"""Fixtures: a migrated template database cloned per test, the Graph API sandbox, the
+app behind a test client, and real worker processes."""
+
+from __future__ import annotations
+
+import os
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+from pytest_postgresql import factories
+
+from service.migrate import migrate
+from service.sandbox import Sandbox
+from tests import pg
+from tests.stack import Stack, make_env
+
+DBNAME = f"ingest_test_{os.getpid()}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    server = pg.find_server()
+    config.option.postgresql_host = server["host"]
+    config.option.postgresql_port = server["port"]
+    config.option.postgresql_user = server["user"]
+
+
+def load_schema(*, host, port, user, dbname, password=None, **_) -> None:
+    migrate(pg.url_for(host=host, port=port, user=user, dbname=dbname, password=password))
+
+
+pg_template = factories.postgresql_noproc(load=[load_schema], dbname=DBNAME)
+postgresql = factories.postgresql("pg_template")
+
+
+@pytest.fixture
+def database_url(postgresql: psycopg.Connection) -> str:
+    info = postgresql.info
+    return pg.url_for(host=info.host, port=info.port, user=info.user, dbname=info.dbname,
+                      password=info.password)
+
+
+@pytest.fixture
+def db(database_url: str):
+    """An autocommit connection for assertions and setup, rows as dicts."""
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+        yield conn
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    with Sandbox() as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def sandbox(sandbox_server: Sandbox) -> Sandbox:
+    sandbox_server.reset()
+    return sandbox_server
+
+
+@pytest.fixture
+def env(database_url: str, sandbox: Sandbox) -> dict[str, str]:
+    return make_env(database_url=database_url, graph_url=sandbox.url)
+
+
+@pytest.fixture
+def stack(env: dict[str, str], sandbox: Sandbox, db):
+    """The app (in-process test client) and a real worker process, on this test's database."""
+    with Stack(env, sandbox, db) as running:
+        yield running

@@ -1,0 +1,1 @@
+"""The worker process: procrastinate tasks that call the service code."""

@@ -1,0 +1,28 @@
+"""`ingest worker`: run the procrastinate worker for the app's queues."""
+
+from __future__ import annotations
+
+import structlog
+
+from service import jobs
+from service.runtime import open_runtime
+from service.settings import Settings
+from workers import tasks
+
+log = structlog.get_logger("workers")
+
+
+async def run(settings: Settings, *, concurrency: int | None = None,
+              install_signal_handlers: bool = True) -> None:
+    concurrency = concurrency or settings.worker_concurrency
+    app = jobs.make_app(settings.database_url)
+    tasks.register(app)
+    # One connection per job slot, plus LISTEN and the worker's own bookkeeping.
+    async with open_runtime(settings, pool_max_size=concurrency + 3, job_app=app) as rt:
+        log.info("worker started", queues=list(jobs.QUEUES), concurrency=concurrency,
+                 graph_sandbox=settings.graph_is_sandbox)
+        await app.run_worker_async(
+            queues=list(jobs.QUEUES), concurrency=concurrency,
+            additional_context={"runtime": rt}, shutdown_graceful_timeout=30,
+            install_signal_handlers=install_signal_handlers,
+        )
