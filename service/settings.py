@@ -44,6 +44,9 @@ class Settings:
     db_pool_min_size: int = 2
     db_pool_max_size: int = 10
     worker_concurrency: int = 10
+    # How often a worker looks for jobs whose scheduled time came (retries); new jobs
+    # arrive by LISTEN/NOTIFY at once.
+    worker_poll_seconds: float = 0.5
     log_format: str = "auto"
     log_level: str = "INFO"
 

@@ -37,6 +37,7 @@ def make_env(*, database_url: str, graph_url: str, **extra: str) -> dict[str, st
         "SEND_BACKOFF_BASE_SECONDS": "0.05",
         "SEND_BACKOFF_CAP_SECONDS": "0.5",
         "WORKER_CONCURRENCY": "4",
+        "WORKER_POLL_SECONDS": "0.05",
         "LOG_FORMAT": "json",
     }
     env.update(extra)

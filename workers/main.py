@@ -23,6 +23,7 @@ async def run(settings: Settings, *, concurrency: int | None = None,
                  graph_sandbox=settings.graph_is_sandbox)
         await app.run_worker_async(
             queues=list(jobs.QUEUES), concurrency=concurrency,
+            fetch_job_polling_interval=settings.worker_poll_seconds,
             additional_context={"runtime": rt}, shutdown_graceful_timeout=30,
             install_signal_handlers=install_signal_handlers,
         )

@@ -1,0 +1,1 @@
+"""Meta webhook deliveries: turning a decoded Instagram delivery into events to ingest."""
