@@ -38,7 +38,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ingest {args.command}: {exc}", file=sys.stderr)
         return 2
     logs.configure(fmt=settings.log_format, level=settings.log_level)
-    return _run(args, settings)
+    try:
+        return _run(args, settings)
+    except SettingsError as exc:
+        print(f"ingest {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:

@@ -19,7 +19,7 @@ from service import embedded_db, logs
 from service.http.app import create_app
 from service.migrate import migrate
 from service.sandbox import Sandbox
-from service.settings import Settings
+from service.settings import DEV_ENV_FILE, Settings
 from workers import main as worker_main
 
 log = structlog.get_logger("dev")
@@ -33,7 +33,10 @@ def main() -> int:
     env.setdefault("HOST", "127.0.0.1")
     if not env.get("DATABASE_URL"):
         env["DATABASE_URL"] = embedded_db.start()
-        log.warning("DATABASE_URL is not set: using the embedded Postgres in .data/postgres")
+        # Other `ingest` commands run in this folder (connect, status) read it from here.
+        DEV_ENV_FILE.write_text(f"DATABASE_URL={env['DATABASE_URL']}\n")
+        log.warning("DATABASE_URL is not set: using the embedded Postgres in .data/postgres",
+                    database_url=env["DATABASE_URL"])
     if not env.get("INTERNAL_SERVICE_TOKEN"):
         env["INTERNAL_SERVICE_TOKEN"] = DEV_SERVICE_TOKEN
         log.warning("INTERNAL_SERVICE_TOKEN is not set: using the spec's example token")

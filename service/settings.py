@@ -16,6 +16,10 @@ DEFAULT_VERIFY_URL_BASE = "https://c702be487ed4.ngrok-free.app/verify"
 DEFAULT_INSTAGRAM_API_BASE_URL = "https://graph.instagram.com/v24.0"
 
 
+# What the web and worker processes cannot run without, beyond DATABASE_URL.
+SERVICE_SETTINGS = ("internal_service_token", "instagram_access_token")
+
+
 class SettingsError(Exception):
     """A setting is missing or malformed; the message names it."""
 
@@ -23,8 +27,9 @@ class SettingsError(Exception):
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Settings:
     database_url: str
-    internal_service_token: str = dataclasses.field(repr=False)
-    instagram_access_token: str = dataclasses.field(repr=False)
+    # Required by the processes that use them (`require`), not by every command.
+    internal_service_token: str | None = dataclasses.field(default=None, repr=False)
+    instagram_access_token: str | None = dataclasses.field(default=None, repr=False)
     instagram_scoped_id: str = "me"
     instagram_api_base_url: str = DEFAULT_INSTAGRAM_API_BASE_URL
     instagram_webhook_verification_token: str | None = dataclasses.field(default=None, repr=False)
@@ -71,6 +76,13 @@ class Settings:
     def from_env(cls, **overrides: Any) -> Settings:
         return cls.from_mapping(os.environ, **overrides)
 
+    def require(self, *names: str) -> Settings:
+        """Raise `SettingsError` naming the first of these settings that is unset."""
+        for name in names:
+            if not getattr(self, name):
+                raise SettingsError(f"missing required setting {name.upper()}")
+        return self
+
     @property
     def graph_is_sandbox(self) -> bool:
         return self.instagram_api_base_url.startswith(("http://127.", "http://localhost"))
@@ -88,9 +100,15 @@ def _convert(name: str, type_name: Any, raw: str) -> Any:
     return raw
 
 
-def load_dotenv_file(path: Path = Path(".env")) -> None:
-    """Read `.env` into the environment without overriding what is already set."""
-    if path.is_file():
-        from dotenv import load_dotenv
+# Written by `ingest dev` so that other commands find its embedded database.
+DEV_ENV_FILE = Path(".data/dev.env")
 
-        load_dotenv(path, override=False)
+
+def load_dotenv_file(*paths: Path) -> None:
+    """Read `.env` (then the dev file, if any) into the environment, never overriding
+    what is already set."""
+    from dotenv import load_dotenv
+
+    for path in paths or (Path(".env"), DEV_ENV_FILE):
+        if path.is_file():
+            load_dotenv(path, override=False)

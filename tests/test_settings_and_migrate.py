@@ -9,13 +9,27 @@ import psycopg
 import pytest
 
 from service.migrate import migrate, migration_files
-from service.settings import Settings, SettingsError
+from service.settings import SERVICE_SETTINGS, Settings, SettingsError
 from tests.stack import ROOT
 
 
 def test_a_missing_setting_is_named():
+    with pytest.raises(SettingsError, match="missing required setting DATABASE_URL"):
+        Settings.from_mapping({"INTERNAL_SERVICE_TOKEN": "t"})
+    settings = Settings.from_mapping({"DATABASE_URL": "postgresql://x",
+                                      "INSTAGRAM_ACCESS_TOKEN": "t"})
     with pytest.raises(SettingsError, match="missing required setting INTERNAL_SERVICE_TOKEN"):
-        Settings.from_mapping({"DATABASE_URL": "postgresql://x", "INSTAGRAM_ACCESS_TOKEN": "t"})
+        settings.require(*SERVICE_SETTINGS)
+
+
+def test_web_and_worker_stop_without_the_service_settings(tmp_path):
+    for command in ("web", "worker"):
+        result = subprocess.run([sys.executable, "-m", "service.cli", command], cwd=tmp_path,
+                                env={"PYTHONPATH": str(ROOT), "DATABASE_URL": "postgresql://x"},
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2
+        assert result.stderr.strip() == (
+            f"ingest {command}: missing required setting INTERNAL_SERVICE_TOKEN")
 
 
 def test_a_malformed_number_is_named():

@@ -6,7 +6,7 @@ import structlog
 
 from service import jobs
 from service.runtime import open_runtime
-from service.settings import Settings
+from service.settings import SERVICE_SETTINGS, Settings
 from workers import tasks
 
 log = structlog.get_logger("workers")
@@ -14,6 +14,7 @@ log = structlog.get_logger("workers")
 
 async def run(settings: Settings, *, concurrency: int | None = None,
               install_signal_handlers: bool = True) -> None:
+    settings.require(*SERVICE_SETTINGS)
     concurrency = concurrency or settings.worker_concurrency
     app = jobs.make_app(settings.database_url)
     tasks.register(app)

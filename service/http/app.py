@@ -14,12 +14,13 @@ from service.http.errors import EXCEPTION_HANDLERS
 from service.http.internal import InternalController
 from service.http.request_log import request_log_middleware
 from service.runtime import Runtime, open_runtime
-from service.settings import Settings
+from service.settings import SERVICE_SETTINGS, Settings
 
 MAX_BODY_BYTES = 4 * 1024 * 1024  # a full Meta batch of 1000 events fits
 
 
 def create_app(settings: Settings) -> Litestar:
+    settings.require(*SERVICE_SETTINGS)
     @contextlib.asynccontextmanager
     async def runtime_lifespan(app: Litestar) -> AsyncIterator[None]:
         async with open_runtime(settings) as rt:

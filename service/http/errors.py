@@ -42,7 +42,7 @@ def _invalid(_: Request, exc: InvalidRequest) -> Response:
 def _data_error(_: Request, exc: psycopg.DataError) -> Response:
     # Values Postgres cannot store (e.g. a NUL in JSON text); the transaction rolled back.
     return error_response(HTTP_422_UNPROCESSABLE_ENTITY,
-                          f"a value in the request cannot be stored: {exc.diag.message_primary}")
+                          f"a value in the request cannot be stored: {exc.diag.message_primary or exc}")
 
 
 def _database_unavailable(_: Request, exc: Exception) -> Response:
