@@ -1,13 +1,13 @@
 """A loopback stand-in for the Graph API Send API, for `ingest dev`, tests and benchmarks.
 
 `POST /{scoped_id}/messages` (after any path prefix, e.g. `/v24.0`) checks the bearer token and
-the body, records the DM and answers like Meta. Tests script failures: each send consumes the
-next scripted response, if any; a scripted non-2xx records nothing (set `deliver` to model
+the body, records the DM and answers like Meta. Tests script failures: each valid send consumes
+the next scripted response, if any; a scripted non-2xx records nothing (set `deliver` to model
 "sent, yet an error"). Control endpoints for other processes: `GET /_sandbox/messages`,
 `GET /_sandbox/requests`, `POST /_sandbox/script` (one response or a list), `POST /_sandbox/reset`.
 
 In-process: `with Sandbox(latency_seconds=0.05) as sandbox: ... sandbox.url ...`.
-Standalone: `python -m service.sandbox --port 8900 --latency-ms 50`.
+Standalone: `python -m service.sandbox --port 8900 --latency-ms 50` (`--port 0`: a free port).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import dataclasses
 import datetime
 import json
 import logging
+import re
 import socket
 import threading
 import uuid
@@ -28,8 +29,9 @@ from typing import Any
 import uvicorn
 
 log = logging.getLogger("sandbox")
+_TOKEN_IN_LINK = re.compile(r"token=[^&\s]+")
 MAX_BODY_BYTES = 64 * 1024
-MAX_TEXT_BYTES = 1000  # mirrors service.instagram.MAX_TEXT_BYTES, checked here as Meta does
+MAX_TEXT_BYTES = 1000  # Meta's limit, enforced here as Meta does
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,182 +63,29 @@ class SandboxMessage:
     scoped_id: str
 
 
-class SandboxState:
-    """What the sandbox saw; shared by the server's loop and the test's thread."""
-
-    def __init__(self, latency_seconds: float = 0.0) -> None:
-        self.latency_seconds = latency_seconds
-        self.changed = threading.Condition()
-        self.messages: list[SandboxMessage] = []
-        self.attempts = 0
-        self.script: collections.deque[ScriptedResponse] = collections.deque()
-
-    def reset(self) -> None:
-        with self.changed:
-            self.messages.clear()
-            self.attempts = 0
-            self.script.clear()
-            self.changed.notify_all()
-
-
-class SandboxApp:
-    """The raw ASGI app: no framework, so a benchmark measures the service, not the sandbox."""
-
-    def __init__(self, state: SandboxState) -> None:
-        self.state = state
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        method, path = scope["method"], scope["path"].rstrip("/")
-        body = await _read_body(receive)
-        if body is None:
-            return await _answer(send, 413, _graph_error("Request body too large", 100))
-        parts = path.split("/")
-        if path.startswith("/_sandbox/"):
-            return await self._control(send, method, path, body)
-        if method == "POST" and len(parts) >= 3 and parts[-1] == "messages" and parts[-2]:
-            return await self._send_api(send, scope, parts[-2], body)
-        return await _answer(send, 404, _graph_error(f"Unknown path {method} {path}", 803))
-
-    async def _send_api(self, send: Any, scope: dict[str, Any], scoped_id: str, raw: bytes) -> None:
-        state = self.state
-        with state.changed:
-            state.attempts += 1
-        await asyncio.sleep(state.latency_seconds)  # yields: other requests go on meanwhile
-        auth = dict(scope["headers"]).get(b"authorization", b"")
-        if not auth.startswith(b"Bearer ") or not auth[7:].strip():
-            return await _answer(send, 400, _graph_error("Invalid OAuth access token", 190))
-        dm = _parse_dm(raw)
-        if isinstance(dm, str):
-            return await _answer(send, 400, _graph_error(dm, 100))
-        recipient_id, text = dm
-        with state.changed:
-            scripted = state.script.popleft() if state.script else ScriptedResponse()
-        if scripted.delay_seconds:
-            await asyncio.sleep(scripted.delay_seconds)
-        message_id = f"sandbox-{uuid.uuid4()}"
-        if scripted.delivers:
-            message = SandboxMessage(
-                recipient_id, text, message_id, datetime.datetime.now(datetime.UTC), scoped_id
-            )
-            with state.changed:
-                state.messages.append(message)
-                state.changed.notify_all()
-            log.info("sandbox DM to %s (%s): %s", recipient_id, message_id, text)
-        body = scripted.body
-        if body is None and 200 <= scripted.status < 300:
-            body = {"recipient_id": recipient_id, "message_id": message_id}
-        await _answer(send, scripted.status, body, scripted.headers)
-
-    async def _control(self, send: Any, method: str, path: str, raw: bytes) -> None:
-        state = self.state
-        if (method, path) == ("GET", "/_sandbox/messages"):
-            with state.changed:
-                listed = [dataclasses.asdict(m) for m in state.messages]
-            for item in listed:
-                item["received_at"] = item["received_at"].isoformat()
-            return await _answer(send, 200, listed)
-        if (method, path) == ("GET", "/_sandbox/requests"):
-            return await _answer(send, 200, {"attempts": state.attempts})
-        if (method, path) == ("POST", "/_sandbox/reset"):
-            state.reset()
-            return await _answer(send, 200, {"reset": True})
-        if (method, path) == ("POST", "/_sandbox/script"):
-            try:
-                document = json.loads(raw)
-                items = document if isinstance(document, list) else [document]
-                responses = [ScriptedResponse(**item) for item in items]
-            except (ValueError, TypeError) as exc:
-                return await _answer(send, 400, {"error": f"bad script: {exc}"})
-            with state.changed:
-                state.script.extend(responses)
-                queued = len(state.script)
-            return await _answer(send, 200, {"scripted": queued})
-        return await _answer(send, 404, {"error": f"unknown control endpoint {method} {path}"})
-
-
-def _parse_dm(raw: bytes) -> tuple[str, str] | str:
-    """(recipient_id, text), or the reason the body is not a valid text send."""
-    try:
-        document = json.loads(raw)
-        recipient_id, text = document["recipient"]["id"], document["message"]["text"]
-    except (ValueError, TypeError, KeyError):
-        return "Body must be {recipient: {id}, message: {text}}"
-    if not isinstance(recipient_id, str) or not recipient_id:
-        return "recipient.id must be a non-empty string"
-    if not isinstance(text, str) or not text:
-        return "message.text must be a non-empty string"
-    if len(text.encode("utf-8")) > MAX_TEXT_BYTES:
-        return f"message.text is longer than {MAX_TEXT_BYTES} bytes"
-    return recipient_id, text
-
-
-def _graph_error(message: str, code: int) -> dict[str, Any]:
-    error_type = "OAuthException" if code == 190 else "IGApiException"
-    trace = uuid.uuid4().hex[:12]
-    return {"error": {"message": message, "type": error_type, "code": code, "fbtrace_id": trace}}
-
-
-async def _read_body(receive: Any) -> bytes | None:
-    chunks, size, more = [], 0, True
-    while more:
-        event = await receive()
-        chunk = event.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return None
-        chunks.append(chunk)
-        more = event.get("more_body", False)
-    return b"".join(chunks)
-
-
-async def _answer(
-    send: Any, status: int, body: Any, headers: Mapping[str, str] | None = None
-) -> None:
-    if isinstance(body, str):
-        payload, content_type = body.encode(), b"text/plain; charset=utf-8"
-    elif body is None:
-        payload, content_type = b"", b"text/plain; charset=utf-8"
-    else:
-        payload, content_type = json.dumps(body).encode(), b"application/json"
-    raw_headers = [(b"content-type", content_type), (b"content-length", b"%d" % len(payload))]
-    raw_headers += [(k.lower().encode(), str(v).encode()) for k, v in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": payload})
-
-
-class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
-        super().__init__(config)
-        self._ready = ready
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        self._ready.set()
-
-
 class Sandbox:
-    """The sandbox on 127.0.0.1 in a background thread, with its own event loop."""
+    """The sandbox's state, and its server on 127.0.0.1 (a background thread, or `serve()`)."""
 
     def __init__(self, *, latency_seconds: float = 0.0, port: int = 0) -> None:
-        self.state = SandboxState(latency_seconds)
+        self.latency_seconds = latency_seconds  # added to every Send API answer
+        self.url = ""
         self._port = port
+        # One lock for all state: the server's loop writes it, test threads read and wait on it.
+        self._changed = threading.Condition()
+        self._messages: list[SandboxMessage] = []
+        self._attempts = 0
+        self._script: collections.deque[ScriptedResponse] = collections.deque()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
-        self.url = ""
 
     def start(self, timeout: float = 10.0) -> Sandbox:
-        """Serve on 127.0.0.1 (a free port unless one was given); return once accepting."""
+        """Serve in a background thread with its own event loop; return once accepting."""
         if self._thread is not None:
             return self
-        sock = _bind("127.0.0.1", self._port)
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        ready = threading.Event()
-        self._server = _Server(_config(SandboxApp(self.state), log_level=None), ready)
-        self._thread = threading.Thread(target=self._run, args=(sock, ready), name="sandbox")
-        self._thread.daemon = True
+        sock, ready = self._bind(), threading.Event()
+        self._server = _Server(_config(self, log_level=None), ready)
+        self._thread = threading.Thread(target=self._run, args=(sock, ready), daemon=True)
         self._thread.start()
         if not ready.wait(timeout) or not self._server.started:
             self.stop()
@@ -252,6 +101,12 @@ class Sandbox:
         finally:
             sock.close()
             ready.set()
+
+    def serve(self) -> None:
+        """Serve in the foreground until SIGINT/SIGTERM (the standalone process)."""
+        sock = self._bind()
+        print(f"sandbox Graph API on {self.url}", flush=True)  # a parent may read the port
+        uvicorn.Server(_config(self, log_level="warning")).run(sockets=[sock])
 
     def stop(self, timeout: float = 10.0) -> None:
         if self._server is None or self._thread is None:
@@ -271,61 +126,191 @@ class Sandbox:
 
     @property
     def attempts(self) -> int:
-        with self.state.changed:
-            return self.state.attempts
+        """Send API requests received, whatever their answer."""
+        with self._changed:
+            return self._attempts
 
     def messages(self) -> list[SandboxMessage]:
-        with self.state.changed:
-            return list(self.state.messages)
+        with self._changed:
+            return list(self._messages)
 
-    def script(self, *responses: ScriptedResponse | Mapping[str, Any]) -> None:
+    def script(self, *responses: ScriptedResponse | Mapping[str, Any]) -> int:
+        """Queue answers for the next sends; returns how many are queued."""
         parsed = [r if isinstance(r, ScriptedResponse) else ScriptedResponse(**r) for r in responses]
-        with self.state.changed:
-            self.state.script.extend(parsed)
+        with self._changed:
+            self._script.extend(parsed)
+            return len(self._script)
 
     def reset(self) -> None:
-        self.state.reset()
+        with self._changed:
+            self._messages.clear()
+            self._attempts = 0
+            self._script.clear()
 
     def wait_for_messages(self, n: int, timeout: float = 10.0) -> list[SandboxMessage]:
         """The recorded DMs once there are at least `n`; AssertionError at the deadline."""
-        with self.state.changed:
-            if not self.state.changed.wait_for(lambda: len(self.state.messages) >= n, timeout):
-                raise AssertionError(
-                    f"expected {n} DMs within {timeout}s, got {len(self.state.messages)}: "
-                    f"{self.state.messages!r}"
-                )
-            return list(self.state.messages)
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self._messages) >= n, timeout):
+                got = len(self._messages)
+                raise AssertionError(f"expected {n} DMs in {timeout}s, got {got}: {self._messages}")
+            return list(self._messages)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """The raw ASGI app: no framework, so a benchmark measures the service, not this."""
+        if scope["type"] != "http":
+            return
+        method, path = scope["method"], scope["path"].rstrip("/")
+        raw = await _read_body(receive)
+        parts = path.split("/")
+        if raw is None:
+            await _answer(send, 413, _graph_error("Request body too large", 100))
+        elif path.startswith("/_sandbox/"):
+            await _answer(send, *self._control(method, path, raw))
+        elif method == "POST" and len(parts) >= 3 and parts[-1] == "messages" and parts[-2]:
+            await self._send_api(send, dict(scope["headers"]), parts[-2], raw)
+        else:
+            await _answer(send, 404, _graph_error(f"Unknown path {method} {path}", 803))
+
+    async def _send_api(
+        self, send: Any, headers: dict[bytes, bytes], scoped_id: str, raw: bytes
+    ) -> None:
+        with self._changed:
+            self._attempts += 1
+        await asyncio.sleep(self.latency_seconds)  # yields: other requests go on meanwhile
+        auth = headers.get(b"authorization", b"")
+        if not auth.startswith(b"Bearer ") or not auth[7:].strip():
+            return await _answer(send, 400, _graph_error("Invalid OAuth access token", 190))
+        dm = _parse_dm(raw)
+        if isinstance(dm, str):
+            return await _answer(send, 400, _graph_error(dm, 100))
+        with self._changed:
+            scripted = self._script.popleft() if self._script else ScriptedResponse()
+        if scripted.delay_seconds:
+            await asyncio.sleep(scripted.delay_seconds)
+        message = SandboxMessage(*dm, f"sandbox-{uuid.uuid4()}", _now(), scoped_id)
+        if scripted.delivers:
+            with self._changed:
+                self._messages.append(message)
+                self._changed.notify_all()
+            # A verification link's token is a secret even here: the log shows it redacted,
+            # and the full text only through GET /_sandbox/messages (the "inbox").
+            log.info("sandbox DM to %s (%s): %s", message.recipient_id, message.message_id,
+                     _TOKEN_IN_LINK.sub("token=<redacted>", message.text))
+        body = scripted.body
+        if body is None and 200 <= scripted.status < 300:
+            body = {"recipient_id": message.recipient_id, "message_id": message.message_id}
+        await _answer(send, scripted.status, body, scripted.headers)
+
+    def _control(self, method: str, path: str, raw: bytes) -> tuple[int, Any]:
+        if (method, path) == ("GET", "/_sandbox/messages"):
+            listed = [dataclasses.asdict(m) | {"received_at": m.received_at.isoformat()}
+                      for m in self.messages()]
+            return 200, listed
+        if (method, path) == ("GET", "/_sandbox/requests"):
+            return 200, {"attempts": self.attempts}
+        if (method, path) == ("POST", "/_sandbox/reset"):
+            self.reset()
+            return 200, {"reset": True}
+        if (method, path) == ("POST", "/_sandbox/script"):
+            try:
+                document = json.loads(raw)
+                items = document if isinstance(document, list) else [document]
+                return 200, {"scripted": self.script(*items)}
+            except (ValueError, TypeError) as exc:
+                return 400, {"error": f"bad script: {exc}"}
+        return 404, {"error": f"unknown control endpoint {method} {path}"}
+
+    def _bind(self) -> socket.socket:
+        # Bound here, not by uvicorn, so the real port is known before serving (port 0).
+        # IPPROTO_TCP named explicitly: asyncio sets TCP_NODELAY only on such sockets, and
+        # without it each answer (headers, then body) waits 40 ms for a delayed ACK.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self._port))
+        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        return sock
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    # Bound here, not by uvicorn, so that the real port is known before serving (port 0).
-    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that name it, and
-    # without it every answer (headers, then body) waits 40 ms for a delayed ACK.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    return sock
+class _Server(uvicorn.Server):
+    """uvicorn, announcing readiness on an Event so `start()` waits without polling."""
+
+    def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
+        super().__init__(config)
+        self._ready = ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        self._ready.set()
 
 
-def _config(app: SandboxApp, *, log_level: str | None) -> uvicorn.Config:
+def _config(app: Sandbox, *, log_level: str | None) -> uvicorn.Config:
     # log_config=None: never reconfigure the host process's logging (`ingest dev`, pytest).
+    # Keep-alive above the client's 20 s, so the server never closes a connection being reused.
     return uvicorn.Config(
         app, lifespan="off", ws="none", log_config=None, log_level=log_level,
-        timeout_graceful_shutdown=2, server_header=False,
+        timeout_keep_alive=75, timeout_graceful_shutdown=2, server_header=False,
     )
+
+
+def _parse_dm(raw: bytes) -> tuple[str, str] | str:
+    """(recipient_id, text), or why the body is not a valid text send."""
+    try:
+        document = json.loads(raw)
+        recipient_id, text = document["recipient"]["id"], document["message"]["text"]
+    except (ValueError, TypeError, KeyError):
+        return "Body must be {recipient: {id}, message: {text}}"
+    if not isinstance(recipient_id, str) or not recipient_id:
+        return "recipient.id must be a non-empty string"
+    if not isinstance(text, str) or not text:
+        return "message.text must be a non-empty string"
+    if len(text.encode("utf-8")) > MAX_TEXT_BYTES:
+        return f"message.text is longer than {MAX_TEXT_BYTES} bytes"
+    return recipient_id, text
+
+
+def _graph_error(message: str, code: int) -> dict[str, Any]:
+    kind = "OAuthException" if code == 190 else "IGApiException"
+    trace = uuid.uuid4().hex[:12]
+    return {"error": {"message": message, "type": kind, "code": code, "fbtrace_id": trace}}
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+async def _read_body(receive: Any) -> bytes | None:
+    body, more = b"", True
+    while more:
+        event = await receive()
+        body += event.get("body", b"")
+        if len(body) > MAX_BODY_BYTES:
+            return None
+        more = event.get("more_body", False)
+    return body
+
+
+async def _answer(
+    send: Any, status: int, body: Any, headers: Mapping[str, str] | None = None
+) -> None:
+    if isinstance(body, str) or body is None:
+        payload, content_type = (body or "").encode(), b"text/plain; charset=utf-8"
+    else:
+        payload, content_type = json.dumps(body).encode(), b"application/json"
+    raw_headers = [(b"content-type", content_type), (b"content-length", b"%d" % len(payload))]
+    raw_headers += [(k.lower().encode(), str(v).encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": payload})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m service.sandbox", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8900, help="0 picks a free port")
     parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--quiet", action="store_true", help="do not log each DM")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    sock = _bind(args.host, args.port)
-    log.info("sandbox Graph API on http://%s:%d", args.host, sock.getsockname()[1])
-    config = _config(SandboxApp(SandboxState(args.latency_ms / 1000)), log_level="warning")
-    uvicorn.Server(config).run(sockets=[sock])
+    log.setLevel(logging.WARNING if args.quiet else logging.INFO)
+    Sandbox(port=args.port, latency_seconds=args.latency_ms / 1000).serve()
     return 0
 
 

@@ -85,11 +85,5 @@ async def call_and_record(rt: Runtime, dm: OutboundMessage, text: str,
 
 
 def describe(exc: GraphError) -> str:
-    parts = [type(exc).__name__]
-    if exc.http_status is not None:
-        parts.append(f"http={exc.http_status}")
-    if exc.code is not None:
-        parts.append(f"code={exc.code}")
-    if exc.subcode is not None:
-        parts.append(f"subcode={exc.subcode}")
-    return f"{' '.join(parts)}: {exc.message}"
+    """The row's `error`: the error's kind and Meta's message with its codes."""
+    return f"{type(exc).__name__}: {exc}"

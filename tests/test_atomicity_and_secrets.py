@@ -36,7 +36,8 @@ def dump(db) -> str:
     return "\n".join(text)
 
 
-def test_no_token_plaintext_anywhere_in_the_database(stack, db):
+def test_no_token_plaintext_anywhere_in_the_database_or_logs(stack, db, caplog):
+    caplog.set_level("INFO")
     stack.sandbox.script({"status": 500, "body": {"error": {"message": "x", "code": 2}}})
     stack.ingest(mid="m-1", sender_ig_id="user-1")
     stack.outbound_settled(1)
@@ -46,6 +47,7 @@ def test_no_token_plaintext_anywhere_in_the_database(stack, db):
     assert "verification" in everything  # the dump does hold the outbound row
     assert plaintext not in everything
     assert plaintext not in stack.worker.output()
+    assert "sandbox DM to user-1" in caplog.text and plaintext not in caplog.text
 
 
 def test_one_sender_many_messages_at_once_get_one_verification_dm(stack, db):

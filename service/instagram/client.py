@@ -14,7 +14,6 @@ import httpx
 
 from service.instagram.errors import (
     DeliveredWithError,
-    GraphError,
     PermanentGraphError,
     TransientGraphError,
     error_from_response,
@@ -43,13 +42,17 @@ def build_http_client(timeout_seconds: float, *, max_connections: int = 64) -> h
     shards = max(1, -(-max_connections // _CONNECTIONS_PER_POOL))
     per_pool = -(-max_connections // shards)
     # Keep-alive limit = connection limit: with fewer, httpcore closes idle connections as soon
-    # as the pool holds more than that many in total, and reconnects churn. 20 s stays below
-    # common server keep-alive timeouts, so a pooled connection is rarely reused as it closes.
+    # as the pool holds more than that many in total, and reconnects churn. A short expiry
+    # (20 s) lets the client, not the server, close idle connections in most cases.
     limits = httpx.Limits(
         max_connections=per_pool, max_keepalive_connections=per_pool, keepalive_expiry=20.0
     )
     # retries=1 re-attempts only failed connects, where no request has left: never a duplicate.
-    pools = [httpx.AsyncHTTPTransport(limits=limits, retries=1) for _ in range(shards)]
+    # One TLS context for all pools: each costs a CA bundle load.
+    tls = httpx.create_ssl_context()
+    pools = [
+        httpx.AsyncHTTPTransport(verify=tls, limits=limits, retries=1) for _ in range(shards)
+    ]
     # A redirect from the Send API would be a misconfigured base URL: surface it, never follow.
     return httpx.AsyncClient(
         transport=pools[0] if shards == 1 else _RoundRobinPools(pools),

@@ -18,6 +18,7 @@ token: `GraphClient` redacts it before it builds an error.
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import json
 import time
@@ -104,8 +105,8 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError):
             return None
-        if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive one is read as such
-            return None
+        if when.tzinfo is None:  # RFC 9110 dates are GMT ("-0000" parses as naive)
+            when = when.replace(tzinfo=datetime.UTC)
         seconds = when.timestamp() - (time.time() if now is None else now)
     if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN / inf from float()
         return None
