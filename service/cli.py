@@ -1,4 +1,5 @@
-"""`ingest`: the project's command line (migrate, web, worker, dev, phase3, connect)."""
+"""`ingest`: the project's command line (migrate, web, worker, dev, phase3, connect,
+status)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ import asyncio
 import sys
 import uuid
 
+import psycopg
+from psycopg_pool import PoolTimeout
+
 from service import logs
+from service.ops.thresholds import Thresholds
 from service.settings import Settings, SettingsError, load_dotenv_file
 
 
@@ -25,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     connect = commands.add_parser("connect", help="link an Instagram account to a Reeva user")
     connect.add_argument("ig_id")
     connect.add_argument("--user-id", type=uuid.UUID, default=None)
+    _add_operations(commands)
     args = parser.parse_args(argv)
 
     load_dotenv_file()
@@ -38,7 +44,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ingest {args.command}: {exc}", file=sys.stderr)
         return 2
     logs.configure(fmt=settings.log_format, level=settings.log_level)
-    return _run(args, settings)
+    try:
+        return _run(args, settings)
+    except (psycopg.OperationalError, PoolTimeout) as exc:
+        print(f"ingest {args.command}: database unreachable: {exc}", file=sys.stderr)
+        return 2
+
+
+def _add_operations(commands) -> None:
+    status = commands.add_parser("status", help="jobs, DMs and backlogs; exit 1 if unhealthy")
+    status.add_argument("--json", action="store_true", help="one JSON document per report")
+    status.add_argument("--watch", action="store_true", help="refresh until interrupted")
+    status.add_argument("--interval", type=float, default=2.0, help="seconds between refreshes")
+    Thresholds.add_arguments(status)
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -63,6 +81,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         profile = asyncio.run(connect(settings, args.ig_id, args.user_id or uuid.uuid4()))
         print(f"{profile.ig_id} connected to user {profile.connected_user_id}")
+    elif args.command == "status":
+        from service.ops import status_view
+
+        return asyncio.run(status_view.run(settings, Thresholds.from_options(vars(args)),
+                                           as_json=args.json, watch=args.watch,
+                                           interval=args.interval))
     return 0
 
 
