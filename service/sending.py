@@ -2,7 +2,9 @@
 
 Retry policy (the spec's): the first call plus up to `send_max_retries` retries, waiting
 1 s, 2 s, 4 s (doubling from `send_backoff_base_seconds`, capped at
-`send_backoff_cap_seconds`), or longer when the Graph API asks with `Retry-After`.
+`send_backoff_cap_seconds`), or longer when the Graph API asks with `Retry-After`. The
+calls are counted from the DM's `retry_base`, so a DM that an operator re-queued gets the
+same budget again while `attempts` keeps counting every call.
 Transient errors raise `RetryLater`, which the worker turns into a job re-schedule, so a
 wait never holds a worker slot. Permanent errors fail at once.
 """
@@ -60,7 +62,7 @@ async def send_outbound(rt: Runtime, outbound_id: uuid.UUID) -> OutboundMessage 
 
 async def call_and_record(rt: Runtime, dm: OutboundMessage, text: str,
                            patch: dict) -> OutboundMessage | None:
-    attempt = dm.attempts + 1
+    attempt = dm.attempts - dm.retry_base + 1
     status, remote_id, error, retry = "sent", None, None, None
     try:
         result = await rt.graph.send_text(dm.recipient_ig_id, text)

@@ -37,5 +37,10 @@ async def mark_handled(conn: AsyncConnection, mid: str, *, processed: bool) -> N
     await conn.execute(QUERIES["message_mark_handled"], {"mid": mid, "processed": processed})
 
 
+async def reopen(conn: AsyncConnection, mid: str) -> bool:
+    """Clear the message's handled_at so its processing can run again; False if unknown."""
+    return await fetch_one(conn, QUERIES["message_reopen"], {"mid": mid}) is not None
+
+
 def _json(value: Any) -> Jsonb | None:
     return None if value is None else Jsonb(value)

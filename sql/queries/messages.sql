@@ -20,3 +20,12 @@ FOR UPDATE;
 UPDATE messages
 SET handled_at = now(), processed = processed OR %(processed)s
 WHERE id = %(mid)s;
+
+-- message_reopen --
+-- Let a message's processing run again (`ingest replay`). What the first run produced
+-- stays: the unique indexes keep a second run from adding a DM of a kind it already has
+-- or a second Phase 3 row.
+UPDATE messages
+SET handled_at = NULL
+WHERE id = %(mid)s
+RETURNING id;

@@ -1,0 +1,34 @@
+"""`ingest retry-failed` and `ingest replay`: open what they need, run, print the outcome."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from service.ops import retry
+from service.runtime import open_runtime
+from service.settings import Settings
+
+
+async def retry_failed(settings: Settings, *, kind: str | None, recipient: str | None,
+                       since_seconds: float | None, dry_run: bool) -> int:
+    async with open_runtime(settings, pool_max_size=2) as rt:
+        dms = await retry.retry_failed(rt, kind=kind, recipient=recipient,
+                                       since_seconds=since_seconds, dry_run=dry_run)
+    console = Console()
+    if dms:
+        table = Table("id", "recipient_ig_id", "kind", "attempts", "last error")
+        for dm in dms:
+            table.add_row(str(dm.id), dm.recipient_ig_id, dm.kind, str(dm.attempts),
+                          dm.error or "-")
+        console.print(table)
+    verb = "would be re-queued (dry run)" if dry_run else "re-queued"
+    console.print(f"{len(dms)} failed DM{'' if len(dms) == 1 else 's'} {verb}")
+    return 0
+
+
+async def replay(settings: Settings, mid: str) -> int:
+    async with open_runtime(settings, pool_max_size=2) as rt:
+        job_id = await retry.replay(rt, mid)
+    Console().print(f"message {mid} queued for processing again (job {job_id})")
+    return 0
