@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 
-from service import dm_texts, tokens
+from service import dm_texts, metrics, tokens
 from service.instagram import (DeliveredWithError, GraphError, PermanentGraphError,
                                TransientGraphError)
 from service.runtime import Runtime
@@ -65,7 +65,8 @@ async def call_and_record(rt: Runtime, dm: OutboundMessage, text: str,
     attempt = dm.attempts - dm.retry_base + 1
     status, remote_id, error, retry = "sent", None, None, None
     try:
-        result = await rt.graph.send_text(dm.recipient_ig_id, text)
+        with metrics.GRAPH_LATENCY.time():
+            result = await rt.graph.send_text(dm.recipient_ig_id, text)
         remote_id = result.message_id
     except DeliveredWithError as exc:
         # Meta says it sent the DM despite the error: resending would duplicate it.
@@ -78,6 +79,7 @@ async def call_and_record(rt: Runtime, dm: OutboundMessage, text: str,
             status, retry = "pending", retry_delay(rt, attempt, exc.retry_after)
     except PermanentGraphError as exc:
         status, error = "failed", describe(exc)
+    metrics.DMS.labels(dm.kind, metrics.DM_RESULTS[status]).inc()
     async with rt.pool.connection() as conn:
         row = await outbound.record_attempt(conn, dm.id, status=status, remote_message_id=remote_id,
                                             error=error, payload_patch=patch)

@@ -44,6 +44,8 @@ class Settings:
     db_pool_min_size: int = 2
     db_pool_max_size: int = 10
     worker_concurrency: int = 10
+    # A worker's own /metrics (prometheus-client's server on HOST); 0 leaves it off.
+    worker_metrics_port: int = 0
     log_format: str = "auto"
     log_level: str = "INFO"
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 
 import procrastinate
 import structlog
 
-from service import jobs, processing, sending
+from service import jobs, metrics, processing, sending
 from service.runtime import Runtime
 from workers.retry import IngestRetryStrategy
 
@@ -19,9 +21,22 @@ def register(app: procrastinate.App) -> None:
     """Register the tasks on this process's app."""
     retry = IngestRetryStrategy()
     app.task(name=jobs.PROCESS_MESSAGE, queue=jobs.QUEUE_MESSAGES, pass_context=True,
-             retry=retry)(process_message)
+             retry=retry)(_counted(process_message))
     app.task(name=jobs.SEND_OUTBOUND, queue=jobs.QUEUE_OUTBOUND, pass_context=True,
-             retry=retry)(send_outbound)
+             retry=retry)(_counted(send_outbound))
+
+
+def _counted(task: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """Count the task's runs by outcome (`service.metrics`)."""
+    @functools.wraps(task)
+    async def run(context: procrastinate.JobContext, **kwargs) -> None:
+        try:
+            await task(context, **kwargs)
+        except Exception:
+            metrics.JOBS_FAILED.labels(context.job.task_name).inc()
+            raise
+        metrics.JOBS_SUCCEEDED.labels(context.job.task_name).inc()
+    return run
 
 
 def _runtime(context: procrastinate.JobContext) -> Runtime:

@@ -16,10 +16,12 @@ WHERE id = %(mid)s
 FOR UPDATE;
 
 -- message_mark_handled --
--- Record that processing finished, and whether the message went to Phase 3.
+-- Record that processing finished, and whether the message went to Phase 3; returns
+-- how long the message took from being stored to this point.
 UPDATE messages
 SET handled_at = now(), processed = processed OR %(processed)s
-WHERE id = %(mid)s;
+WHERE id = %(mid)s
+RETURNING extract(epoch FROM clock_timestamp() - created_at)::float8 AS latency_seconds;
 
 -- message_reopen --
 -- Let a message's processing run again (`ingest replay`). What the first run produced
