@@ -17,7 +17,9 @@ PROCESS_MESSAGE = "process_message"
 SEND_OUTBOUND = "send_outbound"
 QUEUE_MESSAGES = "messages"
 QUEUE_OUTBOUND = "outbound"
-QUEUES = (QUEUE_MESSAGES, QUEUE_OUTBOUND)
+# Retention and other housekeeping, apart so it never waits behind a DM backlog.
+QUEUE_MAINTENANCE = "maintenance"
+QUEUES = (QUEUE_MESSAGES, QUEUE_OUTBOUND, QUEUE_MAINTENANCE)
 
 
 def make_app(database_url: str) -> procrastinate.App:
