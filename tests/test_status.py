@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 
 import psycopg
 import pytest
@@ -121,11 +122,14 @@ def test_status_watch_refreshes_until_stopped(env, troubled):
     process = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "status", "--watch", "--json", "--interval", "0.2"],
         cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, text=True)
+    deadline = threading.Timer(60, process.kill)  # a hung read must not hang the suite
+    deadline.start()
     try:
         reports = [json.loads(process.stdout.readline()) for _ in range(2)]
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 1
     finally:
+        deadline.cancel()
         process.kill()
         process.stdout.close()
     assert reports[0]["generated_at"] < reports[1]["generated_at"]

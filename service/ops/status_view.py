@@ -16,7 +16,8 @@ import psycopg
 from psycopg.rows import dict_row
 from rich.console import Console, Group
 from rich.live import Live
-from rich.table import Table
+from rich.table import Column, Table
+from rich.text import Text
 
 from service.ops import status
 from service.ops.thresholds import Thresholds
@@ -42,23 +43,26 @@ def render(report: dict[str, Any]) -> Group:
         checks.add_row(check["name"], str(check["value"]), f"{check['limit']:g}", mark)
     tables = [checks]
     for title, key, columns in TABLES:
-        table = Table(*columns, title=title, title_justify="left")
+        # Folded, not cut: an id or an error is no use half shown.
+        table = Table(*(Column(c, overflow="fold") for c in columns), title=title,
+                      title_justify="left")
         for row in report[key]:
             table.add_row(*(_cell(row[column]) for column in columns))
         tables.append(table)
     unhandled = report["messages_unhandled"]
-    waiting = f"Messages not processed after {report['thresholds']['unhandled_after']:g} s: " \
-              f"{unhandled['messages']}"
+    waiting = Text(f"Messages not processed after {report['thresholds']['unhandled_after']:g} s:"
+                   f" {unhandled['messages']}")
     if unhandled["messages"]:
-        waiting += f" (oldest {unhandled['oldest_mid']}, {unhandled['oldest_seconds']} s)"
+        waiting.append(f" (oldest {unhandled['oldest_mid']}, {unhandled['oldest_seconds']} s)")
     verdict = "[green]healthy[/]" if report["healthy"] else "[bold red]unhealthy[/]"
     return Group(*tables, waiting, f"{verdict} at {report['generated_at']}")
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any) -> Text:
+    """A cell's text, never read as rich markup: error texts and ids come from outside."""
     if value is None:
-        return "-"
-    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+        return Text("-")
+    return Text(json.dumps(value) if isinstance(value, (dict, list)) else str(value))
 
 
 def exit_code(report: dict[str, Any]) -> int:

@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import re
 from collections.abc import Mapping
+from typing import Any
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -31,7 +32,7 @@ def duration_argument(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _option(default: float, help_text: str):
+def _option(default: float, help_text: str) -> Any:
     return dataclasses.field(default=default, metadata={"help": help_text})
 
 
@@ -39,7 +40,7 @@ def _option(default: float, help_text: str):
 class Thresholds:
     window: float = _option(3600.0, "DMs by kind and status, and failed DMs, over this long")
     unhandled_after: float = _option(300.0, "unhealthy if a message waits longer to be processed")
-    stalled_after: float = _option(30.0, "a running job whose worker is silent this long is stalled")
+    stalled_after: float = _option(30.0, "a running job whose worker is silent longer is stalled")
     max_job_wait: float = _option(300.0, "unhealthy if a runnable job has waited longer")
     max_phase3_age: float = _option(3600.0, "unhealthy if a Phase 3 row not done is older")
     max_failed_dms: int = _option(10, "unhealthy if more DMs than this failed within the window")

@@ -88,6 +88,6 @@ FROM procrastinate_jobs j
 LEFT JOIN procrastinate_workers w ON w.id = j.worker_id
 WHERE j.status = 'doing'
   AND (w.id IS NULL
-       OR w.last_heartbeat < now() - coalesce(nullif(current_setting('ingest.stalled_after', true), ''),
-                                              '30 seconds')::interval)
+       OR w.last_heartbeat < now() - coalesce(
+              nullif(current_setting('ingest.stalled_after', true), ''), '30 seconds')::interval)
 ORDER BY j.id;
