@@ -68,4 +68,5 @@ class Thresholds:
             parser.add_argument(f"--{field.name.replace('_', '-')}", dest=field.name,
                                 type=int if is_count else duration_argument,
                                 metavar="N" if is_count else "DURATION",
-                                help=f"{field.metadata['help']} (default {field.default:g})")
+                                help=f"{field.metadata['help']} (default {field.default:g}"
+                                     f"{'' if is_count else ' s'})")
