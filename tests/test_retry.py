@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 
-from service import sending
+from service import accounts, sending
 from service.ops import retry
 from service.runtime import open_runtime
 from service.sandbox import ScriptedResponse
@@ -35,6 +36,14 @@ def failed(db) -> dict[str, object]:
     }
 
 
+def in_runtime(env: dict[str, str], operation):
+    """Run `operation(rt)` in this process, on a runtime opened from `env`."""
+    async def run():
+        async with open_runtime(Settings.from_mapping(env)) as rt:
+            return await operation(rt)
+    return asyncio.run(run())
+
+
 def statuses(db) -> dict[object, tuple]:
     rows = db.execute("SELECT id, status, attempts, retry_base FROM outbound_messages").fetchall()
     return {row["id"]: (row["status"], row["attempts"], row["retry_base"]) for row in rows}
@@ -57,10 +66,8 @@ def test_dry_run_lists_what_would_be_requeued_and_changes_nothing(env, db, faile
 
 def test_filters_select_by_kind_recipient_and_age(env, db, failed):
     def would(**filters) -> list:
-        async def dry_run():
-            async with open_runtime(Settings.from_mapping(env)) as rt:
-                return await retry.retry_failed(rt, dry_run=True, **filters)
-        return sorted(str(dm.id) for dm in asyncio.run(dry_run()))
+        dms = in_runtime(env, lambda rt: retry.retry_failed(rt, dry_run=True, **filters))
+        return sorted(str(dm.id) for dm in dms)
 
     def ids(*names: str) -> list:
         return sorted(str(failed[name]) for name in names)
@@ -108,15 +115,14 @@ def test_retry_budget_counts_from_the_last_requeue(env, db, sandbox, retry_base,
     db.execute("UPDATE outbound_messages SET retry_base = %s", (retry_base,))
     sandbox.script(SERVER_ERROR)
 
-    async def send() -> None:
-        async with open_runtime(Settings.from_mapping(env)) as rt:
-            await sending.send_outbound(rt, dm_id)
+    def send() -> None:
+        in_runtime(env, lambda rt: sending.send_outbound(rt, dm_id))
 
     if outcome == "pending":
         with pytest.raises(sending.RetryLater):
-            asyncio.run(send())
+            send()
     else:
-        asyncio.run(send())
+        send()
     row = db.execute("SELECT status, attempts FROM outbound_messages").fetchone()
     assert (row["status"], row["attempts"]) == (outcome, 5)
 
@@ -124,16 +130,16 @@ def test_retry_budget_counts_from_the_last_requeue(env, db, sandbox, retry_base,
 def test_replay_runs_processing_again_without_a_second_dm(stack, db):
     stack.ingest(mid="m-replay", sender_ig_id="user-late")
     stack.outbound_settled(1)
-    assert run_cli(stack.env, "replay", "m-replay").returncode == 0
+    result = run_cli(stack.env, "replay", "m-replay")
+    assert result.returncode == 0, result.stderr
+    assert "message m-replay queued for processing again" in result.stdout
     stack.wait_handled("m-replay")
     assert len(stack.rows("SELECT * FROM outbound_messages")) == 1
 
     # Connected since: a replay now acknowledges and hands the message to Phase 3, once.
-    assert run_cli(stack.env, "connect", "user-late").returncode == 0
+    asyncio.run(accounts.connect(stack.settings, "user-late", uuid.uuid4()))
     for _ in range(2):
-        result = run_cli(stack.env, "replay", "m-replay")
-        assert result.returncode == 0, result.stderr
-        assert "message m-replay queued for processing again" in result.stdout
+        in_runtime(stack.env, lambda rt: retry.replay(rt, "m-replay"))
         stack.wait_handled("m-replay")
         dms = stack.outbound_settled(2)
     assert sorted(dm["kind"] for dm in dms) == ["acknowledgement", "verification"]
