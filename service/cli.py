@@ -1,4 +1,5 @@
-"""`ingest`: the project's command line (migrate, web, worker, dev, phase3, connect)."""
+"""`ingest`: the project's command line (migrate, web, worker, dev, phase3, connect,
+status, retry-failed, replay)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ import asyncio
 import sys
 import uuid
 
+import psycopg
+from psycopg_pool import PoolTimeout
+
 from service import logs
+from service.errors import ServiceError
+from service.ops.thresholds import Thresholds, duration_argument
 from service.settings import Settings, SettingsError, load_dotenv_file
 
 
@@ -25,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     connect = commands.add_parser("connect", help="link an Instagram account to a Reeva user")
     connect.add_argument("ig_id")
     connect.add_argument("--user-id", type=uuid.UUID, default=None)
+    _add_operations(commands)
     args = parser.parse_args(argv)
 
     load_dotenv_file()
@@ -43,6 +50,28 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"ingest {args.command}: {exc}", file=sys.stderr)
         return 2
+    except ServiceError as exc:
+        print(f"ingest {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except (psycopg.OperationalError, PoolTimeout) as exc:
+        print(f"ingest {args.command}: database unreachable: {exc}", file=sys.stderr)
+        return 2
+
+
+def _add_operations(commands) -> None:
+    status = commands.add_parser("status", help="jobs, DMs and backlogs; exit 1 if unhealthy")
+    status.add_argument("--json", action="store_true", help="one JSON document per report")
+    status.add_argument("--watch", action="store_true", help="refresh until interrupted")
+    status.add_argument("--interval", type=float, default=2.0, help="seconds between refreshes")
+    Thresholds.add_arguments(status)
+    retry = commands.add_parser("retry-failed", help="re-queue failed DMs as new attempts")
+    retry.add_argument("--kind", choices=("verification", "acknowledgement", "custom"))
+    retry.add_argument("--since", type=duration_argument, metavar="DURATION",
+                       help="failed within this long, e.g. 2h")
+    retry.add_argument("--recipient", metavar="IG_ID")
+    retry.add_argument("--dry-run", action="store_true", help="list them, change nothing")
+    replay = commands.add_parser("replay", help="run a message's processing again")
+    replay.add_argument("mid")
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -67,6 +96,22 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         profile = asyncio.run(connect(settings, args.ig_id, args.user_id or uuid.uuid4()))
         print(f"{profile.ig_id} connected to user {profile.connected_user_id}")
+    elif args.command == "status":
+        from service.ops import status_view
+
+        return asyncio.run(status_view.run(settings, Thresholds.from_options(vars(args)),
+                                           as_json=args.json, watch=args.watch,
+                                           interval=args.interval))
+    elif args.command == "retry-failed":
+        from service.ops import retry_view
+
+        return asyncio.run(retry_view.retry_failed(
+            settings, kind=args.kind, recipient=args.recipient, since_seconds=args.since,
+            dry_run=args.dry_run))
+    elif args.command == "replay":
+        from service.ops import retry_view
+
+        return asyncio.run(retry_view.replay(settings, args.mid))
     return 0
 
 

@@ -11,11 +11,15 @@ import uuid
 import procrastinate
 from psycopg import AsyncConnection
 
+from service import metrics
+
 PROCESS_MESSAGE = "process_message"
 SEND_OUTBOUND = "send_outbound"
 QUEUE_MESSAGES = "messages"
 QUEUE_OUTBOUND = "outbound"
-QUEUES = (QUEUE_MESSAGES, QUEUE_OUTBOUND)
+# Retention and other housekeeping, apart so it never waits behind a DM backlog.
+QUEUE_MAINTENANCE = "maintenance"
+QUEUES = (QUEUE_MESSAGES, QUEUE_OUTBOUND, QUEUE_MAINTENANCE)
 
 
 def make_app(database_url: str) -> procrastinate.App:
@@ -25,10 +29,14 @@ def make_app(database_url: str) -> procrastinate.App:
 
 async def defer_process_message(app: procrastinate.App, conn: AsyncConnection, mid: str) -> int:
     deferrer = app.configure_task(PROCESS_MESSAGE, queue=QUEUE_MESSAGES, connection=conn)
-    return await deferrer.defer_async(mid=mid)
+    job_id = await deferrer.defer_async(mid=mid)
+    metrics.JOBS_DEFERRED.labels(PROCESS_MESSAGE).inc()
+    return job_id
 
 
 async def defer_send_outbound(app: procrastinate.App, conn: AsyncConnection,
                               outbound_id: uuid.UUID) -> int:
     deferrer = app.configure_task(SEND_OUTBOUND, queue=QUEUE_OUTBOUND, connection=conn)
-    return await deferrer.defer_async(outbound_id=str(outbound_id))
+    job_id = await deferrer.defer_async(outbound_id=str(outbound_id))
+    metrics.JOBS_DEFERRED.labels(SEND_OUTBOUND).inc()
+    return job_id

@@ -18,6 +18,8 @@ from service.queries import SQL_DIR
 log = structlog.get_logger(__name__)
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 _LOCK_KEY = 7_263_114_001  # any constant; names this project's migration lock
+# How schema_migrations records procrastinate's own schema.
+PROCRASTINATE_SCHEMA = "procrastinate"
 
 
 def migration_files(directory: Path = MIGRATIONS_DIR) -> list[Path]:
@@ -34,10 +36,11 @@ def migrate(database_url: str) -> list[str]:
             " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
         )
         done = {row[0] for row in conn.execute("SELECT name FROM schema_migrations")}
-        if "procrastinate" not in done:
+        if PROCRASTINATE_SCHEMA not in done:
             if conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()[0] is None:
                 conn.execute(SchemaManager.get_schema())
-            conn.execute("INSERT INTO schema_migrations (name) VALUES ('procrastinate')")
+            conn.execute("INSERT INTO schema_migrations (name) VALUES (%s)",
+                         (PROCRASTINATE_SCHEMA,))
             applied_now.append(f"procrastinate {procrastinate_version}")
         for path in migration_files():
             if path.stem in done:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 
-from service import dm_texts, jobs
+from service import dm_texts, jobs, metrics
 from service.runtime import Runtime
 from service.store import messages, outbound, phase3, profiles
 
@@ -32,7 +32,8 @@ async def process_message(rt: Runtime, mid: str) -> Outcome:
             return Outcome.ALREADY_HANDLED
         if message.is_echo:
             # Our own outgoing DM, mirrored back by Meta: answering it would loop.
-            await messages.mark_handled(conn, mid, processed=False)
+            latency = await messages.mark_handled(conn, mid, processed=False)
+            metrics.INGEST_LATENCY.observe(latency)
             return Outcome.ECHO
         # The upsert locks the sender's profile row, so one sender's messages are
         # decided one at a time and the anti-spam check below sees the previous one.
@@ -41,7 +42,9 @@ async def process_message(rt: Runtime, mid: str) -> Outcome:
             outcome = await _acknowledge(rt, conn, message.id, profile)
         else:
             outcome = await _ask_to_verify(rt, conn, message.id, profile.ig_id)
-        await messages.mark_handled(conn, mid, processed=outcome is Outcome.ACKNOWLEDGED)
+        latency = await messages.mark_handled(conn, mid,
+                                              processed=outcome is Outcome.ACKNOWLEDGED)
+        metrics.INGEST_LATENCY.observe(latency)
         return outcome
 
 

@@ -2,7 +2,9 @@
 
 Retry policy (the spec's): the first call plus up to `send_max_retries` retries, waiting
 1 s, 2 s, 4 s (doubling from `send_backoff_base_seconds`, capped at
-`send_backoff_cap_seconds`), or longer when the Graph API asks with `Retry-After`.
+`send_backoff_cap_seconds`), or longer when the Graph API asks with `Retry-After`. The
+calls are counted from the DM's `retry_base`, so a DM that an operator re-queued gets the
+same budget again while `attempts` keeps counting every call.
 Transient errors raise `RetryLater`, which the worker turns into a job re-schedule, so a
 wait never holds a worker slot. Permanent errors fail at once.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 
-from service import dm_texts, tokens
+from service import dm_texts, metrics, tokens
 from service.instagram import (DeliveredWithError, GraphError, PermanentGraphError,
                                TransientGraphError)
 from service.runtime import Runtime
@@ -60,10 +62,11 @@ async def send_outbound(rt: Runtime, outbound_id: uuid.UUID) -> OutboundMessage 
 
 async def call_and_record(rt: Runtime, dm: OutboundMessage, text: str,
                            patch: dict) -> OutboundMessage | None:
-    attempt = dm.attempts + 1
+    attempt = dm.attempts - dm.retry_base + 1
     status, remote_id, error, retry = "sent", None, None, None
     try:
-        result = await rt.graph.send_text(dm.recipient_ig_id, text)
+        with metrics.GRAPH_LATENCY.time():
+            result = await rt.graph.send_text(dm.recipient_ig_id, text)
         remote_id = result.message_id
     except DeliveredWithError as exc:
         # Meta says it sent the DM despite the error: resending would duplicate it.
@@ -76,6 +79,7 @@ async def call_and_record(rt: Runtime, dm: OutboundMessage, text: str,
             status, retry = "pending", retry_delay(rt, attempt, exc.retry_after)
     except PermanentGraphError as exc:
         status, error = "failed", describe(exc)
+    metrics.DMS.labels(dm.kind, metrics.DM_RESULTS[status]).inc()
     async with rt.pool.connection() as conn:
         row = await outbound.record_attempt(conn, dm.id, status=status, remote_message_id=remote_id,
                                             error=error, payload_patch=patch)

@@ -52,6 +52,11 @@ class Settings:
     # How often a worker looks for jobs whose scheduled time came (retries); new jobs
     # arrive by LISTEN/NOTIFY at once.
     worker_poll_seconds: float = 0.5
+    # A worker's own /metrics (prometheus-client's server on HOST); 0 leaves it off.
+    worker_metrics_port: int = 0
+    # Retention: finished jobs (and their events), and done Phase 3 rows, older than these.
+    job_retention_days: float = 7.0
+    phase3_retention_days: float = 30.0
     log_format: str = "auto"
     log_level: str = "INFO"
 

@@ -12,7 +12,7 @@ from pytest_postgresql import factories
 
 from service.migrate import migrate
 from service.sandbox import Sandbox
-from tests import pg
+from tests import pg, seed
 from tests.stack import Stack, make_env
 
 DBNAME = f"ingest_test_{os.getpid()}"
@@ -69,3 +69,22 @@ def stack(env: dict[str, str], sandbox: Sandbox, db):
     """The app (in-process test client) and a real worker process, on this test's database."""
     with Stack(env, sandbox, db) as running:
         yield running
+
+
+@pytest.fixture
+def troubled(db) -> dict[str, object]:
+    """One of each problem the checks look for, beside rows that must not count."""
+    seed.outbound(db, kind="acknowledgement", status="sent")
+    failed = seed.failed_dm(db, kind="acknowledgement", recipient="user-f")
+    old_failed = seed.failed_dm(db, kind="custom", recipient="user-old", minutes_ago=120)
+    stalled = seed.stalled_job(db, silent_minutes=5)
+    seed.job(db, status="doing", worker_id=db.execute(
+        "INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id").fetchone()["id"])
+    seed.job(db, status="todo", minutes_ago=10)
+    seed.job(db, task="send_outbound", queue="outbound", status="todo", minutes_ago=-10)
+    seed.message(db, "m-stuck", minutes_ago=10, handled=False)
+    seed.message(db, "m-fresh", handled=False)
+    seed.message(db, "m-done", minutes_ago=30)
+    seed.phase3_row(db, "m-p3-old", minutes_ago=120)
+    seed.phase3_row(db, "m-p3-done", status="done", minutes_ago=60)
+    return {"failed": failed, "old_failed": old_failed, "stalled": stalled}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import prometheus_client
 import structlog
 
 from service import jobs
@@ -20,11 +21,20 @@ async def run(settings: Settings, *, concurrency: int | None = None,
     tasks.register(app)
     # One connection per job slot, plus LISTEN and the worker's own bookkeeping.
     async with open_runtime(settings, pool_max_size=concurrency + 3, job_app=app) as rt:
+        metrics_server = None
+        if settings.worker_metrics_port:
+            metrics_server, _ = prometheus_client.start_http_server(
+                settings.worker_metrics_port, addr=settings.host)
         log.info("worker started", queues=list(jobs.QUEUES), concurrency=concurrency,
-                 graph_sandbox=settings.graph_is_sandbox)
-        await app.run_worker_async(
-            queues=list(jobs.QUEUES), concurrency=concurrency,
-            fetch_job_polling_interval=settings.worker_poll_seconds,
-            additional_context={"runtime": rt}, shutdown_graceful_timeout=30,
-            install_signal_handlers=install_signal_handlers,
-        )
+                 graph_sandbox=settings.graph_is_sandbox,
+                 metrics_port=settings.worker_metrics_port or None)
+        try:
+            await app.run_worker_async(
+                queues=list(jobs.QUEUES), concurrency=concurrency,
+                fetch_job_polling_interval=settings.worker_poll_seconds,
+                additional_context={"runtime": rt}, shutdown_graceful_timeout=30,
+                install_signal_handlers=install_signal_handlers,
+            )
+        finally:
+            if metrics_server is not None:
+                metrics_server.shutdown()

@@ -2,26 +2,50 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 
 import procrastinate
 import structlog
 
-from service import jobs, processing, sending
+from service import jobs, metrics, processing, retention, sending
 from service.runtime import Runtime
 from workers.retry import IngestRetryStrategy
 
 log = structlog.get_logger("workers")
+REMOVE_OLD_JOBS = "remove_old_jobs"
+REMOVE_DONE_PHASE3_ROWS = "remove_done_phase3_rows"
+# Hourly, off the hour so it does not meet every other service's cron at :00.
+RETENTION_CRON = "17 * * * *"
 
 
 def register(app: procrastinate.App) -> None:
-    """Register the tasks on this process's app."""
+    """Register the tasks, and the periodic retention ones, on this process's app."""
     retry = IngestRetryStrategy()
     app.task(name=jobs.PROCESS_MESSAGE, queue=jobs.QUEUE_MESSAGES, pass_context=True,
-             retry=retry)(process_message)
+             retry=retry)(_counted(process_message))
     app.task(name=jobs.SEND_OUTBOUND, queue=jobs.QUEUE_OUTBOUND, pass_context=True,
-             retry=retry)(send_outbound)
+             retry=retry)(_counted(send_outbound))
+    for name, task in ((REMOVE_OLD_JOBS, remove_old_jobs),
+                       (REMOVE_DONE_PHASE3_ROWS, remove_done_phase3_rows)):
+        app.periodic(cron=RETENTION_CRON, periodic_id=name)(
+            app.task(name=name, queue=jobs.QUEUE_MAINTENANCE, pass_context=True)(
+                _counted(task)))
+
+
+def _counted(task: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """Count the task's runs by outcome (`service.metrics`)."""
+    @functools.wraps(task)
+    async def run(context: procrastinate.JobContext, **kwargs) -> None:
+        try:
+            await task(context, **kwargs)
+        except Exception:
+            metrics.JOBS_FAILED.labels(context.job.task_name).inc()
+            raise
+        metrics.JOBS_SUCCEEDED.labels(context.job.task_name).inc()
+    return run
 
 
 def _runtime(context: procrastinate.JobContext) -> Runtime:
@@ -49,6 +73,18 @@ async def send_outbound(context: procrastinate.JobContext, outbound_id: str) -> 
             return
         log.info("send_outbound", status=row.status, kind=row.kind, attempts=row.attempts,
                  error=row.error, ms=_ms(started))
+
+
+async def remove_old_jobs(context: procrastinate.JobContext, timestamp: int) -> None:
+    started = time.perf_counter()
+    await retention.remove_old_jobs(context, _runtime(context))
+    log.info(REMOVE_OLD_JOBS, ms=_ms(started))
+
+
+async def remove_done_phase3_rows(context: procrastinate.JobContext, timestamp: int) -> None:
+    started = time.perf_counter()
+    deleted = await retention.remove_done_phase3_rows(_runtime(context))
+    log.info(REMOVE_DONE_PHASE3_ROWS, deleted=deleted, ms=_ms(started))
 
 
 def _ms(started: float) -> float:

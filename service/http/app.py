@@ -12,6 +12,8 @@ from litestar.openapi import OpenAPIConfig
 
 from service.http.errors import EXCEPTION_HANDLERS
 from service.http.internal import InternalController
+from service.http.metrics import PROMETHEUS, MetricsController
+from service.http.operations import OperationsController, ProbesController
 from service.http.request_log import request_log_middleware
 from service.runtime import Runtime, open_runtime
 from service.settings import SERVICE_SETTINGS, Settings
@@ -31,12 +33,13 @@ def create_app(settings: Settings) -> Litestar:
         return request.app.state.runtime
 
     return Litestar(
-        route_handlers=[InternalController],
+        route_handlers=[InternalController, OperationsController, ProbesController,
+                        MetricsController],
         lifespan=[runtime_lifespan],
         state=State({"settings": settings}),
         dependencies={"rt": Provide(provide_runtime, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_log_middleware],
+        middleware=[PROMETHEUS.middleware, request_log_middleware],
         openapi_config=OpenAPIConfig(title="Reeva Instagram ingestion", version="1.0.0",
                                      path="/schema"),
         request_max_body_size=MAX_BODY_BYTES,

@@ -33,8 +33,16 @@ async def get_for_update(conn: AsyncConnection, mid: str) -> Message | None:
     return None if row is None else from_row(Message, row)
 
 
-async def mark_handled(conn: AsyncConnection, mid: str, *, processed: bool) -> None:
-    await conn.execute(QUERIES["message_mark_handled"], {"mid": mid, "processed": processed})
+async def mark_handled(conn: AsyncConnection, mid: str, *, processed: bool) -> float:
+    """Record that processing finished; returns the seconds since the message was stored."""
+    row = await fetch_one(conn, QUERIES["message_mark_handled"],
+                          {"mid": mid, "processed": processed})
+    return row["latency_seconds"]
+
+
+async def reopen(conn: AsyncConnection, mid: str) -> bool:
+    """Clear the message's handled_at so its processing can run again; False if unknown."""
+    return await fetch_one(conn, QUERIES["message_reopen"], {"mid": mid}) is not None
 
 
 def _json(value: Any) -> Jsonb | None:

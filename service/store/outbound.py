@@ -40,6 +40,16 @@ async def record_attempt(conn: AsyncConnection, outbound_id: uuid.UUID, *, statu
     return None if row is None else from_row(OutboundMessage, row)
 
 
+async def requeue_failed(conn: AsyncConnection, *, kind: str | None = None,
+                         recipient: str | None = None,
+                         since_seconds: float | None = None) -> list[OutboundMessage]:
+    """Set matching failed DMs back to pending with a fresh retry budget; returns them."""
+    cur = await conn.execute(QUERIES["outbound_message_requeue_failed"], {
+        "kind": kind, "recipient": recipient, "since_seconds": since_seconds,
+    })
+    return [from_row(OutboundMessage, row) for row in await cur.fetchall()]
+
+
 async def recent_verification_exists(conn: AsyncConnection, ig_id: str,
                                      window_seconds: int) -> bool:
     row = await fetch_one(conn, QUERIES["outbound_message_recent_verification"],

@@ -41,3 +41,10 @@ async def fail(conn: AsyncConnection, *, item_id: int, consumer: str, error: str
     })
     row = await cur.fetchone()
     return None if row is None else row["status"]
+
+
+async def delete_done_before(conn: AsyncConnection, *, seconds: float) -> int:
+    """Delete rows done more than `seconds` ago; returns how many."""
+    cur = await conn.execute(QUERIES["phase3_queue_delete_done"], {"seconds": seconds})
+    row = await cur.fetchone()
+    return row["deleted"]

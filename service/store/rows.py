@@ -61,6 +61,9 @@ class OutboundMessage:
     remote_message_id: str | None
     error: str | None
     message_id: str | None
+    # `attempts` when an operator last re-queued the DM; the retry limit counts from here.
+    retry_base: int = 0
+    requeued_at: dt.datetime | None = None
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
 

@@ -16,7 +16,18 @@ WHERE id = %(mid)s
 FOR UPDATE;
 
 -- message_mark_handled --
--- Record that processing finished, and whether the message went to Phase 3.
+-- Record that processing finished, and whether the message went to Phase 3; returns
+-- how long the message took from being stored to this point.
 UPDATE messages
 SET handled_at = now(), processed = processed OR %(processed)s
-WHERE id = %(mid)s;
+WHERE id = %(mid)s
+RETURNING extract(epoch FROM clock_timestamp() - created_at)::float8 AS latency_seconds;
+
+-- message_reopen --
+-- Let a message's processing run again (`ingest replay`). What the first run produced
+-- stays: the unique indexes keep a second run from adding a DM of a kind it already has
+-- or a second Phase 3 row.
+UPDATE messages
+SET handled_at = NULL
+WHERE id = %(mid)s
+RETURNING id;

@@ -43,3 +43,12 @@ SET status = CASE WHEN attempts >= %(max_attempts)s THEN 'failed' ELSE 'queued' 
                                                         %(backoff_base_seconds)s * 2 ^ (attempts - 1)))
 WHERE id = %(id)s AND status = 'claimed' AND claimed_by = %(consumer)s
 RETURNING id, status;
+
+-- phase3_queue_delete_done --
+-- Retention: delete the rows done more than `seconds` ago; returns how many went.
+WITH deleted AS (
+    DELETE FROM phase3_queue
+    WHERE status = 'done' AND completed_at < now() - make_interval(secs => %(seconds)s)
+    RETURNING 1
+)
+SELECT count(*) AS deleted FROM deleted;

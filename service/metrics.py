@@ -1,0 +1,32 @@
+"""The service's own Prometheus metrics, counted in the process where things happen.
+
+web and worker are separate processes, and each counts what it does: web exposes its
+metrics on `GET /metrics`, a worker on `WORKER_METRICS_PORT` when set. Prometheus sums
+them across targets (`sum by (task) (...)`). What the database already knows (queue
+depth, job and DM states, backlogs) is read from the status queries at scrape time by
+web's `/metrics` instead (`service.http.metrics`), so it is right whichever process did
+the work, and needs no worker port.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+JOBS_DEFERRED = Counter("ingest_jobs_deferred", "Jobs deferred by this process, by task.",
+                        ["task"])
+JOBS_SUCCEEDED = Counter("ingest_jobs_succeeded", "Job runs that finished, by task.", ["task"])
+JOBS_FAILED = Counter("ingest_jobs_failed",
+                      "Job runs that raised, by task (procrastinate may retry the job).",
+                      ["task"])
+DMS = Counter("ingest_dms",
+              "Graph API sends by DM kind and result: sent, retrying or failed.",
+              ["kind", "result"])
+GRAPH_LATENCY = Histogram("ingest_graph_request_seconds",
+                          "Time of one Graph API send call, errors included.",
+                          buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+INGEST_LATENCY = Histogram("ingest_message_latency_seconds",
+                           "From a message being stored to its processing finished.",
+                           buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300))
+
+# An outbound row's status after a send, as the DMS counter's result.
+DM_RESULTS = {"sent": "sent", "pending": "retrying", "failed": "failed"}

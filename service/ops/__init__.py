@@ -1,0 +1,1 @@
+"""Operating the service: status and health checks, re-queueing DMs, replaying messages."""

@@ -1,0 +1,3 @@
+-- schema_migration_names --
+-- The migrations applied to this database (`ingest migrate` records each by name).
+SELECT name FROM schema_migrations;

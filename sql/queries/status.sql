@@ -1,0 +1,93 @@
+-- The status queries: what is queued, what is stuck, which DMs failed. `ingest status`,
+-- GET /api/internal/status and GET /metrics run them, and each one also runs as it is
+-- when pasted into psql.
+--
+-- That is why they take no %(name)s placeholders: their parameters are session
+-- settings that default when unset. In psql, change one for the session first if the
+-- default does not suit, e.g.
+--     SET ingest.dm_window = '24 hours';        -- DMs by kind and status: how far back
+--     SET ingest.unhandled_after = '5 minutes'; -- report messages unprocessed longer
+--     SET ingest.stalled_after = '30 seconds';  -- a worker silent longer is stalled
+--     SET ingest.failed_limit = '20';           -- how many of the latest failed DMs
+-- The service sets them for one transaction with `status_configure` (the only query
+-- here that psql cannot run as it is). Ages are whole seconds.
+
+-- status_configure --
+-- Set the status queries' parameters for the current transaction.
+SELECT set_config('ingest.dm_window', %(window)s, true),
+       set_config('ingest.unhandled_after', %(unhandled_after)s, true),
+       set_config('ingest.stalled_after', %(stalled_after)s, true),
+       set_config('ingest.failed_limit', %(failed_limit)s, true);
+
+-- status_jobs --
+-- Jobs by queue, task and status, and how long the oldest runnable `todo` job has
+-- waited (a job scheduled for later, like a send's retry, is not waiting yet).
+WITH job AS (
+    SELECT j.queue_name, j.task_name, j.status,
+           CASE WHEN j.status = 'todo' THEN coalesce(j.scheduled_at, (
+               SELECT max(e.at) FROM procrastinate_events e
+               WHERE e.job_id = j.id AND e.type IN ('deferred', 'deferred_for_retry', 'retried')
+           )) END AS waiting_since
+    FROM procrastinate_jobs j
+)
+SELECT queue_name AS queue, task_name AS task, status::text AS status, count(*) AS jobs,
+       extract(epoch FROM now() - min(waiting_since) FILTER (WHERE waiting_since <= now()))::bigint
+           AS oldest_todo_seconds
+FROM job
+GROUP BY queue_name, task_name, status
+ORDER BY queue_name, task_name, status;
+
+-- status_outbound --
+-- DMs created within ingest.dm_window (default 1 hour), by kind and status, with the
+-- Graph API calls they took.
+SELECT kind, status, count(*) AS dms, sum(attempts) AS attempts
+FROM outbound_messages
+WHERE created_at > now() - coalesce(nullif(current_setting('ingest.dm_window', true), ''),
+                                    '1 hour')::interval
+GROUP BY kind, status
+ORDER BY kind, status;
+
+-- status_outbound_failed --
+-- The latest failed DMs (ingest.failed_limit, default 20), newest failure first.
+SELECT id, recipient_ig_id, kind, attempts, error, message_id, updated_at AS failed_at
+FROM outbound_messages
+WHERE status = 'failed'
+ORDER BY updated_at DESC
+LIMIT coalesce(nullif(current_setting('ingest.failed_limit', true), ''), '20')::int;
+
+-- status_messages_unhandled --
+-- Messages stored longer than ingest.unhandled_after (default 5 minutes) ago whose
+-- processing has not finished (handled_at IS NULL): how many, and the oldest.
+SELECT count(*) AS messages,
+       (array_agg(id ORDER BY created_at))[1] AS oldest_mid,
+       extract(epoch FROM now() - min(created_at))::bigint AS oldest_seconds
+FROM messages
+WHERE handled_at IS NULL
+  AND created_at < now() - coalesce(nullif(current_setting('ingest.unhandled_after', true), ''),
+                                    '5 minutes')::interval;
+
+-- status_phase3 --
+-- The Phase 3 backlog: rows not done yet, by status, with the oldest of each.
+SELECT status, count(*) AS items,
+       (array_agg(message_id ORDER BY created_at))[1] AS oldest_message_id,
+       extract(epoch FROM now() - min(created_at))::bigint AS oldest_seconds
+FROM phase3_queue
+WHERE status <> 'done'
+GROUP BY status
+ORDER BY status;
+
+-- status_stalled_jobs --
+-- Jobs in `doing` whose worker has sent no heartbeat for ingest.stalled_after (default
+-- 30 seconds; workers beat every 10) or is gone: procrastinate's own test of a stalled
+-- job. Nothing runs them until they are retried.
+SELECT j.id, j.queue_name AS queue, j.task_name AS task, j.args, j.attempts, j.worker_id,
+       w.last_heartbeat,
+       (SELECT max(e.at) FROM procrastinate_events e
+        WHERE e.job_id = j.id AND e.type = 'started') AS started_at
+FROM procrastinate_jobs j
+LEFT JOIN procrastinate_workers w ON w.id = j.worker_id
+WHERE j.status = 'doing'
+  AND (w.id IS NULL
+       OR w.last_heartbeat < now() - coalesce(
+              nullif(current_setting('ingest.stalled_after', true), ''), '30 seconds')::interval)
+ORDER BY j.id;
