@@ -2,6 +2,8 @@
 
 Service code defers by task name, so it never imports `workers/`; the worker process
 registers the tasks themselves (`workers.tasks`). Jobs carry ids only, never payloads.
+A job that should run again later raises `RetryLater`; the worker re-schedules it, so a
+wait never holds a worker slot.
 """
 
 from __future__ import annotations
@@ -16,6 +18,19 @@ SEND_OUTBOUND = "send_outbound"
 QUEUE_MESSAGES = "messages"
 QUEUE_OUTBOUND = "outbound"
 QUEUES = (QUEUE_MESSAGES, QUEUE_OUTBOUND)
+
+
+class RetryLater(Exception):
+    """The job should run again in `delay_seconds`."""
+
+    def __init__(self, delay_seconds: float, error: str) -> None:
+        super().__init__(f"retry in {delay_seconds:g}s: {error}")
+        self.delay_seconds = delay_seconds
+
+
+def backoff_seconds(retry: int, *, base: float, cap: float) -> float:
+    """The wait before retry number `retry` (1-based): base, 2 base, 4 base ..., capped."""
+    return min(cap, base * 2 ** (retry - 1))
 
 
 def make_app(database_url: str) -> procrastinate.App:

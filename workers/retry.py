@@ -10,7 +10,7 @@ from __future__ import annotations
 import procrastinate
 from procrastinate.jobs import Job
 
-from service.sending import RetryLater
+from service.jobs import RetryLater
 
 
 class IngestRetryStrategy(procrastinate.BaseRetryStrategy):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import procrastinate
 import structlog
@@ -29,26 +32,36 @@ def _runtime(context: procrastinate.JobContext) -> Runtime:
 
 
 async def process_message(context: procrastinate.JobContext, mid: str) -> None:
-    started = time.perf_counter()
-    with structlog.contextvars.bound_contextvars(job_id=context.job.id, mid=mid):
+    with _job_log(context, "process_message", mid=mid) as done:
         outcome = await processing.process_message(_runtime(context), mid)
-        log.info("process_message", outcome=str(outcome), ms=_ms(started))
+        done(outcome=str(outcome))
 
 
 async def send_outbound(context: procrastinate.JobContext, outbound_id: str) -> None:
-    started = time.perf_counter()
-    with structlog.contextvars.bound_contextvars(job_id=context.job.id, outbound_id=outbound_id):
-        try:
-            row = await sending.send_outbound(_runtime(context), uuid.UUID(outbound_id))
-        except sending.RetryLater as exc:
-            log.warning("send_outbound", status="retrying", retry_in=exc.delay_seconds,
-                        error=str(exc), ms=_ms(started))
-            raise
+    with _job_log(context, "send_outbound", outbound_id=outbound_id) as done:
+        row = await sending.send_outbound(_runtime(context), uuid.UUID(outbound_id))
         if row is None:
-            log.warning("send_outbound", status="missing", ms=_ms(started))
+            done(status="missing", level="warning")
             return
-        log.info("send_outbound", status=row.status, kind=row.kind, attempts=row.attempts,
-                 error=row.error, ms=_ms(started))
+        done(status=row.status, kind=row.kind, attempts=row.attempts, error=row.error)
+
+
+@contextlib.contextmanager
+def _job_log(context: procrastinate.JobContext, task: str,
+             **ids: Any) -> Iterator[Callable[..., None]]:
+    """Bind the job's ids to every line logged inside; `done(**fields)` logs the job's one
+    line, and a `RetryLater` is logged as a retry on its way out."""
+    started = time.perf_counter()
+
+    def done(level: str = "info", **fields: Any) -> None:
+        getattr(log, level)(task, **fields, ms=_ms(started))
+
+    with structlog.contextvars.bound_contextvars(job_id=context.job.id, **ids):
+        try:
+            yield done
+        except jobs.RetryLater as exc:
+            done("warning", status="retrying", retry_in=exc.delay_seconds, error=str(exc))
+            raise
 
 
 def _ms(started: float) -> float:
