@@ -1,4 +1,5 @@
-"""`ingest`: the project's command line (migrate, web, worker, dev, phase3, connect)."""
+"""`ingest`: the project's command line (migrate, web, worker, dev, phase3, connect,
+replay-delivery)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     connect = commands.add_parser("connect", help="link an Instagram account to a Reeva user")
     connect.add_argument("ig_id")
     connect.add_argument("--user-id", type=uuid.UUID, default=None)
+    replay = commands.add_parser("replay-delivery",
+                                 help="forward a stored webhook delivery again, now")
+    replay.add_argument("delivery_id", type=int)
     args = parser.parse_args(argv)
 
     load_dotenv_file()
@@ -34,11 +38,11 @@ def main(argv: list[str] | None = None) -> int:
         return dev.main()
     try:
         settings = Settings.from_env()
+        logs.configure(fmt=settings.log_format, level=settings.log_level)
+        return _run(args, settings)
     except SettingsError as exc:
         print(f"ingest {args.command}: {exc}", file=sys.stderr)
         return 2
-    logs.configure(fmt=settings.log_format, level=settings.log_level)
-    return _run(args, settings)
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -63,7 +67,23 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         profile = asyncio.run(connect(settings, args.ig_id, args.user_id or uuid.uuid4()))
         print(f"{profile.ig_id} connected to user {profile.connected_user_id}")
+    elif args.command == "replay-delivery":
+        return _replay(settings, args.delivery_id)
     return 0
+
+
+def _replay(settings: Settings, delivery_id: int) -> int:
+    from service.webhooks.forward import replay_delivery
+
+    result = asyncio.run(replay_delivery(settings, delivery_id))
+    if result is None:
+        print(f"no webhook delivery {delivery_id}", file=sys.stderr)
+        return 1
+    delivery = result.delivery
+    print(f"delivery {delivery.id}: {delivery.status}, "
+          f"{delivery.messages_forwarded} messages forwarded"
+          + (f"; error: {delivery.last_error}" if delivery.last_error else ""))
+    return 0 if delivery.status == "forwarded" else 1
 
 
 if __name__ == "__main__":

@@ -15,9 +15,12 @@ from psycopg import AsyncConnection
 
 PROCESS_MESSAGE = "process_message"
 SEND_OUTBOUND = "send_outbound"
+FORWARD_DELIVERY = "forward_delivery"
+PURGE_WEBHOOK_DELIVERIES = "purge_webhook_deliveries"
 QUEUE_MESSAGES = "messages"
 QUEUE_OUTBOUND = "outbound"
-QUEUES = (QUEUE_MESSAGES, QUEUE_OUTBOUND)
+QUEUE_WEBHOOKS = "webhooks"
+QUEUES = (QUEUE_MESSAGES, QUEUE_OUTBOUND, QUEUE_WEBHOOKS)
 
 
 class RetryLater(Exception):
@@ -47,3 +50,9 @@ async def defer_send_outbound(app: procrastinate.App, conn: AsyncConnection,
                               outbound_id: uuid.UUID) -> int:
     deferrer = app.configure_task(SEND_OUTBOUND, queue=QUEUE_OUTBOUND, connection=conn)
     return await deferrer.defer_async(outbound_id=str(outbound_id))
+
+
+async def defer_forward_delivery(app: procrastinate.App, conn: AsyncConnection,
+                                 delivery_id: int) -> int:
+    deferrer = app.configure_task(FORWARD_DELIVERY, queue=QUEUE_WEBHOOKS, connection=conn)
+    return await deferrer.defer_async(delivery_id=delivery_id)

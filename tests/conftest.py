@@ -1,5 +1,5 @@
 """Fixtures: a migrated template database cloned per test, the Graph API sandbox, the
-app behind a test client, and real worker processes."""
+app behind a test client (and as a real HTTP server), and real worker processes."""
 
 from __future__ import annotations
 
@@ -68,4 +68,18 @@ def env(database_url: str, sandbox: Sandbox) -> dict[str, str]:
 def stack(env: dict[str, str], sandbox: Sandbox, db):
     """The app (in-process test client) and a real worker process, on this test's database."""
     with Stack(env, sandbox, db) as running:
+        yield running
+
+
+@pytest.fixture
+def webhook_stack(env: dict[str, str], sandbox: Sandbox, db):
+    """The stack, plus the app as a real HTTP server that the worker forwards deliveries to."""
+    with Stack(env, sandbox, db, live_server=True) as running:
+        yield running
+
+
+@pytest.fixture
+def web_only(env: dict[str, str], sandbox: Sandbox, db):
+    """The app behind the test client, no worker: for what happens before any job runs."""
+    with Stack(env, sandbox, db, worker=False) as running:
         yield running

@@ -13,6 +13,7 @@ import structlog
 
 from service import jobs, processing, sending
 from service.runtime import Runtime
+from service.webhooks import forward, retention
 from workers.retry import IngestRetryStrategy
 
 log = structlog.get_logger("workers")
@@ -25,6 +26,12 @@ def register(app: procrastinate.App) -> None:
              retry=retry)(process_message)
     app.task(name=jobs.SEND_OUTBOUND, queue=jobs.QUEUE_OUTBOUND, pass_context=True,
              retry=retry)(send_outbound)
+    app.task(name=jobs.FORWARD_DELIVERY, queue=jobs.QUEUE_WEBHOOKS, pass_context=True,
+             retry=retry)(forward_delivery)
+    # Hourly, so that each run deletes an hour's worth of deliveries, not a month's.
+    app.periodic(cron="17 * * * *")(app.task(
+        name=jobs.PURGE_WEBHOOK_DELIVERIES, queue=jobs.QUEUE_WEBHOOKS,
+        pass_context=True)(purge_webhook_deliveries))
 
 
 def _runtime(context: procrastinate.JobContext) -> Runtime:
@@ -44,6 +51,25 @@ async def send_outbound(context: procrastinate.JobContext, outbound_id: str) -> 
             done(status="missing", level="warning")
             return
         done(status=row.status, kind=row.kind, attempts=row.attempts, error=row.error)
+
+
+async def forward_delivery(context: procrastinate.JobContext, delivery_id: int) -> None:
+    with _job_log(context, "forward_delivery", delivery_id=delivery_id) as done:
+        result = await forward.forward_delivery(_runtime(context), delivery_id)
+        if result is None:
+            done(status="missing", level="warning")
+            return
+        delivery = result.delivery
+        done(status=delivery.status, attempts=delivery.attempts,
+             forwarded=delivery.messages_forwarded, held_back=result.held_back,
+             other_events=result.other_events, warnings=list(result.warnings),
+             error=delivery.last_error)
+
+
+async def purge_webhook_deliveries(context: procrastinate.JobContext, timestamp: int) -> None:
+    with _job_log(context, "purge_webhook_deliveries") as done:
+        deleted = await retention.purge_forwarded_deliveries(_runtime(context))
+        done(deleted=deleted, retention_days=_runtime(context).settings.webhook_retention_days)
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from service.http.errors import EXCEPTION_HANDLERS
 from service.http.internal import InternalController
 from service.http.request_log import request_log_middleware
+from service.http.webhooks import WebhookController
 from service.runtime import Runtime, open_runtime
 from service.settings import Settings
 
@@ -20,6 +21,9 @@ MAX_BODY_BYTES = 4 * 1024 * 1024  # a full Meta batch of 1000 events fits
 
 
 def create_app(settings: Settings) -> Litestar:
+    """The app; `SettingsError` if it could not verify webhook deliveries."""
+    settings.check_webhook_signing()
+
     @contextlib.asynccontextmanager
     async def runtime_lifespan(app: Litestar) -> AsyncIterator[None]:
         async with open_runtime(settings) as rt:
@@ -30,7 +34,7 @@ def create_app(settings: Settings) -> Litestar:
         return request.app.state.runtime
 
     return Litestar(
-        route_handlers=[InternalController],
+        route_handlers=[InternalController, WebhookController],
         lifespan=[runtime_lifespan],
         state=State({"settings": settings}),
         dependencies={"rt": Provide(provide_runtime, sync_to_thread=False)},

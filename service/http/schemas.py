@@ -59,3 +59,8 @@ class SendDmResponse(msgspec.Struct, kw_only=True, omit_defaults=True):
     remote_message_id: str | None = None
     status: str | None = None
     error: str | None = None
+
+
+class DeliveryAccepted(msgspec.Struct):
+    success: bool
+    delivery_id: int

@@ -18,6 +18,8 @@ def app_from_env() -> Litestar:
 
 
 def serve(settings: Settings, *, workers: int = 1) -> None:
+    # Checked here too, so that several worker processes do not each fail the same way.
+    settings.check_webhook_signing()
     options = dict(host=settings.host, port=settings.port, log_config=None, access_log=False,
                    lifespan="on", timeout_graceful_shutdown=20)
     if workers > 1:
