@@ -118,12 +118,10 @@ def test_an_echo_of_our_own_dm_is_recorded_but_never_answered(webhook_stack):
     assert webhook_stack.sandbox.messages() == []
 
 
-def test_deleted_unsupported_and_standby_messages_are_kept_only_in_the_delivery(webhook_stack):
+def test_deleted_and_unsupported_messages_are_kept_only_in_the_delivery(webhook_stack):
     payload = delivery(entry(
         message_item("mid.gone", is_deleted=True),
-        message_item("mid.gif", is_unsupported=True, timestamp=SENT_MS + 1),
-        standby=[message_item("mid.standby", text="another app answers this",
-                              timestamp=SENT_MS + 2)]))
+        message_item("mid.gif", is_unsupported=True, timestamp=SENT_MS + 1)))
     row = deliver_and_settle(webhook_stack, payload)
 
     assert row["status"] == "forwarded" and row["messages_forwarded"] == 0
@@ -132,7 +130,20 @@ def test_deleted_unsupported_and_standby_messages_are_kept_only_in_the_delivery(
     [kept] = webhook_stack.rows("SELECT body FROM webhook_deliveries")
     assert kept["body"] == payload
     logged = job_log_line(webhook_stack, row["id"])
-    assert logged["held_back"] == {"deleted": 1, "unsupported": 1, "standby": 1}
+    assert logged["held_back"] == {"deleted": 1, "unsupported": 1}
+
+
+def test_a_standby_message_is_recorded_but_left_to_the_app_in_control(webhook_stack, db):
+    connect(db, USER)
+    row = deliver_and_settle(webhook_stack, delivery(entry(standby=[
+        message_item("mid.standby", text="another app answers this")])))
+
+    assert row["status"] == "forwarded" and row["messages_forwarded"] == 1
+    webhook_stack.wait_handled("mid.standby")
+    message = messages(webhook_stack)["mid.standby"]
+    assert message["source"] == "standby" and message["processed"] is False
+    assert webhook_stack.rows("SELECT * FROM outbound_messages") == []
+    assert webhook_stack.rows("SELECT * FROM phase3_queue") == []
 
 
 def test_reactions_reads_and_unknown_events_are_acknowledged_and_never_answered(webhook_stack):

@@ -259,6 +259,7 @@ def test_standby_items_are_read_like_messaging_items() -> None:
 
     assert [(m.mid, m.source) for m in parsed.messages] == [("mid.sb", "standby")]
     assert [e.kind for e in parsed.other_events] == ["read"]
+    assert parsed.messages[0].to_ingest_body()["source"] == "standby"
 
 
 def test_messaging_and_changes_items_come_from_the_messaging_source() -> None:

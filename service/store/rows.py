@@ -36,6 +36,7 @@ class Message:
     message_text: str | None
     attachments: Any
     is_echo: bool
+    source: str
     timestamp: dt.datetime
     processed: bool
     handled_at: dt.datetime | None

@@ -52,6 +52,8 @@ class InboundMessage:
             "quick_reply": self.quick_reply,
         }
         body.update({key: value for key, value in optional.items() if value is not None})
+        if self.source != "messaging":
+            body["source"] = self.source
         return body
 
 

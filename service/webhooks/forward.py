@@ -5,14 +5,15 @@ Every post is safe to repeat: the endpoint is idempotent by `mid`. So a failed a
 simply run again in full, later (`RetryLater`, with backoff), until it succeeds or the
 retries run out; the delivery row records each attempt's outcome.
 
-What is not forwarded (the raw delivery keeps it, and the job's log line counts it):
+Standby messages (another app controlled the conversation, Meta's handover protocol) are
+forwarded with `source: "standby"`: the service records them and never answers them, as
+that app answers. What is not forwarded (the raw delivery keeps it, and the job's log line
+counts it):
 - deleted messages (`is_deleted`): an unsend carries no content and reuses the mid of the
   message it removes, so as a message it would either change nothing or, arriving first,
   become an empty message that gets answered;
 - unsupported messages (`is_unsupported`, e.g. GIFs and stickers): nothing to save, and an
   answer would be a reply to something the user cannot see us read;
-- standby messages: another app controls the conversation (Meta's handover protocol), so
-  any answer is that app's to give;
 - reactions, reads, postbacks, referrals, edits and unknown events: never answered.
 """
 
@@ -101,8 +102,6 @@ def _held_back_because(message: InboundMessage) -> str | None:
         return "deleted"
     if message.is_unsupported:
         return "unsupported"
-    if message.source == "standby":
-        return "standby"
     return None
 
 
