@@ -195,3 +195,17 @@ def test_a_message_without_any_time_takes_the_delivery_received_time(webhook_sta
 
     message = messages(webhook_stack)["mid.untimed"]
     assert abs((message["timestamp"] - row["received_at"]).total_seconds()) < 0.001
+
+
+def test_a_message_the_ingest_endpoint_refuses_fails_the_delivery_but_not_the_others(
+        webhook_stack):
+    too_long = "m" * 300  # the ingest endpoint takes ids of at most 256 characters
+    row = deliver_and_settle(webhook_stack, delivery(entry(
+        message_item(too_long, text="refused"),
+        message_item("mid.fine", text="kept", timestamp=SENT_MS + 1))))
+
+    assert row["status"] == "failed" and row["attempts"] == 1
+    assert row["messages_forwarded"] == 1
+    assert row["last_error"].startswith("1 refused by the ingest endpoint: mmmm")
+    assert "HTTP 400" in row["last_error"]
+    assert list(messages(webhook_stack)) == ["mid.fine"]

@@ -12,8 +12,8 @@ counts it):
 - deleted messages (`is_deleted`): an unsend carries no content and reuses the mid of the
   message it removes, so as a message it would either change nothing or, arriving first,
   become an empty message that gets answered;
-- unsupported messages (`is_unsupported`, e.g. GIFs and stickers): nothing to save, and an
-  answer would be a reply to something the user cannot see us read;
+- unsupported messages (`is_unsupported`, e.g. GIFs and stickers): Meta gives no content
+  to save, and acknowledging what we cannot read would mislead the user;
 - reactions, reads, postbacks, referrals, edits and unknown events: never answered.
 """
 
