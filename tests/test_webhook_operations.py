@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 
+from service import jobs
 from service.http.app import create_app
 from service.runtime import open_runtime
 from service.settings import Settings
@@ -15,6 +16,7 @@ from service.webhooks.retention import purge_forwarded_deliveries
 from tests.live_server import LiveServer
 from tests.meta_payloads import delivery, entry, message_item
 from tests.stack import ROOT, Stack, wait_until
+from workers import tasks
 
 
 def test_a_delivery_fails_after_its_retries_and_a_replay_forwards_it(env, sandbox, db):
@@ -72,3 +74,11 @@ def test_retention_deletes_only_forwarded_deliveries_older_than_its_days(web_onl
     assert purge(web_only.settings) == 1
     left = web_only.rows("SELECT id FROM webhook_deliveries ORDER BY id")
     assert [row["id"] for row in left] == ids[1:]
+
+
+def test_the_worker_runs_retention_every_hour_on_a_queue_it_serves():
+    app = jobs.make_app("postgresql://unused")
+    tasks.register(app)
+    [periodic] = app.periodic_registry.periodic_tasks.values()
+    assert periodic.task.name == jobs.PURGE_WEBHOOK_DELIVERIES and periodic.cron == "17 * * * *"
+    assert periodic.task.queue in jobs.QUEUES
