@@ -1,5 +1,5 @@
 """`ingest`: the project's command line (migrate, web, worker, dev, phase3, connect,
-status, retry-failed, replay)."""
+status, retry-failed, replay, replay-delivery)."""
 
 from __future__ import annotations
 
@@ -41,11 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         return dev.main()
     try:
         settings = Settings.from_env()
-    except SettingsError as exc:
-        print(f"ingest {args.command}: {exc}", file=sys.stderr)
-        return 2
-    logs.configure(fmt=settings.log_format, level=settings.log_level)
-    try:
+        logs.configure(fmt=settings.log_format, level=settings.log_level)
         return _run(args, settings)
     except SettingsError as exc:
         print(f"ingest {args.command}: {exc}", file=sys.stderr)
@@ -72,6 +68,9 @@ def _add_operations(commands) -> None:
     retry.add_argument("--dry-run", action="store_true", help="list them, change nothing")
     replay = commands.add_parser("replay", help="run a message's processing again")
     replay.add_argument("mid")
+    replay_delivery = commands.add_parser("replay-delivery",
+                                          help="forward a stored webhook delivery again, now")
+    replay_delivery.add_argument("delivery_id", type=int)
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -112,7 +111,23 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from service.ops import retry_view
 
         return asyncio.run(retry_view.replay(settings, args.mid))
+    elif args.command == "replay-delivery":
+        return _replay(settings, args.delivery_id)
     return 0
+
+
+def _replay(settings: Settings, delivery_id: int) -> int:
+    from service.webhooks.forward import replay_delivery
+
+    result = asyncio.run(replay_delivery(settings, delivery_id))
+    if result is None:
+        print(f"no webhook delivery {delivery_id}", file=sys.stderr)
+        return 1
+    delivery = result.delivery
+    print(f"delivery {delivery.id}: {delivery.status}, "
+          f"{delivery.messages_forwarded} messages forwarded"
+          + (f"; error: {delivery.last_error}" if delivery.last_error else ""))
+    return 0 if delivery.status == "forwarded" else 1
 
 
 if __name__ == "__main__":

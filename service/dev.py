@@ -3,6 +3,8 @@
 No DATABASE_URL: an embedded Postgres under `.data/`. No INSTAGRAM_ACCESS_TOKEN: the
 loopback Graph API sandbox, which records the DMs instead of sending them. No
 INTERNAL_SERVICE_TOKEN: the spec's example token, so its curl examples work as written.
+No INSTAGRAM_APP_SECRET: the webhook accepts unsigned posts (WEBHOOK_ALLOW_UNSIGNED), with
+a warning at start and on every such post; set the secret to test signatures.
 The web server listens on 127.0.0.1:3000, as those examples expect.
 """
 
@@ -40,6 +42,10 @@ def main() -> int:
     if not env.get("INTERNAL_SERVICE_TOKEN"):
         env["INTERNAL_SERVICE_TOKEN"] = DEV_SERVICE_TOKEN
         log.warning("INTERNAL_SERVICE_TOKEN is not set: using the spec's example token")
+    if not env.get("INSTAGRAM_APP_SECRET"):
+        env.setdefault("WEBHOOK_ALLOW_UNSIGNED", "true")
+        log.warning("INSTAGRAM_APP_SECRET is not set: the webhook ACCEPTS UNSIGNED POSTS "
+                    "(development only; production refuses to start without it)")
     env.setdefault("INTERNAL_INGEST_URL",
                    f"http://127.0.0.1:{env['PORT']}/api/internal/ingest-event")
     sandbox = None

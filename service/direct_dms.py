@@ -50,7 +50,7 @@ async def send_verification_dm(rt: Runtime, *, ig_id: str, token_plain: str) -> 
     while True:
         try:
             return await sending.call_and_record(rt, dm, text, {})
-        except sending.RetryLater as exc:
+        except jobs.RetryLater as exc:
             await asyncio.sleep(exc.delay_seconds)
             async with rt.pool.connection() as conn:
                 dm = await outbound.get(conn, dm.id)

@@ -13,3 +13,15 @@ class NotFound(ServiceError):
 
 class InvalidRequest(ServiceError):
     """The request is well-formed but cannot be carried out as asked."""
+
+
+class MalformedRequest(ServiceError):
+    """The request body cannot be read at all (e.g. it is not JSON)."""
+
+
+class Unauthenticated(ServiceError):
+    """The request does not say who sent it (e.g. no signature)."""
+
+
+class Forbidden(ServiceError):
+    """The request's proof of origin is wrong (a bad signature or verify token)."""

@@ -25,6 +25,7 @@ class InboundEvent:
     reply_to: Any = None
     quick_reply: Any = None
     is_echo: bool = False
+    source: str = "messaging"
 
 
 async def ingest_event(rt: Runtime, event: InboundEvent) -> bool:

@@ -3,6 +3,8 @@
 Unconnected sender: a verification DM (unless one is already under way). Connected
 sender: an acknowledgement DM, a Phase 3 queue row and `processed = true`. Both in one
 transaction, with the send jobs deferred inside it; running it twice changes nothing.
+Echoes of our own DMs and standby messages (another app controls the conversation) are
+recorded and never answered.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ class Outcome(enum.StrEnum):
     MISSING = "missing"
     ALREADY_HANDLED = "already_handled"
     ECHO = "echo"
+    STANDBY = "standby"
     VERIFICATION_QUEUED = "verification_queued"
     VERIFICATION_SUPPRESSED = "verification_suppressed"
     ACKNOWLEDGED = "acknowledged"
@@ -30,11 +33,12 @@ async def process_message(rt: Runtime, mid: str) -> Outcome:
             return Outcome.MISSING
         if message.handled_at is not None:
             return Outcome.ALREADY_HANDLED
-        if message.is_echo:
-            # Our own outgoing DM, mirrored back by Meta: answering it would loop.
+        if message.is_echo or message.source == "standby":
+            # An echo is our own outgoing DM, mirrored back by Meta: answering it would
+            # loop. A standby message belongs to the app that controls the conversation.
             latency = await messages.mark_handled(conn, mid, processed=False)
             metrics.INGEST_LATENCY.observe(latency)
-            return Outcome.ECHO
+            return Outcome.ECHO if message.is_echo else Outcome.STANDBY
         # The upsert locks the sender's profile row, so one sender's messages are
         # decided one at a time and the anti-spam check below sees the previous one.
         profile = await profiles.upsert(conn, message.sender_ig_id)

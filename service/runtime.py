@@ -1,4 +1,5 @@
-"""What a process holds open while it runs: settings, the pool, the job app, the Graph client."""
+"""What a process holds open while it runs: settings, the pool, the job app, and one
+keep-alive HTTP client shared by the Graph API client and the webhook forwarder."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 
+import httpx
 import procrastinate
 from psycopg_pool import AsyncConnectionPool
 
@@ -21,13 +23,14 @@ class Runtime:
     pool: AsyncConnectionPool
     jobs: procrastinate.App
     graph: GraphClient
+    http: httpx.AsyncClient
 
 
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings, *, pool_max_size: int | None = None,
                        job_app: procrastinate.App | None = None) -> AsyncIterator[Runtime]:
     """Open the pool (failing fast if the database is unreachable), the job app on that
-    pool, and one keep-alive HTTP client for the Graph API."""
+    pool, and the process's one keep-alive HTTP client."""
     pool = make_pool(settings, max_size=pool_max_size)
     await pool.open(wait=True, timeout=10)
     app = job_app or jobs.make_app(settings.database_url)
@@ -36,6 +39,6 @@ async def open_runtime(settings: Settings, *, pool_max_size: int | None = None,
             graph = GraphClient(http, base_url=settings.instagram_api_base_url,
                                 scoped_id=settings.instagram_scoped_id,
                                 access_token=settings.instagram_access_token)
-            yield Runtime(settings=settings, pool=pool, jobs=app, graph=graph)
+            yield Runtime(settings=settings, pool=pool, jobs=app, graph=graph, http=http)
     finally:
         await pool.close()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 
 from service import dm_texts, metrics, tokens
+from service.jobs import RetryLater, backoff_seconds
 from service.instagram import (DeliveredWithError, GraphError, PermanentGraphError,
                                TransientGraphError)
 from service.runtime import Runtime
@@ -22,18 +23,10 @@ from service.store import tokens as token_store
 from service.store.rows import OutboundMessage
 
 
-class RetryLater(Exception):
-    """The send should be tried again in `delay_seconds`."""
-
-    def __init__(self, delay_seconds: float, error: str) -> None:
-        super().__init__(f"retry in {delay_seconds:g}s: {error}")
-        self.delay_seconds = delay_seconds
-
-
 def retry_delay(rt: Runtime, attempt: int, retry_after: float | None) -> float:
     """Wait before retry number `attempt` (1-based)."""
-    s = rt.settings
-    backoff = min(s.send_backoff_cap_seconds, s.send_backoff_base_seconds * 2 ** (attempt - 1))
+    backoff = backoff_seconds(attempt, base=rt.settings.send_backoff_base_seconds,
+                              cap=rt.settings.send_backoff_cap_seconds)
     return max(backoff, retry_after or 0.0)
 
 

@@ -14,6 +14,8 @@ from typing import Any
 
 DEFAULT_VERIFY_URL_BASE = "https://c702be487ed4.ngrok-free.app/verify"
 DEFAULT_INSTAGRAM_API_BASE_URL = "https://graph.instagram.com/v24.0"
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
 
 
 # What the web and worker processes cannot run without, beyond DATABASE_URL.
@@ -35,6 +37,16 @@ class Settings:
     instagram_webhook_verification_token: str | None = dataclasses.field(default=None, repr=False)
     instagram_app_secret: str | None = dataclasses.field(default=None, repr=False)
     internal_ingest_url: str = "http://127.0.0.1:8000/api/internal/ingest-event"
+    # Development only: accept webhook posts without X-Hub-Signature-256 when no app secret
+    # is set. Without either, the web process refuses to start.
+    webhook_allow_unsigned: bool = False
+    # Forwarding a delivery to the ingest endpoint: retries after the first attempt, waiting
+    # base * 2^n seconds, capped (about 37 minutes in all by default).
+    forward_max_retries: int = 12
+    forward_backoff_base_seconds: float = 1.0
+    forward_backoff_cap_seconds: float = 600.0
+    # Forwarded deliveries are deleted after this many days; 0 keeps them forever.
+    webhook_retention_days: int = 30
     verify_url_base: str = DEFAULT_VERIFY_URL_BASE
     host: str = "0.0.0.0"
     port: int = 8000
@@ -88,6 +100,13 @@ class Settings:
                 raise SettingsError(f"missing required setting {name.upper()}")
         return self
 
+    def check_webhook_signing(self) -> None:
+        """Refuse to serve a webhook that anyone could post to, unless development allows it."""
+        if not self.instagram_app_secret and not self.webhook_allow_unsigned:
+            raise SettingsError(
+                "missing required setting INSTAGRAM_APP_SECRET (it verifies Meta's webhook "
+                "signatures; WEBHOOK_ALLOW_UNSIGNED=true is for development only)")
+
     @property
     def graph_is_sandbox(self) -> bool:
         return self.instagram_api_base_url.startswith(("http://127.", "http://localhost"))
@@ -95,6 +114,10 @@ class Settings:
 
 def _convert(name: str, type_name: Any, raw: str) -> Any:
     kind = str(type_name)
+    if kind == "bool":
+        if raw.lower() in _TRUE or raw.lower() in _FALSE:
+            return raw.lower() in _TRUE
+        raise SettingsError(f"setting {name} must be true or false, got {raw!r}")
     try:
         if kind == "int":
             return int(raw)

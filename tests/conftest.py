@@ -1,5 +1,5 @@
 """Fixtures: a migrated template database cloned per test, the Graph API sandbox, the
-app behind a test client, and real worker processes."""
+app behind a test client (and as a real HTTP server), and real worker processes."""
 
 from __future__ import annotations
 
@@ -88,3 +88,17 @@ def troubled(db) -> dict[str, object]:
     seed.phase3_row(db, "m-p3-old", minutes_ago=120)
     seed.phase3_row(db, "m-p3-done", status="done", minutes_ago=60)
     return {"failed": failed, "old_failed": old_failed, "stalled": stalled}
+
+
+@pytest.fixture
+def webhook_stack(env: dict[str, str], sandbox: Sandbox, db):
+    """The stack, plus the app as a real HTTP server that the worker forwards deliveries to."""
+    with Stack(env, sandbox, db, live_server=True) as running:
+        yield running
+
+
+@pytest.fixture
+def web_only(env: dict[str, str], sandbox: Sandbox, db):
+    """The app behind the test client, no worker: for what happens before any job runs."""
+    with Stack(env, sandbox, db, worker=False) as running:
+        yield running

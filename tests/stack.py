@@ -1,8 +1,10 @@
 """Running the service for a test: the app behind Litestar's test client, a real worker
-process, and helpers that wait on conditions with deadlines."""
+process, optionally the app as a real HTTP server for the webhook job to forward to, and
+helpers that wait on conditions with deadlines."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -19,11 +21,16 @@ from litestar.testing import TestClient
 from service.http.app import create_app
 from service.sandbox import Sandbox
 from service.settings import Settings
+from service.webhooks.verification import SIGNATURE_HEADER, signature
+from tests.live_server import LiveServer
 
 T = TypeVar("T")
 SERVICE_TOKEN = "test-service-token-0123456789"
 ACCESS_TOKEN = "test-access-token-0123456789"
 SCOPED_ID = "17841400000000001"
+APP_SECRET = "test-app-secret-0123456789"
+VERIFY_TOKEN = "test-verify-token-0123456789"
+WEBHOOK = "/api/webhooks/instagram"
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -34,9 +41,13 @@ def make_env(*, database_url: str, graph_url: str, **extra: str) -> dict[str, st
         "INSTAGRAM_ACCESS_TOKEN": ACCESS_TOKEN,
         "INSTAGRAM_SCOPED_ID": SCOPED_ID,
         "INSTAGRAM_API_BASE_URL": graph_url,
+        "INSTAGRAM_APP_SECRET": APP_SECRET,
+        "INSTAGRAM_WEBHOOK_VERIFICATION_TOKEN": VERIFY_TOKEN,
         # The spec's 1 s / 2 s / 4 s schedule, scaled down so tests stay quick.
         "SEND_BACKOFF_BASE_SECONDS": "0.05",
         "SEND_BACKOFF_CAP_SECONDS": "0.5",
+        "FORWARD_BACKOFF_BASE_SECONDS": "0.05",
+        "FORWARD_BACKOFF_CAP_SECONDS": "0.5",
         "WORKER_CONCURRENCY": "4",
         "WORKER_POLL_SECONDS": "0.05",
         "LOG_FORMAT": "json",
@@ -108,7 +119,11 @@ class WorkerProcess:
 
 
 class Stack:
-    def __init__(self, env: dict[str, str], sandbox: Sandbox, db, *, worker: bool = True) -> None:
+    def __init__(self, env: dict[str, str], sandbox: Sandbox, db, *, worker: bool = True,
+                 live_server: bool = False) -> None:
+        self.live_server = LiveServer() if live_server else None
+        if self.live_server:
+            env = {**env, "INTERNAL_INGEST_URL": f"{self.live_server.url}/api/internal/ingest-event"}
         self.env = env
         self.settings = Settings.from_mapping(env)
         self.sandbox = sandbox
@@ -118,6 +133,8 @@ class Stack:
 
     def __enter__(self) -> Stack:
         self.client.__enter__()
+        if self.live_server:
+            self.live_server.start(create_app(self.settings), wait_until=wait_until)
         if self.worker:
             self.worker.start()
         return self
@@ -125,6 +142,8 @@ class Stack:
     def __exit__(self, *exc_info: Any) -> None:
         if self.worker:
             self.worker.stop()
+        if self.live_server:
+            self.live_server.stop()
         self.client.__exit__(*exc_info)
 
     def post(self, path: str, body: Any, *, token: str | None = SERVICE_TOKEN):
@@ -136,6 +155,25 @@ class Stack:
                 "timestamp": "1734123456", "message_text": "Hello"}
         body.update(fields)
         return self.post("/api/internal/ingest-event", body)
+
+    def deliver(self, payload: Any, *, secret: str | None = APP_SECRET,
+                signature_header: str | None = None):
+        """POST a webhook delivery as Meta does: escaped-unicode JSON, signed with `secret`."""
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        headers = {"content-type": "application/json"}
+        if signature_header is None and secret is not None:
+            signature_header = signature(secret, body)
+        if signature_header is not None:
+            headers[SIGNATURE_HEADER] = signature_header
+        return self.client.post(WEBHOOK, content=body, headers=headers)
+
+    def delivery_settled(self, delivery_id: int) -> dict:
+        """Wait until the delivery's forwarding finished (or failed); returns its row."""
+        def settled():
+            rows = self.rows("SELECT * FROM webhook_deliveries WHERE id = %s AND status <> "
+                             "'received'", delivery_id)
+            return rows[0] if rows else None
+        return self.wait(settled, what=f"delivery {delivery_id} to be forwarded")
 
     def rows(self, query: str, *params: Any) -> list[dict]:
         return self.db.execute(query, params).fetchall()
@@ -149,8 +187,12 @@ class Stack:
         def settled():
             rows = self.rows("SELECT * FROM outbound_messages ORDER BY created_at")
             return rows if len(rows) >= count and all(r["status"] != "pending" for r in rows) else None
+        return self.wait(settled, what=f"{count} settled outbound DMs")
+
+    def wait(self, predicate: Callable[[], T], *, what: str) -> T:
+        """`wait_until`, showing the worker's output when it times out."""
         try:
-            return wait_until(settled, what=f"{count} settled outbound DMs")
+            return wait_until(predicate, what=what)
         except AssertionError:
             if self.worker:
                 print(self.worker.output())

@@ -106,6 +106,17 @@ def test_echo_is_recorded_but_never_answered(stack, db):
     assert stack.rows("SELECT * FROM instagram_profiles") == []
 
 
+def test_a_standby_message_is_recorded_but_never_answered(stack, db):
+    connect(db, "user-1")
+    response = stack.ingest(mid="standby-1", sender_ig_id="user-1", source="standby")
+    assert response.status_code == 202
+    stack.wait_handled("standby-1")
+    [message] = stack.rows("SELECT * FROM messages")
+    assert message["source"] == "standby" and message["processed"] is False
+    assert stack.rows("SELECT * FROM outbound_messages") == []
+    assert stack.rows("SELECT * FROM phase3_queue") == []
+
+
 def test_acknowledgement_text_is_the_spec_text():
     assert dm_texts.ACKNOWLEDGEMENT == (
         "Hi! Send your reels and posts here and we'll save them to your Reeva library.")

@@ -16,7 +16,10 @@ def test_retention_tasks_run_hourly_on_the_maintenance_queue(database_url):
                 for p in app.periodic_registry.periodic_tasks.values()}
     assert periodic == {(tasks.REMOVE_OLD_JOBS, jobs.QUEUE_MAINTENANCE, tasks.RETENTION_CRON),
                         (tasks.REMOVE_DONE_PHASE3_ROWS, jobs.QUEUE_MAINTENANCE,
+                         tasks.RETENTION_CRON),
+                        (jobs.PURGE_WEBHOOK_DELIVERIES, jobs.QUEUE_MAINTENANCE,
                          tasks.RETENTION_CRON)}
+    assert jobs.QUEUE_MAINTENANCE in jobs.QUEUES
 
 
 def test_retention_deletes_old_finished_jobs_and_done_phase3_rows(stack, db):

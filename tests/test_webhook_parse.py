@@ -17,71 +17,8 @@ from hypothesis import strategies as st
 
 from service.webhooks.events import InboundMessage, OtherEvent, ParsedDelivery
 from service.webhooks.parse import MAX_WARNINGS, META_BATCH_LIMIT, parse_delivery
-
-ACCOUNT = "17841400000000001"  # our Instagram professional account: entry.id
-USER = "1254001234567890"  # a customer's Instagram-scoped id (IGSID)
-SENT_MS = 1_761_287_294_014  # when the event happened, in Meta's milliseconds
-ENTRY_MS = 1_761_287_298_065  # when Meta sent the notification
-CDN = "https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=18139494541428835&signature=abc"
-
-
-# --- factories: build deliveries the way Meta documents them ------------------------------
-
-
-def item(
-    *, sender: Any = USER, recipient: Any = ACCOUNT, timestamp: Any = SENT_MS, **event: Any
-) -> dict:
-    """One `messaging[]` item: sender, recipient, timestamp and one event key."""
-    return {
-        "sender": {"id": sender},
-        "recipient": {"id": recipient},
-        "timestamp": timestamp,
-        **event,
-    }
-
-
-def message(
-    mid: str = "mid.1", *, text: Any = None, attachments: Any = None, **fields: Any
-) -> dict:
-    """The `message` object of a `messages` event."""
-    body: dict[str, Any] = {"mid": mid, **fields}
-    if text is not None:
-        body["text"] = text
-    if attachments is not None:
-        body["attachments"] = attachments
-    return body
-
-
-def message_item(
-    mid: str = "mid.1",
-    *,
-    text: Any = None,
-    attachments: Any = None,
-    sender: Any = USER,
-    recipient: Any = ACCOUNT,
-    timestamp: Any = SENT_MS,
-    **fields: Any,
-) -> dict:
-    """A `messaging[]` item carrying a message; extra keywords go into the message."""
-    body = message(mid, text=text, attachments=attachments, **fields)
-    return item(sender=sender, recipient=recipient, timestamp=timestamp, message=body)
-
-
-def entry(*messaging: Any, account: Any = ACCOUNT, time: Any = ENTRY_MS, **lists: Any) -> dict:
-    """One `entry[]` element; `standby=[...]` or `changes=[...]` add those arrays."""
-    body: dict[str, Any] = {"id": account, "time": time, **lists}
-    if messaging:
-        body["messaging"] = list(messaging)
-    return body
-
-
-def delivery(*entries: Any, object: Any = "instagram") -> dict:
-    return {"object": object, "entry": list(entries)}
-
-
-def attachment(kind: str, **payload: Any) -> dict:
-    return {"type": kind, "payload": payload}
-
+from tests.meta_payloads import (ACCOUNT, CDN, ENTRY_MS, SENT_MS, USER, attachment, delivery,
+                                 entry, item, message, message_item)
 
 def parse_one_message(*items: dict) -> InboundMessage:
     parsed = parse_delivery(delivery(entry(*items)))
@@ -320,8 +257,27 @@ def test_standby_items_are_read_like_messaging_items() -> None:
         )
     )
 
-    assert [m.mid for m in parsed.messages] == ["mid.sb"]
+    assert [(m.mid, m.source) for m in parsed.messages] == [("mid.sb", "standby")]
     assert [e.kind for e in parsed.other_events] == ["read"]
+    assert parsed.messages[0].to_ingest_body()["source"] == "standby"
+
+
+def test_messaging_and_changes_items_come_from_the_messaging_source() -> None:
+    parsed = parse_delivery(delivery(entry(message_item("mid.1"), changes=[
+        {"field": "messages", "value": message_item("mid.2")}])))
+
+    assert [(m.mid, m.source) for m in parsed.messages] == [
+        ("mid.1", "messaging"), ("mid.2", "messaging")]
+
+
+def test_without_any_time_a_message_takes_the_delivery_received_time() -> None:
+    received_ms = 1_761_287_300_000
+    payload = delivery(entry(message_item("mid.1", timestamp=None), time=None))
+
+    assert parse_delivery(payload).messages == ()
+    parsed = parse_delivery(payload, received_ms=received_ms)
+    assert [(m.mid, m.timestamp_ms) for m in parsed.messages] == [("mid.1", received_ms)]
+    assert "received time" in parsed.warnings[0]
 
 
 def test_the_dashboard_test_shape_in_changes_is_read_with_its_seconds_timestamp() -> None:

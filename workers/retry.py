@@ -1,7 +1,7 @@
 """When a failed job runs again.
 
-`RetryLater` (a transient Graph API error) is re-scheduled after exactly the wait the
-service chose. Anything else unexpected (a database hiccup, a bug) is retried with
+`RetryLater` (a transient Graph API or ingest endpoint error) is re-scheduled after
+exactly the wait the service chose. Anything else unexpected (a database hiccup, a bug) is retried with
 backoff a bounded number of times, so one bad moment does not drop an accepted event.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import procrastinate
 from procrastinate.jobs import Job
 
-from service.sending import RetryLater
+from service.jobs import RetryLater
 
 
 class IngestRetryStrategy(procrastinate.BaseRetryStrategy):

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 import procrastinate
 import structlog
 
 from service import jobs, metrics, processing, retention, sending
 from service.runtime import Runtime
+from service.webhooks import forward
 from workers.retry import IngestRetryStrategy
 
 log = structlog.get_logger("workers")
@@ -28,11 +31,15 @@ def register(app: procrastinate.App) -> None:
              retry=retry)(_counted(process_message))
     app.task(name=jobs.SEND_OUTBOUND, queue=jobs.QUEUE_OUTBOUND, pass_context=True,
              retry=retry)(_counted(send_outbound))
-    for name, task in ((REMOVE_OLD_JOBS, remove_old_jobs),
-                       (REMOVE_DONE_PHASE3_ROWS, remove_done_phase3_rows)):
+    app.task(name=jobs.FORWARD_DELIVERY, queue=jobs.QUEUE_WEBHOOKS, pass_context=True,
+             retry=retry)(_counted(forward_delivery))
+    # Hourly, so that each run deletes an hour's worth of rows, not a month's.
+    for name, queue, task in (
+            (jobs.PURGE_WEBHOOK_DELIVERIES, jobs.QUEUE_MAINTENANCE, purge_webhook_deliveries),
+            (REMOVE_OLD_JOBS, jobs.QUEUE_MAINTENANCE, remove_old_jobs),
+            (REMOVE_DONE_PHASE3_ROWS, jobs.QUEUE_MAINTENANCE, remove_done_phase3_rows)):
         app.periodic(cron=RETENTION_CRON, periodic_id=name)(
-            app.task(name=name, queue=jobs.QUEUE_MAINTENANCE, pass_context=True)(
-                _counted(task)))
+            app.task(name=name, queue=queue, pass_context=True)(_counted(task)))
 
 
 def _counted(task: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
@@ -53,38 +60,66 @@ def _runtime(context: procrastinate.JobContext) -> Runtime:
 
 
 async def process_message(context: procrastinate.JobContext, mid: str) -> None:
-    started = time.perf_counter()
-    with structlog.contextvars.bound_contextvars(job_id=context.job.id, mid=mid):
+    with _job_log(context, "process_message", mid=mid) as done:
         outcome = await processing.process_message(_runtime(context), mid)
-        log.info("process_message", outcome=str(outcome), ms=_ms(started))
+        done(outcome=str(outcome))
 
 
 async def send_outbound(context: procrastinate.JobContext, outbound_id: str) -> None:
-    started = time.perf_counter()
-    with structlog.contextvars.bound_contextvars(job_id=context.job.id, outbound_id=outbound_id):
-        try:
-            row = await sending.send_outbound(_runtime(context), uuid.UUID(outbound_id))
-        except sending.RetryLater as exc:
-            log.warning("send_outbound", status="retrying", retry_in=exc.delay_seconds,
-                        error=str(exc), ms=_ms(started))
-            raise
+    with _job_log(context, "send_outbound", outbound_id=outbound_id) as done:
+        row = await sending.send_outbound(_runtime(context), uuid.UUID(outbound_id))
         if row is None:
-            log.warning("send_outbound", status="missing", ms=_ms(started))
+            done(status="missing", level="warning")
             return
-        log.info("send_outbound", status=row.status, kind=row.kind, attempts=row.attempts,
-                 error=row.error, ms=_ms(started))
+        done(status=row.status, kind=row.kind, attempts=row.attempts, error=row.error)
+
+
+async def forward_delivery(context: procrastinate.JobContext, delivery_id: int) -> None:
+    with _job_log(context, "forward_delivery", delivery_id=delivery_id) as done:
+        result = await forward.forward_delivery(_runtime(context), delivery_id)
+        if result is None:
+            done(status="missing", level="warning")
+            return
+        delivery = result.delivery
+        done(status=delivery.status, attempts=delivery.attempts,
+             forwarded=delivery.messages_forwarded, held_back=result.held_back,
+             other_events=result.other_events, warnings=list(result.warnings),
+             error=delivery.last_error)
+
+
+async def purge_webhook_deliveries(context: procrastinate.JobContext, timestamp: int) -> None:
+    with _job_log(context, "purge_webhook_deliveries") as done:
+        deleted = await retention.purge_forwarded_deliveries(_runtime(context))
+        done(deleted=deleted, retention_days=_runtime(context).settings.webhook_retention_days)
+
+
+@contextlib.contextmanager
+def _job_log(context: procrastinate.JobContext, task: str,
+             **ids: Any) -> Iterator[Callable[..., None]]:
+    """Bind the job's ids to every line logged inside; `done(**fields)` logs the job's one
+    line, and a `RetryLater` is logged as a retry on its way out."""
+    started = time.perf_counter()
+
+    def done(level: str = "info", **fields: Any) -> None:
+        getattr(log, level)(task, **fields, ms=_ms(started))
+
+    with structlog.contextvars.bound_contextvars(job_id=context.job.id, **ids):
+        try:
+            yield done
+        except jobs.RetryLater as exc:
+            done("warning", status="retrying", retry_in=exc.delay_seconds, error=str(exc))
+            raise
 
 
 async def remove_old_jobs(context: procrastinate.JobContext, timestamp: int) -> None:
-    started = time.perf_counter()
-    await retention.remove_old_jobs(context, _runtime(context))
-    log.info(REMOVE_OLD_JOBS, ms=_ms(started))
+    with _job_log(context, REMOVE_OLD_JOBS) as done:
+        await retention.remove_old_jobs(context, _runtime(context))
+        done()
 
 
 async def remove_done_phase3_rows(context: procrastinate.JobContext, timestamp: int) -> None:
-    started = time.perf_counter()
-    deleted = await retention.remove_done_phase3_rows(_runtime(context))
-    log.info(REMOVE_DONE_PHASE3_ROWS, deleted=deleted, ms=_ms(started))
+    with _job_log(context, REMOVE_DONE_PHASE3_ROWS) as done:
+        done(deleted=await retention.remove_done_phase3_rows(_runtime(context)))
 
 
 def _ms(started: float) -> float:

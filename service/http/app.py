@@ -15,14 +15,22 @@ from service.http.internal import InternalController
 from service.http.metrics import PROMETHEUS, MetricsController
 from service.http.operations import OperationsController, ProbesController
 from service.http.request_log import request_log_middleware
+from service.http.webhooks import WebhookController
 from service.runtime import Runtime, open_runtime
 from service.settings import SERVICE_SETTINGS, Settings
 
 MAX_BODY_BYTES = 4 * 1024 * 1024  # a full Meta batch of 1000 events fits
 
 
-def create_app(settings: Settings) -> Litestar:
+def check_settings(settings: Settings) -> None:
+    """`SettingsError` naming the first setting the web process cannot run without."""
     settings.require(*SERVICE_SETTINGS)
+    settings.check_webhook_signing()
+
+
+def create_app(settings: Settings) -> Litestar:
+    check_settings(settings)
+
     @contextlib.asynccontextmanager
     async def runtime_lifespan(app: Litestar) -> AsyncIterator[None]:
         async with open_runtime(settings) as rt:
@@ -33,8 +41,8 @@ def create_app(settings: Settings) -> Litestar:
         return request.app.state.runtime
 
     return Litestar(
-        route_handlers=[InternalController, OperationsController, ProbesController,
-                        MetricsController],
+        route_handlers=[InternalController, WebhookController, OperationsController,
+                        ProbesController, MetricsController],
         lifespan=[runtime_lifespan],
         state=State({"settings": settings}),
         dependencies={"rt": Provide(provide_runtime, sync_to_thread=False)},

@@ -11,11 +11,14 @@ import psycopg_pool
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
-from litestar.status_codes import (HTTP_404_NOT_FOUND, HTTP_422_UNPROCESSABLE_ENTITY,
+from litestar.status_codes import (HTTP_400_BAD_REQUEST, HTTP_401_UNAUTHORIZED,
+                                   HTTP_403_FORBIDDEN, HTTP_404_NOT_FOUND,
+                                   HTTP_422_UNPROCESSABLE_ENTITY,
                                    HTTP_500_INTERNAL_SERVER_ERROR,
                                    HTTP_503_SERVICE_UNAVAILABLE)
 
-from service.errors import InvalidRequest, NotFound
+from service.errors import (Forbidden, InvalidRequest, MalformedRequest, NotFound,
+                            ServiceError, Unauthenticated)
 
 log = structlog.get_logger("http")
 
@@ -31,12 +34,17 @@ def _http_exception(_: Request, exc: HTTPException) -> Response:
     return error_response(exc.status_code, exc.detail, getattr(exc, "extra", None))
 
 
-def _not_found(_: Request, exc: NotFound) -> Response:
-    return error_response(HTTP_404_NOT_FOUND, str(exc))
+_SERVICE_ERROR_STATUS = {
+    MalformedRequest: HTTP_400_BAD_REQUEST,
+    Unauthenticated: HTTP_401_UNAUTHORIZED,
+    Forbidden: HTTP_403_FORBIDDEN,
+    NotFound: HTTP_404_NOT_FOUND,
+    InvalidRequest: HTTP_422_UNPROCESSABLE_ENTITY,
+}
 
 
-def _invalid(_: Request, exc: InvalidRequest) -> Response:
-    return error_response(HTTP_422_UNPROCESSABLE_ENTITY, str(exc))
+def _service_error(_: Request, exc: ServiceError) -> Response:
+    return error_response(_SERVICE_ERROR_STATUS[type(exc)], str(exc))
 
 
 def _data_error(_: Request, exc: psycopg.DataError) -> Response:
@@ -58,8 +66,7 @@ def _unexpected(_: Request, exc: Exception) -> Response:
 
 EXCEPTION_HANDLERS = {
     HTTPException: _http_exception,
-    NotFound: _not_found,
-    InvalidRequest: _invalid,
+    **{error: _service_error for error in _SERVICE_ERROR_STATUS},
     psycopg.DataError: _data_error,
     psycopg.OperationalError: _database_unavailable,
     psycopg_pool.PoolTimeout: _database_unavailable,

@@ -39,7 +39,8 @@ class InternalController(Controller):
         await ingest_event(rt, InboundEvent(
             mid=data.mid, sender_ig_id=data.sender_ig_id, recipient_ig_id=data.recipient_ig_id,
             timestamp=timestamp, message_text=data.message_text, attachments=data.attachments,
-            reply_to=data.reply_to, quick_reply=data.quick_reply, is_echo=data.is_echo))
+            reply_to=data.reply_to, quick_reply=data.quick_reply, is_echo=data.is_echo,
+            source=data.source))
         return ACCEPTED
 
     @post("/generate-verification", status_code=HTTP_200_OK)

@@ -24,6 +24,8 @@ class IngestEventRequest(msgspec.Struct, kw_only=True):
     reply_to: dict[str, Any] | None = None
     quick_reply: dict[str, Any] | None = None
     is_echo: bool = False
+    # "standby": another app controlled the conversation; recorded, never answered.
+    source: Literal["messaging", "standby"] = "messaging"
 
 
 class IngestEventResponse(msgspec.Struct):
@@ -59,3 +61,8 @@ class SendDmResponse(msgspec.Struct, kw_only=True, omit_defaults=True):
     remote_message_id: str | None = None
     status: str | None = None
     error: str | None = None
+
+
+class DeliveryAccepted(msgspec.Struct):
+    success: bool
+    delivery_id: int

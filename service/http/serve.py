@@ -6,7 +6,7 @@ import uvicorn
 from litestar import Litestar
 
 from service import logs
-from service.http.app import create_app
+from service.http.app import check_settings, create_app
 from service.settings import Settings
 
 
@@ -18,6 +18,8 @@ def app_from_env() -> Litestar:
 
 
 def serve(settings: Settings, *, workers: int = 1) -> None:
+    # Checked here too, so that several worker processes do not each fail the same way.
+    check_settings(settings)
     options = dict(host=settings.host, port=settings.port, log_config=None, access_log=False,
                    lifespan="on", timeout_graceful_shutdown=20)
     if workers > 1:

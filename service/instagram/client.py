@@ -31,8 +31,11 @@ def text_fits(text: str) -> bool:
     return len(text.encode("utf-8")) <= MAX_TEXT_BYTES
 
 
-def build_http_client(timeout_seconds: float, *, max_connections: int = 64) -> httpx.AsyncClient:
-    """The shared client for Graph API calls; the caller closes it (`aclose`) at shutdown."""
+def build_http_client(
+    timeout_seconds: float, *, max_connections: int = 100, max_keepalive_connections: int = 100
+) -> httpx.AsyncClient:
+    """The process's shared client (Graph API calls, webhook forwarding); the caller closes
+    it (`aclose`) at shutdown."""
     timeout = httpx.Timeout(
         connect=min(timeout_seconds, 5.0),  # a slow handshake is a dead host, not a slow answer
         read=timeout_seconds,

@@ -17,13 +17,13 @@ async def insert_if_new(conn: AsyncConnection, *, mid: str, sender_ig_id: str,
                         recipient_ig_id: str, timestamp: dt.datetime,
                         message_text: str | None = None, attachments: Any = None,
                         reply_to: Any = None, quick_reply: Any = None,
-                        is_echo: bool = False) -> bool:
+                        is_echo: bool = False, source: str = "messaging") -> bool:
     """Insert the message unless its mid is known; True when it was new."""
     row = await fetch_one(conn, QUERIES["message_insert"], {
         "mid": mid, "sender_ig_id": sender_ig_id, "recipient_ig_id": recipient_ig_id,
         "timestamp": timestamp, "message_text": message_text,
         "attachments": _json(attachments), "reply_to": _json(reply_to),
-        "quick_reply": _json(quick_reply), "is_echo": is_echo,
+        "quick_reply": _json(quick_reply), "is_echo": is_echo, "source": source,
     })
     return row is not None
 

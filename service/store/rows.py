@@ -36,6 +36,7 @@ class Message:
     message_text: str | None
     attachments: Any
     is_echo: bool
+    source: str
     timestamp: dt.datetime
     processed: bool
     handled_at: dt.datetime | None
@@ -75,3 +76,16 @@ class Phase3Item:
     ig_id: str
     connected_user_id: uuid.UUID
     attempts: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WebhookDelivery:
+    id: int
+    signed: bool
+    received_at: dt.datetime
+    status: str
+    attempts: int
+    messages_forwarded: int
+    last_error: str | None
+    processed_at: dt.datetime | None
+    body: Any = None

@@ -1,1 +1,2 @@
-"""Meta webhook deliveries: turning a decoded Instagram delivery into events to ingest."""
+"""Meta's Instagram webhook: proving deliveries are Meta's, storing them as received,
+reading them into events, forwarding messages to the ingest endpoint, and retention."""

@@ -32,6 +32,9 @@ class InboundMessage:
     is_deleted: bool = False
     # Meta could not render it (e.g. some stickers and GIFs): recorded, not answered.
     is_unsupported: bool = False
+    # "standby" when another app controlled the conversation (Meta's handover protocol):
+    # that app answers, we must not.
+    source: str = "messaging"
 
     def to_ingest_body(self) -> dict[str, Any]:
         """The body for `POST /api/internal/ingest-event`, without None-valued optional keys."""
@@ -49,6 +52,8 @@ class InboundMessage:
             "quick_reply": self.quick_reply,
         }
         body.update({key: value for key, value in optional.items() if value is not None})
+        if self.source != "messaging":
+            body["source"] = self.source
         return body
 
 

@@ -62,8 +62,12 @@ class _Collector:
         return ParsedDelivery(tuple(self.messages), tuple(self.other_events), tuple(warnings))
 
 
-def parse_delivery(payload: object) -> ParsedDelivery:
-    """Read a decoded webhook body into messages to ingest, other events and warnings."""
+def parse_delivery(payload: object, *, received_ms: int | None = None) -> ParsedDelivery:
+    """Read a decoded webhook body into messages to ingest, other events and warnings.
+
+    An item's time is its `timestamp`, else its entry's `time`, else `received_ms` (when we
+    received the delivery), so that a message Meta sent without a time is still kept.
+    """
     out = _Collector()
     if not isinstance(payload, dict):
         out.warn(f"delivery is {_describe(payload)}, not an object: ignored")
@@ -76,7 +80,7 @@ def parse_delivery(payload: object) -> ParsedDelivery:
         out.warn(f"entry is {_describe(entries)}, not a list: nothing to read")
         return out.result()
     for index, entry in enumerate(entries):
-        _read_entry(entry, f"entry[{index}]", out)
+        _read_entry(entry, f"entry[{index}]", received_ms, out)
     if out.items > META_BATCH_LIMIT:
         out.warn(
             f"{out.items} items exceed Meta's batch limit of {META_BATCH_LIMIT}; all were read"
@@ -87,6 +91,7 @@ def parse_delivery(payload: object) -> ParsedDelivery:
 class _Entry(NamedTuple):
     account_id: str | None  # our account: a message from it is an echo
     time_ms: int | None  # when Meta sent the entry: the fallback for an item's timestamp
+    source: str = "messaging"  # the list the item came in: "messaging" or "standby"
 
 
 class _Header(NamedTuple):
@@ -95,11 +100,16 @@ class _Header(NamedTuple):
     timestamp_ms: int | None
 
 
-def _read_entry(entry: object, path: str, out: _Collector) -> None:
+def _read_entry(entry: object, path: str, received_ms: int | None, out: _Collector) -> None:
     if not isinstance(entry, dict):
         out.warn(f"{path} is {_describe(entry)}, not an object: skipped")
         return
-    context = _Entry(_ig_id(entry.get("id")), _timestamp_ms(entry.get("time")))
+    time_ms = _timestamp_ms(entry.get("time"))
+    if time_ms is None and received_ms is not None:
+        out.warn(f"{path}.time is missing or invalid: items without a timestamp take the "
+                 "delivery's received time")
+        time_ms = received_ms
+    context = _Entry(_ig_id(entry.get("id")), time_ms)
     if context.account_id is None:
         out.warn(f"{path}.id is missing or invalid: echoes are recognised by is_echo only")
     lists = [key for key in ("messaging", "standby", "changes") if entry.get(key) is not None]
@@ -114,7 +124,8 @@ def _read_entry(entry: object, path: str, out: _Collector) -> None:
             where = f"{path}.{key}[{index}]"
             if key == "changes":
                 item, where = _change_value(item, where)
-            _read_item(item, where, context, out)
+            source = "standby" if key == "standby" else "messaging"
+            _read_item(item, where, context._replace(source=source), out)
 
 
 def _change_value(change: object, path: str) -> tuple[object, str]:
@@ -188,6 +199,7 @@ def _read_message(
             is_echo=message.get("is_echo") is True or sender == entry.account_id,
             is_deleted=is_deleted,
             is_unsupported=message.get("is_unsupported") is True,
+            source=entry.source,
         )
     )
 

@@ -1,0 +1,37 @@
+"""The `webhook_deliveries` table: Meta's deliveries as received, and what became of them."""
+
+from __future__ import annotations
+
+from psycopg import AsyncConnection
+
+from service.db import fetch_one
+from service.queries import QUERIES
+from service.store.rows import WebhookDelivery, from_row
+
+
+async def insert(conn: AsyncConnection, *, body: str, signed: bool) -> int:
+    """Store a delivery; `body` is JSON text, which Postgres decodes into jsonb."""
+    row = await fetch_one(conn, QUERIES["webhook_delivery_insert"],
+                          {"body": body, "signed": signed})
+    return row["id"]
+
+
+async def get(conn: AsyncConnection, delivery_id: int) -> WebhookDelivery | None:
+    row = await fetch_one(conn, QUERIES["webhook_delivery_get"], {"id": delivery_id})
+    return None if row is None else from_row(WebhookDelivery, row)
+
+
+async def record_attempt(conn: AsyncConnection, delivery_id: int, *, status: str,
+                         messages_forwarded: int,
+                         last_error: str | None) -> WebhookDelivery | None:
+    row = await fetch_one(conn, QUERIES["webhook_delivery_record_attempt"], {
+        "id": delivery_id, "status": status, "messages_forwarded": messages_forwarded,
+        "last_error": last_error,
+    })
+    return None if row is None else from_row(WebhookDelivery, row)
+
+
+async def purge_forwarded(conn: AsyncConnection, *, retention_days: int) -> int:
+    row = await fetch_one(conn, QUERIES["webhook_delivery_purge"],
+                          {"retention_days": retention_days})
+    return row["deleted"]

@@ -1,0 +1,126 @@
+"""The `forward_delivery` job: parse a stored delivery and post its messages to the
+internal ingest endpoint, as the spec's architecture has it (webhook -> ingest-event).
+
+Every post is safe to repeat: the endpoint is idempotent by `mid`. So a failed attempt is
+simply run again in full, later (`RetryLater`, with backoff), until it succeeds or the
+retries run out; the delivery row records each attempt's outcome.
+
+Standby messages (another app controlled the conversation, Meta's handover protocol) are
+forwarded with `source: "standby"`: the service records them and never answers them, as
+that app answers. What is not forwarded (the raw delivery keeps it, and the job's log line
+counts it):
+- deleted messages (`is_deleted`): an unsend carries no content and reuses the mid of the
+  message it removes, so as a message it would either change nothing or, arriving first,
+  become an empty message that gets answered;
+- unsupported messages (`is_unsupported`, e.g. GIFs and stickers): Meta gives no content
+  to save, and acknowledging what we cannot read would mislead the user;
+- reactions, reads, postbacks, referrals, edits and unknown events: never answered.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+
+import httpx
+
+from service.jobs import RetryLater, backoff_seconds
+from service.runtime import Runtime, open_runtime
+from service.settings import Settings
+from service.store import webhook_deliveries
+from service.store.rows import WebhookDelivery
+from service.webhooks.events import InboundMessage
+from service.webhooks.parse import parse_delivery
+
+_MAX_REFUSALS_SHOWN = 5
+
+
+class _IngestUnavailable(Exception):
+    """The endpoint could not take the message now (network, 5xx, 429): try again."""
+
+
+class _IngestRefused(Exception):
+    """The endpoint refused the message (4xx): the same post would be refused again."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ForwardResult:
+    delivery: WebhookDelivery
+    held_back: dict[str, int]  # messages not forwarded, by reason
+    other_events: dict[str, int]  # non-message events, by kind
+    warnings: tuple[str, ...]
+
+
+async def forward_delivery(rt: Runtime, delivery_id: int, *,
+                           retry: bool = True) -> ForwardResult | None:
+    """One attempt; None if the delivery is gone. Raises `RetryLater` while retries remain
+    (`retry=False`, for a replay, records the failure instead)."""
+    async with rt.pool.connection() as conn:
+        delivery = await webhook_deliveries.get(conn, delivery_id)
+    if delivery is None:
+        return None
+    parsed = parse_delivery(delivery.body,
+                            received_ms=int(delivery.received_at.timestamp() * 1000))
+    held_back = collections.Counter(
+        reason for reason in map(_held_back_because, parsed.messages) if reason)
+    forwarded, refused, unavailable = 0, [], None
+    for message in parsed.messages:
+        if _held_back_because(message):
+            continue
+        try:
+            await _post(rt, message)
+            forwarded += 1
+        except _IngestRefused as exc:
+            refused.append(f"{message.mid[:80]}: {exc}")
+        except _IngestUnavailable as exc:
+            unavailable = str(exc)
+            break
+    retries_left = retry and delivery.attempts < rt.settings.forward_max_retries
+    if unavailable:
+        status, error = ("received" if retries_left else "failed"), unavailable
+    elif refused:
+        shown = "; ".join(refused[:_MAX_REFUSALS_SHOWN])
+        status, error = "failed", f"{len(refused)} refused by the ingest endpoint: {shown}"
+    else:
+        status, error = "forwarded", None
+    async with rt.pool.connection() as conn:
+        recorded = await webhook_deliveries.record_attempt(
+            conn, delivery_id, status=status, messages_forwarded=forwarded, last_error=error)
+    if unavailable and retries_left:
+        raise RetryLater(backoff_seconds(delivery.attempts + 1,
+                                         base=rt.settings.forward_backoff_base_seconds,
+                                         cap=rt.settings.forward_backoff_cap_seconds),
+                         unavailable)
+    return ForwardResult(
+        delivery=recorded or delivery, held_back=dict(held_back),
+        other_events=dict(collections.Counter(e.kind for e in parsed.other_events)),
+        warnings=parsed.warnings)
+
+
+def _held_back_because(message: InboundMessage) -> str | None:
+    if message.is_deleted:
+        return "deleted"
+    if message.is_unsupported:
+        return "unsupported"
+    return None
+
+
+async def _post(rt: Runtime, message: InboundMessage) -> None:
+    try:
+        response = await rt.http.post(
+            rt.settings.internal_ingest_url, json=message.to_ingest_body(),
+            headers={"x-service-token": rt.settings.internal_service_token})
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise _IngestUnavailable(f"{type(exc).__name__}: {str(exc) or 'no detail'}") from exc
+    if response.is_success:
+        return
+    detail = f"HTTP {response.status_code} {response.text[:200]}"
+    if response.status_code in (408, 429) or response.status_code >= 500:
+        raise _IngestUnavailable(f"ingest endpoint: {detail}")
+    raise _IngestRefused(detail)
+
+
+async def replay_delivery(settings: Settings, delivery_id: int) -> ForwardResult | None:
+    """Run a stored delivery again, once, now (`ingest replay-delivery`)."""
+    async with open_runtime(settings, pool_max_size=2) as rt:
+        return await forward_delivery(rt, delivery_id, retry=False)

@@ -1,0 +1,34 @@
+-- webhook_delivery_insert --
+-- Store a delivery as received (`body` is JSON text); returns its id.
+INSERT INTO webhook_deliveries (body, signed)
+VALUES (%(body)s::jsonb, %(signed)s)
+RETURNING id;
+
+-- webhook_delivery_get --
+-- One delivery, with its body.
+SELECT id, body, signed, received_at, status, attempts, messages_forwarded, last_error,
+       processed_at
+FROM webhook_deliveries
+WHERE id = %(id)s;
+
+-- webhook_delivery_record_attempt --
+-- Record the outcome of one forwarding attempt.
+UPDATE webhook_deliveries
+SET attempts = attempts + 1,
+    status = %(status)s,
+    messages_forwarded = %(messages_forwarded)s,
+    last_error = %(last_error)s,
+    processed_at = now()
+WHERE id = %(id)s
+RETURNING id, signed, received_at, status, attempts, messages_forwarded, last_error,
+          processed_at;
+
+-- webhook_delivery_purge --
+-- Delete forwarded deliveries older than the retention; returns how many went.
+WITH gone AS (
+    DELETE FROM webhook_deliveries
+    WHERE status = 'forwarded'
+      AND processed_at < now() - make_interval(days => %(retention_days)s)
+    RETURNING 1
+)
+SELECT count(*) AS deleted FROM gone;

@@ -1,0 +1,70 @@
+"""Webhook deliveries in Meta's documented shapes ("Webhooks for Instagram Messaging",
+"Instagram Platform Webhook Notification Examples"), built the way Meta sends them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ACCOUNT = "17841400000000001"  # our Instagram professional account: entry.id
+USER = "1254001234567890"  # a customer's Instagram-scoped id (IGSID)
+SENT_MS = 1_761_287_294_014  # when the event happened, in Meta's milliseconds
+ENTRY_MS = 1_761_287_298_065  # when Meta sent the notification
+CDN = "https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=18139494541428835&signature=abc"
+
+
+# --- factories: build deliveries the way Meta documents them ------------------------------
+
+
+def item(
+    *, sender: Any = USER, recipient: Any = ACCOUNT, timestamp: Any = SENT_MS, **event: Any
+) -> dict:
+    """One `messaging[]` item: sender, recipient, timestamp and one event key."""
+    return {
+        "sender": {"id": sender},
+        "recipient": {"id": recipient},
+        "timestamp": timestamp,
+        **event,
+    }
+
+
+def message(
+    mid: str = "mid.1", *, text: Any = None, attachments: Any = None, **fields: Any
+) -> dict:
+    """The `message` object of a `messages` event."""
+    body: dict[str, Any] = {"mid": mid, **fields}
+    if text is not None:
+        body["text"] = text
+    if attachments is not None:
+        body["attachments"] = attachments
+    return body
+
+
+def message_item(
+    mid: str = "mid.1",
+    *,
+    text: Any = None,
+    attachments: Any = None,
+    sender: Any = USER,
+    recipient: Any = ACCOUNT,
+    timestamp: Any = SENT_MS,
+    **fields: Any,
+) -> dict:
+    """A `messaging[]` item carrying a message; extra keywords go into the message."""
+    body = message(mid, text=text, attachments=attachments, **fields)
+    return item(sender=sender, recipient=recipient, timestamp=timestamp, message=body)
+
+
+def entry(*messaging: Any, account: Any = ACCOUNT, time: Any = ENTRY_MS, **lists: Any) -> dict:
+    """One `entry[]` element; `standby=[...]` or `changes=[...]` add those arrays."""
+    body: dict[str, Any] = {"id": account, "time": time, **lists}
+    if messaging:
+        body["messaging"] = list(messaging)
+    return body
+
+
+def delivery(*entries: Any, object: Any = "instagram") -> dict:
+    return {"object": object, "entry": list(entries)}
+
+
+def attachment(kind: str, **payload: Any) -> dict:
+    return {"type": kind, "payload": payload}
