@@ -17,7 +17,6 @@ from psycopg.rows import dict_row
 from service.ops import status
 from service.ops.thresholds import Thresholds
 from service.queries import QUERIES
-from tests import seed
 from tests.stack import ROOT, run_cli
 
 PSQL_QUERIES = [name for name in QUERIES

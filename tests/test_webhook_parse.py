@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from service.webhooks.events import InboundMessage, OtherEvent, ParsedDelivery
 from service.webhooks.parse import MAX_WARNINGS, META_BATCH_LIMIT, parse_delivery
 from tests.meta_payloads import (ACCOUNT, CDN, ENTRY_MS, SENT_MS, USER, attachment, delivery,
-                                 entry, item, message, message_item)
+                                 entry, item, message_item)
 
 def parse_one_message(*items: dict) -> InboundMessage:
     parsed = parse_delivery(delivery(entry(*items)))
