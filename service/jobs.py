@@ -13,9 +13,11 @@ from psycopg import AsyncConnection
 
 PROCESS_MESSAGE = "process_message"
 SEND_OUTBOUND = "send_outbound"
+RESCUE_STALLED_JOBS = "rescue_stalled_jobs"
 QUEUE_MESSAGES = "messages"
 QUEUE_OUTBOUND = "outbound"
-QUEUES = (QUEUE_MESSAGES, QUEUE_OUTBOUND)
+QUEUE_MAINTENANCE = "maintenance"
+QUEUES = (QUEUE_MESSAGES, QUEUE_OUTBOUND, QUEUE_MAINTENANCE)
 
 
 def make_app(database_url: str) -> procrastinate.App:

@@ -43,7 +43,14 @@ class Settings:
     send_dm_wait_seconds: float = 5.0
     db_pool_min_size: int = 2
     db_pool_max_size: int = 10
+    db_pool_timeout_seconds: float = 5.0
     worker_concurrency: int = 10
+    worker_poll_seconds: float = 1.0
+    worker_heartbeat_seconds: float = 5.0
+    worker_stalled_seconds: float = 20.0
+    worker_rescue_interval_seconds: int = 5
+    worker_shutdown_seconds: float = 30.0
+    worker_database_outage_seconds: float = 120.0
     log_format: str = "auto"
     log_level: str = "INFO"
 

@@ -28,14 +28,29 @@ async def get(conn: AsyncConnection, outbound_id: uuid.UUID) -> OutboundMessage 
     return None if row is None else from_row(OutboundMessage, row)
 
 
+async def begin_attempt(conn: AsyncConnection, outbound_id: uuid.UUID, *,
+                        attempt_id: uuid.UUID, lease_seconds: float) -> OutboundMessage | None:
+    """Count an attempt and mark it in flight; None if the row is not pending or an
+    earlier attempt may still be in flight. Commit before making the call."""
+    row = await fetch_one(conn, QUERIES["outbound_message_begin_attempt"], {
+        "id": outbound_id, "attempt_id": attempt_id, "lease_seconds": lease_seconds,
+    })
+    return None if row is None else from_row(OutboundMessage, row)
+
+
 async def record_attempt(conn: AsyncConnection, outbound_id: uuid.UUID, *, status: str,
-                         remote_message_id: str | None = None, error: str | None = None,
-                         payload_patch: dict[str, Any] | None = None,
-                         calls: int = 1) -> OutboundMessage | None:
-    """Record a send's outcome and its Graph API calls; None if no longer pending."""
+                         attempt_id: uuid.UUID | None, lease_seconds: float,
+                         remote_message_id: str | None = None,
+                         error: str | None = None,
+                         payload_patch: dict[str, Any] | None = None) -> OutboundMessage | None:
+    """Record a send's outcome and close its attempt; None if no longer pending or no
+    longer this attempt's (`attempt_id` None: decided without a call, refused while an
+    attempt younger than `lease_seconds` is marked)."""
     row = await fetch_one(conn, QUERIES["outbound_message_record_attempt"], {
-        "id": outbound_id, "calls": calls, "status": status, "remote_message_id": remote_message_id,
-        "error": error, "payload_patch": Jsonb(payload_patch or {}),
+        "id": outbound_id, "attempt_id": attempt_id, "lease_seconds": lease_seconds,
+        "status": status,
+        "remote_message_id": remote_message_id, "error": error,
+        "payload_patch": Jsonb(payload_patch or {}),
     })
     return None if row is None else from_row(OutboundMessage, row)
 

@@ -61,6 +61,8 @@ class OutboundMessage:
     remote_message_id: str | None
     error: str | None
     message_id: str | None
+    sending_attempt_id: uuid.UUID | None = None
+    sending_started_at: dt.datetime | None = None
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
 
