@@ -16,7 +16,8 @@ call has a recovery point: the attempt is counted in `attempts` and marked in fl
 clears the mark. A worker killed mid-call leaves the mark, and its rescued job finds it:
 the interrupted attempt stays counted, as a failed one would; if the retry budget allows,
 the DM is sent again — the one possible duplicate, when the lost call had reached Meta;
-otherwise the row fails with `INTERRUPTED`. Each resend has its own recovery point, so a
+otherwise the row fails with `INTERRUPTED`. (A DM sent in-line by a request, whose web
+process died, has no job to rescue it: the rescue fails it with `ORPHANED`.) Each resend has its own recovery point, so a
 send in flight at a crash is duplicated at most once. A mark younger than the attempt
 lease may belong to a runner that is still alive (a worker wrongly taken for dead): the
 job then waits for the lease to pass instead of calling alongside it.
@@ -37,6 +38,11 @@ from service.store.rows import OutboundMessage
 
 INTERRUPTED = ("interrupted: the worker stopped during the last allowed attempt; "
                "whether Meta delivered it is unknown")
+ORPHANED = ("interrupted: the process sending it stopped and no job is left to finish it; "
+            "whether Meta delivered it is unknown")
+# Longer than any live sender leaves a pending row untouched: a request that sends
+# in-line (send-verification-dm) waits at most its retries' backoff between calls.
+ORPHANED_AFTER_SECONDS = 600
 
 
 class RetryLater(Exception):
@@ -82,6 +88,13 @@ async def send_outbound(rt: Runtime, outbound_id: uuid.UUID) -> OutboundMessage 
                                      token=minted.plaintext, ig_id=dm.recipient_ig_id)
         patch = {"token_hash": minted.hash}
     return await call_and_record(rt, dm, text, patch)
+
+
+async def fail_orphaned(rt: Runtime) -> list[uuid.UUID]:
+    """Fail the pending DMs that nothing will finish (see `ORPHANED`); returns their ids."""
+    async with rt.pool.connection() as conn:
+        return await outbound.fail_orphaned(conn, idle_seconds=ORPHANED_AFTER_SECONDS,
+                                            error=ORPHANED)
 
 
 async def call_and_record(rt: Runtime, dm: OutboundMessage, text: str,

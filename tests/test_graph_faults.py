@@ -103,10 +103,10 @@ def test_timeout_is_retried_then_fails(env, sandbox, db):
 
 
 def test_retries_wait_the_spec_schedule_and_honour_retry_after(settings, sandbox, db):
-    sandbox.script(scripted(500), scripted(429, **{"Retry-After": "0.7"}), scripted(500),
+    sandbox.script(scripted(500), scripted(503, **{"Retry-After": "0.7"}), scripted(500),
                    scripted(500))
     waits = send_until_settled(settings, insert_dm(db))
-    # base 0.05 s doubling (tests' scale of 1/2/4 s); the 429's Retry-After holds the account.
+    # Base 0.05 s doubling (the tests' scale of 1 s, 2 s, 4 s); Retry-After asks for longer.
     assert waits == [0.05, 0.7, 0.2]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from psycopg.types.json import Jsonb
 
 from service import sending
 from service.runtime import open_runtime
@@ -49,3 +50,21 @@ def test_an_attempt_that_may_still_be_in_flight_is_not_doubled(env, sandbox, db)
         asyncio.run(run())
     assert waiting.value.delay_seconds == sending.attempt_lease_seconds(settings)
     assert sandbox.attempts == 0 and row(db, dm_id)["attempts"] == 1
+
+
+def test_a_dm_that_nothing_will_finish_is_failed(env, db):
+    orphan, queued = (db.execute(
+        "INSERT INTO outbound_messages (recipient_ig_id, kind, payload, updated_at)"
+        " VALUES (%s, 'verification', '{}', now() - interval '1 hour') RETURNING id",
+        (ig_id,)).fetchone()["id"] for ig_id in ("user-1", "user-2"))
+    db.execute("INSERT INTO procrastinate_jobs (queue_name, task_name, args, status)"
+               " VALUES ('outbound', 'send_outbound', %s, 'todo')",
+               (Jsonb({"outbound_id": str(queued)}),))
+
+    async def run():
+        async with open_runtime(Settings.from_mapping(env)) as rt:
+            return await sending.fail_orphaned(rt)
+
+    assert asyncio.run(run()) == [orphan]
+    assert row(db, orphan)["status"] == "failed" and row(db, orphan)["error"] == sending.ORPHANED
+    assert row(db, queued)["status"] == "pending"

@@ -4,7 +4,8 @@ Each worker beats every `worker_heartbeat_seconds` (procrastinate's heartbeats).
 still in `doing` whose worker has been silent for `worker_stalled_seconds` (SIGKILL, OOM,
 a lost machine, a worker loop restarted after a database outage) will never finish by
 itself; this periodic task hands it back with procrastinate's `retry_job`, so the next free
-worker runs it again. Jobs are safe to run twice: processing is idempotent by mid, and a
+worker runs it again. It also fails the DMs left pending with no job at all (see
+`service.sending`), so no DM stays pending for ever. Jobs are safe to run twice: processing is idempotent by mid, and a
 send that was in flight is bounded by `service.sending`'s recovery point.
 
 The worst case from a crash to the job queued again is about
@@ -17,8 +18,9 @@ import procrastinate
 import structlog
 from procrastinate.exceptions import ConnectorException
 
-from service import jobs
+from service import jobs, sending
 from service.db import is_database_unavailable
+from service.runtime import Runtime
 from service.settings import Settings
 
 log = structlog.get_logger("workers")
@@ -34,10 +36,10 @@ def register(app: procrastinate.App, settings: Settings) -> None:
 
 
 async def rescue_stalled_jobs(context: procrastinate.JobContext, timestamp: int) -> None:
-    settings: Settings = context.additional_context["runtime"].settings
+    rt: Runtime = context.additional_context["runtime"]
     manager = context.app.job_manager
     stalled = await manager.get_stalled_jobs(
-        seconds_since_heartbeat=settings.worker_stalled_seconds)
+        seconds_since_heartbeat=rt.settings.worker_stalled_seconds)
     rescued = []
     for job in stalled:
         try:
@@ -50,3 +52,6 @@ async def rescue_stalled_jobs(context: procrastinate.JobContext, timestamp: int)
         rescued.append(f"{job.task_name}[{job.id}]")
     if rescued:
         log.warning("rescued jobs of stalled workers", jobs=rescued)
+    orphaned = await sending.fail_orphaned(rt)
+    if orphaned:
+        log.warning("failed DMs that nothing would finish", outbound_ids=[str(i) for i in orphaned])

@@ -55,6 +55,14 @@ async def record_attempt(conn: AsyncConnection, outbound_id: uuid.UUID, *, statu
     return None if row is None else from_row(OutboundMessage, row)
 
 
+async def fail_orphaned(conn: AsyncConnection, *, idle_seconds: float,
+                        error: str) -> list[uuid.UUID]:
+    """Fail pending DMs that no job will finish; returns their ids."""
+    cur = await conn.execute(QUERIES["outbound_message_fail_orphaned"],
+                             {"idle_seconds": idle_seconds, "error": error})
+    return [row["id"] for row in await cur.fetchall()]
+
+
 async def recent_verification_exists(conn: AsyncConnection, ig_id: str,
                                      window_seconds: int) -> bool:
     row = await fetch_one(conn, QUERIES["outbound_message_recent_verification"],

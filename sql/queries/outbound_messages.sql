@@ -46,6 +46,20 @@ WHERE id = %(id)s AND status = 'pending'
 RETURNING id, recipient_ig_id, kind, payload, status, attempts, remote_message_id, error,
           message_id, sending_attempt_id, sending_started_at;
 
+-- outbound_message_fail_orphaned --
+-- Fail the DMs left pending with no job to finish them: sent from a request whose web
+-- process died mid-send (their token's plaintext is gone, so they cannot be sent again),
+-- or whose job gave up. Only rows untouched for `idle_seconds`, beyond any live sender.
+UPDATE outbound_messages o
+SET status = 'failed', error = %(error)s, sending_attempt_id = NULL, sending_started_at = NULL
+WHERE o.status = 'pending'
+  AND o.updated_at < now() - make_interval(secs => %(idle_seconds)s)
+  AND NOT EXISTS (
+      SELECT 1 FROM procrastinate_jobs j
+      WHERE j.task_name = 'send_outbound' AND j.args ->> 'outbound_id' = o.id::text
+        AND j.status IN ('todo', 'doing'))
+RETURNING o.id;
+
 -- outbound_message_recent_verification --
 -- Whether a verification DM to this account is under way, or was sent recently with a
 -- token still usable: then a new message from them gets no second one.
