@@ -45,6 +45,7 @@ class ServiceProcess:
         self.env = {**os.environ, **env}
         self.log = tempfile.NamedTemporaryFile(prefix=f"{command}-", suffix=".log", delete=False)
         self.process: subprocess.Popen | None = None
+        self.worker_id: int | None = None
 
     def start(self, ready: Callable[[], bool], *, timeout: float = 60) -> ServiceProcess:
         self.process = subprocess.Popen(
@@ -93,11 +94,15 @@ class ServiceProcess:
 
 
 def start_worker(env: dict[str, str], db) -> ServiceProcess:
-    """A worker, ready once it has registered itself (a worker id newer than any before)."""
+    """A worker, ready once it has registered itself (a worker id newer than any before);
+    its id is kept as `worker_id`."""
     newest = db.execute("SELECT coalesce(max(id), 0) AS id FROM procrastinate_workers").fetchone()
     worker = ServiceProcess("worker", env)
-    return worker.start(lambda: db.execute(
+    worker.start(lambda: db.execute(
         "SELECT 1 FROM procrastinate_workers WHERE id > %s", (newest["id"],)).fetchone())
+    worker.worker_id = db.execute("SELECT min(id) AS id FROM procrastinate_workers"
+                                  " WHERE id > %s", (newest["id"],)).fetchone()["id"]
+    return worker
 
 
 def start_web(env: dict[str, str]) -> tuple[ServiceProcess, str]:

@@ -97,9 +97,13 @@ class FaultStack:
         counts = collections.Counter(m.recipient_id for m in self.sandbox.messages())
         return sum(n - 1 for n in counts.values())
 
-    def in_flight(self) -> int:
-        return self.rows("SELECT count(*) AS n FROM outbound_messages"
-                         " WHERE sending_attempt_id IS NOT NULL")[0]["n"]
+    def in_flight(self, worker: ServiceProcess | None = None) -> int:
+        """Sends marked in flight (by `worker`'s jobs only, if given)."""
+        return self.rows(
+            "SELECT count(*) AS n FROM outbound_messages o WHERE sending_attempt_id IS NOT NULL"
+            " AND (%s::bigint IS NULL OR EXISTS (SELECT 1 FROM procrastinate_jobs j"
+            "  WHERE j.args ->> 'outbound_id' = o.id::text AND j.status = 'doing'"
+            "  AND j.worker_id = %s))", *[worker.worker_id if worker else None] * 2)[0]["n"]
 
 
 class Traffic:
