@@ -16,11 +16,12 @@ call has a recovery point: the attempt is counted in `attempts` and marked in fl
 clears the mark. A worker killed mid-call leaves the mark, and its rescued job finds it:
 the interrupted attempt stays counted, as a failed one would; if the retry budget allows,
 the DM is sent again — the one possible duplicate, when the lost call had reached Meta;
-otherwise the row fails with `INTERRUPTED`. (A DM sent in-line by a request, whose web
-process died, has no job to rescue it: the rescue fails it with `ORPHANED`.) Each resend has its own recovery point, so a
+otherwise the row fails with `INTERRUPTED`. Each resend has its own recovery point, so a
 send in flight at a crash is duplicated at most once. A mark younger than the attempt
 lease may belong to a runner that is still alive (a worker wrongly taken for dead): the
-job then waits for the lease to pass instead of calling alongside it.
+job then waits for the lease to pass instead of calling alongside it. A DM sent in-line
+by a request whose web process died has no job to rescue it: the rescue fails it with
+`ORPHANED` once it has been idle for `ORPHANED_AFTER_SECONDS`.
 """
 
 from __future__ import annotations
@@ -55,8 +56,8 @@ class RetryLater(Exception):
 
 def retry_delay(settings: Settings, attempt: int, retry_after: float | None) -> float:
     """Wait before retry number `attempt` (1-based)."""
-    s = settings
-    backoff = min(s.send_backoff_cap_seconds, s.send_backoff_base_seconds * 2 ** (attempt - 1))
+    backoff = min(settings.send_backoff_cap_seconds,
+                  settings.send_backoff_base_seconds * 2 ** (attempt - 1))
     return max(backoff, retry_after or 0.0)
 
 
