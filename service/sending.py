@@ -26,7 +26,11 @@ by a request whose web process died has no job to rescue it: the rescue fails it
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
+
+import psycopg
 
 from service import dm_texts, tokens
 from service.instagram import (DeliveredWithError, GraphError, PermanentGraphError,
@@ -44,6 +48,8 @@ ORPHANED = ("interrupted: the process sending it stopped and no job is left to f
 # Longer than any live sender leaves a pending row untouched: a request that sends
 # in-line (send-verification-dm) waits at most its retries' backoff between calls.
 ORPHANED_AFTER_SECONDS = 600
+RECORD_RETRY_SECONDS = 10
+RECORD_PAUSE_SECONDS = 0.5
 
 
 class RetryLater(Exception):
@@ -123,13 +129,24 @@ async def call_and_record(rt: Runtime, dm: OutboundMessage, text: str,
         status = "failed" if began.attempts > s.send_max_retries else "pending"
     except PermanentGraphError as exc:
         status, error = "failed", describe(exc)
-    async with rt.pool.connection() as conn, conn.transaction():
-        if limited:
-            await rate_limits.extend(conn, s.instagram_scoped_id, seconds=retry, error=error)
-        row = await outbound.record_attempt(
-            conn, dm.id, status=status, attempt_id=attempt_id,
-            lease_seconds=attempt_lease_seconds(s), remote_message_id=remote_id, error=error,
-            payload_patch=patch)
+    give_up = time.monotonic() + RECORD_RETRY_SECONDS
+    while True:
+        try:
+            async with rt.pool.connection() as conn, conn.transaction():
+                if limited:
+                    await rate_limits.extend(conn, s.instagram_scoped_id, seconds=retry,
+                                             error=error)
+                row = await outbound.record_attempt(
+                    conn, dm.id, status=status, attempt_id=attempt_id,
+                    lease_seconds=attempt_lease_seconds(s), remote_message_id=remote_id,
+                    error=error, payload_patch=patch)
+            break
+        except psycopg.OperationalError:
+            # An outcome lost here costs a resend (a duplicate, if sent): a killed
+            # connection or a short restart is worth waiting out.
+            if time.monotonic() > give_up:
+                raise
+            await asyncio.sleep(RECORD_PAUSE_SECONDS)
     if status == "pending":
         raise RetryLater(retry, error or "")
     return row

@@ -7,6 +7,7 @@ import time
 
 import httpx
 
+from tests.faults.harness import Traffic
 from tests.processes import wait_until
 from tests.stack import SERVICE_TOKEN
 
@@ -15,7 +16,7 @@ def test_postgres_restart_under_load(faults, cluster, sandbox):
     stack = faults()
     web = stack.start_web()
     worker = stack.start_worker()
-    with stack_traffic(stack, "restart") as traffic:
+    with Traffic(stack, "restart") as traffic:
         wait_until(lambda: len(traffic.accepted) >= 10, timeout=60, what="traffic to flow")
         cluster.stop()
         stopped_at = time.monotonic()
@@ -51,7 +52,7 @@ def test_killed_backends_under_load(faults, sandbox):
     stack.start_web()
     worker = stack.start_worker()
     killed = 0
-    with stack_traffic(stack, "backend") as traffic:
+    with Traffic(stack, "backend") as traffic:
         for round_ in range(3):
             wait_until(lambda: len(traffic.accepted) >= 5 * (round_ + 1), timeout=60,
                        what="traffic to flow")
@@ -67,9 +68,3 @@ def test_killed_backends_under_load(faults, sandbox):
           f"all processed {time.monotonic() - killed_at:.1f}s after the last round")
     assert worker.alive
     assert lost == 0
-
-
-def stack_traffic(stack, prefix):
-    from tests.faults.harness import Traffic
-
-    return Traffic(stack, prefix)
