@@ -68,3 +68,15 @@ def test_killed_backends_under_load(faults, sandbox):
           f"all processed {time.monotonic() - killed_at:.1f}s after the last round")
     assert worker.alive
     assert lost == 0
+
+
+def test_a_worker_without_its_database_too_long_exits_non_zero(faults, cluster):
+    stack = faults(WORKER_DATABASE_OUTAGE_SECONDS="2")
+    worker = stack.start_worker()
+    cluster.stop()
+    try:
+        wait_until(lambda: not worker.alive, timeout=60, what="the worker to give up")
+    finally:
+        cluster.start()
+    assert worker.process.returncode == 1
+    assert "database unreachable; exiting for the supervisor to restart" in worker.output()
