@@ -85,7 +85,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     elif args.command == "worker":
         from workers.main import run
 
-        asyncio.run(run(settings, concurrency=args.concurrency))
+        return asyncio.run(run(settings, concurrency=args.concurrency))
     elif args.command == "phase3":
         from service.phase3_consumer import run
 

@@ -60,6 +60,7 @@ class Settings:
     send_dm_wait_seconds: float = 5.0
     db_pool_min_size: int = 2
     db_pool_max_size: int = 10
+    db_pool_timeout_seconds: float = 5.0
     worker_concurrency: int = 10
     # How often a worker looks for jobs whose scheduled time came (retries); new jobs
     # arrive by LISTEN/NOTIFY at once.
@@ -69,6 +70,11 @@ class Settings:
     # Retention: finished jobs (and their events), and done Phase 3 rows, older than these.
     job_retention_days: float = 7.0
     phase3_retention_days: float = 30.0
+    worker_heartbeat_seconds: float = 5.0
+    worker_stalled_seconds: float = 20.0
+    worker_rescue_interval_seconds: int = 5
+    worker_shutdown_seconds: float = 30.0
+    worker_database_outage_seconds: float = 120.0
     log_format: str = "auto"
     log_level: str = "INFO"
 

@@ -54,9 +54,10 @@ def sandbox_server():
 
 
 @pytest.fixture
-def sandbox(sandbox_server: Sandbox) -> Sandbox:
+def sandbox(sandbox_server: Sandbox):
     sandbox_server.reset()
-    return sandbox_server
+    yield sandbox_server
+    sandbox_server.latency_seconds = 0.0  # a test may slow it down; the next gets it fast
 
 
 @pytest.fixture

@@ -6,14 +6,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 from litestar.testing import TestClient
@@ -23,15 +18,16 @@ from service.sandbox import Sandbox
 from service.settings import Settings
 from service.webhooks.verification import SIGNATURE_HEADER, signature
 from tests.live_server import LiveServer
+from tests.pg import ROOT
+from tests.processes import start_worker, wait_until
 
-T = TypeVar("T")
 SERVICE_TOKEN = "test-service-token-0123456789"
 ACCESS_TOKEN = "test-access-token-0123456789"
 SCOPED_ID = "17841400000000001"
 APP_SECRET = "test-app-secret-0123456789"
 VERIFY_TOKEN = "test-verify-token-0123456789"
 WEBHOOK = "/api/webhooks/instagram"
-ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 
 
 def make_env(*, database_url: str, graph_url: str, **extra: str) -> dict[str, str]:
@@ -56,66 +52,11 @@ def make_env(*, database_url: str, graph_url: str, **extra: str) -> dict[str, st
     return env
 
 
-def wait_until(predicate: Callable[[], T], *, timeout: float = 15.0, what: str = "condition") -> T:
-    """Poll `predicate` until it returns something truthy, or fail at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
-
-
 def run_cli(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     """Run `ingest ARGS` as a process against this environment; its output as text."""
     return subprocess.run([sys.executable, "-m", "service.cli", *args], cwd=ROOT,
                           env={**os.environ, **env}, capture_output=True, text=True,
                           timeout=timeout)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class WorkerProcess:
-    """`ingest worker` as a real process, its output kept in a file for failures."""
-
-    def __init__(self, env: dict[str, str], db) -> None:
-        self.env = {**os.environ, **env}
-        self.db = db
-        self.log = tempfile.NamedTemporaryFile(prefix="worker-", suffix=".log", delete=False)
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> WorkerProcess:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "worker"], cwd=ROOT, env=self.env,
-            stdout=self.log, stderr=subprocess.STDOUT)
-        wait_until(self._registered, timeout=30, what="the worker to start")
-        return self
-
-    def _registered(self) -> bool:
-        if self.process.poll() is not None:
-            raise AssertionError(f"worker exited with {self.process.returncode}:\n{self.output()}")
-        row = self.db.execute("SELECT count(*) AS n FROM procrastinate_workers").fetchone()
-        return row["n"] > 0
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-
-    def output(self) -> str:
-        self.log.flush()
-        return Path(self.log.name).read_text(errors="replace")
 
 
 class Stack:
@@ -129,19 +70,21 @@ class Stack:
         self.sandbox = sandbox
         self.db = db
         self.client = TestClient(create_app(self.settings), raise_server_exceptions=False)
-        self.worker = WorkerProcess(env, db) if worker else None
+        self.with_worker = worker
+        self.worker = None
 
     def __enter__(self) -> Stack:
         self.client.__enter__()
         if self.live_server:
             self.live_server.start(create_app(self.settings), wait_until=wait_until)
-        if self.worker:
-            self.worker.start()
+        if self.with_worker:
+            self.worker = start_worker(self.env, self.db)
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
         if self.worker:
-            self.worker.stop()
+            self.worker.terminate()
+            self.worker.close()
         if self.live_server:
             self.live_server.stop()
         self.client.__exit__(*exc_info)

@@ -10,7 +10,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from service.migrate import migration_files
 from tests import seed
-from tests.stack import SERVICE_TOKEN, Stack, free_port, wait_until
+from tests.processes import free_port, wait_until
+from tests.stack import SERVICE_TOKEN, Stack
 
 TOKEN = {"x-service-token": SERVICE_TOKEN}
 
@@ -106,7 +107,8 @@ def test_metrics_after_a_real_flow(stack, db):
     stack.outbound_settled(1)
     # The outbound row settles inside the job; the job itself is marked done just after.
     wait_until(lambda: len(stack.rows(
-        "SELECT 1 FROM procrastinate_jobs WHERE status = 'succeeded'")) == 2,
+        "SELECT 1 FROM procrastinate_jobs WHERE status = 'succeeded' "
+        "AND task_name IN ('process_message', 'send_outbound')")) == 2,
         what="both jobs to succeed")
     web = samples(stack.client.get("/metrics").text)
 

@@ -36,11 +36,12 @@ def test_retention_deletes_old_finished_jobs_and_done_phase3_rows(stack, db):
 
     app = jobs.make_app(stack.env["DATABASE_URL"])
     with app.open():
-        for name in (tasks.REMOVE_OLD_JOBS, tasks.REMOVE_DONE_PHASE3_ROWS):
+        retention_jobs = [
             app.configure_task(name, queue=jobs.QUEUE_MAINTENANCE).defer(timestamp=0)
+            for name in (tasks.REMOVE_OLD_JOBS, tasks.REMOVE_DONE_PHASE3_ROWS)]
     wait_until(lambda: len(stack.rows(
-        "SELECT 1 FROM procrastinate_jobs WHERE queue_name = %s AND status = 'succeeded'",
-        jobs.QUEUE_MAINTENANCE)) == 2, what="the retention jobs")
+        "SELECT 1 FROM procrastinate_jobs WHERE id = ANY(%s) AND status = 'succeeded'",
+        retention_jobs)) == 2, what="the retention jobs")
 
     remaining = {row["id"] for row in stack.rows(
         "SELECT id FROM procrastinate_jobs WHERE queue_name <> %s", jobs.QUEUE_MAINTENANCE)}

@@ -74,6 +74,5 @@ def test_a_failed_send_keeps_one_token_per_event(stack):
 def test_the_default_schedule_is_one_two_four_seconds_capped_at_ten():
     settings = Settings.from_mapping({"DATABASE_URL": "x", "INTERNAL_SERVICE_TOKEN": "x",
                                       "INSTAGRAM_ACCESS_TOKEN": "x"})
-    rt = type("Rt", (), {"settings": settings})()
-    assert [retry_delay(rt, n, None) for n in (1, 2, 3, 4, 5)] == [1, 2, 4, 8, 10]
-    assert retry_delay(rt, 1, 30.0) == 30.0
+    assert [retry_delay(settings, n, None) for n in (1, 2, 3, 4, 5)] == [1, 2, 4, 8, 10]
+    assert retry_delay(settings, 1, 30.0) == 30.0

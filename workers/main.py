@@ -1,24 +1,48 @@
-"""`ingest worker`: run the procrastinate worker for the app's queues."""
+"""`ingest worker`: run the procrastinate worker for the app's queues, and keep it running.
+
+procrastinate stops its worker loop when it loses the database (its listener cannot
+reconnect, a fetch fails) and recovers nothing by itself. So this module runs the loop
+again once the database answers, under a new worker id: jobs the old loop left in `doing`
+then belong to a worker without heartbeats, and the rescue (`workers.rescue`) returns
+them to the queue. A job that meets a lost database also stops the loop, so a short outage
+that the listener rides out cannot leave a job in `doing` under a live worker. A database
+still unreachable after `worker_database_outage_seconds` ends the process with exit code 1,
+for its supervisor: never a worker that idles silently.
+
+SIGTERM or SIGINT stops gracefully: in-flight jobs get `worker_shutdown_seconds` to finish,
+and any still running then are aborted and retried.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
+import time
+from collections.abc import Iterator
+
+import procrastinate
 import prometheus_client
 import structlog
 
 from service import jobs
-from service.runtime import open_runtime
+from service.db import is_database_unavailable
+from service.runtime import Runtime, open_runtime
 from service.settings import SERVICE_SETTINGS, Settings
-from workers import tasks
+from workers import rescue, tasks
 
 log = structlog.get_logger("workers")
 
 
 async def run(settings: Settings, *, concurrency: int | None = None,
-              install_signal_handlers: bool = True) -> None:
+              install_signal_handlers: bool = True) -> int:
+    """Work until asked to stop (0), or until the database stays unreachable (1)."""
     settings.require(*SERVICE_SETTINGS)
     concurrency = concurrency or settings.worker_concurrency
     app = jobs.make_app(settings.database_url)
     tasks.register(app)
+    rescue.register(app, settings)
+    stop = asyncio.Event()
     # One connection per job slot, plus LISTEN and the worker's own bookkeeping.
     async with open_runtime(settings, pool_max_size=concurrency + 3, job_app=app) as rt:
         metrics_server = None
@@ -28,13 +52,82 @@ async def run(settings: Settings, *, concurrency: int | None = None,
         log.info("worker started", queues=list(jobs.QUEUES), concurrency=concurrency,
                  graph_sandbox=settings.graph_is_sandbox,
                  metrics_port=settings.worker_metrics_port or None)
-        try:
-            await app.run_worker_async(
-                queues=list(jobs.QUEUES), concurrency=concurrency,
-                fetch_job_polling_interval=settings.worker_poll_seconds,
-                additional_context={"runtime": rt}, shutdown_graceful_timeout=30,
-                install_signal_handlers=install_signal_handlers,
-            )
-        finally:
+        with contextlib.ExitStack() as cleanup:
             if metrics_server is not None:
-                metrics_server.shutdown()
+                cleanup.callback(metrics_server.shutdown)
+            if install_signal_handlers:
+                cleanup.enter_context(_stop_on_signals(stop))
+            while not await _work(app, rt, concurrency, stop):
+                if not await _wait_for_database(app, settings.worker_database_outage_seconds):
+                    log.error("database unreachable; exiting for the supervisor to restart",
+                              seconds=settings.worker_database_outage_seconds)
+                    return 1
+                log.warning("database reachable again; restarting the worker loop")
+    return 0
+
+
+async def _work(app: procrastinate.App, rt: Runtime, concurrency: int,
+                stop: asyncio.Event) -> bool:
+    """Run one worker loop; True when it ended because a stop was asked for."""
+    s = rt.settings
+    worker = asyncio.create_task(app.run_worker_async(
+        queues=list(jobs.QUEUES), concurrency=concurrency, additional_context={"runtime": rt},
+        fetch_job_polling_interval=s.worker_poll_seconds,
+        update_heartbeat_interval=s.worker_heartbeat_seconds,
+        stalled_worker_timeout=s.worker_stalled_seconds,
+        shutdown_graceful_timeout=s.worker_shutdown_seconds,
+        worker_middleware=[_stop_when_database_lost], install_signal_handlers=False))
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({worker, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not worker.done():
+            # Cancelling is procrastinate's graceful stop: jobs finish, then abort.
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+    if stop.is_set():
+        return True
+    error = None if worker.cancelled() else worker.exception()
+    if error is not None and not is_database_unavailable(error):
+        raise error  # a bug, not an outage: restarting would only loop on it
+    log.warning("worker loop stopped", error=repr(error) if error else "lost its database")
+    return False
+
+
+async def _stop_when_database_lost(call_next, context: procrastinate.JobContext, worker):
+    try:
+        return await call_next()
+    except Exception as exc:
+        if is_database_unavailable(exc):
+            worker.stop()
+        raise
+
+
+async def _wait_for_database(app: procrastinate.App, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    pause = 0.1
+    while True:
+        try:
+            await app.check_connection_async()
+            return True
+        except Exception as exc:
+            if not is_database_unavailable(exc):
+                raise
+        if time.monotonic() + pause > deadline:
+            return False
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 2.0)
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        yield
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)

@@ -7,7 +7,6 @@ nothing an input can do yields another 5xx.
 from __future__ import annotations
 
 import psycopg
-import psycopg_pool
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
@@ -16,7 +15,9 @@ from litestar.status_codes import (HTTP_400_BAD_REQUEST, HTTP_401_UNAUTHORIZED,
                                    HTTP_422_UNPROCESSABLE_ENTITY,
                                    HTTP_500_INTERNAL_SERVER_ERROR,
                                    HTTP_503_SERVICE_UNAVAILABLE)
+from procrastinate.exceptions import ConnectorException
 
+from service.db import is_database_unavailable
 from service.errors import (Forbidden, InvalidRequest, MalformedRequest, NotFound,
                             ServiceError, Unauthenticated)
 
@@ -49,8 +50,28 @@ def _service_error(_: Request, exc: ServiceError) -> Response:
 
 def _data_error(_: Request, exc: psycopg.DataError) -> Response:
     # Values Postgres cannot store (e.g. a NUL in JSON text); the transaction rolled back.
+    reason = exc.diag.message_primary or exc
     return error_response(HTTP_422_UNPROCESSABLE_ENTITY,
-                          f"a value in the request cannot be stored: {exc.diag.message_primary or exc}")
+                          f"a value in the request cannot be stored: {reason}")
+
+
+def _undecodable_body(_: Request, exc: Exception) -> Response:
+    # The JSON decoder raises these, outside Litestar's validation, for a body that is not
+    # UTF-8 or is nested deeper than Python can follow. No code of ours recurses or decodes
+    # bytes in a request, so here they can only come from the input.
+    reason = ("is not valid UTF-8" if isinstance(exc, UnicodeDecodeError)
+              else "is nested too deeply")
+    return error_response(HTTP_400_BAD_REQUEST, f"the request body {reason}")
+
+
+def _database_error(request: Request, exc: Exception) -> Response:
+    """psycopg's errors, and procrastinate's `ConnectorException` that wraps them."""
+    if is_database_unavailable(exc):
+        return _database_unavailable(request, exc)
+    cause = exc.__cause__ if isinstance(exc, ConnectorException) else exc
+    if isinstance(cause, psycopg.DataError):
+        return _data_error(request, cause)
+    return _unexpected(request, exc)
 
 
 def _database_unavailable(_: Request, exc: Exception) -> Response:
@@ -67,8 +88,10 @@ def _unexpected(_: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS = {
     HTTPException: _http_exception,
     **{error: _service_error for error in _SERVICE_ERROR_STATUS},
-    psycopg.DataError: _data_error,
-    psycopg.OperationalError: _database_unavailable,
-    psycopg_pool.PoolTimeout: _database_unavailable,
+    # psycopg_pool's errors (PoolTimeout, PoolClosed) are OperationalErrors.
+    psycopg.Error: _database_error,
+    ConnectorException: _database_error,
+    UnicodeDecodeError: _undecodable_body,
+    RecursionError: _undecodable_body,
     Exception: _unexpected,
 }

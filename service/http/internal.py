@@ -21,14 +21,19 @@ from service.store.rows import OutboundMessage
 from service.timestamps import parse_event_timestamp
 
 ACCEPTED = IngestEventResponse(success=True, message="Event accepted for processing")
+# Bodies larger than any valid request are refused (413) before they are read in full.
+MAX_BODY_BYTES = 64 * 1024
+MAX_EVENT_BODY_BYTES = 1024 * 1024  # a message text of 100 000 characters, escaped
 
 
 class InternalController(Controller):
     path = "/api/internal"
     guards = [require_service_token]
     tags = ["internal"]
+    request_max_body_size = MAX_BODY_BYTES
 
-    @post("/ingest-event", status_code=HTTP_202_ACCEPTED)
+    @post("/ingest-event", status_code=HTTP_202_ACCEPTED,
+          request_max_body_size=MAX_EVENT_BODY_BYTES)
     async def ingest_event(self, data: JSONBody[IngestEventRequest], rt: NamedDependency[Runtime]) -> IngestEventResponse:
         """Store a message event and queue its processing; a repeated mid is accepted again
         and changes nothing."""

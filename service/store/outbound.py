@@ -28,14 +28,12 @@ async def get(conn: AsyncConnection, outbound_id: uuid.UUID) -> OutboundMessage 
     return None if row is None else from_row(OutboundMessage, row)
 
 
-async def record_attempt(conn: AsyncConnection, outbound_id: uuid.UUID, *, status: str,
-                         remote_message_id: str | None = None, error: str | None = None,
-                         payload_patch: dict[str, Any] | None = None,
-                         calls: int = 1) -> OutboundMessage | None:
-    """Record a send's outcome and its Graph API calls; None if no longer pending."""
-    row = await fetch_one(conn, QUERIES["outbound_message_record_attempt"], {
-        "id": outbound_id, "calls": calls, "status": status, "remote_message_id": remote_message_id,
-        "error": error, "payload_patch": Jsonb(payload_patch or {}),
+async def begin_attempt(conn: AsyncConnection, outbound_id: uuid.UUID, *,
+                        attempt_id: uuid.UUID, lease_seconds: float) -> OutboundMessage | None:
+    """Count an attempt and mark it in flight; None if the row is not pending or an
+    earlier attempt may still be in flight. Commit before making the call."""
+    row = await fetch_one(conn, QUERIES["outbound_message_begin_attempt"], {
+        "id": outbound_id, "attempt_id": attempt_id, "lease_seconds": lease_seconds,
     })
     return None if row is None else from_row(OutboundMessage, row)
 
@@ -48,6 +46,31 @@ async def requeue_failed(conn: AsyncConnection, *, kind: str | None = None,
         "kind": kind, "recipient": recipient, "since_seconds": since_seconds,
     })
     return [from_row(OutboundMessage, row) for row in await cur.fetchall()]
+
+
+async def record_attempt(conn: AsyncConnection, outbound_id: uuid.UUID, *, status: str,
+                         attempt_id: uuid.UUID | None, lease_seconds: float,
+                         remote_message_id: str | None = None,
+                         error: str | None = None,
+                         payload_patch: dict[str, Any] | None = None) -> OutboundMessage | None:
+    """Record a send's outcome and close its attempt; None if no longer pending or no
+    longer this attempt's (`attempt_id` None: decided without a call, refused while an
+    attempt younger than `lease_seconds` is marked)."""
+    row = await fetch_one(conn, QUERIES["outbound_message_record_attempt"], {
+        "id": outbound_id, "attempt_id": attempt_id, "lease_seconds": lease_seconds,
+        "status": status,
+        "remote_message_id": remote_message_id, "error": error,
+        "payload_patch": Jsonb(payload_patch or {}),
+    })
+    return None if row is None else from_row(OutboundMessage, row)
+
+
+async def fail_orphaned(conn: AsyncConnection, *, idle_seconds: float,
+                        error: str) -> list[uuid.UUID]:
+    """Fail pending DMs that no job will finish; returns their ids."""
+    cur = await conn.execute(QUERIES["outbound_message_fail_orphaned"],
+                             {"idle_seconds": idle_seconds, "error": error})
+    return [row["id"] for row in await cur.fetchall()]
 
 
 async def recent_verification_exists(conn: AsyncConnection, ig_id: str,

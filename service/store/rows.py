@@ -65,6 +65,8 @@ class OutboundMessage:
     # `attempts` when an operator last re-queued the DM; the retry limit counts from here.
     retry_base: int = 0
     requeued_at: dt.datetime | None = None
+    sending_attempt_id: uuid.UUID | None = None
+    sending_started_at: dt.datetime | None = None
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
 

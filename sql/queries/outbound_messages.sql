@@ -4,26 +4,62 @@ INSERT INTO outbound_messages (recipient_ig_id, kind, payload, message_id)
 VALUES (%(recipient_ig_id)s, %(kind)s, %(payload)s, %(message_id)s)
 ON CONFLICT (message_id, kind) WHERE message_id IS NOT NULL DO NOTHING
 RETURNING id, recipient_ig_id, kind, payload, status, attempts, retry_base,
-          remote_message_id, error, message_id;
+          remote_message_id, error, message_id, sending_attempt_id, sending_started_at;
 
 -- outbound_message_get --
 -- One DM's row.
 SELECT id, recipient_ig_id, kind, payload, status, attempts, retry_base, remote_message_id,
-       error, message_id, requeued_at, created_at, updated_at
+       error, message_id, requeued_at, sending_attempt_id, sending_started_at, created_at,
+       updated_at
 FROM outbound_messages
 WHERE id = %(id)s;
 
--- outbound_message_record_attempt --
--- Record the outcome of a send: `calls` Graph API calls made (0 when none was needed).
+-- outbound_message_begin_attempt --
+-- The recovery point, committed before a Graph API call: count the attempt and mark it in
+-- flight. Claims nothing while an earlier attempt may still be in flight (marked less than
+-- `lease_seconds` ago), so two runners of one send never call at once.
 UPDATE outbound_messages
-SET attempts = attempts + %(calls)s,
-    status = %(status)s,
+SET attempts = attempts + 1,
+    sending_attempt_id = %(attempt_id)s,
+    sending_started_at = now()
+WHERE id = %(id)s AND status = 'pending'
+  AND (sending_attempt_id IS NULL
+       OR sending_started_at < now() - make_interval(secs => %(lease_seconds)s))
+RETURNING id, recipient_ig_id, kind, payload, status, attempts, retry_base,
+          remote_message_id, error, message_id, sending_attempt_id, sending_started_at;
+
+-- outbound_message_record_attempt --
+-- Record the outcome of attempt `attempt_id` and clear its recovery point. A NULL
+-- attempt_id is a decision made without a call, taken only if no attempt may still be in
+-- flight. Nothing when the row is no longer pending or the attempt is not the row's.
+UPDATE outbound_messages
+SET status = %(status)s,
     remote_message_id = coalesce(%(remote_message_id)s, remote_message_id),
     error = %(error)s,
-    payload = payload || %(payload_patch)s
+    payload = payload || %(payload_patch)s,
+    sending_attempt_id = NULL,
+    sending_started_at = NULL
 WHERE id = %(id)s AND status = 'pending'
+  AND CASE WHEN %(attempt_id)s::uuid IS NULL
+           THEN sending_attempt_id IS NULL
+                OR sending_started_at < now() - make_interval(secs => %(lease_seconds)s)
+           ELSE sending_attempt_id = %(attempt_id)s::uuid END
 RETURNING id, recipient_ig_id, kind, payload, status, attempts, retry_base,
-          remote_message_id, error, message_id;
+          remote_message_id, error, message_id, sending_attempt_id, sending_started_at;
+
+-- outbound_message_fail_orphaned --
+-- Fail the DMs left pending with no job to finish them: sent from a request whose web
+-- process died mid-send (their token's plaintext is gone, so they cannot be sent again),
+-- or whose job gave up. Only rows untouched for `idle_seconds`, beyond any live sender.
+UPDATE outbound_messages o
+SET status = 'failed', error = %(error)s, sending_attempt_id = NULL, sending_started_at = NULL
+WHERE o.status = 'pending'
+  AND o.updated_at < now() - make_interval(secs => %(idle_seconds)s)
+  AND NOT EXISTS (
+      SELECT 1 FROM procrastinate_jobs j
+      WHERE j.task_name = 'send_outbound' AND j.args ->> 'outbound_id' = o.id::text
+        AND j.status IN ('todo', 'doing'))
+RETURNING o.id;
 
 -- outbound_message_recent_verification --
 -- Whether a verification DM to this account is under way, or was sent recently with a

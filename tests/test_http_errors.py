@@ -1,0 +1,40 @@
+"""The error mapping: however a lost database reaches a handler, the caller gets a 503."""
+
+from __future__ import annotations
+
+import psycopg
+import psycopg_pool
+import pytest
+from litestar import Litestar, get
+from litestar.testing import TestClient
+from procrastinate.exceptions import ConnectorException
+
+from service.http.errors import EXCEPTION_HANDLERS
+
+
+def wrapped(cause: Exception) -> ConnectorException:
+    """As procrastinate raises it from a defer."""
+    try:
+        raise ConnectorException from cause
+    except ConnectorException as exc:
+        return exc
+
+
+@pytest.mark.parametrize("error, status", [
+    (psycopg.OperationalError("server closed the connection"), 503),
+    (psycopg_pool.PoolTimeout("couldn't get a connection"), 503),
+    (psycopg_pool.PoolClosed("the pool is closed"), 503),
+    (wrapped(psycopg.OperationalError("terminating connection")), 503),
+    (RecursionError("maximum recursion depth exceeded"), 400),
+    (wrapped(psycopg.ProgrammingError("a bug")), 500),
+], ids=["operational", "pool timeout", "pool closed", "procrastinate", "recursion", "bug"])
+def test_errors_map_to_json_responses(error, status):
+    @get("/boom", sync_to_thread=False)
+    def boom() -> None:
+        raise error
+
+    app = Litestar([boom], exception_handlers=EXCEPTION_HANDLERS, logging_config=None)
+    with TestClient(app) as client:
+        response = client.get("/boom")
+    assert response.status_code == status
+    assert response.json()["status_code"] == status and response.json()["detail"]
