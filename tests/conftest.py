@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+import hypothesis
 import psycopg
 import pytest
 from psycopg.rows import dict_row
@@ -16,6 +17,11 @@ from tests import pg, seed
 from tests.stack import Stack, make_env
 
 DBNAME = f"ingest_test_{os.getpid()}"
+# CI runs the same examples every time, so a red build is reproducible; a developer's runs
+# keep exploring.
+hypothesis.settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    hypothesis.settings.load_profile("ci")
 
 
 def pytest_configure(config: pytest.Config) -> None:

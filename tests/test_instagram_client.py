@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from service.instagram import (
@@ -282,6 +282,7 @@ ERROR_BODIES = st.binary(max_size=200) | st.builds(
 
 @settings(database=None)
 @given(status=st.integers(min_value=300, max_value=599), body=ERROR_BODIES)
+@example(status=400, body='{"error": {"code": "\u00b2"}}'.encode())  # a digit int() refuses
 def test_any_error_answer_is_classified_without_crashing(status: int, body: bytes) -> None:
     error = error_from_response(status, httpx.Headers(), body)
     assert isinstance(error, GraphError) and error.http_status == status
