@@ -18,7 +18,7 @@ def describe(server: Server, *, tool: str, pgbench: str | None) -> dict[str, str
         "memory": _memory(),
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
-        "postgres": f"{server.version()} ({server.kind})",
+        **server.about(),
         "load tool": _first_line(["wrk", "--version"]) if tool == "wrk" else
                      "Python loader (wrk is not installed)",
         "pgbench": _first_line([pgbench, "--version"]) if pgbench else "not found",

@@ -36,7 +36,7 @@ def rows(results: dict[str, Any], options: Options) -> list[Row]:
         _row(results, ["ingest_rate"], "ingest-event accepted/s (full load)",
              f">= {INGEST_PER_SECOND:,}/s and >= {INGEST_PGBENCH_RATIO}x pgbench",
              _ingest_rate),
-        _row(results, ["ingest_latency"], f"ingest-event latency p50 / p99 at {rate}",
+        _row(results, ["ingest_latency"], f"ingest-event latency p50 / p99, paced at {rate}",
              f"p99 <= {INGEST_P99_MS} ms", _ingest_latency),
         _row(results, ["end_to_end"], "messages fully processed/s, end to end",
              f">= {END_TO_END_PER_SECOND:,}/s", _end_to_end),

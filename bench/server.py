@@ -14,9 +14,11 @@ import shutil
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from bench.errors import BenchError
+from bench.queries import QUERIES
 from service.migrate import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,24 +33,28 @@ class Server:
     def url(self, dbname: str) -> str:
         return make_conninfo(self.admin_url, dbname=dbname)
 
-    def version(self) -> str:
+    def about(self) -> dict[str, str]:
+        """Its version and the settings that bear on the figures."""
         with psycopg.connect(self.admin_url) as conn:
-            return conn.execute("SHOW server_version").fetchone()[0]
+            rows = conn.execute(QUERIES["server_about"]).fetchall()
+        return {name: value for name, value in rows} | {"postgres server": self.kind}
 
     def recreate(self, dbname: str) -> str:
         """Drop and create the benchmark's database, migrated; returns its URL."""
         self.drop(dbname)
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{dbname}"')
+        self._on_database("database_create", dbname)
         url = self.url(dbname)
         migrate(url)
         return url
 
     def drop(self, dbname: str) -> None:
-        if "bench" not in dbname or not dbname.replace("_", "").isalnum():
-            raise BenchError(f"refusing to drop {dbname!r}: not a benchmark database name")
+        self._on_database("database_drop", dbname)
+
+    def _on_database(self, query: str, dbname: str) -> None:
+        if "bench" not in dbname:
+            raise BenchError(f"refusing to use {dbname!r}: not a benchmark database name")
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+            conn.execute(sql.SQL(QUERIES[query]).format(dbname=sql.Identifier(dbname)))
 
 
 def find_server() -> Server:
