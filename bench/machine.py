@@ -17,6 +17,7 @@ def describe(server: Server, *, tool: str, pgbench: str | None) -> dict[str, str
         "cpu": _cpu_model(),
         "memory": _memory(),
         "os": f"{platform.system()} {platform.release()}",
+        "load average at start (1, 5, 15 min)": ", ".join(f"{n:.2f}" for n in os.getloadavg()),
         "python": platform.python_version(),
         **server.about(),
         "load tool": _first_line(["wrk", "--version"]) if tool == "wrk" else

