@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 from bench import noop_worker
 from bench.errors import BenchError
@@ -21,6 +22,8 @@ from bench.processes import wait_until
 
 SENDER_PREFIX = "e2e-sender-"
 POLL_SECONDS = 0.05
+STALL_SECONDS = 120
+MAX_DRAIN_SECONDS = 3 * 3600
 
 
 def measure(h: Harness) -> dict:
@@ -32,11 +35,10 @@ def _noop_baseline(h: Harness) -> dict:
     h.quiet()
     h.progress(f"figure 3 baseline: {n} no-op procrastinate jobs")
     asyncio.run(noop_worker.defer(h.db.url, n))
-    h.stack.start_noop_workers()
-    done_at = wait_until(
-        lambda: h.db.one("jobs_succeeded", queue=noop_worker.QUEUE)["n"] >= n and time.time(),
-        timeout=_deadline(n), interval=POLL_SECONDS, what=f"{n} no-op jobs",
-        watch=h.stack.workers)
+    with h.measuring("figure 3 baseline: no-op drain"):
+        h.stack.start_noop_workers()
+        done_at = _drain(h, n, f"{n} no-op jobs",
+                         lambda: [h.db.one("jobs_succeeded", queue=noop_worker.QUEUE)["n"]])
     return _drained(h, n, done_at)
 
 
@@ -54,10 +56,10 @@ def _service(h: Harness) -> dict:
     if loaded.accepted != n:
         raise BenchError(f"{loaded.accepted} of {n} events accepted ({loaded.errors} errors)")
     h.progress(f"figure 3: {o.worker_processes} worker processes draining {n} messages")
-    h.stack.start_workers()
-    done_at = wait_until(lambda: _all_done(h, n) and time.time(), timeout=_deadline(n),
-                         interval=POLL_SECONDS, what=f"{n} messages processed end to end",
-                         watch=h.stack.workers)
+    with h.measuring("figure 3: end-to-end drain"):
+        h.stack.start_workers()
+        done_at = _drain(h, n, f"{n} messages processed end to end", lambda: [
+            *h.db.one("end_to_end_progress").values(), h.stack.sandbox_counts()["delivered"]])
     result = _drained(h, n, done_at)
     unfinished = h.db.one("end_to_end_unfinished")["n"]
     if unfinished:
@@ -65,10 +67,24 @@ def _service(h: Harness) -> dict:
     return result | {"ingest_accepted_per_second": round(loaded.accepted_per_second, 1)}
 
 
-def _all_done(h: Harness, n: int) -> bool:
-    progress = h.db.one("end_to_end_progress")
-    return (min(progress.values()) >= n
-            and h.stack.sandbox_counts()["delivered"] >= n)
+def _drain(h: Harness, n: int, what: str, progress: Callable[[], list[int]]) -> float:
+    """When (time.time()) every count of `progress()` reached `n`. A drain may be slow, but
+    one whose counts stand still for STALL_SECONDS is stuck: BenchError."""
+    last, moved = None, time.monotonic()
+
+    def done() -> float | None:
+        nonlocal last, moved
+        counts = progress()
+        if min(counts) >= n:
+            return time.time()
+        if counts != last:
+            last, moved = counts, time.monotonic()
+        elif time.monotonic() - moved > STALL_SECONDS:
+            raise BenchError(f"{what}: no progress for {STALL_SECONDS} s, at {counts}")
+        return None
+
+    return wait_until(done, timeout=MAX_DRAIN_SECONDS, interval=POLL_SECONDS, what=what,
+                      watch=h.stack.workers)
 
 
 def _drained(h: Harness, n: int, done_at: float) -> dict:
@@ -78,6 +94,3 @@ def _drained(h: Harness, n: int, done_at: float) -> dict:
     return {"jobs_or_messages": n, "seconds": round(seconds, 3),
             "per_second": round(n / seconds, 1)}
 
-
-def _deadline(n: int) -> float:
-    return 120 + n / 20  # far beyond any plausible drain; a stuck pipeline still ends
