@@ -3,12 +3,15 @@ load tool, and a progress line on stderr (stdout is for the report)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench import pyload, wrk
+from bench.cpu import Meter
 from bench.database import Database
 from bench.errors import BenchError
 from bench.load import LoadPlan, LoadResult
@@ -25,6 +28,15 @@ class Harness:
     tool: str  # "wrk" or "python"
     pgbench: str | None
     started: float = dataclasses.field(default_factory=time.monotonic)
+    cpu: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def measuring(self, name: str) -> Iterator[None]:
+        """Record the cores each role used during the block, as measurement `name`."""
+        meter = Meter(self.stack.roles)
+        with meter:
+            yield
+        self.cpu[name] = meter.cores
 
     def load(self, plan: LoadPlan) -> LoadResult:
         if self.tool == "wrk":

@@ -18,9 +18,10 @@ def measure(h: Harness) -> dict:
         h.quiet()
         h.progress(f"figure 1 baseline: pgbench, the ingest transaction, "
                    f"{o.pgbench_clients} clients, {o.duration:g} s")
-        baseline = pgbench.run(h.pgbench, h.db.url, clients=o.pgbench_clients,
-                               seconds=o.duration, run_id="ingest",
-                               output=h.log_dir / "pgbench-ingest.txt")
+        with h.measuring("figure 1 baseline: pgbench"):
+            baseline = pgbench.run(h.pgbench, h.db.url, clients=o.pgbench_clients,
+                                   seconds=o.duration, run_id="ingest",
+                                   output=h.log_dir / "pgbench-ingest.txt")
         # More rows than counted transactions is fine: pgbench leaves out those in
         # flight when its time is up. Fewer: mids repeated, and the baseline did less work.
         stored = h.db.one("count_messages")["n"]
@@ -30,8 +31,9 @@ def measure(h: Harness) -> dict:
     h.quiet()
     h.progress(f"figure 1: {h.tool}, ingest-event at full speed, {o.load_connections} "
                f"connections, {o.duration:g} s")
-    ours = h.load(LoadPlan(prefix="rate", threads=o.load_threads,
-                           connections=o.load_connections, seconds=o.duration))
+    with h.measuring("figure 1: ingest at full speed"):
+        ours = h.load(LoadPlan(prefix="rate", threads=o.load_threads,
+                               connections=o.load_connections, seconds=o.duration))
     return {"service": ours.as_dict(),
             "stored": h.db.one("count_messages")["n"],
             "pgbench": dataclasses.asdict(baseline) if baseline else None}

@@ -37,9 +37,10 @@ def wait_until(predicate: Callable[[], T], *, timeout: float, what: str,
 
 
 class Process:
-    def __init__(self, name: str, argv: Sequence[str], env: dict[str, str], log_dir: Path,
-                 cwd: Path) -> None:
+    def __init__(self, name: str, role: str, argv: Sequence[str], env: dict[str, str],
+                 log_dir: Path, cwd: Path) -> None:
         self.name = name
+        self.role = role  # what it is, for the CPU figures: its process group's name
         self.log_path = log_dir / f"{name}.log"
         log_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "wb") as log:

@@ -16,6 +16,8 @@ END_TO_END_PER_SECOND = 1000
 IDLE_P50_MS = 30
 BIG_TABLES_RATIO = 1.2
 
+CPU_ORDER = ["web", "workers", "sandbox", "postgres", "load tool", "harness", "other",
+             "machine busy"]
 # (measured, baseline, met) from a figure's results
 Judge = Callable[..., tuple[str, str, bool]]
 
@@ -114,6 +116,18 @@ def _count(n: int) -> str:
         if n >= size and n % size == 0:
             return f"{n // size}{suffix}"
     return f"{n:,}"
+
+
+def cpu_markdown(cores: dict[str, dict[str, float]]) -> str:
+    """Cores used by each role during each measurement (`bench/cpu.py`)."""
+    roles = sorted({role for used in cores.values() for role in used},
+                   key=lambda role: (CPU_ORDER.index(role) if role in CPU_ORDER
+                                     else len(CPU_ORDER), role))
+    lines = ["| cores used during | " + " | ".join(roles) + " |",
+             "| --- |" + " --- |" * len(roles)]
+    for name, used in cores.items():
+        lines.append(f"| {name} | " + " | ".join(f"{used.get(r, 0):.2f}" for r in roles) + " |")
+    return "\n".join(lines)
 
 
 def markdown(table: list[Row], settings: dict[str, Any], machine: dict[str, str]) -> str:

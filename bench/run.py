@@ -60,6 +60,7 @@ def run(options: Options, *, command: str) -> int:
             stack.start_sandbox()
             stack.start_web()
             _figures(h, results)
+            results["cpu_cores"] = h.cpu
     finally:
         if not options.keep_database:
             server.drop(options.dbname)
@@ -68,6 +69,8 @@ def run(options: Options, *, command: str) -> int:
     about = {"date": started.isoformat(timespec="seconds"), "run time": f"{minutes:.1f} min",
              **about}
     print(report.markdown(table, options.settings(), about))
+    print()
+    print(report.cpu_markdown(results.get("cpu_cores", {})))
     _save(options, {"command": command, "date": about["date"],
                     "machine": about, "settings": options.settings(),
                     "figures": [vars(row) for row in table], "results": results})

@@ -109,7 +109,8 @@ class Stack:
     def _start_workers(self, name: str, *argv: str) -> None:
         before = self._registered_workers()
         count = self.options.worker_processes
-        started = [self._start(f"{name}-{i}", *argv) for i in range(1, count + 1)]
+        started = [self._start(f"{name}-{i}", *argv, role="workers")
+                   for i in range(1, count + 1)]
         self.workers.extend(started)
         wait_until(lambda: self._registered_workers() >= before + count,
                    timeout=START_SECONDS, what=f"{count} {name} processes", watch=started)
@@ -117,9 +118,15 @@ class Stack:
     def _registered_workers(self) -> int:
         return self.db.one("count_workers")["n"]
 
-    def _start(self, name: str, *argv: str, env: dict[str, str] | None = None) -> Process:
-        return Process(name, [sys.executable, *argv], {**self.env(), **(env or {})},
-                       self.log_dir, ROOT)
+    def roles(self) -> dict[int, str]:
+        """The role of each running process group."""
+        running = [p for p in (self._sandbox, self._web, *self.workers) if p is not None]
+        return {p.popen.pid: p.role for p in running}
+
+    def _start(self, name: str, *argv: str, role: str | None = None,
+               env: dict[str, str] | None = None) -> Process:
+        return Process(name, role or name, [sys.executable, *argv],
+                       {**self.env(), **(env or {})}, self.log_dir, ROOT)
 
 
 def _free_port() -> int:
