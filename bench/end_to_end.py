@@ -37,9 +37,9 @@ def _noop_baseline(h: Harness) -> dict:
     asyncio.run(noop_worker.defer(h.db.url, n))
     with h.measuring("figure 3 baseline: no-op drain"):
         h.stack.start_noop_workers()
-        done_at = _drain(h, n, f"{n} no-op jobs",
-                         lambda: [h.db.one("jobs_succeeded", queue=noop_worker.QUEUE)["n"]])
-    return _drained(h, n, done_at)
+        reached = _drain(h, n, f"{n} no-op jobs",
+                         lambda: h.db.one("jobs_succeeded", queue=noop_worker.QUEUE))
+    return _drained(h, n, reached)
 
 
 def _service(h: Harness) -> dict:
@@ -58,39 +58,48 @@ def _service(h: Harness) -> dict:
     h.progress(f"figure 3: {o.worker_processes} worker processes draining {n} messages")
     with h.measuring("figure 3: end-to-end drain"):
         h.stack.start_workers()
-        done_at = _drain(h, n, f"{n} messages processed end to end", lambda: [
-            *h.db.one("end_to_end_progress").values(), h.stack.sandbox_counts()["delivered"]])
-    result = _drained(h, n, done_at)
+        reached = _drain(h, n, f"{n} messages processed end to end", lambda: (
+            h.db.one("end_to_end_progress")
+            | {"dms_received": h.stack.sandbox_counts()["delivered"]}))
+    result = _drained(h, n, reached)
     unfinished = h.db.one("end_to_end_unfinished")["n"]
     if unfinished:
         raise BenchError(f"{unfinished} messages lack a sent DM or a Phase 3 row")
     return result | {"ingest_accepted_per_second": round(loaded.accepted_per_second, 1)}
 
 
-def _drain(h: Harness, n: int, what: str, progress: Callable[[], list[int]]) -> float:
-    """When (time.time()) every count of `progress()` reached `n`. A drain may be slow, but
-    one whose counts stand still for STALL_SECONDS is stuck: BenchError."""
+def _drain(h: Harness, n: int, what: str,
+           progress: Callable[[], dict[str, int]]) -> dict[str, float]:
+    """When (time.time()) each count of `progress()` reached `n`, once all have. A drain
+    may be slow, but one whose counts stand still for STALL_SECONDS is stuck: BenchError."""
+    reached: dict[str, float] = {}
     last, moved = None, time.monotonic()
 
-    def done() -> float | None:
+    def done() -> bool:
         nonlocal last, moved
         counts = progress()
-        if min(counts) >= n:
-            return time.time()
+        reached.update({name: time.time() for name, count in counts.items()
+                        if count >= n and name not in reached})
+        if len(reached) == len(counts):
+            return True
         if counts != last:
             last, moved = counts, time.monotonic()
         elif time.monotonic() - moved > STALL_SECONDS:
             raise BenchError(f"{what}: no progress for {STALL_SECONDS} s, at {counts}")
-        return None
+        return False
 
-    return wait_until(done, timeout=MAX_DRAIN_SECONDS, interval=POLL_SECONDS, what=what,
-                      watch=h.stack.workers)
+    wait_until(done, timeout=MAX_DRAIN_SECONDS, interval=POLL_SECONDS, what=what,
+               watch=h.stack.workers)
+    return reached
 
 
-def _drained(h: Harness, n: int, done_at: float) -> dict:
+def _drained(h: Harness, n: int, reached: dict[str, float]) -> dict:
+    """The drain's figures, timed from the first job's start; the workers are stopped."""
     h.stack.stop_workers()
     first_started = h.db.one("first_job_started")["at"]
-    seconds = done_at - first_started
+    seconds = max(reached.values()) - first_started
     return {"jobs_or_messages": n, "seconds": round(seconds, 3),
-            "per_second": round(n / seconds, 1)}
+            "per_second": round(n / seconds, 1),
+            "all_reached_after_s": {name: round(at - first_started, 3)
+                                    for name, at in reached.items()}}
 

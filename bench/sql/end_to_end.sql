@@ -15,7 +15,7 @@ WHERE NOT m.processed
 
 -- jobs_succeeded --
 -- How many jobs of a queue have succeeded (the no-op baseline's progress).
-SELECT count(*) AS n FROM procrastinate_jobs
+SELECT count(*) AS succeeded FROM procrastinate_jobs
 WHERE queue_name = %(queue)s AND status = 'succeeded';
 
 -- first_job_started --
