@@ -12,5 +12,6 @@ SELECT 'postgres' AS name, current_setting('server_version') AS value
 UNION ALL
 SELECT 'postgres ' || name, current_setting(name)
 FROM pg_settings
-WHERE name IN ('synchronous_commit', 'fsync', 'wal_level', 'shared_buffers', 'max_connections')
+WHERE name IN ('synchronous_commit', 'fsync', 'wal_level', 'shared_buffers', 'max_connections',
+               'autovacuum')
 ORDER BY name;
