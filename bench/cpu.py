@@ -21,10 +21,12 @@ LOAD_TOOLS = ("wrk", "pgbench")
 def sample(roles: dict[int, str]) -> Counter[str]:
     """CPU seconds so far by role: Postgres (every backend of the server, whoever its
     client) and the load tools are known by name, then `roles` maps process groups to
-    roles; the rest of the machine is `other`."""
+    roles (each process of those also counted alone, as `role:pid`, but for the leader of
+    a group of several, a supervisor); the rest of the machine is `other`."""
     seconds: Counter[str] = Counter()
     hz = os.sysconf("SC_CLK_TCK")
     harness = os.getpid()
+    members: Counter[int] = Counter()
     for stat in PROC.glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
@@ -40,6 +42,12 @@ def sample(roles: dict[int, str]) -> Counter[str]:
         role = ("load tool" if comm in LOAD_TOOLS else "postgres" if comm == "postgres"
                 else roles.get(pgid, "other"))
         seconds[role] += (own + reaped) / hz
+        if pgid in roles:
+            members[pgid] += 1
+            seconds[f"{role}:{pid}"] += (own + reaped) / hz
+    for pgid, count in members.items():
+        if count > 1:
+            del seconds[f"{roles[pgid]}:{pgid}"]
     seconds["machine busy"] = _machine_busy(hz)
     return seconds
 
@@ -52,12 +60,15 @@ def _machine_busy(hz: int) -> float:
 
 
 class Meter:
-    """`with Meter(roles) as m: ...`, then `m.cores`: cores used by role over the block.
-    `roles()` is asked at both ends, so processes started within the block count."""
+    """`with Meter(roles) as m: ...`, then `m.cores`: cores used by role over the block,
+    and `m.processes`: by each process of a role that has several, busiest first (one
+    uvicorn process of two doing all the work shows there). `roles()` is asked at both
+    ends, so processes started within the block count."""
 
     def __init__(self, roles: Callable[[], dict[int, str]]) -> None:
         self.roles = roles
         self.cores: dict[str, float] = {}
+        self.processes: dict[str, list[float]] = {}
 
     def __enter__(self) -> Meter:
         self._before, self._started = self._sample(), time.monotonic()
@@ -68,7 +79,13 @@ class Meter:
         if after is None or self._before is None or wall <= 0:
             return
         used = after - self._before  # Counter subtraction drops what did not grow
-        self.cores = {role: round(used[role] / wall, 2) for role in sorted(after)}
+        cores = {key: round(used[key] / wall, 2) for key in sorted(after)}
+        self.cores = {key: value for key, value in cores.items() if ":" not in key}
+        for key, value in cores.items():
+            if ":" in key:
+                self.processes.setdefault(key.split(":")[0], []).append(value)
+        self.processes = {role: sorted(values, reverse=True)
+                          for role, values in self.processes.items() if len(values) > 1}
 
     def _sample(self) -> Counter[str] | None:
         return sample(self.roles()) if (PROC / "stat").exists() else None

@@ -28,7 +28,7 @@ class Harness:
     tool: str  # "wrk" or "python"
     pgbench: str | None
     started: float = dataclasses.field(default_factory=time.monotonic)
-    cpu: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
+    cpu: dict[str, dict[str, object]] = dataclasses.field(default_factory=dict)
 
     @contextlib.contextmanager
     def measuring(self, name: str) -> Iterator[None]:
@@ -36,7 +36,7 @@ class Harness:
         meter = Meter(self.stack.roles)
         with meter:
             yield
-        self.cpu[name] = meter.cores
+        self.cpu[name] = {"cores": meter.cores, "by_process": meter.processes}
 
     def load(self, plan: LoadPlan) -> LoadResult:
         if self.tool == "wrk":

@@ -118,16 +118,23 @@ def _count(n: int) -> str:
     return f"{n:,}"
 
 
-def cpu_markdown(cores: dict[str, dict[str, float]]) -> str:
-    """Cores used by each role during each measurement (`bench/cpu.py`)."""
-    roles = sorted({role for used in cores.values() for role in used},
+def cpu_markdown(measured: dict[str, dict[str, Any]]) -> str:
+    """Cores used by each role during each measurement (`bench/cpu.py`), with the share of
+    each process where a role has several."""
+    roles = sorted({role for m in measured.values() for role in m["cores"]},
                    key=lambda role: (CPU_ORDER.index(role) if role in CPU_ORDER
                                      else len(CPU_ORDER), role))
     lines = ["| cores used during | " + " | ".join(roles) + " |",
              "| --- |" + " --- |" * len(roles)]
-    for name, used in cores.items():
-        lines.append(f"| {name} | " + " | ".join(f"{used.get(r, 0):.2f}" for r in roles) + " |")
+    for name, m in measured.items():
+        cells = [f"{m['cores'].get(role, 0):.2f}" + _shares(m["by_process"].get(role))
+                 for role in roles]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _shares(per_process: list[float] | None) -> str:
+    return f" ({' + '.join(f'{c:.2f}' for c in per_process)})" if per_process else ""
 
 
 def markdown(table: list[Row], settings: dict[str, Any], machine: dict[str, str]) -> str:
