@@ -1,5 +1,10 @@
 """Sending one outbound DM through the Graph API, and recording what happened.
 
+Two kinds of job send: `process_message` sends the DM its message's processing created
+(`send_pending`, on the row it just inserted), and `send_outbound` sends a DM by id (the
+API's `send-dm`, `ingest retry-failed`). A job that raises `RetryLater` runs again and
+takes the send up where its row says it is.
+
 Retry policy (the spec's): the first call plus up to `send_max_retries` retries, waiting
 1 s, 2 s, 4 s (doubling from `send_backoff_base_seconds`, capped at
 `send_backoff_cap_seconds`), or longer when the Graph API asks with `Retry-After`. The
@@ -71,7 +76,13 @@ async def send_outbound(rt: Runtime, outbound_id: uuid.UUID) -> OutboundMessage 
     """Make one Graph API call for a pending DM; returns its row after, or None if gone."""
     async with rt.pool.connection() as conn:
         dm = await outbound.get(conn, outbound_id)
-    if dm is None or dm.status != "pending":
+    return None if dm is None else await send_pending(rt, dm)
+
+
+async def send_pending(rt: Runtime, dm: OutboundMessage) -> OutboundMessage | None:
+    """`send_outbound` for a row already read (the one the processing just created).
+    Every condition on the row is checked again by the statement that begins the call."""
+    if dm.status != "pending":
         return dm
     if dm.sending_attempt_id is not None and _calls(dm) > rt.settings.send_max_retries:
         return await _settle_without_call(rt, dm, INTERRUPTED)

@@ -28,6 +28,13 @@ async def get(conn: AsyncConnection, outbound_id: uuid.UUID) -> OutboundMessage 
     return None if row is None else from_row(OutboundMessage, row)
 
 
+async def pending_for_message(conn: AsyncConnection, message_id: str) -> list[OutboundMessage]:
+    """The message's DMs not yet sent or failed, oldest first."""
+    cur = await conn.execute(QUERIES["outbound_message_pending_for_message"],
+                             {"message_id": message_id})
+    return [from_row(OutboundMessage, row) for row in await cur.fetchall()]
+
+
 async def begin_attempt(conn: AsyncConnection, outbound_id: uuid.UUID, *,
                         attempt_id: uuid.UUID, lease_seconds: float) -> OutboundMessage | None:
     """Count an attempt and mark it in flight; None if the row is not pending or an

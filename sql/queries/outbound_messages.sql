@@ -14,6 +14,15 @@ SELECT id, recipient_ig_id, kind, payload, status, attempts, retry_base, remote_
 FROM outbound_messages
 WHERE id = %(id)s;
 
+-- outbound_message_pending_for_message --
+-- A message's DMs still pending: what its processing job has left to send.
+SELECT id, recipient_ig_id, kind, payload, status, attempts, retry_base, remote_message_id,
+       error, message_id, requeued_at, sending_attempt_id, sending_started_at, created_at,
+       updated_at
+FROM outbound_messages
+WHERE message_id = %(message_id)s AND status = 'pending'
+ORDER BY created_at;
+
 -- outbound_message_begin_attempt --
 -- The recovery point, committed before a Graph API call: count the attempt and mark it in
 -- flight. Claims nothing while an earlier attempt may still be in flight (marked less than
@@ -50,15 +59,17 @@ RETURNING id, recipient_ig_id, kind, payload, status, attempts, retry_base,
 -- outbound_message_fail_orphaned --
 -- Fail the DMs left pending with no job to finish them: sent from a request whose web
 -- process died mid-send (their token's plaintext is gone, so they cannot be sent again),
--- or whose job gave up. Only rows untouched for `idle_seconds`, beyond any live sender.
+-- or whose job gave up. A DM's job is its own `send_outbound`, or the `process_message`
+-- of the message it answers. Only rows untouched for `idle_seconds`, beyond any live sender.
 UPDATE outbound_messages o
 SET status = 'failed', error = %(error)s, sending_attempt_id = NULL, sending_started_at = NULL
 WHERE o.status = 'pending'
   AND o.updated_at < now() - make_interval(secs => %(idle_seconds)s)
   AND NOT EXISTS (
       SELECT 1 FROM procrastinate_jobs j
-      WHERE j.task_name = 'send_outbound' AND j.args ->> 'outbound_id' = o.id::text
-        AND j.status IN ('todo', 'doing'))
+      WHERE j.status IN ('todo', 'doing')
+        AND ((j.task_name = 'send_outbound' AND j.args ->> 'outbound_id' = o.id::text)
+             OR (j.task_name = 'process_message' AND j.args ->> 'mid' = o.message_id)))
 RETURNING o.id;
 
 -- outbound_message_recent_verification --
