@@ -44,7 +44,7 @@ from service.instagram import (DeliveredWithError, GraphError, PermanentGraphErr
 from service.jobs import RetryLater, backoff_seconds
 from service.runtime import Runtime
 from service.settings import Settings
-from service.store import outbound, rate_limits
+from service.store import outbound
 from service.store import tokens as token_store
 from service.store.rows import OutboundMessage
 
@@ -113,11 +113,11 @@ async def call_and_record(rt: Runtime, dm: OutboundMessage, text: str,
                           patch: dict) -> OutboundMessage | None:
     s, attempt_id = rt.settings, uuid.uuid4()
     async with rt.pool.connection() as conn:
-        hold = await rate_limits.remaining_seconds(conn, s.instagram_scoped_id)
-        if hold > 0:
-            raise RetryLater(hold, "the account is over a Graph API rate limit")
-        began = await outbound.begin_attempt(conn, dm.id, attempt_id=attempt_id,
-                                             lease_seconds=attempt_lease_seconds(s))
+        hold, began = await outbound.begin_attempt(
+            conn, dm.id, scoped_id=s.instagram_scoped_id, attempt_id=attempt_id,
+            lease_seconds=attempt_lease_seconds(s))
+    if hold > 0:
+        raise RetryLater(hold, "the account is over a Graph API rate limit")
     if began is None:
         return await _in_flight_or_settled(rt, dm)
     status, remote_id, error, retry, limited = "sent", None, None, 0.0, False
@@ -139,14 +139,12 @@ async def call_and_record(rt: Runtime, dm: OutboundMessage, text: str,
     give_up = time.monotonic() + RECORD_RETRY_SECONDS
     while True:
         try:
-            async with rt.pool.connection() as conn, conn.transaction():
-                if limited:
-                    await rate_limits.extend(conn, s.instagram_scoped_id, seconds=retry,
-                                             error=error)
+            async with rt.pool.connection() as conn:
                 row = await outbound.record_attempt(
                     conn, dm.id, status=status, attempt_id=attempt_id,
                     lease_seconds=attempt_lease_seconds(s), remote_message_id=remote_id,
-                    error=error, payload_patch=patch)
+                    error=error, payload_patch=patch, scoped_id=s.instagram_scoped_id,
+                    hold_seconds=retry if limited else 0.0)
             break
         except psycopg.OperationalError:
             # An outcome lost here costs a resend (a duplicate, if sent): a killed
