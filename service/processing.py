@@ -18,7 +18,7 @@ import enum
 
 from service import dm_texts, metrics, sending
 from service.runtime import Runtime
-from service.store import messages, outbound, phase3, profiles
+from service.store import messages, outbound
 from service.store.rows import OutboundMessage
 
 
@@ -53,38 +53,32 @@ async def process_message(rt: Runtime, mid: str) -> Processed:
 async def decide(rt: Runtime, mid: str) -> tuple[Outcome, list[OutboundMessage]]:
     """The decision's transaction; returns it with the message's DMs left to send."""
     async with rt.pool.connection() as conn, conn.transaction():
-        message = await messages.get_for_update(conn, mid)
-        if message is None:
+        # Locks the message, and the sender's profile when the message is to be answered,
+        # so one sender's messages are decided one at a time and the anti-spam check
+        # below sees the previous one.
+        claimed = await messages.claim(conn, mid)
+        if claimed is None:
             return Outcome.MISSING, []
+        message, profile = claimed
         if message.handled_at is not None:
             return Outcome.ALREADY_HANDLED, await outbound.pending_for_message(conn, mid)
-        if message.is_echo or message.source == "standby":
+        if profile is None:
             # An echo is our own outgoing DM, mirrored back by Meta: answering it would
             # loop. A standby message belongs to the app that controls the conversation.
             latency = await messages.mark_handled(conn, mid, processed=False)
             metrics.INGEST_LATENCY.observe(latency)
             return (Outcome.ECHO if message.is_echo else Outcome.STANDBY), []
-        # The upsert locks the sender's profile row, so one sender's messages are
-        # decided one at a time and the anti-spam check below sees the previous one.
-        profile = await profiles.upsert(conn, message.sender_ig_id)
         if profile.connected:
-            outcome, dm = await _acknowledge(conn, message.id, profile)
+            outcome = Outcome.ACKNOWLEDGED
+            latency, dm = await messages.acknowledge(conn, mid, profile=profile,
+                                                     text=dm_texts.ACKNOWLEDGEMENT)
         else:
             outcome, dm = await _ask_to_verify(rt, conn, message.id, profile.ig_id)
-        latency = await messages.mark_handled(conn, mid,
-                                              processed=outcome is Outcome.ACKNOWLEDGED)
+            latency = await messages.mark_handled(conn, mid, processed=False)
         metrics.INGEST_LATENCY.observe(latency)
         # A replayed message may find its DM of this kind already there, still pending.
         owed = [dm] if dm is not None else await outbound.pending_for_message(conn, mid)
         return outcome, owed
-
-
-async def _acknowledge(conn, mid: str, profile) -> tuple[Outcome, OutboundMessage | None]:
-    dm = await outbound.insert(conn, recipient_ig_id=profile.ig_id, kind="acknowledgement",
-                               payload={"text": dm_texts.ACKNOWLEDGEMENT}, message_id=mid)
-    await phase3.enqueue(conn, message_id=mid, ig_id=profile.ig_id,
-                         connected_user_id=profile.connected_user_id)
-    return Outcome.ACKNOWLEDGED, dm
 
 
 async def _ask_to_verify(rt: Runtime, conn, mid: str,
