@@ -21,6 +21,7 @@ def make_pool(settings: Settings, *, min_size: int | None = None,
         min_size=min_size or settings.db_pool_min_size,
         max_size=max_size or settings.db_pool_max_size,
         kwargs={"row_factory": dict_row},
+        configure=_autocommit,
         # A connection broken by a Postgres restart is found and replaced on checkout.
         check=check_connection,
         # While the database is down, callers fail after this wait (web answers 503)
@@ -46,6 +47,14 @@ async def check_connection(conn: AsyncConnection) -> None:
 def _readable(fd: int) -> bool:
     ready, _, _ = select.select([fd], [], [], 0)
     return bool(ready)
+
+
+async def _autocommit(conn: AsyncConnection) -> None:
+    # A lone statement commits by itself, without a BEGIN and a COMMIT round trip of its
+    # own (procrastinate's fetch and finish of every job are lone statements); work of
+    # several statements says so with `conn.transaction()`. Not a connect argument:
+    # procrastinate adds its own `autocommit` to those for its listener.
+    await conn.set_autocommit(True)
 
 
 def is_database_unavailable(exc: BaseException) -> bool:

@@ -43,13 +43,16 @@ async def run(settings: Settings, *, concurrency: int | None = None,
     tasks.register(app)
     rescue.register(app, settings)
     stop = asyncio.Event()
-    # One connection per job slot, plus LISTEN and the worker's own bookkeeping.
-    async with open_runtime(settings, pool_max_size=concurrency + 3, job_app=app) as rt:
+    # Shared by the job slots (a slot waiting on the Graph API holds none) and the worker's
+    # own fetches and bookkeeping; procrastinate's LISTEN has a connection of its own.
+    async with open_runtime(settings, pool_max_size=settings.worker_pool_size,
+                            job_app=app) as rt:
         metrics_server = None
         if settings.worker_metrics_port:
             metrics_server, _ = prometheus_client.start_http_server(
                 settings.worker_metrics_port, addr=settings.host)
         log.info("worker started", queues=list(jobs.QUEUES), concurrency=concurrency,
+                 pool_size=settings.worker_pool_size,
                  graph_sandbox=settings.graph_is_sandbox,
                  metrics_port=settings.worker_metrics_port or None)
         with contextlib.ExitStack() as cleanup:
