@@ -1,11 +1,11 @@
-# The two commands of the README: `make run` and `make test`. Both create the
-# virtualenv and install the project on first use.
+# The commands of the README: `make run`, `make test`, `make bench` and `make bench-smoke`.
+# Each creates the virtualenv and installs the project on first use.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test
+.PHONY: install run test bench bench-smoke
 
 install: $(STAMP)
 
@@ -20,3 +20,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The benchmark of the performance issue (bench/RESULTS.md): needs wrk and pgbench.
+bench: $(STAMP)
+	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk" >&2; exit 1; }
+	$(BIN)/python -m bench
+
+# The same code at tiny sizes, in seconds (uses a Python loader where wrk is missing).
+bench-smoke: $(STAMP)
+	$(BIN)/python -m bench --smoke

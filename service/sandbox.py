@@ -4,7 +4,9 @@
 the body, records the DM and answers like Meta. Tests script failures: each valid send consumes
 the next scripted response, if any; a scripted non-2xx records nothing (set `deliver` to model
 "sent, yet an error"). Control endpoints for other processes: `GET /_sandbox/messages`,
-`GET /_sandbox/requests`, `POST /_sandbox/script` (one response or a list), `POST /_sandbox/reset`.
+`GET /_sandbox/requests` (counts: Send API requests, DMs recorded), `POST /_sandbox/script`
+(one response or a list), `POST /_sandbox/reset`. Each DM records when its request arrived
+(`arrived_at`, before the latency) and when it was answered (`received_at`, after).
 
 In-process: `with Sandbox(latency_seconds=0.05) as sandbox: ... sandbox.url ...`.
 Standalone: `python -m service.sandbox --port 8900 --latency-ms 50` (`--port 0`: a free port).
@@ -61,6 +63,9 @@ class SandboxMessage:
     message_id: str
     received_at: datetime.datetime
     scoped_id: str
+    # When the request reached the sandbox, before its latency: where a benchmark's clock
+    # for "the DM reached Meta" stops.
+    arrived_at: datetime.datetime
 
 
 class Sandbox:
@@ -174,6 +179,7 @@ class Sandbox:
     async def _send_api(
         self, send: Any, headers: dict[bytes, bytes], scoped_id: str, raw: bytes
     ) -> None:
+        arrived_at = _now()
         with self._changed:
             self._attempts += 1
         await asyncio.sleep(self.latency_seconds)  # yields: other requests go on meanwhile
@@ -187,7 +193,7 @@ class Sandbox:
             scripted = self._script.popleft() if self._script else ScriptedResponse()
         if scripted.delay_seconds:
             await asyncio.sleep(scripted.delay_seconds)
-        message = SandboxMessage(*dm, f"sandbox-{uuid.uuid4()}", _now(), scoped_id)
+        message = SandboxMessage(*dm, f"sandbox-{uuid.uuid4()}", _now(), scoped_id, arrived_at)
         if scripted.delivers:
             with self._changed:
                 self._messages.append(message)
@@ -203,11 +209,13 @@ class Sandbox:
 
     def _control(self, method: str, path: str, raw: bytes) -> tuple[int, Any]:
         if (method, path) == ("GET", "/_sandbox/messages"):
-            listed = [dataclasses.asdict(m) | {"received_at": m.received_at.isoformat()}
+            listed = [dataclasses.asdict(m) | {"received_at": m.received_at.isoformat(),
+                                               "arrived_at": m.arrived_at.isoformat()}
                       for m in self.messages()]
             return 200, listed
         if (method, path) == ("GET", "/_sandbox/requests"):
-            return 200, {"attempts": self.attempts}
+            with self._changed:
+                return 200, {"attempts": self._attempts, "delivered": len(self._messages)}
         if (method, path) == ("POST", "/_sandbox/reset"):
             self.reset()
             return 200, {"reset": True}

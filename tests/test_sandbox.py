@@ -68,6 +68,19 @@ def test_a_send_is_recorded_and_answered_like_the_graph_api(sandbox: Sandbox) ->
     assert sandbox.attempts == 1
 
 
+def test_a_dm_records_its_arrival_before_the_latency_and_its_answer_after(
+    sandbox: Sandbox,
+) -> None:
+    sandbox.latency_seconds = 0.2
+    send(sandbox.url, "hi")
+    (dm,) = sandbox.messages()
+    assert dm.arrived_at.tzinfo is datetime.UTC
+    assert (dm.received_at - dm.arrived_at).total_seconds() >= 0.2
+    with httpx.Client(base_url=sandbox.url) as control:
+        (listed,) = control.get("/_sandbox/messages").json()
+    assert datetime.datetime.fromisoformat(listed["arrived_at"]) == dm.arrived_at
+
+
 def test_wait_for_messages_returns_once_enough_dms_arrived(sandbox: Sandbox) -> None:
     send(sandbox.url, "one", "two", "three")
     assert sorted(dm.text for dm in sandbox.wait_for_messages(3, timeout=5)) == [
@@ -172,10 +185,10 @@ def test_control_endpoints_script_list_count_and_reset(sandbox: Sandbox) -> None
         (dm,) = control.get("/_sandbox/messages").json()
         assert dm["text"] == "b" and dm["recipient_id"] == "1789" and dm["scoped_id"] == "me"
         assert datetime.datetime.fromisoformat(dm["received_at"]).tzinfo is not None
-        assert control.get("/_sandbox/requests").json() == {"attempts": 2}
+        assert control.get("/_sandbox/requests").json() == {"attempts": 2, "delivered": 1}
         assert control.post("/_sandbox/reset").status_code == 200
         assert control.get("/_sandbox/messages").json() == []
-        assert control.get("/_sandbox/requests").json() == {"attempts": 0}
+        assert control.get("/_sandbox/requests").json() == {"attempts": 0, "delivered": 0}
 
 
 def test_a_bad_script_is_rejected(sandbox: Sandbox) -> None:

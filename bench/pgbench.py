@@ -1,0 +1,48 @@
+"""pgbench running the ingest endpoint's transaction (`bench/sql/pgbench/`): what Postgres
+alone does on this machine, the ingest figure's baseline."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import subprocess
+from pathlib import Path
+
+from bench.errors import BenchError
+from bench.queries import PGBENCH_INGEST
+
+_TPS = re.compile(r"^tps = ([0-9.]+) \(without initial connection time\)", re.MULTILINE)
+_DONE = re.compile(r"^number of transactions actually processed: (\d+)", re.MULTILINE)
+_FAILED = re.compile(r"^number of failed transactions: (\d+)", re.MULTILINE)
+
+
+@dataclasses.dataclass(frozen=True)
+class PgbenchResult:
+    clients: int
+    seconds: int
+    transactions: int
+    failed: int
+    per_second: float
+
+
+def run(binary: str, database_url: str, *, clients: int, seconds: float, run_id: str,
+        output: Path) -> PgbenchResult:
+    """Prepared statements, like psycopg's after a few runs of a query; durable commits."""
+    whole_seconds = max(1, round(seconds))
+    argv = [binary, "--no-vacuum", "--protocol=prepared", f"--client={clients}",
+            f"--jobs={min(clients, os.cpu_count() or 1)}", f"--time={whole_seconds}",
+            f"--file={PGBENCH_INGEST}", "--define", f"run={run_id}", "--define", "k=0",
+            database_url]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=whole_seconds + 60)
+    text = done.stdout + done.stderr
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
+    tps, transactions = _TPS.search(text), _DONE.search(text)
+    if done.returncode != 0 or tps is None or transactions is None:
+        raise BenchError(f"pgbench failed (exit {done.returncode}); its output is in "
+                         f"{output}:\n{text[-2000:]}")
+    failed = _FAILED.search(text)
+    return PgbenchResult(clients=clients, seconds=whole_seconds,
+                         transactions=int(transactions[1]),
+                         failed=int(failed[1]) if failed else 0, per_second=float(tps[1]))

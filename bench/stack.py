@@ -1,0 +1,143 @@
+"""The processes under test, started with the project's own commands: the Graph API
+stand-in (`python -m service.sandbox`), `ingest web --workers N`, `ingest worker` (N
+processes) and, for the end-to-end baseline, the no-op procrastinate worker
+(`python -m bench.noop_worker`). Everything is stopped on leaving, also on error or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.database import Database
+from bench.options import Options
+from bench.processes import Process, wait_until
+from bench.server import ROOT
+
+SERVICE_TOKEN = "bench-service-token-0123456789"
+APP_SECRET = "bench-app-secret-0123456789"
+SCOPED_ID = "17841400000000001"
+INGEST_PATH = "/api/internal/ingest-event"
+WEBHOOK_PATH = "/api/webhooks/instagram"
+START_SECONDS = 60
+
+
+class Stack:
+    def __init__(self, options: Options, db: Database, log_dir: Path) -> None:
+        self.options = options
+        self.db = db
+        self.database_url = db.url
+        self.log_dir = log_dir
+        self.sandbox_url = ""
+        self.web_url = ""
+        self._sandbox: Process | None = None
+        self._web: Process | None = None
+        self.workers: list[Process] = []
+        self._http = httpx.Client(timeout=10)
+
+    def __enter__(self) -> Stack:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop_workers()
+        for process in (self._web, self._sandbox):
+            if process is not None:
+                process.stop()
+        self._http.close()
+
+    def env(self) -> dict[str, str]:
+        """The service's environment, as `tests/stack.py` builds it, logging warnings only."""
+        return {
+            "DATABASE_URL": self.database_url,
+            "INTERNAL_SERVICE_TOKEN": SERVICE_TOKEN,
+            "INSTAGRAM_ACCESS_TOKEN": "bench-access-token-0123456789",
+            "INSTAGRAM_SCOPED_ID": SCOPED_ID,
+            "INSTAGRAM_API_BASE_URL": self.sandbox_url,
+            "INSTAGRAM_APP_SECRET": APP_SECRET,
+            "INSTAGRAM_WEBHOOK_VERIFICATION_TOKEN": "bench-verify-token-0123456789",
+            "INTERNAL_INGEST_URL": self.web_url + INGEST_PATH,
+            "WORKER_CONCURRENCY": str(self.options.worker_concurrency),
+            "WORKER_POLL_SECONDS": str(self.options.worker_poll_seconds),
+            "LOG_FORMAT": "json",
+            "LOG_LEVEL": "WARNING",
+        }
+
+    def start_sandbox(self) -> None:
+        port = _free_port()
+        self._sandbox = self._start("sandbox", "-m", "service.sandbox", "--port", str(port),
+                                    "--latency-ms", str(self.options.graph_latency_ms),
+                                    "--quiet")
+        self.sandbox_url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: _answers(self._http, f"{self.sandbox_url}/_sandbox/requests"),
+                   timeout=START_SECONDS, what="the Graph API stand-in", watch=[self._sandbox])
+
+    def start_web(self) -> None:
+        port = _free_port()
+        self.web_url = f"http://127.0.0.1:{port}"
+        self._web = self._start("web", "-m", "service.cli", "web", "--workers",
+                                str(self.options.web_processes),
+                                env={"HOST": "127.0.0.1", "PORT": str(port)})
+        wait_until(lambda: _answers(self._http, f"{self.web_url}/readyz"),
+                   timeout=START_SECONDS, what="ingest web", watch=[self._web])
+
+    def start_workers(self) -> None:
+        """`ingest worker` processes; returns once each has registered with procrastinate."""
+        self._start_workers("worker", "-m", "service.cli", "worker")
+
+    def start_noop_workers(self) -> None:
+        """The no-op baseline workers, with the same process count and settings."""
+        self._start_workers("noop-worker", "-m", "bench.noop_worker")
+
+    def stop_workers(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        self.workers = []
+
+    def sandbox_counts(self) -> dict[str, int]:
+        return self._http.get(f"{self.sandbox_url}/_sandbox/requests").json()
+
+    def sandbox_messages(self) -> list[dict]:
+        return self._http.get(f"{self.sandbox_url}/_sandbox/messages").json()
+
+    def sandbox_reset(self) -> None:
+        self._http.post(f"{self.sandbox_url}/_sandbox/reset").raise_for_status()
+
+    def _start_workers(self, name: str, *argv: str) -> None:
+        before = self._registered_workers()
+        count = self.options.worker_processes
+        started = [self._start(f"{name}-{i}", *argv, role="workers")
+                   for i in range(1, count + 1)]
+        self.workers.extend(started)
+        wait_until(lambda: self._registered_workers() >= before + count,
+                   timeout=START_SECONDS, what=f"{count} {name} processes", watch=started)
+
+    def _registered_workers(self) -> int:
+        return self.db.one("count_workers")["n"]
+
+    def roles(self) -> dict[int, str]:
+        """The role of each running process group."""
+        running = [p for p in (self._sandbox, self._web, *self.workers) if p is not None]
+        return {p.popen.pid: p.role for p in running}
+
+    def _start(self, name: str, *argv: str, role: str | None = None,
+               env: dict[str, str] | None = None) -> Process:
+        return Process(name, role or name, [sys.executable, *argv],
+                       {**self.env(), **(env or {})}, self.log_dir, ROOT)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _answers(http: httpx.Client, url: str) -> bool:
+    try:
+        return http.get(url, timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
