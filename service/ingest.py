@@ -31,7 +31,8 @@ class InboundEvent:
 async def ingest_event(rt: Runtime, event: InboundEvent) -> bool:
     """Store the event and defer `process_message` in one transaction; True when new."""
     async with rt.pool.connection() as conn, conn.transaction():
-        new = await messages.insert_if_new(conn, **dataclasses.asdict(event))
+        # Not dataclasses.asdict: it deep-copies the attachments of every event.
+        new = await messages.insert_if_new(conn, **vars(event))
         if new:
             await jobs.defer_process_message(rt.jobs, conn, event.mid)
     return new

@@ -1,5 +1,10 @@
 """Sending one outbound DM through the Graph API, and recording what happened.
 
+Two kinds of job send: `process_message` sends the DM its message's processing created
+(`send_pending`, on the row it just inserted), and `send_outbound` sends a DM by id (the
+API's `send-dm`, `ingest retry-failed`). A job that raises `RetryLater` runs again and
+takes the send up where its row says it is.
+
 Retry policy (the spec's): the first call plus up to `send_max_retries` retries, waiting
 1 s, 2 s, 4 s (doubling from `send_backoff_base_seconds`, capped at
 `send_backoff_cap_seconds`), or longer when the Graph API asks with `Retry-After`. The
@@ -39,7 +44,7 @@ from service.instagram import (DeliveredWithError, GraphError, PermanentGraphErr
 from service.jobs import RetryLater, backoff_seconds
 from service.runtime import Runtime
 from service.settings import Settings
-from service.store import outbound, rate_limits
+from service.store import outbound
 from service.store import tokens as token_store
 from service.store.rows import OutboundMessage
 
@@ -71,7 +76,13 @@ async def send_outbound(rt: Runtime, outbound_id: uuid.UUID) -> OutboundMessage 
     """Make one Graph API call for a pending DM; returns its row after, or None if gone."""
     async with rt.pool.connection() as conn:
         dm = await outbound.get(conn, outbound_id)
-    if dm is None or dm.status != "pending":
+    return None if dm is None else await send_pending(rt, dm)
+
+
+async def send_pending(rt: Runtime, dm: OutboundMessage) -> OutboundMessage | None:
+    """`send_outbound` for a row already read (the one the processing just created).
+    Every condition on the row is checked again by the statement that begins the call."""
+    if dm.status != "pending":
         return dm
     if dm.sending_attempt_id is not None and _calls(dm) > rt.settings.send_max_retries:
         return await _settle_without_call(rt, dm, INTERRUPTED)
@@ -102,11 +113,11 @@ async def call_and_record(rt: Runtime, dm: OutboundMessage, text: str,
                           patch: dict) -> OutboundMessage | None:
     s, attempt_id = rt.settings, uuid.uuid4()
     async with rt.pool.connection() as conn:
-        hold = await rate_limits.remaining_seconds(conn, s.instagram_scoped_id)
-        if hold > 0:
-            raise RetryLater(hold, "the account is over a Graph API rate limit")
-        began = await outbound.begin_attempt(conn, dm.id, attempt_id=attempt_id,
-                                             lease_seconds=attempt_lease_seconds(s))
+        hold, began = await outbound.begin_attempt(
+            conn, dm.id, scoped_id=s.instagram_scoped_id, attempt_id=attempt_id,
+            lease_seconds=attempt_lease_seconds(s))
+    if hold > 0:
+        raise RetryLater(hold, "the account is over a Graph API rate limit")
     if began is None:
         return await _in_flight_or_settled(rt, dm)
     status, remote_id, error, retry, limited = "sent", None, None, 0.0, False
@@ -128,14 +139,12 @@ async def call_and_record(rt: Runtime, dm: OutboundMessage, text: str,
     give_up = time.monotonic() + RECORD_RETRY_SECONDS
     while True:
         try:
-            async with rt.pool.connection() as conn, conn.transaction():
-                if limited:
-                    await rate_limits.extend(conn, s.instagram_scoped_id, seconds=retry,
-                                             error=error)
+            async with rt.pool.connection() as conn:
                 row = await outbound.record_attempt(
                     conn, dm.id, status=status, attempt_id=attempt_id,
                     lease_seconds=attempt_lease_seconds(s), remote_message_id=remote_id,
-                    error=error, payload_patch=patch)
+                    error=error, payload_patch=patch, scoped_id=s.instagram_scoped_id,
+                    hold_seconds=retry if limited else 0.0)
             break
         except psycopg.OperationalError:
             # An outcome lost here costs a resend (a duplicate, if sent): a killed

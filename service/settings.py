@@ -61,7 +61,11 @@ class Settings:
     db_pool_min_size: int = 2
     db_pool_max_size: int = 10
     db_pool_timeout_seconds: float = 5.0
-    worker_concurrency: int = 10
+    # Jobs a worker runs at once. A message's job spends most of its time waiting on the
+    # Graph API (~50 ms), so a worker keeps about 50 sends in flight...
+    worker_concurrency: int = 50
+    # ...on a few connections: a job holds one only for its statements, a few ms of it.
+    worker_pool_size: int = 10
     # How often a worker looks for jobs whose scheduled time came (retries); new jobs
     # arrive by LISTEN/NOTIFY at once.
     worker_poll_seconds: float = 0.5

@@ -19,9 +19,11 @@ from tests.stack import Stack, make_env
 DBNAME = f"ingest_test_{os.getpid()}"
 # CI runs the same examples every time, so a red build is reproducible; a developer's runs
 # keep exploring.
-hypothesis.settings.register_profile("ci", derandomize=True)
-if os.environ.get("CI"):
-    hypothesis.settings.load_profile("ci")
+# No deadline: the examples run beside a real Postgres and worker processes on a loaded
+# machine, where a slow example says nothing about the code under test.
+hypothesis.settings.register_profile("default", deadline=None)
+hypothesis.settings.register_profile("ci", deadline=None, derandomize=True)
+hypothesis.settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -72,6 +72,21 @@ def test_connected_user_gets_an_acknowledgement_and_reaches_phase3(stack, db):
     assert stack.rows("SELECT * FROM verification_tokens") == []
 
 
+def test_a_message_is_one_job_that_also_sends_its_dm(stack, db):
+    connect(db, "user-1")
+    stack.ingest(mid="one-job", sender_ig_id="user-1")
+    [dm] = stack.outbound_settled(1)
+    assert dm["status"] == "sent" and dm["attempts"] == 1
+    jobs = stack.wait(lambda: stack.rows(
+        "SELECT task_name, args, status FROM procrastinate_jobs"
+        " WHERE queue_name <> 'maintenance' AND status = 'succeeded'"),
+        what="the message's job to succeed")
+    assert jobs == [{"task_name": "process_message", "args": {"mid": "one-job"},
+                     "status": "succeeded"}]
+    assert stack.rows("SELECT * FROM procrastinate_jobs WHERE queue_name <> 'maintenance'"
+                      " AND status <> 'succeeded'") == []
+
+
 def test_duplicate_webhook_is_idempotent(stack, db):
     first = stack.ingest(mid="duplicate_test_001", sender_ig_id="test_user", message_text="Test")
     second = stack.ingest(mid="duplicate_test_001", sender_ig_id="test_user", message_text="Test")

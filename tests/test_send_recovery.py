@@ -7,9 +7,10 @@ import asyncio
 import pytest
 from psycopg.types.json import Jsonb
 
-from service import sending
+from service import processing, sending
 from service.runtime import open_runtime
 from service.settings import Settings
+from tests import seed
 from tests.sends import insert_dm, row, send_until_settled
 
 
@@ -52,14 +53,36 @@ def test_an_attempt_that_may_still_be_in_flight_is_not_doubled(env, sandbox, db)
     assert sandbox.attempts == 0 and row(db, dm_id)["attempts"] == 1
 
 
+def test_a_rescued_message_job_finishes_the_dm_it_was_sending(env, sandbox, db):
+    # The worker committed the decision and the recovery point, then died mid-call.
+    seed.message(db, "m-cut")
+    dm_id = seed.outbound(db, status="pending", attempts=0, recipient="user-cut",
+                          message_id="m-cut")
+    interrupt(db, dm_id, attempts=1)
+
+    async def run() -> processing.Processed:
+        async with open_runtime(Settings.from_mapping(env)) as rt:
+            return await processing.process_message(rt, "m-cut")
+
+    processed = asyncio.run(run())
+    assert processed.outcome is processing.Outcome.ALREADY_HANDLED
+    assert [dm.id for dm in processed.dms] == [dm_id]
+    assert row(db, dm_id) == {"status": "sent", "attempts": 2, "error": None,
+                              "sending_attempt_id": None}
+    assert [m.recipient_id for m in sandbox.messages()] == ["user-cut"]
+
+
 def test_a_dm_that_nothing_will_finish_is_failed(env, db):
-    orphan, queued = (db.execute(
-        "INSERT INTO outbound_messages (recipient_ig_id, kind, payload, updated_at)"
-        " VALUES (%s, 'verification', '{}', now() - interval '1 hour') RETURNING id",
-        (ig_id,)).fetchone()["id"] for ig_id in ("user-1", "user-2"))
+    seed.message(db, "m-queued")
+    orphan, queued, by_message = (db.execute(
+        "INSERT INTO outbound_messages (recipient_ig_id, kind, payload, message_id, updated_at)"
+        " VALUES (%s, 'verification', '{}', %s, now() - interval '1 hour') RETURNING id",
+        (ig_id, mid)).fetchone()["id"]
+        for ig_id, mid in (("user-1", None), ("user-2", None), ("user-3", "m-queued")))
     db.execute("INSERT INTO procrastinate_jobs (queue_name, task_name, args, status)"
-               " VALUES ('outbound', 'send_outbound', %s, 'todo')",
-               (Jsonb({"outbound_id": str(queued)}),))
+               " VALUES ('outbound', 'send_outbound', %s, 'todo'),"
+               " ('messages', 'process_message', %s, 'todo')",
+               (Jsonb({"outbound_id": str(queued)}), Jsonb({"mid": "m-queued"})))
 
     async def run():
         async with open_runtime(Settings.from_mapping(env)) as rt:
@@ -67,4 +90,5 @@ def test_a_dm_that_nothing_will_finish_is_failed(env, db):
 
     assert asyncio.run(run()) == [orphan]
     assert row(db, orphan)["status"] == "failed" and row(db, orphan)["error"] == sending.ORPHANED
-    assert row(db, queued)["status"] == "pending"
+    # Each still has a job that will send it: its own, or its message's.
+    assert row(db, queued)["status"] == row(db, by_message)["status"] == "pending"

@@ -43,13 +43,16 @@ async def run(settings: Settings, *, concurrency: int | None = None,
     tasks.register(app)
     rescue.register(app, settings)
     stop = asyncio.Event()
-    # One connection per job slot, plus LISTEN and the worker's own bookkeeping.
-    async with open_runtime(settings, pool_max_size=concurrency + 3, job_app=app) as rt:
+    # Shared by the job slots (a slot waiting on the Graph API holds none) and the worker's
+    # own fetches and bookkeeping; procrastinate's LISTEN has a connection of its own.
+    async with open_runtime(settings, pool_max_size=settings.worker_pool_size,
+                            job_app=app) as rt:
         metrics_server = None
         if settings.worker_metrics_port:
             metrics_server, _ = prometheus_client.start_http_server(
                 settings.worker_metrics_port, addr=settings.host)
         log.info("worker started", queues=list(jobs.QUEUES), concurrency=concurrency,
+                 pool_size=settings.worker_pool_size,
                  graph_sandbox=settings.graph_is_sandbox,
                  metrics_port=settings.worker_metrics_port or None)
         with contextlib.ExitStack() as cleanup:
@@ -57,13 +60,44 @@ async def run(settings: Settings, *, concurrency: int | None = None,
                 cleanup.callback(metrics_server.shutdown)
             if install_signal_handlers:
                 cleanup.enter_context(_stop_on_signals(stop))
+            pacing = RestartPacing()
             while not await _work(app, rt, concurrency, stop):
                 if not await _wait_for_database(app, settings.worker_database_outage_seconds):
                     log.error("database unreachable; exiting for the supervisor to restart",
                               seconds=settings.worker_database_outage_seconds)
                     return 1
-                log.warning("database reachable again; restarting the worker loop")
+                pause = pacing.next_pause()
+                log.warning("database reachable; restarting the worker loop", after=pause)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), pause)
+                if stop.is_set():
+                    return 0
     return 0
+
+
+class RestartPacing:
+    """How long to wait before running the worker loop again.
+
+    A loop that stopped soon after it started stops for a reason that a restart does not
+    cure (procrastinate stops quietly when one of its side tasks fails): each such restart
+    waits twice as long as the last, up to `cap`, so that it never spins. A loop that ran
+    for `healthy_after` seconds restarts at once.
+    """
+
+    def __init__(self, *, first: float = 0.5, cap: float = 30.0,
+                 healthy_after: float = 10.0, clock=time.monotonic) -> None:
+        self.first, self.cap, self.healthy_after, self._clock = first, cap, healthy_after, clock
+        self._pause = 0.0
+        self._started = clock()
+
+    def next_pause(self) -> float:
+        now = self._clock()
+        if now - self._started >= self.healthy_after:
+            self._pause = 0.0
+        else:
+            self._pause = min(self.cap, self._pause * 2 or self.first)
+        self._started = now + self._pause
+        return self._pause
 
 
 async def _work(app: procrastinate.App, rt: Runtime, concurrency: int,

@@ -14,6 +14,7 @@ import structlog
 
 from service import jobs, metrics, processing, retention, sending
 from service.runtime import Runtime
+from service.store.rows import OutboundMessage
 from service.webhooks import forward
 from workers.retry import IngestRetryStrategy
 
@@ -61,8 +62,8 @@ def _runtime(context: procrastinate.JobContext) -> Runtime:
 
 async def process_message(context: procrastinate.JobContext, mid: str) -> None:
     with _job_log(context, "process_message", mid=mid) as done:
-        outcome = await processing.process_message(_runtime(context), mid)
-        done(outcome=str(outcome))
+        processed = await processing.process_message(_runtime(context), mid)
+        done(outcome=str(processed.outcome), dms=[_dm_fields(dm) for dm in processed.dms])
 
 
 async def send_outbound(context: procrastinate.JobContext, outbound_id: str) -> None:
@@ -71,7 +72,12 @@ async def send_outbound(context: procrastinate.JobContext, outbound_id: str) -> 
         if row is None:
             done(status="missing", level="warning")
             return
-        done(status=row.status, kind=row.kind, attempts=row.attempts, error=row.error)
+        done(**_dm_fields(row))
+
+
+def _dm_fields(dm: OutboundMessage) -> dict[str, Any]:
+    return {"outbound_id": str(dm.id), "status": dm.status, "kind": dm.kind,
+            "attempts": dm.attempts, "error": dm.error}
 
 
 async def forward_delivery(context: procrastinate.JobContext, delivery_id: int) -> None:

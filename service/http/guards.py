@@ -9,7 +9,9 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.handlers import BaseRouteHandler
 
 
-def require_service_token(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def require_service_token(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    # Async, so that Litestar calls it on the event loop: a sync guard is run in a thread,
+    # a hop that cost more than the whole ingest transaction.
     expected = connection.app.state.settings.internal_service_token.encode()
     given = connection.headers.get("x-service-token", "").encode()
     if not given:

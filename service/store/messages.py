@@ -10,7 +10,7 @@ from psycopg.types.json import Jsonb
 
 from service.db import fetch_one
 from service.queries import QUERIES
-from service.store.rows import Message, from_row
+from service.store.rows import InstagramProfile, Message, OutboundMessage, from_row
 
 
 async def insert_if_new(conn: AsyncConnection, *, mid: str, sender_ig_id: str,
@@ -28,9 +28,32 @@ async def insert_if_new(conn: AsyncConnection, *, mid: str, sender_ig_id: str,
     return row is not None
 
 
-async def get_for_update(conn: AsyncConnection, mid: str) -> Message | None:
-    row = await fetch_one(conn, QUERIES["message_get_for_update"], {"mid": mid})
-    return None if row is None else from_row(Message, row)
+async def claim(conn: AsyncConnection,
+                mid: str) -> tuple[Message, InstagramProfile | None] | None:
+    """Lock the message for its processing and, if it is to be answered, upsert and lock its
+    sender's profile (None otherwise); None when the message is unknown."""
+    row = await fetch_one(conn, QUERIES["message_claim"], {"mid": mid})
+    if row is None:
+        return None
+    profile = None
+    if row["profile_ig_id"] is not None:
+        profile = from_row(InstagramProfile, {name.removeprefix("profile_"): value
+                                              for name, value in row.items()
+                                              if name.startswith("profile_")})
+    return from_row(Message, row), profile
+
+
+async def acknowledge(conn: AsyncConnection, mid: str, *, profile: InstagramProfile,
+                      text: str) -> tuple[float, OutboundMessage | None]:
+    """A connected sender's message, decided: its acknowledgement DM, its Phase 3 row and
+    handled. Returns the seconds since the message was stored, and the DM (None if the
+    message already had one)."""
+    row = await fetch_one(conn, QUERIES["message_acknowledge"], {
+        "mid": mid, "ig_id": profile.ig_id, "connected_user_id": profile.connected_user_id,
+        "payload": Jsonb({"text": text}),
+    })
+    dm = None if row["id"] is None else from_row(OutboundMessage, row)
+    return row["latency_seconds"], dm
 
 
 async def mark_handled(conn: AsyncConnection, mid: str, *, processed: bool) -> float:

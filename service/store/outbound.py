@@ -28,14 +28,25 @@ async def get(conn: AsyncConnection, outbound_id: uuid.UUID) -> OutboundMessage 
     return None if row is None else from_row(OutboundMessage, row)
 
 
-async def begin_attempt(conn: AsyncConnection, outbound_id: uuid.UUID, *,
-                        attempt_id: uuid.UUID, lease_seconds: float) -> OutboundMessage | None:
-    """Count an attempt and mark it in flight; None if the row is not pending or an
-    earlier attempt may still be in flight. Commit before making the call."""
+async def pending_for_message(conn: AsyncConnection, message_id: str) -> list[OutboundMessage]:
+    """The message's DMs not yet sent or failed, oldest first."""
+    cur = await conn.execute(QUERIES["outbound_message_pending_for_message"],
+                             {"message_id": message_id})
+    return [from_row(OutboundMessage, row) for row in await cur.fetchall()]
+
+
+async def begin_attempt(conn: AsyncConnection, outbound_id: uuid.UUID, *, scoped_id: str,
+                        attempt_id: uuid.UUID,
+                        lease_seconds: float) -> tuple[float, OutboundMessage | None]:
+    """Count an attempt and mark it in flight, unless the account `scoped_id` is held by a
+    rate limit; returns the hold's seconds left (0 when none) and the row, None if held,
+    not pending, or an earlier attempt may still be in flight. Commit before the call."""
     row = await fetch_one(conn, QUERIES["outbound_message_begin_attempt"], {
-        "id": outbound_id, "attempt_id": attempt_id, "lease_seconds": lease_seconds,
+        "id": outbound_id, "scoped_id": scoped_id, "attempt_id": attempt_id,
+        "lease_seconds": lease_seconds,
     })
-    return None if row is None else from_row(OutboundMessage, row)
+    began = None if row["id"] is None else from_row(OutboundMessage, row)
+    return row["hold_seconds"], began
 
 
 async def requeue_failed(conn: AsyncConnection, *, kind: str | None = None,
@@ -52,15 +63,19 @@ async def record_attempt(conn: AsyncConnection, outbound_id: uuid.UUID, *, statu
                          attempt_id: uuid.UUID | None, lease_seconds: float,
                          remote_message_id: str | None = None,
                          error: str | None = None,
-                         payload_patch: dict[str, Any] | None = None) -> OutboundMessage | None:
+                         payload_patch: dict[str, Any] | None = None,
+                         scoped_id: str | None = None,
+                         hold_seconds: float = 0.0) -> OutboundMessage | None:
     """Record a send's outcome and close its attempt; None if no longer pending or no
     longer this attempt's (`attempt_id` None: decided without a call, refused while an
-    attempt younger than `lease_seconds` is marked)."""
+    attempt younger than `lease_seconds` is marked). `hold_seconds` > 0 (a rate limit)
+    also holds every send of the account `scoped_id` that long, in the same statement."""
     row = await fetch_one(conn, QUERIES["outbound_message_record_attempt"], {
         "id": outbound_id, "attempt_id": attempt_id, "lease_seconds": lease_seconds,
         "status": status,
         "remote_message_id": remote_message_id, "error": error,
         "payload_patch": Jsonb(payload_patch or {}),
+        "scoped_id": scoped_id, "hold_seconds": hold_seconds,
     })
     return None if row is None else from_row(OutboundMessage, row)
 

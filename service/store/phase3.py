@@ -1,20 +1,14 @@
-"""The `phase3_queue` table: the hand-off of connected users' messages to Phase 3."""
+"""The `phase3_queue` table: the hand-off of connected users' messages to Phase 3.
+
+Rows are added by the processing's decision (`messages.acknowledge`); these are the
+consumers' side: claim, complete, fail, and retention."""
 
 from __future__ import annotations
-
-import uuid
 
 from psycopg import AsyncConnection
 
 from service.queries import QUERIES
 from service.store.rows import Phase3Item, from_row
-
-
-async def enqueue(conn: AsyncConnection, *, message_id: str, ig_id: str,
-                  connected_user_id: uuid.UUID) -> None:
-    await conn.execute(QUERIES["phase3_queue_enqueue"], {
-        "message_id": message_id, "ig_id": ig_id, "connected_user_id": connected_user_id,
-    })
 
 
 async def claim(conn: AsyncConnection, *, consumer: str, limit: int,

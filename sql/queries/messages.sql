@@ -7,13 +7,55 @@ VALUES (%(mid)s, %(sender_ig_id)s, %(recipient_ig_id)s, %(message_text)s, %(atta
 ON CONFLICT (id) DO NOTHING
 RETURNING id;
 
--- message_get_for_update --
--- Load one message and lock it, so that two runs of its processing serialise.
-SELECT id, sender_ig_id, recipient_ig_id, message_text, attachments, is_echo, source,
-       "timestamp", processed, handled_at
-FROM messages
-WHERE id = %(mid)s
-FOR UPDATE;
+-- message_claim --
+-- Lock a message for its processing and, when it is to be answered (not handled yet, not
+-- an echo, not a standby message), find or create its sender's profile: the update takes
+-- the profile's row lock, which serialises one sender's messages. The `profile_` columns
+-- are NULL when the profile was not touched; no row when the message is unknown.
+WITH message AS (
+    SELECT id, sender_ig_id, recipient_ig_id, message_text, attachments, is_echo, source,
+           "timestamp", processed, handled_at
+    FROM messages
+    WHERE id = %(mid)s
+    FOR UPDATE
+), profile AS (
+    INSERT INTO instagram_profiles (ig_id)
+    SELECT sender_ig_id FROM message
+    WHERE handled_at IS NULL AND NOT is_echo AND source <> 'standby'
+    ON CONFLICT (ig_id) DO UPDATE SET updated_at = now()
+    RETURNING ig_id, username, display_name, profile_pic_url, connected_user_id, connected_at
+)
+SELECT message.*,
+       profile.ig_id AS profile_ig_id, profile.username AS profile_username,
+       profile.display_name AS profile_display_name,
+       profile.profile_pic_url AS profile_profile_pic_url,
+       profile.connected_user_id AS profile_connected_user_id,
+       profile.connected_at AS profile_connected_at
+FROM message LEFT JOIN profile ON true;
+
+-- message_acknowledge --
+-- Decide a connected sender's message in one statement: its acknowledgement DM (none when
+-- it already has one), its Phase 3 row (once), and handled with `processed`. Returns how
+-- long the message took from being stored to this point, and the DM's columns when it was
+-- created, else NULLs.
+WITH dm AS (
+    INSERT INTO outbound_messages (recipient_ig_id, kind, payload, message_id)
+    VALUES (%(ig_id)s, 'acknowledgement', %(payload)s, %(mid)s)
+    ON CONFLICT (message_id, kind) WHERE message_id IS NOT NULL DO NOTHING
+    RETURNING id, recipient_ig_id, kind, payload, status, attempts, retry_base,
+              remote_message_id, error, message_id, sending_attempt_id, sending_started_at
+), queued AS (
+    INSERT INTO phase3_queue (message_id, ig_id, connected_user_id)
+    VALUES (%(mid)s, %(ig_id)s, %(connected_user_id)s)
+    ON CONFLICT (message_id) DO NOTHING
+), handled AS (
+    UPDATE messages
+    SET handled_at = now(), processed = true
+    WHERE id = %(mid)s
+    RETURNING extract(epoch FROM clock_timestamp() - created_at)::float8 AS latency_seconds
+)
+SELECT handled.latency_seconds, dm.*
+FROM handled LEFT JOIN dm ON true;
 
 -- message_mark_handled --
 -- Record that processing finished, and whether the message went to Phase 3; returns

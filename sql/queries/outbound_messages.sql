@@ -14,24 +14,54 @@ SELECT id, recipient_ig_id, kind, payload, status, attempts, retry_base, remote_
 FROM outbound_messages
 WHERE id = %(id)s;
 
+-- outbound_message_pending_for_message --
+-- A message's DMs still pending: what its processing job has left to send.
+SELECT id, recipient_ig_id, kind, payload, status, attempts, retry_base, remote_message_id,
+       error, message_id, requeued_at, sending_attempt_id, sending_started_at, created_at,
+       updated_at
+FROM outbound_messages
+WHERE message_id = %(message_id)s AND status = 'pending'
+ORDER BY created_at;
+
 -- outbound_message_begin_attempt --
 -- The recovery point, committed before a Graph API call: count the attempt and mark it in
--- flight. Claims nothing while an earlier attempt may still be in flight (marked less than
--- `lease_seconds` ago), so two runners of one send never call at once.
-UPDATE outbound_messages
-SET attempts = attempts + 1,
-    sending_attempt_id = %(attempt_id)s,
-    sending_started_at = now()
-WHERE id = %(id)s AND status = 'pending'
-  AND (sending_attempt_id IS NULL
-       OR sending_started_at < now() - make_interval(secs => %(lease_seconds)s))
-RETURNING id, recipient_ig_id, kind, payload, status, attempts, retry_base,
-          remote_message_id, error, message_id, sending_attempt_id, sending_started_at;
+-- flight. Nothing while the account `scoped_id` is held by a rate limit (`hold_seconds`
+-- says how long), and nothing while an earlier attempt may still be in flight (marked less
+-- than `lease_seconds` ago), so two runners of one send never call at once. One row always:
+-- `hold_seconds`, and the DM's columns when the attempt began, else NULLs.
+WITH hold AS (
+    SELECT coalesce(max(extract(epoch FROM limited_until - now())), 0)::float8 AS seconds
+    FROM graph_rate_limits
+    WHERE scoped_id = %(scoped_id)s AND limited_until > now()
+), began AS (
+    UPDATE outbound_messages
+    SET attempts = attempts + 1,
+        sending_attempt_id = %(attempt_id)s,
+        sending_started_at = now()
+    WHERE id = %(id)s AND status = 'pending'
+      AND (SELECT seconds FROM hold) = 0
+      AND (sending_attempt_id IS NULL
+           OR sending_started_at < now() - make_interval(secs => %(lease_seconds)s))
+    RETURNING id, recipient_ig_id, kind, payload, status, attempts, retry_base,
+              remote_message_id, error, message_id, sending_attempt_id, sending_started_at
+)
+SELECT hold.seconds AS hold_seconds, began.*
+FROM hold LEFT JOIN began ON true;
 
 -- outbound_message_record_attempt --
 -- Record the outcome of attempt `attempt_id` and clear its recovery point. A NULL
 -- attempt_id is a decision made without a call, taken only if no attempt may still be in
 -- flight. Nothing when the row is no longer pending or the attempt is not the row's.
+-- A rate-limit answer also holds every send of the account `scoped_id` for
+-- `hold_seconds` from now (when above 0), never shortening a longer hold.
+WITH hold AS (
+    INSERT INTO graph_rate_limits (scoped_id, limited_until, error)
+    SELECT %(scoped_id)s, now() + make_interval(secs => %(hold_seconds)s), %(error)s
+    WHERE %(hold_seconds)s > 0
+    ON CONFLICT (scoped_id) DO UPDATE
+    SET limited_until = greatest(graph_rate_limits.limited_until, EXCLUDED.limited_until),
+        error = EXCLUDED.error
+)
 UPDATE outbound_messages
 SET status = %(status)s,
     remote_message_id = coalesce(%(remote_message_id)s, remote_message_id),
@@ -50,15 +80,17 @@ RETURNING id, recipient_ig_id, kind, payload, status, attempts, retry_base,
 -- outbound_message_fail_orphaned --
 -- Fail the DMs left pending with no job to finish them: sent from a request whose web
 -- process died mid-send (their token's plaintext is gone, so they cannot be sent again),
--- or whose job gave up. Only rows untouched for `idle_seconds`, beyond any live sender.
+-- or whose job gave up. A DM's job is its own `send_outbound`, or the `process_message`
+-- of the message it answers. Only rows untouched for `idle_seconds`, beyond any live sender.
 UPDATE outbound_messages o
 SET status = 'failed', error = %(error)s, sending_attempt_id = NULL, sending_started_at = NULL
 WHERE o.status = 'pending'
   AND o.updated_at < now() - make_interval(secs => %(idle_seconds)s)
   AND NOT EXISTS (
       SELECT 1 FROM procrastinate_jobs j
-      WHERE j.task_name = 'send_outbound' AND j.args ->> 'outbound_id' = o.id::text
-        AND j.status IN ('todo', 'doing'))
+      WHERE j.status IN ('todo', 'doing')
+        AND ((j.task_name = 'send_outbound' AND j.args ->> 'outbound_id' = o.id::text)
+             OR (j.task_name = 'process_message' AND j.args ->> 'mid' = o.message_id)))
 RETURNING o.id;
 
 -- outbound_message_recent_verification --

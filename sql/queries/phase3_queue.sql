@@ -1,9 +1,3 @@
--- phase3_queue_enqueue --
--- Hand a connected user's message to Phase 3, once.
-INSERT INTO phase3_queue (message_id, ig_id, connected_user_id)
-VALUES (%(message_id)s, %(ig_id)s, %(connected_user_id)s)
-ON CONFLICT (message_id) DO NOTHING;
-
 -- phase3_queue_claim --
 -- Claim up to `limit` available rows for `consumer`, skipping rows other consumers hold;
 -- the claim lasts `visibility_seconds`, after which the row can be claimed again.

@@ -102,7 +102,8 @@ class FaultStack:
         return self.rows(
             "SELECT count(*) AS n FROM outbound_messages o WHERE sending_attempt_id IS NOT NULL"
             " AND (%s::bigint IS NULL OR EXISTS (SELECT 1 FROM procrastinate_jobs j"
-            "  WHERE j.args ->> 'outbound_id' = o.id::text AND j.status = 'doing'"
+            "  WHERE (j.args ->> 'outbound_id' = o.id::text OR j.args ->> 'mid' = o.message_id)"
+            "  AND j.status = 'doing'"
             "  AND j.worker_id = %s))", *[worker.worker_id if worker else None] * 2)[0]["n"]
 
 
