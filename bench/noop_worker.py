@@ -1,5 +1,5 @@
 """procrastinate alone: a task that does nothing, and a worker for it started like
-`ingest worker` (same settings from the environment, same pool size, same worker options).
+`ingest worker` (same settings from the environment, same pool, same worker options).
 The end-to-end figure's baseline is how fast these workers drain N such jobs.
 
 `python -m bench.noop_worker` runs the worker until SIGTERM; `defer(url, n)` queues the jobs.
@@ -39,11 +39,11 @@ async def defer(database_url: str, count: int) -> None:
 
 
 async def run(settings: Settings) -> None:
-    """The worker loop of `workers.main`, minus the service: one connection per job slot
-    plus three, the same polling, heartbeat and shutdown settings."""
+    """The worker loop of `workers.main`, minus the service: the same pool (size and
+    connection settings), concurrency, polling, heartbeat and shutdown settings."""
     concurrency = settings.worker_concurrency
     app = make_app(settings.database_url)
-    pool = make_pool(settings, max_size=concurrency + 3)
+    pool = make_pool(settings, max_size=settings.worker_pool_size)
     await pool.open(wait=True, timeout=10)
     try:
         async with app.open_async(pool):

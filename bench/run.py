@@ -19,7 +19,7 @@ from bench.errors import BenchError
 from bench.harness import Harness, choose_tool
 from bench.load import LoadPlan
 from bench.options import Options, parse
-from bench.server import ROOT, find_server, pgbench_binary
+from bench.server import ROOT, Server, find_server, pgbench_binary
 from bench.stack import Stack
 from service import logs
 
@@ -50,6 +50,24 @@ def run(options: Options, *, command: str) -> int:
     server = find_server()
     about = machine.describe(server, tool=tool, pgbench=pgbench)
     started = dt.datetime.now(dt.UTC)
+    with server.claimed(options.dbname):
+        results = _on_fresh_database(server, options, tool=tool, pgbench=pgbench)
+    table = report.rows(results, options)
+    minutes = (dt.datetime.now(dt.UTC) - started).total_seconds() / 60
+    about = {"date": started.isoformat(timespec="seconds"), "run time": f"{minutes:.1f} min",
+             **about}
+    print(report.markdown(table, options.settings(), about))
+    print()
+    print(report.cpu_markdown(results.get("cpu_cores", {})))
+    _save(options, {"command": command, "date": about["date"],
+                    "machine": about, "settings": options.settings(),
+                    "figures": [vars(row) for row in table], "results": results})
+    return 1 if any(row.met is None for row in table) else 0
+
+
+def _on_fresh_database(server: Server, options: Options, *, tool: str,
+                       pgbench: str | None) -> dict[str, Any]:
+    """Every figure, on a database created for the run and dropped after it."""
     url = server.recreate(options.dbname)
     results: dict[str, Any] = {}
     try:
@@ -64,17 +82,7 @@ def run(options: Options, *, command: str) -> int:
     finally:
         if not options.keep_database:
             server.drop(options.dbname)
-    table = report.rows(results, options)
-    minutes = (dt.datetime.now(dt.UTC) - started).total_seconds() / 60
-    about = {"date": started.isoformat(timespec="seconds"), "run time": f"{minutes:.1f} min",
-             **about}
-    print(report.markdown(table, options.settings(), about))
-    print()
-    print(report.cpu_markdown(results.get("cpu_cores", {})))
-    _save(options, {"command": command, "date": about["date"],
-                    "machine": about, "settings": options.settings(),
-                    "figures": [vars(row) for row in table], "results": results})
-    return 1 if any(row.met is None for row in table) else 0
+    return results
 
 
 def _figures(h: Harness, results: dict[str, Any]) -> None:

@@ -8,9 +8,11 @@ ever dropped or created, and its name must say `bench`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -38,6 +40,16 @@ class Server:
         with psycopg.connect(self.admin_url) as conn:
             rows = conn.execute(QUERIES["server_about"]).fetchall()
         return {name: value for name, value in rows} | {"postgres server": self.kind}
+
+    @contextlib.contextmanager
+    def claimed(self, dbname: str) -> Iterator[None]:
+        """Hold `dbname` for this run (until the block ends); BenchError if another run
+        holds it."""
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            if not conn.execute(QUERIES["database_claim"], {"dbname": dbname}).fetchone()[0]:
+                raise BenchError(f"another benchmark run is using {dbname} on this server; "
+                                 "wait for it, or give this one another --dbname")
+            yield
 
     def recreate(self, dbname: str) -> str:
         """Drop and create the benchmark's database, migrated; returns its URL."""

@@ -1,5 +1,6 @@
 """The benchmark harness keeps working: its smoke run measures every figure, on the tests'
-Postgres server, and its load tools count only a 202 as accepted."""
+Postgres server; its load tools count only a 202 as accepted; two runs never share a
+database."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import sys
 import pytest
 
 from bench import pyload, wrk
+from bench.errors import BenchError
 from bench.load import LoadPlan
+from bench.server import Server
 from service.sandbox import Sandbox
 from tests.pg import ROOT, url_for
 
@@ -54,3 +57,14 @@ def test_wrk_counts_an_answer_other_than_202_as_an_error(tmp_path) -> None:
     with Sandbox() as not_the_service:
         result = wrk.run(not_the_service.url, "token", _plan(), tmp_path / "wrk.txt")
     assert (result.accepted, result.errors) == (0, 6)
+
+
+def test_a_second_run_on_the_same_database_name_is_refused(server_url: str) -> None:
+    server = Server(server_url, "the tests' server")
+    name = f"bench_claim_test_{os.getpid()}"
+    with server.claimed(name):
+        with pytest.raises(BenchError, match="another benchmark run is using"):
+            with server.claimed(name):
+                pass
+    with server.claimed(name):  # free again once the first run ended
+        pass

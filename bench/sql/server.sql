@@ -1,3 +1,8 @@
+-- database_claim --
+-- Hold the benchmark's database name for this session: a second run on the same server
+-- and name would drop the first one's database under it.
+SELECT pg_try_advisory_lock(hashtext('reeva bench database ' || %(dbname)s)) AS claimed;
+
 -- database_create --
 -- The benchmark's own database ({dbname}: an identifier, composed by psycopg.sql).
 CREATE DATABASE {dbname};
