@@ -23,9 +23,10 @@ def _backend_pids(database_url: str, *, rounds: int, terminate: bool) -> list[in
                 async with pool.connection() as conn:
                     pids.append(conn.info.backend_pid)
                 if terminate and len(pids) == 1:
+                    # `conn` is back in the pool, idle: its backend ends under it.
                     with psycopg.connect(database_url, autocommit=True) as other:
                         other.execute("SELECT pg_terminate_backend(%s)", (pids[0],))
-                    await _wait_readable(pool)
+                    await _wait_readable(conn)
         finally:
             await pool.close()
         return pids
@@ -33,10 +34,9 @@ def _backend_pids(database_url: str, *, rounds: int, terminate: bool) -> list[in
     return asyncio.run(run())
 
 
-async def _wait_readable(pool) -> None:
+async def _wait_readable(conn: psycopg.AsyncConnection) -> None:
     """Until the terminated backend's goodbye has reached the pooled connection's socket."""
     loop = asyncio.get_running_loop()
-    conn = pool._pool[0]  # the one idle connection
     readable = loop.create_future()
     loop.add_reader(conn.pgconn.socket, lambda: readable.done() or readable.set_result(None))
     try:
