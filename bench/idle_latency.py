@@ -21,7 +21,7 @@ from bench.harness import Harness
 from bench.processes import wait_until
 from bench.stack import APP_SECRET, SCOPED_ID, WEBHOOK_PATH
 from bench.stats import percentiles_ms
-from service.webhooks.verification import SIGNATURE_HEADER, signature
+from service.webhooks.signatures import SIGNATURE_HEADER, signature
 
 SENDER_PREFIX = "idle-sender-"
 WARMUP = 3  # unmeasured deliveries first: the workers' first jobs open connections

@@ -11,8 +11,8 @@ import asyncio
 
 import procrastinate
 
-from service.db import make_pool
-from service.settings import Settings
+from service.core.db import make_pool
+from service.core.settings import Settings
 
 QUEUE = "bench_noop"
 TASK = "bench_noop"

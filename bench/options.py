@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import bench
-from service.settings import Settings
+from service.core.settings import Settings
 
 _SERVICE = Settings(database_url="")
 

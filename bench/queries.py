@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from service.queries import load
+from service.store.queries import load
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 PGBENCH_INGEST = SQL_DIR / "pgbench" / "ingest_transaction.sql"

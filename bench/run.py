@@ -21,7 +21,7 @@ from bench.load import LoadPlan
 from bench.options import Options, parse
 from bench.server import ROOT, Server, find_server, pgbench_binary
 from bench.stack import Stack
-from service import logs
+from service.core import logs
 
 OUT_DIR = ROOT / ".bench"
 

@@ -21,7 +21,7 @@ from psycopg.conninfo import make_conninfo
 
 from bench.errors import BenchError
 from bench.queries import QUERIES
-from service.migrate import migrate
+from service.core.migrate import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
@@ -78,7 +78,7 @@ def find_server() -> Server:
             return Server(LOCAL, "local server on 127.0.0.1:5432")
     except psycopg.OperationalError:
         pass
-    from service import embedded_db
+    from devtools import embedded_db
 
     url = embedded_db.start(ROOT / ".data" / "bench-postgres")
     return Server(make_conninfo(url), "embedded server (.data/bench-postgres)")

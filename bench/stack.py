@@ -1,5 +1,5 @@
 """The processes under test, started with the project's own commands: the Graph API
-stand-in (`python -m service.sandbox`), `ingest web --workers N`, `ingest worker` (N
+stand-in (`python -m devtools.sandbox`), `ingest web --workers N`, `ingest worker` (N
 processes) and, for the end-to-end baseline, the no-op procrastinate worker
 (`python -m bench.noop_worker`). Everything is stopped on leaving, also on error or Ctrl-C.
 """
@@ -68,7 +68,7 @@ class Stack:
 
     def start_sandbox(self) -> None:
         port = _free_port()
-        self._sandbox = self._start("sandbox", "-m", "service.sandbox", "--port", str(port),
+        self._sandbox = self._start("sandbox", "-m", "devtools.sandbox", "--port", str(port),
                                     "--latency-ms", str(self.options.graph_latency_ms),
                                     "--quiet")
         self.sandbox_url = f"http://127.0.0.1:{port}"
@@ -78,7 +78,7 @@ class Stack:
     def start_web(self) -> None:
         port = _free_port()
         self.web_url = f"http://127.0.0.1:{port}"
-        self._web = self._start("web", "-m", "service.cli", "web", "--workers",
+        self._web = self._start("web", "-m", "ingest.cli", "web", "--workers",
                                 str(self.options.web_processes),
                                 env={"HOST": "127.0.0.1", "PORT": str(port)})
         wait_until(lambda: _answers(self._http, f"{self.web_url}/readyz"),
@@ -86,7 +86,7 @@ class Stack:
 
     def start_workers(self) -> None:
         """`ingest worker` processes; returns once each has registered with procrastinate."""
-        self._start_workers("worker", "-m", "service.cli", "worker")
+        self._start_workers("worker", "-m", "ingest.cli", "worker")
 
     def start_noop_workers(self) -> None:
         """The no-op baseline workers, with the same process count and settings."""

@@ -1,4 +1,4 @@
-"""Fixtures: a migrated template database cloned per test, the Graph API sandbox, the
+"""Fixtures for every tier but the unit one: a migrated template database cloned per test, the Graph API sandbox, the
 app behind a test client (and as a real HTTP server), and real worker processes."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import pytest
 from psycopg.rows import dict_row
 from pytest_postgresql import factories
 
-from service.migrate import migrate
-from service.sandbox import Sandbox
-from tests import pg, seed
-from tests.stack import Stack, make_env
+from service.core.migrate import migrate
+from devtools.sandbox import Sandbox
+from tests.support import pg, seed
+from tests.support.stack import Stack, make_env
 
 DBNAME = f"ingest_test_{os.getpid()}"
 # CI runs the same examples every time, so a red build is reproducible; a developer's runs
@@ -26,11 +26,18 @@ hypothesis.settings.register_profile("ci", deadline=None, derandomize=True)
 hypothesis.settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
-def pytest_configure(config: pytest.Config) -> None:
+UNIT_TIER = os.path.join("tests", "unit", "")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Find the Postgres server once, and only when a collected test may need it: the unit
+    tier runs on a machine without one."""
+    if all(UNIT_TIER in str(item.path) for item in session.items):
+        return
     server = pg.find_server()
-    config.option.postgresql_host = server["host"]
-    config.option.postgresql_port = server["port"]
-    config.option.postgresql_user = server["user"]
+    session.config.option.postgresql_host = server["host"]
+    session.config.option.postgresql_port = server["port"]
+    session.config.option.postgresql_user = server["user"]
 
 
 def load_schema(*, host, port, user, dbname, password=None, **_) -> None:

@@ -25,10 +25,10 @@ import procrastinate
 import prometheus_client
 import structlog
 
-from service import jobs
-from service.db import is_database_unavailable
-from service.runtime import Runtime, open_runtime
-from service.settings import SERVICE_SETTINGS, Settings
+from service.core import jobs
+from service.core.db import is_database_unavailable
+from service.core.runtime import Runtime, open_runtime
+from service.core.settings import SERVICE_SETTINGS, Settings
 from workers import rescue, tasks
 
 log = structlog.get_logger("workers")

@@ -5,8 +5,8 @@ still in `doing` whose worker has been silent for `worker_stalled_seconds` (SIGK
 a lost machine, a worker loop restarted after a database outage) will never finish by
 itself; this periodic task hands it back with procrastinate's `retry_job`, so the next free
 worker runs it again. It also fails the DMs left pending with no job at all (see
-`service.sending`), so no DM stays pending for ever. Jobs are safe to run twice: processing is idempotent by mid, and a
-send that was in flight is bounded by `service.sending`'s recovery point.
+`service.dms.sending`), so no DM stays pending for ever. Jobs are safe to run twice: processing is idempotent by mid, and a
+send that was in flight is bounded by `service.dms.sending`'s recovery point.
 
 The worst case from a crash to the job queued again is about
 `worker_stalled_seconds + worker_rescue_interval_seconds` (25 s by default).
@@ -18,10 +18,11 @@ import procrastinate
 import structlog
 from procrastinate.exceptions import ConnectorException
 
-from service import jobs, sending
-from service.db import is_database_unavailable
-from service.runtime import Runtime
-from service.settings import Settings
+from service.core import jobs
+from service.dms import sending
+from service.core.db import is_database_unavailable
+from service.core.runtime import Runtime
+from service.core.settings import Settings
 
 log = structlog.get_logger("workers")
 

@@ -12,11 +12,14 @@ from typing import Any
 import procrastinate
 import structlog
 
-from service import jobs, metrics, processing, retention, sending
-from service.runtime import Runtime
+from service.core import jobs, metrics
+from service.messages import processing
+from service.operations import retention
+from service.dms import sending
+from service.core.runtime import Runtime
 from service.store.rows import OutboundMessage
 from service.webhooks import forward
-from workers.retry import IngestRetryStrategy
+from workers.retry_strategy import IngestRetryStrategy
 
 log = structlog.get_logger("workers")
 REMOVE_OLD_JOBS = "remove_old_jobs"
@@ -44,7 +47,7 @@ def register(app: procrastinate.App) -> None:
 
 
 def _counted(task: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
-    """Count the task's runs by outcome (`service.metrics`)."""
+    """Count the task's runs by outcome (`service.core.metrics`)."""
     @functools.wraps(task)
     async def run(context: procrastinate.JobContext, **kwargs) -> None:
         try:

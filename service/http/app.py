@@ -16,8 +16,8 @@ from service.http.metrics import PROMETHEUS, MetricsController
 from service.http.operations import OperationsController, ProbesController
 from service.http.request_log import request_log_middleware
 from service.http.webhooks import WebhookController
-from service.runtime import Runtime, open_runtime
-from service.settings import SERVICE_SETTINGS, Settings
+from service.core.runtime import Runtime, open_runtime
+from service.core.settings import SERVICE_SETTINGS, Settings
 
 MAX_BODY_BYTES = 4 * 1024 * 1024  # a full Meta batch of 1000 events fits
 
@@ -51,6 +51,6 @@ def create_app(settings: Settings) -> Litestar:
         openapi_config=OpenAPIConfig(title="Reeva Instagram ingestion", version="1.0.0",
                                      path="/schema"),
         request_max_body_size=MAX_BODY_BYTES,
-        # structlog owns logging (service.logs); Litestar must not reconfigure it.
+        # structlog owns logging (service.core.logs); Litestar must not reconfigure it.
         logging_config=None,
     )

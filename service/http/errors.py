@@ -17,8 +17,8 @@ from litestar.status_codes import (HTTP_400_BAD_REQUEST, HTTP_401_UNAUTHORIZED,
                                    HTTP_503_SERVICE_UNAVAILABLE)
 from procrastinate.exceptions import ConnectorException
 
-from service.db import is_database_unavailable
-from service.errors import (Forbidden, InvalidRequest, MalformedRequest, NotFound,
+from service.core.db import is_database_unavailable
+from service.core.errors import (Forbidden, InvalidRequest, MalformedRequest, NotFound,
                             ServiceError, Unauthenticated)
 
 log = structlog.get_logger("http")

@@ -8,17 +8,17 @@ from litestar.params import JSONBody
 from litestar.exceptions import ValidationException
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
-from service import direct_dms
-from service.errors import InvalidRequest
+from service.dms import requests
+from service.core.errors import InvalidRequest
 from service.http.guards import require_service_token
 from service.http.schemas import (GenerateVerificationRequest, GenerateVerificationResponse,
                                   IngestEventRequest, IngestEventResponse, SendDmRequest,
                                   SendDmResponse, SendVerificationDmRequest)
-from service.ingest import InboundEvent, ingest_event
+from service.messages.ingestion import InboundEvent, ingest_event
 from service.instagram import text_fits
-from service.runtime import Runtime
+from service.core.runtime import Runtime
 from service.store.rows import OutboundMessage
-from service.timestamps import parse_event_timestamp
+from service.messages.timestamps import parse_event_timestamp
 
 ACCEPTED = IngestEventResponse(success=True, message="Event accepted for processing")
 # Bodies larger than any valid request are refused (413) before they are read in full.
@@ -52,7 +52,7 @@ class InternalController(Controller):
     async def generate_verification(self, data: JSONBody[GenerateVerificationRequest],
                                     rt: NamedDependency[Runtime]) -> GenerateVerificationResponse:
         """Mint a verification token; only its SHA-256 hash is returned or stored."""
-        token = await direct_dms.generate_verification(rt, ig_id=data.ig_id,
+        token = await requests.generate_verification(rt, ig_id=data.ig_id,
                                                        event_id=data.event_id)
         return GenerateVerificationResponse(token_hash=token.token_hash,
                                             expires_at=token.expires_at, ig_id=token.ig_id)
@@ -61,7 +61,7 @@ class InternalController(Controller):
     async def send_verification_dm(self, data: JSONBody[SendVerificationDmRequest],
                                    rt: NamedDependency[Runtime]) -> Response[SendDmResponse]:
         """Send the verification DM for a live token of this account."""
-        dm = await direct_dms.send_verification_dm(rt, ig_id=data.ig_id,
+        dm = await requests.send_verification_dm(rt, ig_id=data.ig_id,
                                                    token_plain=data.token_plain)
         return _dm_response(dm)
 
@@ -72,7 +72,7 @@ class InternalController(Controller):
             raise InvalidRequest("message_text must not be empty")
         if not text_fits(data.message_text):
             raise InvalidRequest("message_text is longer than the Graph API's 1000 bytes")
-        dm = await direct_dms.send_dm(rt, ig_id=data.ig_id, text=data.message_text,
+        dm = await requests.send_dm(rt, ig_id=data.ig_id, text=data.message_text,
                                       kind=data.kind)
         return _dm_response(dm)
 

@@ -1,5 +1,5 @@
 """GET /metrics: Litestar's Prometheus plugin, this process's own metrics
-(`service.metrics`), and the status gauges (`service.ops.status_metrics`), which each
+(`service.core.metrics`), and the status gauges (`service.operations.status_metrics`), which each
 scrape refreshes from the database before the page is written.
 """
 
@@ -11,9 +11,9 @@ from litestar import Request
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from psycopg_pool import PoolTimeout
 
-from service.ops import status
-from service.ops.status_metrics import STATUS
-from service.ops.thresholds import Thresholds
+from service.operations import status
+from service.operations.status_metrics import STATUS
+from service.operations.thresholds import Thresholds
 
 log = structlog.get_logger("metrics")
 # Route templates, not raw paths, so an id in the path makes no new series.

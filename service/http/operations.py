@@ -12,9 +12,9 @@ from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from service.http.guards import require_service_token
-from service.ops import lookup, readiness, status
-from service.ops.thresholds import Thresholds
-from service.runtime import Runtime
+from service.operations import lookup, readiness, status
+from service.operations.thresholds import Thresholds
+from service.core.runtime import Runtime
 from service.store.rows import OutboundMessage
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uvicorn
 from litestar import Litestar
 
-from service import logs
+from service.core import logs
 from service.http.app import check_settings, create_app
-from service.settings import Settings
+from service.core.settings import Settings
 
 
 def app_from_env() -> Litestar:

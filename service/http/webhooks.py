@@ -11,9 +11,9 @@ from litestar.params import QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from service.http.schemas import DeliveryAccepted
-from service.runtime import Runtime
+from service.core.runtime import Runtime
 from service.webhooks.intake import accept_delivery
-from service.webhooks.verification import SIGNATURE_HEADER, challenge_answer
+from service.webhooks.signatures import SIGNATURE_HEADER, challenge_answer
 
 
 class WebhookController(Controller):

@@ -8,8 +8,8 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
-from service.db import fetch_one
-from service.queries import QUERIES
+from service.core.db import fetch_one
+from service.store.queries import QUERIES
 from service.store.rows import InstagramProfile, Message, OutboundMessage, from_row
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from psycopg import AsyncConnection
 
-from service.db import fetch_one
-from service.queries import QUERIES
+from service.core.db import fetch_one
+from service.store.queries import QUERIES
 from service.store.rows import WebhookDelivery, from_row
 
 

@@ -24,9 +24,9 @@ import dataclasses
 
 import httpx
 
-from service.jobs import RetryLater, backoff_seconds
-from service.runtime import Runtime, open_runtime
-from service.settings import Settings
+from service.core.jobs import RetryLater, backoff_seconds
+from service.core.runtime import Runtime, open_runtime
+from service.core.settings import Settings
 from service.store import webhook_deliveries
 from service.store.rows import WebhookDelivery
 from service.webhooks.events import InboundMessage

@@ -15,12 +15,12 @@ from typing import Any
 import msgspec
 import structlog
 
-from service import jobs
-from service.errors import MalformedRequest, Unauthenticated
-from service.runtime import Runtime
-from service.settings import Settings
+from service.core import jobs
+from service.core.errors import MalformedRequest, Unauthenticated
+from service.core.runtime import Runtime
+from service.core.settings import Settings
 from service.store import webhook_deliveries
-from service.webhooks.verification import verify_signature
+from service.webhooks.signatures import verify_signature
 
 log = structlog.get_logger("webhooks")
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import psycopg
 from psycopg.rows import dict_row
 
-from service import embedded_db
-from service.migrate import migrate
+from devtools import embedded_db
+from service.core.migrate import migrate
 
 
 class OwnedCluster:

@@ -6,10 +6,10 @@ import os
 
 import pytest
 
-from service.sandbox import Sandbox
+from devtools.sandbox import Sandbox
 from tests.faults.cluster import OwnedCluster
 from tests.faults.harness import FaultStack
-from tests.pg import ROOT
+from tests.support.pg import ROOT
 
 
 @pytest.fixture(scope="session")

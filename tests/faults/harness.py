@@ -11,10 +11,10 @@ import httpx
 import psycopg
 from psycopg.rows import dict_row
 
-from service.sandbox import Sandbox
+from devtools.sandbox import Sandbox
 from tests.faults.cluster import OwnedCluster, query
-from tests.processes import ServiceProcess, start_web, start_worker, wait_until
-from tests.stack import SERVICE_TOKEN, make_env
+from tests.support.processes import ServiceProcess, start_web, start_worker, wait_until
+from tests.support.stack import SERVICE_TOKEN, make_env
 
 # Crash rescue and retries scaled down, so that a fault resolves in seconds.
 FAST = {

@@ -8,9 +8,9 @@ import time
 
 import httpx
 
-from service.sandbox import ScriptedResponse
-from tests.processes import wait_until
-from tests.stack import SERVICE_TOKEN
+from devtools.sandbox import ScriptedResponse
+from tests.support.processes import wait_until
+from tests.support.stack import SERVICE_TOKEN
 
 
 def test_sigterm_lets_the_worker_finish_its_send(faults, sandbox):

@@ -15,7 +15,7 @@ from hypothesis.errors import Unsatisfiable
 from hypothesis import strategies as st
 
 from tests.faults.harness import FaultStack
-from tests.stack import SERVICE_TOKEN
+from tests.support.stack import SERVICE_TOKEN
 
 OPERATIONS = [
     ("POST", f"/api/internal/{endpoint}")

@@ -8,8 +8,8 @@ import time
 import httpx
 
 from tests.faults.harness import Traffic
-from tests.processes import wait_until
-from tests.stack import SERVICE_TOKEN
+from tests.support.processes import wait_until
+from tests.support.stack import SERVICE_TOKEN
 
 
 def test_postgres_restart_under_load(faults, cluster, sandbox):

@@ -7,7 +7,7 @@ import re
 
 import httpx
 
-from tests.stack import ACCESS_TOKEN, SERVICE_TOKEN
+from tests.support.stack import ACCESS_TOKEN, SERVICE_TOKEN
 
 APP_SECRET = "app-secret-5f1d0c9a7e"
 WEBHOOK_TOKEN = "webhook-verify-token-81c2"

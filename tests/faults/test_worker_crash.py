@@ -8,7 +8,7 @@ import os
 import signal
 import time
 
-from tests.processes import wait_until
+from tests.support.processes import wait_until
 
 BATCH = 12
 

@@ -1,0 +1,1 @@
+"""Development tools that production never runs: the embedded Postgres and the local Graph API sandbox."""

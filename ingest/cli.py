@@ -1,0 +1,134 @@
+"""`ingest`: the project's command line (migrate, web, worker, dev, phase3, connect,
+status, retry-failed, replay, replay-delivery)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import uuid
+
+import psycopg
+from psycopg_pool import PoolTimeout
+
+from service.core import logs
+from service.core.errors import ServiceError
+from service.operations.thresholds import Thresholds, duration_argument
+from service.core.settings import Settings, SettingsError, load_dotenv_file
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ingest", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="apply sql/migrations and the procrastinate schema")
+    web = commands.add_parser("web", help="serve the HTTP API on $PORT")
+    web.add_argument("--workers", type=int, default=1, help="web processes")
+    worker = commands.add_parser("worker", help="run the job worker")
+    worker.add_argument("--concurrency", type=int, default=None)
+    commands.add_parser("dev", help="everything in one terminal, with local defaults")
+    phase3 = commands.add_parser("phase3", help="the reference Phase 3 consumer")
+    phase3.add_argument("--once", action="store_true", help="drain what is there, then exit")
+    connect = commands.add_parser("connect", help="link an Instagram account to a Reeva user")
+    connect.add_argument("ig_id")
+    connect.add_argument("--user-id", type=uuid.UUID, default=None)
+    _add_operations(commands)
+    args = parser.parse_args(argv)
+
+    load_dotenv_file()
+    if args.command == "dev":
+        from ingest import dev
+
+        return dev.main()
+    try:
+        settings = Settings.from_env()
+        logs.configure(fmt=settings.log_format, level=settings.log_level)
+        return _run(args, settings)
+    except SettingsError as exc:
+        print(f"ingest {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except ServiceError as exc:
+        print(f"ingest {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except (psycopg.OperationalError, PoolTimeout) as exc:
+        print(f"ingest {args.command}: database unreachable: {exc}", file=sys.stderr)
+        return 2
+
+
+def _add_operations(commands) -> None:
+    status = commands.add_parser("status", help="jobs, DMs and backlogs; exit 1 if unhealthy")
+    status.add_argument("--json", action="store_true", help="one JSON document per report")
+    status.add_argument("--watch", action="store_true", help="refresh until interrupted")
+    status.add_argument("--interval", type=float, default=2.0, help="seconds between refreshes")
+    Thresholds.add_arguments(status)
+    retry = commands.add_parser("retry-failed", help="re-queue failed DMs as new attempts")
+    retry.add_argument("--kind", choices=("verification", "acknowledgement", "custom"))
+    retry.add_argument("--since", type=duration_argument, metavar="DURATION",
+                       help="failed within this long, e.g. 2h")
+    retry.add_argument("--recipient", metavar="IG_ID")
+    retry.add_argument("--dry-run", action="store_true", help="list them, change nothing")
+    replay = commands.add_parser("replay", help="run a message's processing again")
+    replay.add_argument("mid")
+    replay_delivery = commands.add_parser("replay-delivery",
+                                          help="forward a stored webhook delivery again, now")
+    replay_delivery.add_argument("delivery_id", type=int)
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "migrate":
+        from service.core.migrate import migrate
+
+        migrate(settings.database_url)
+    elif args.command == "web":
+        from service.http.serve import serve
+
+        serve(settings, workers=args.workers)
+    elif args.command == "worker":
+        from workers.main import run
+
+        return asyncio.run(run(settings, concurrency=args.concurrency))
+    elif args.command == "phase3":
+        from service.phase3.consumer import run
+
+        asyncio.run(run(settings, once=args.once))
+    elif args.command == "connect":
+        from service.operations.accounts import connect
+
+        profile = asyncio.run(connect(settings, args.ig_id, args.user_id or uuid.uuid4()))
+        print(f"{profile.ig_id} connected to user {profile.connected_user_id}")
+    elif args.command == "status":
+        from service.operations import status_view
+
+        return asyncio.run(status_view.run(settings, Thresholds.from_options(vars(args)),
+                                           as_json=args.json, watch=args.watch,
+                                           interval=args.interval))
+    elif args.command == "retry-failed":
+        from service.operations import requeue_view
+
+        return asyncio.run(requeue_view.retry_failed(
+            settings, kind=args.kind, recipient=args.recipient, since_seconds=args.since,
+            dry_run=args.dry_run))
+    elif args.command == "replay":
+        from service.operations import requeue_view
+
+        return asyncio.run(requeue_view.replay(settings, args.mid))
+    elif args.command == "replay-delivery":
+        return _replay(settings, args.delivery_id)
+    return 0
+
+
+def _replay(settings: Settings, delivery_id: int) -> int:
+    from service.webhooks.forward import replay_delivery
+
+    result = asyncio.run(replay_delivery(settings, delivery_id))
+    if result is None:
+        print(f"no webhook delivery {delivery_id}", file=sys.stderr)
+        return 1
+    delivery = result.delivery
+    print(f"delivery {delivery.id}: {delivery.status}, "
+          f"{delivery.messages_forwarded} messages forwarded"
+          + (f"; error: {delivery.last_error}" if delivery.last_error else ""))
+    return 0 if delivery.status == "forwarded" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""`ingest dev`: the whole service in one terminal, with local defaults for what is unset.
+
+No DATABASE_URL: an embedded Postgres under `.data/`. No INSTAGRAM_ACCESS_TOKEN: the
+loopback Graph API sandbox, which records the DMs instead of sending them. No
+INTERNAL_SERVICE_TOKEN: the spec's example token, so its curl examples work as written.
+No INSTAGRAM_APP_SECRET: the webhook accepts unsigned posts (WEBHOOK_ALLOW_UNSIGNED), with
+a warning at start and on every such post; set the secret to test signatures.
+The web server listens on 127.0.0.1:3000, as those examples expect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+
+import structlog
+import uvicorn
+
+from devtools import embedded_db
+from service.core import logs
+from service.http.app import create_app
+from service.core.migrate import migrate
+from devtools.sandbox import Sandbox
+from service.core.settings import DEV_ENV_FILE, Settings
+from workers import main as worker_main
+
+log = structlog.get_logger("dev")
+DEV_SERVICE_TOKEN = "your_service_token"
+
+
+def main() -> int:
+    env = dict(os.environ)
+    logs.configure(fmt=env.get("LOG_FORMAT", "console"), level=env.get("LOG_LEVEL", "INFO"))
+    env.setdefault("PORT", "3000")
+    env.setdefault("HOST", "127.0.0.1")
+    if not env.get("DATABASE_URL"):
+        env["DATABASE_URL"] = embedded_db.start()
+        # Other `ingest` commands run in this folder (connect, status) read it from here.
+        DEV_ENV_FILE.write_text(f"DATABASE_URL={env['DATABASE_URL']}\n")
+        log.warning("DATABASE_URL is not set: using the embedded Postgres in .data/postgres",
+                    database_url=env["DATABASE_URL"])
+    if not env.get("INTERNAL_SERVICE_TOKEN"):
+        env["INTERNAL_SERVICE_TOKEN"] = DEV_SERVICE_TOKEN
+        log.warning("INTERNAL_SERVICE_TOKEN is not set: using the spec's example token")
+    if not env.get("INSTAGRAM_APP_SECRET"):
+        env.setdefault("WEBHOOK_ALLOW_UNSIGNED", "true")
+        log.warning("INSTAGRAM_APP_SECRET is not set: the webhook ACCEPTS UNSIGNED POSTS "
+                    "(development only; production refuses to start without it)")
+    env.setdefault("INTERNAL_INGEST_URL",
+                   f"http://127.0.0.1:{env['PORT']}/api/internal/ingest-event")
+    sandbox = None
+    if not env.get("INSTAGRAM_ACCESS_TOKEN"):
+        sandbox = Sandbox()
+        sandbox.start()
+        env.update(INSTAGRAM_ACCESS_TOKEN="sandbox-token", INSTAGRAM_SCOPED_ID="sandbox",
+                   INSTAGRAM_API_BASE_URL=sandbox.url)
+        log.warning("INSTAGRAM_ACCESS_TOKEN is not set: DMs go to the local Graph API "
+                    "sandbox and are NOT sent to Instagram", sandbox=sandbox.url,
+                    see_dms=f"{sandbox.url}/_sandbox/messages")
+    settings = Settings.from_mapping(env)
+    migrate(settings.database_url)
+    try:
+        asyncio.run(_serve(settings))
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+    return 0
+
+
+async def _serve(settings: Settings) -> None:
+    server = uvicorn.Server(uvicorn.Config(
+        create_app(settings), host=settings.host, port=settings.port, log_config=None,
+        access_log=False))
+    worker = asyncio.create_task(worker_main.run(settings, install_signal_handlers=False))
+    log.info("ready", api=f"http://{settings.host}:{settings.port}/api/internal",
+             docs=f"http://{settings.host}:{settings.port}/schema")
+    try:
+        await server.serve()
+    finally:
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker

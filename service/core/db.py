@@ -1,0 +1,74 @@
+"""Connections: one async psycopg pool per process, shared with procrastinate."""
+
+from __future__ import annotations
+
+import select
+
+import psycopg
+from procrastinate.exceptions import ConnectorException
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from service.core.settings import Settings
+
+
+def make_pool(settings: Settings, *, min_size: int | None = None,
+              max_size: int | None = None) -> AsyncConnectionPool:
+    """A closed pool; open it with `await pool.open(wait=True)` to fail fast at start."""
+    return AsyncConnectionPool(
+        settings.database_url,
+        min_size=min_size or settings.db_pool_min_size,
+        max_size=max_size or settings.db_pool_max_size,
+        kwargs={"row_factory": dict_row},
+        configure=_autocommit,
+        # A connection broken by a Postgres restart is found and replaced on checkout.
+        check=check_connection,
+        # While the database is down, callers fail after this wait (web answers 503)
+        # instead of queueing for the pool's default 30 s.
+        timeout=settings.db_pool_timeout_seconds,
+        open=False,
+        name="ingest",
+    )
+
+
+async def check_connection(conn: AsyncConnection) -> None:
+    """Raise for a connection that the server closed while it sat in the pool.
+
+    An idle connection has nothing to read unless the server wrote to it: a restart or a
+    terminated backend leaves its error and the end of the stream on the socket. Only such
+    a connection pays the round trip of psycopg_pool's own check; the others are handed
+    out at once (the check cost a tenth of an ingest request).
+    """
+    if conn.closed or _readable(conn.pgconn.socket):
+        await AsyncConnectionPool.check_connection(conn)
+
+
+def _readable(fd: int) -> bool:
+    ready, _, _ = select.select([fd], [], [], 0)
+    return bool(ready)
+
+
+async def _autocommit(conn: AsyncConnection) -> None:
+    # A lone statement commits by itself, without a BEGIN and a COMMIT round trip of its
+    # own (procrastinate's fetch and finish of every job are lone statements); work of
+    # several statements says so with `conn.transaction()`. Not a connect argument:
+    # procrastinate adds its own `autocommit` to those for its listener.
+    await conn.set_autocommit(True)
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` means the database cannot be reached (down, restarting, connection
+    killed, pool exhausted), as opposed to a query the database refused.
+
+    procrastinate raises its own `ConnectorException` with the psycopg error as cause;
+    psycopg_pool's errors are `OperationalError`s.
+    """
+    if isinstance(exc, ConnectorException):
+        exc = exc.__cause__ or exc
+    return isinstance(exc, psycopg.OperationalError)
+
+
+async def fetch_one(conn: AsyncConnection, query: str, params: dict) -> dict | None:
+    cur = await conn.execute(query, params)
+    return await cur.fetchone()

@@ -1,0 +1,67 @@
+"""The procrastinate app: task names, and deferring jobs inside the caller's transaction.
+
+Service code defers by task name, so it never imports `workers/`; the worker process
+registers the tasks themselves (`workers.tasks`). Jobs carry ids only, never payloads.
+A job that should run again later raises `RetryLater`; the worker re-schedules it, so a
+wait never holds a worker slot.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import procrastinate
+from psycopg import AsyncConnection
+
+from service.core import metrics
+
+PROCESS_MESSAGE = "process_message"
+SEND_OUTBOUND = "send_outbound"
+FORWARD_DELIVERY = "forward_delivery"
+PURGE_WEBHOOK_DELIVERIES = "purge_webhook_deliveries"
+RESCUE_STALLED_JOBS = "rescue_stalled_jobs"
+QUEUE_MESSAGES = "messages"
+QUEUE_OUTBOUND = "outbound"
+# Retention and other housekeeping, apart so it never waits behind a DM backlog.
+QUEUE_MAINTENANCE = "maintenance"
+QUEUE_WEBHOOKS = "webhooks"
+QUEUES = (QUEUE_MESSAGES, QUEUE_OUTBOUND, QUEUE_WEBHOOKS, QUEUE_MAINTENANCE)
+
+
+class RetryLater(Exception):
+    """The job should run again in `delay_seconds`."""
+
+    def __init__(self, delay_seconds: float, error: str) -> None:
+        super().__init__(f"retry in {delay_seconds:g}s: {error}")
+        self.delay_seconds = delay_seconds
+
+
+def backoff_seconds(retry: int, *, base: float, cap: float) -> float:
+    """The wait before retry number `retry` (1-based): base, 2 base, 4 base ..., capped."""
+    return min(cap, base * 2 ** (retry - 1))
+
+
+def make_app(database_url: str) -> procrastinate.App:
+    """An app whose connector is opened on the process's pool (`app.open_async(pool)`)."""
+    return procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=database_url))
+
+
+async def defer_process_message(app: procrastinate.App, conn: AsyncConnection, mid: str) -> int:
+    deferrer = app.configure_task(PROCESS_MESSAGE, queue=QUEUE_MESSAGES, connection=conn)
+    job_id = await deferrer.defer_async(mid=mid)
+    metrics.JOBS_DEFERRED.labels(PROCESS_MESSAGE).inc()
+    return job_id
+
+
+async def defer_send_outbound(app: procrastinate.App, conn: AsyncConnection,
+                              outbound_id: uuid.UUID) -> int:
+    deferrer = app.configure_task(SEND_OUTBOUND, queue=QUEUE_OUTBOUND, connection=conn)
+    job_id = await deferrer.defer_async(outbound_id=str(outbound_id))
+    metrics.JOBS_DEFERRED.labels(SEND_OUTBOUND).inc()
+    return job_id
+
+
+async def defer_forward_delivery(app: procrastinate.App, conn: AsyncConnection,
+                                 delivery_id: int) -> int:
+    deferrer = app.configure_task(FORWARD_DELIVERY, queue=QUEUE_WEBHOOKS, connection=conn)
+    return await deferrer.defer_async(delivery_id=delivery_id)

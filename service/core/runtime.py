@@ -1,0 +1,44 @@
+"""What a process holds open while it runs: settings, the pool, the job app, and one
+keep-alive HTTP client shared by the Graph API client and the webhook forwarder."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator
+
+import httpx
+import procrastinate
+from psycopg_pool import AsyncConnectionPool
+
+from service.core import jobs
+from service.core.db import make_pool
+from service.instagram import GraphClient, build_http_client
+from service.core.settings import Settings
+
+
+@dataclasses.dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    pool: AsyncConnectionPool
+    jobs: procrastinate.App
+    graph: GraphClient
+    http: httpx.AsyncClient
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(settings: Settings, *, pool_max_size: int | None = None,
+                       job_app: procrastinate.App | None = None) -> AsyncIterator[Runtime]:
+    """Open the pool (failing fast if the database is unreachable), the job app on that
+    pool, and the process's one keep-alive HTTP client."""
+    pool = make_pool(settings, max_size=pool_max_size)
+    await pool.open(wait=True, timeout=10)
+    app = job_app or jobs.make_app(settings.database_url)
+    try:
+        async with app.open_async(pool), build_http_client(settings.graph_timeout_seconds) as http:
+            graph = GraphClient(http, base_url=settings.instagram_api_base_url,
+                                scoped_id=settings.instagram_scoped_id,
+                                access_token=settings.instagram_access_token)
+            yield Runtime(settings=settings, pool=pool, jobs=app, graph=graph, http=http)
+    finally:
+        await pool.close()

@@ -1,0 +1,186 @@
+"""Sending one outbound DM through the Graph API, and recording what happened.
+
+Two kinds of job send: `process_message` sends the DM its message's processing created
+(`send_pending`, on the row it just inserted), and `send_outbound` sends a DM by id (the
+API's `send-dm`, `ingest retry-failed`). A job that raises `RetryLater` runs again and
+takes the send up where its row says it is.
+
+Retry policy (the spec's): the first call plus up to `send_max_retries` retries, waiting
+1 s, 2 s, 4 s (doubling from `send_backoff_base_seconds`, capped at
+`send_backoff_cap_seconds`), or longer when the Graph API asks with `Retry-After`. The
+calls are counted from the DM's `retry_base`, so a DM that an operator re-queued gets the
+same budget again while `attempts` keeps counting every call. Transient errors raise `RetryLater`, which the worker turns into a job re-schedule, so a
+wait never holds a worker slot. Permanent errors fail at once.
+
+Rate limits hold the whole account: a rate-limit answer records a hold in
+`graph_rate_limits` (the Retry-After, else this retry's backoff), and every send of that
+account waits it out without calling and without spending an attempt.
+
+Interrupted sends (the duplicate bound). The Graph API has no idempotency key, so each
+call has a recovery point: the attempt is counted in `attempts` and marked in flight
+(`sending_attempt_id`, `sending_started_at`) in a commit before the call; the outcome
+clears the mark. A worker killed mid-call leaves the mark, and its rescued job finds it:
+the interrupted attempt stays counted, as a failed one would; if the retry budget allows,
+the DM is sent again — the one possible duplicate, when the lost call had reached Meta;
+otherwise the row fails with `INTERRUPTED`. Each resend has its own recovery point, so a
+send in flight at a crash is duplicated at most once. A mark younger than the attempt
+lease may belong to a runner that is still alive (a worker wrongly taken for dead): the
+job then waits for the lease to pass instead of calling alongside it. A DM sent in-line
+by a request whose web process died has no job to rescue it: the rescue fails it with
+`ORPHANED` once it has been idle for `ORPHANED_AFTER_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import psycopg
+
+from service.dms import texts, token_mint
+from service.core import metrics
+from service.instagram import (DeliveredWithError, GraphError, PermanentGraphError,
+                               RateLimitedError, TransientGraphError)
+from service.core.jobs import RetryLater, backoff_seconds
+from service.core.runtime import Runtime
+from service.core.settings import Settings
+from service.store import outbound_messages
+from service.store import verification_tokens as token_store
+from service.store.rows import OutboundMessage
+
+INTERRUPTED = ("interrupted: the worker stopped during the last allowed attempt; "
+               "whether Meta delivered it is unknown")
+ORPHANED = ("interrupted: the process sending it stopped and no job is left to finish it; "
+            "whether Meta delivered it is unknown")
+# Longer than any live sender leaves a pending row untouched: a request that sends
+# in-line (send-verification-dm) waits at most its retries' backoff between calls.
+ORPHANED_AFTER_SECONDS = 600
+RECORD_RETRY_SECONDS = 10
+RECORD_PAUSE_SECONDS = 0.5
+
+
+def retry_delay(settings: Settings, attempt: int, retry_after: float | None) -> float:
+    """Wait before retry number `attempt` (1-based)."""
+    backoff = backoff_seconds(attempt, base=settings.send_backoff_base_seconds,
+                              cap=settings.send_backoff_cap_seconds)
+    return max(backoff, retry_after or 0.0)
+
+
+def attempt_lease_seconds(settings: Settings) -> float:
+    # Longer than one call can last: httpx bounds each of pool wait, connect, write and
+    # read by the timeout.
+    return 4 * settings.graph_timeout_seconds + 1
+
+
+async def send_outbound(rt: Runtime, outbound_id: uuid.UUID) -> OutboundMessage | None:
+    """Make one Graph API call for a pending DM; returns its row after, or None if gone."""
+    async with rt.pool.connection() as conn:
+        dm = await outbound_messages.get(conn, outbound_id)
+    return None if dm is None else await send_pending(rt, dm)
+
+
+async def send_pending(rt: Runtime, dm: OutboundMessage) -> OutboundMessage | None:
+    """`send_outbound` for a row already read (the one the processing just created).
+    Every condition on the row is checked again by the statement that begins the call."""
+    if dm.status != "pending":
+        return dm
+    if dm.sending_attempt_id is not None and _calls(dm) > rt.settings.send_max_retries:
+        return await _settle_without_call(rt, dm, INTERRUPTED)
+    text, patch = dm.payload["text"], {}
+    if dm.kind == "verification" and dm.message_id is not None:
+        minted = token_mint.mint()
+        async with rt.pool.connection() as conn:
+            stored = await token_store.upsert_for_event(
+                conn, token_hash=minted.hash, ig_id=dm.recipient_ig_id, event_id=dm.message_id,
+                ttl_seconds=rt.settings.verification_token_ttl_seconds)
+        if stored is None:
+            return await _settle_without_call(
+                rt, dm, "the event's verification token was already used")
+        text = texts.verification(verify_url_base=rt.settings.verify_url_base,
+                                     token=minted.plaintext, ig_id=dm.recipient_ig_id)
+        patch = {"token_hash": minted.hash}
+    return await call_and_record(rt, dm, text, patch)
+
+
+async def fail_orphaned(rt: Runtime) -> list[uuid.UUID]:
+    """Fail the pending DMs that nothing will finish (see `ORPHANED`); returns their ids."""
+    async with rt.pool.connection() as conn:
+        return await outbound_messages.fail_orphaned(conn, idle_seconds=ORPHANED_AFTER_SECONDS,
+                                            error=ORPHANED)
+
+
+async def call_and_record(rt: Runtime, dm: OutboundMessage, text: str,
+                          patch: dict) -> OutboundMessage | None:
+    s, attempt_id = rt.settings, uuid.uuid4()
+    async with rt.pool.connection() as conn:
+        hold, began = await outbound_messages.begin_attempt(
+            conn, dm.id, scoped_id=s.instagram_scoped_id, attempt_id=attempt_id,
+            lease_seconds=attempt_lease_seconds(s))
+    if hold > 0:
+        raise RetryLater(hold, "the account is over a Graph API rate limit")
+    if began is None:
+        return await _in_flight_or_settled(rt, dm)
+    status, remote_id, error, retry, limited = "sent", None, None, 0.0, False
+    try:
+        with metrics.GRAPH_LATENCY.time():
+            result = await rt.graph.send_text(dm.recipient_ig_id, text)
+        remote_id = result.message_id
+    except DeliveredWithError as exc:
+        # Meta says it sent the DM despite the error: resending would duplicate it.
+        error = describe(exc)
+    except TransientGraphError as exc:
+        error = describe(exc)
+        retry = retry_delay(s, _calls(began), exc.retry_after)
+        limited = isinstance(exc, RateLimitedError)
+        status = "failed" if _calls(began) > s.send_max_retries else "pending"
+    except PermanentGraphError as exc:
+        status, error = "failed", describe(exc)
+    metrics.DMS.labels(dm.kind, metrics.DM_RESULTS[status]).inc()
+    give_up = time.monotonic() + RECORD_RETRY_SECONDS
+    while True:
+        try:
+            async with rt.pool.connection() as conn:
+                row = await outbound_messages.record_attempt(
+                    conn, dm.id, status=status, attempt_id=attempt_id,
+                    lease_seconds=attempt_lease_seconds(s), remote_message_id=remote_id,
+                    error=error, payload_patch=patch, scoped_id=s.instagram_scoped_id,
+                    hold_seconds=retry if limited else 0.0)
+            break
+        except psycopg.OperationalError:
+            # An outcome lost here costs a resend (a duplicate, if sent): a killed
+            # connection or a short restart is worth waiting out.
+            if time.monotonic() > give_up:
+                raise
+            await asyncio.sleep(RECORD_PAUSE_SECONDS)
+    if status == "pending":
+        raise RetryLater(retry, error or "")
+    return row
+
+
+async def _settle_without_call(rt: Runtime, dm: OutboundMessage,
+                               error: str) -> OutboundMessage | None:
+    async with rt.pool.connection() as conn:
+        row = await outbound_messages.record_attempt(
+            conn, dm.id, status="failed", attempt_id=None,
+            lease_seconds=attempt_lease_seconds(rt.settings), error=error)
+    return row or await _in_flight_or_settled(rt, dm)
+
+
+async def _in_flight_or_settled(rt: Runtime, dm: OutboundMessage) -> OutboundMessage | None:
+    """The row when it is settled; RetryLater while another attempt may be in flight."""
+    async with rt.pool.connection() as conn:
+        row = await outbound_messages.get(conn, dm.id)
+    if row is not None and row.status == "pending":
+        raise RetryLater(attempt_lease_seconds(rt.settings), "another attempt is in flight")
+    return row
+
+
+def _calls(dm: OutboundMessage) -> int:
+    """Calls made since the DM was last queued, the one that counts against the budget."""
+    return dm.attempts - dm.retry_base
+
+
+def describe(exc: GraphError) -> str:
+    """The row's `error`: the error's kind and Meta's message with its codes."""
+    return f"{type(exc).__name__}: {exc}"

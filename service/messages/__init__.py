@@ -1,0 +1,1 @@
+"""The message flow: an inbound event stored with its job, then decided."""

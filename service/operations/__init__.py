@@ -1,0 +1,1 @@
+"""What operators run: status, re-queue and replay, retention, account links."""

@@ -1,0 +1,31 @@
+"""Readiness: the database answers, and every migration this code ships is applied.
+
+A web process that is up but not ready (database down, or a release that has not run
+`ingest migrate` yet) should get no traffic; GET /readyz says which it is.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from service.core.migrate import PROCRASTINATE_SCHEMA, migration_files
+from service.store import schema_migrations
+
+
+async def check(pool: AsyncConnectionPool, *, timeout: float = 2.0) -> dict[str, object]:
+    """{"ready": bool, "detail": str, "missing": [migration names not applied]}."""
+    expected = {PROCRASTINATE_SCHEMA, *(path.stem for path in migration_files())}
+    try:
+        async with pool.connection(timeout=timeout) as conn:
+            applied = await schema_migrations.applied(conn)
+    except psycopg.errors.UndefinedTable:
+        return {"ready": False, "detail": "no schema: run `ingest migrate`",
+                "missing": sorted(expected)}
+    except (psycopg.OperationalError, PoolTimeout):
+        return {"ready": False, "detail": "database unreachable", "missing": []}
+    missing = sorted(expected - applied)
+    if missing:
+        return {"ready": False, "detail": "migrations not applied: run `ingest migrate`",
+                "missing": missing}
+    return {"ready": True, "detail": "database reachable, migrations current", "missing": []}

@@ -1,0 +1,70 @@
+"""The status report: the status queries' rows, and the health checks drawn from them.
+
+`ingest status`, GET /api/internal/status and the gauges of GET /metrics all come from
+`collect`, so they agree. The report is plain JSON data (strings, numbers, lists, dicts).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from service.operations.thresholds import Thresholds
+from service.store import status_report as status_store
+
+# The checks, each healthy while its value is at most its limit.
+STALLED_JOBS = "stalled_jobs"
+JOB_WAIT = "oldest_job_wait_seconds"
+UNHANDLED_MESSAGES = "unhandled_messages"
+PHASE3_AGE = "oldest_phase3_seconds"
+FAILED_DMS = "failed_dms_in_window"
+
+
+async def collect(conn: AsyncConnection, thresholds: Thresholds) -> dict[str, Any]:
+    reports = await status_store.report(
+        conn, window_seconds=thresholds.window,
+        unhandled_after_seconds=thresholds.unhandled_after,
+        stalled_after_seconds=thresholds.stalled_after, failed_limit=thresholds.failed_limit)
+    [reports["messages_unhandled"]] = reports["messages_unhandled"]
+    checks = _checks(reports, thresholds)
+    return _plain({
+        "generated_at": dt.datetime.now(dt.timezone.utc),
+        "healthy": all(check["ok"] for check in checks),
+        "checks": checks,
+        **reports,
+        "thresholds": dataclasses.asdict(thresholds),
+    })
+
+
+def _checks(reports: dict[str, Any], t: Thresholds) -> list[dict[str, Any]]:
+    job_wait = max((row["oldest_todo_seconds"] or 0 for row in reports["jobs"]), default=0)
+    phase3_age = max((row["oldest_seconds"] for row in reports["phase3"]
+                      if row["status"] in ("queued", "claimed")), default=0)
+    failed = sum(row["dms"] for row in reports["outbound"] if row["status"] == "failed")
+    return [
+        _check(STALLED_JOBS, len(reports["stalled_jobs"]), 0),
+        _check(JOB_WAIT, job_wait, t.max_job_wait),
+        _check(UNHANDLED_MESSAGES, reports["messages_unhandled"]["messages"], 0),
+        _check(PHASE3_AGE, phase3_age, t.max_phase3_age),
+        _check(FAILED_DMS, failed, t.max_failed_dms),
+    ]
+
+
+def _check(name: str, value: float, limit: float) -> dict[str, Any]:
+    return {"name": name, "value": value, "limit": limit, "ok": value <= limit}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value

@@ -1,0 +1,106 @@
+"""`ingest status`: the status report as tables (rich) or JSON, once or refreshed.
+
+The exit code is the check's result: 0 healthy, 1 unhealthy (with `--watch`, that of
+the last report), so the command serves as a check in scripts and cron.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Column, Table
+from rich.text import Text
+
+from service.operations import status
+from service.operations.thresholds import Thresholds
+from service.core.settings import Settings
+
+CONNECT_TIMEOUT_SECONDS = 10
+# Each table: its title, the report's key, and the columns shown.
+TABLES = (
+    ("Jobs", "jobs", ("queue", "task", "status", "jobs", "oldest_todo_seconds")),
+    ("DMs in the window", "outbound", ("kind", "status", "dms", "attempts")),
+    ("Latest failed DMs", "outbound_failed",
+     ("id", "recipient_ig_id", "kind", "attempts", "error", "failed_at")),
+    ("Phase 3 backlog", "phase3", ("status", "items", "oldest_message_id", "oldest_seconds")),
+    ("Stalled jobs", "stalled_jobs",
+     ("id", "queue", "task", "args", "worker_id", "last_heartbeat", "started_at")),
+)
+
+
+def render(report: dict[str, Any]) -> Group:
+    checks = Table("check", "value", "limit", "", title="Health", title_justify="left")
+    for check in report["checks"]:
+        mark = "[green]ok[/]" if check["ok"] else "[bold red]FAIL[/]"
+        checks.add_row(check["name"], str(check["value"]), f"{check['limit']:g}", mark)
+    tables = [checks]
+    for title, key, columns in TABLES:
+        # Folded, not cut: an id or an error is no use half shown.
+        table = Table(*(Column(c, overflow="fold") for c in columns), title=title,
+                      title_justify="left")
+        for row in report[key]:
+            table.add_row(*(_cell(row[column]) for column in columns))
+        tables.append(table)
+    unhandled = report["messages_unhandled"]
+    waiting = Text(f"Messages not processed after {report['thresholds']['unhandled_after']:g} s:"
+                   f" {unhandled['messages']}")
+    if unhandled["messages"]:
+        waiting.append(f" (oldest {unhandled['oldest_mid']}, {unhandled['oldest_seconds']} s)")
+    verdict = "[green]healthy[/]" if report["healthy"] else "[bold red]unhealthy[/]"
+    return Group(*tables, waiting, f"{verdict} at {report['generated_at']}")
+
+
+def _cell(value: Any) -> Text:
+    """A cell's text, never read as rich markup: error texts and ids come from outside."""
+    if value is None:
+        return Text("-")
+    return Text(json.dumps(value) if isinstance(value, (dict, list)) else str(value))
+
+
+def exit_code(report: dict[str, Any]) -> int:
+    return 0 if report["healthy"] else 1
+
+
+async def run(settings: Settings, thresholds: Thresholds, *, as_json: bool = False,
+              watch: bool = False, interval: float = 2.0) -> int:
+    console = Console()
+    # One connection, not a pool: an unreachable database fails the check at once.
+    async with await psycopg.AsyncConnection.connect(
+            settings.database_url, row_factory=dict_row, autocommit=True,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS) as conn:
+        report = await status.collect(conn, thresholds)
+        if not watch:
+            _show(console, report, as_json)
+            return exit_code(report)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        live = (contextlib.nullcontext() if as_json
+                else Live(render(report), console=console, auto_refresh=False))
+        with live:
+            while True:
+                if as_json:
+                    _show(console, report, as_json=True)
+                else:
+                    live.update(render(report), refresh=True)
+                try:
+                    await asyncio.wait_for(stop.wait(), interval)
+                    return exit_code(report)
+                except TimeoutError:
+                    report = await status.collect(conn, thresholds)
+
+
+def _show(console: Console, report: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(report), flush=True)
+    else:
+        console.print(render(report))

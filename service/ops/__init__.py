@@ -1,1 +1,0 @@
-"""Operating the service: status and health checks, re-queueing DMs, replaying messages."""

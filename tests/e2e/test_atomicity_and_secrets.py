@@ -1,0 +1,75 @@
+"""What must never happen: a job without its message (or the reverse), a second DM for
+one event, or a token's plaintext anywhere in the database."""
+
+from __future__ import annotations
+
+from service.messages import ingestion as ingest_module
+from tests.e2e.test_flows import VERIFICATION_LINK, connect
+
+
+def test_a_rolled_back_ingest_leaves_neither_message_nor_job(env, sandbox, db, monkeypatch):
+    from tests.support.stack import Stack
+
+    real_defer = ingest_module.jobs.defer_process_message
+
+    async def defer_then_fail(app, conn, mid):
+        await real_defer(app, conn, mid)  # the job row is written in the transaction...
+        raise RuntimeError("crash after the defer")  # ...which then rolls back
+
+    monkeypatch.setattr(ingest_module.jobs, "defer_process_message", defer_then_fail)
+    with Stack(env, sandbox, db, worker=False) as api:
+        response = api.ingest(mid="m-rollback")
+        assert response.status_code == 500
+        assert api.rows("SELECT * FROM messages") == []
+        assert api.rows("SELECT * FROM procrastinate_jobs") == []
+
+
+def dump(db) -> str:
+    """Every row of every table, as text: what a database dump would hold."""
+    tables = db.execute(
+        "SELECT schemaname, tablename FROM pg_tables "
+        "WHERE schemaname NOT IN ('pg_catalog', 'information_schema')").fetchall()
+    text = []
+    for t in tables:
+        rows = db.execute(f'SELECT t::text AS row FROM "{t["schemaname"]}"."{t["tablename"]}" t')
+        text.extend(r["row"] for r in rows)
+    return "\n".join(text)
+
+
+def test_no_token_plaintext_anywhere_in_the_database_or_logs(stack, db, caplog):
+    caplog.set_level("INFO")
+    stack.sandbox.script({"status": 500, "body": {"error": {"message": "x", "code": 2}}})
+    stack.ingest(mid="m-1", sender_ig_id="user-1")
+    stack.outbound_settled(1)
+    [sent] = stack.sandbox.messages()
+    plaintext = VERIFICATION_LINK.match(sent.text)["token"]
+    everything = dump(db)
+    assert "verification" in everything  # the dump does hold the outbound row
+    assert plaintext not in everything
+    assert plaintext not in stack.worker.output()
+    assert "sandbox DM to user-1" in caplog.text and plaintext not in caplog.text
+
+
+def test_one_sender_many_messages_at_once_get_one_verification_dm(stack, db):
+    for n in range(8):
+        assert stack.ingest(mid=f"burst-{n}", sender_ig_id="user-burst").status_code == 202
+    for n in range(8):
+        stack.wait_handled(f"burst-{n}")
+    [dm] = stack.outbound_settled(1)
+    assert dm["kind"] == "verification"
+    assert len(stack.sandbox.messages()) == 1
+
+
+def test_processing_a_message_twice_sends_one_dm(stack, db):
+    connect(db, "user-1")
+    stack.ingest(mid="m-twice", sender_ig_id="user-1")
+    stack.wait_handled("m-twice")
+    # Run the job again, as a rescued or replayed job would.
+    db.execute("UPDATE messages SET handled_at = NULL")
+    db.execute("INSERT INTO procrastinate_jobs (queue_name, task_name, args) "
+               "VALUES ('messages', 'process_message', '{\"mid\": \"m-twice\"}')")
+    stack.wait_handled("m-twice")
+    stack.outbound_settled(1)
+    assert len(stack.rows("SELECT * FROM outbound_messages")) == 1
+    assert len(stack.sandbox.messages()) == 1
+    assert len(stack.rows("SELECT * FROM phase3_queue")) == 1

@@ -1,0 +1,187 @@
+"""The internal API: authentication, validation, and the token and DM endpoints."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+
+import pytest
+
+from tests.support.stack import SERVICE_TOKEN, Stack
+
+GOOD_EVENT = {"mid": "m-1", "sender_ig_id": "user-1", "recipient_ig_id": "page-1",
+              "timestamp": "1734123456", "message_text": "Hello"}
+INGEST = "/api/internal/ingest-event"
+
+
+@pytest.fixture
+def api(env, sandbox, db):
+    """The app without a worker: what the HTTP layer alone does."""
+    with Stack(env, sandbox, db, worker=False) as running:
+        yield running
+
+
+def stored(api) -> dict[str, int]:
+    return {table: api.rows(f"SELECT count(*) AS n FROM {table}")[0]["n"]
+            for table in ("messages", "outbound_messages", "verification_tokens",
+                          "procrastinate_jobs")}
+
+
+NOTHING = {"messages": 0, "outbound_messages": 0, "verification_tokens": 0,
+           "procrastinate_jobs": 0}
+
+
+@pytest.mark.parametrize("token", [None, "", "wrong-token", SERVICE_TOKEN + "x"])
+@pytest.mark.parametrize("path", [INGEST, "/api/internal/generate-verification",
+                                  "/api/internal/send-verification-dm", "/api/internal/send-dm"])
+def test_a_missing_or_wrong_service_token_is_401(api, path, token):
+    response = api.post(path, GOOD_EVENT, token=token)
+    assert response.status_code == 401
+    assert "x-service-token" in response.json()["detail"]
+    assert stored(api) == NOTHING
+
+
+@pytest.mark.parametrize("change", [
+    {"mid": ""}, {"mid": "   "}, {"mid": None}, {"mid": 5}, {"sender_ig_id": ""},
+    {"recipient_ig_id": ["x"]}, {"timestamp": "yesterday"}, {"timestamp": -5},
+    {"timestamp": True}, {"timestamp": None}, {"message_text": 12},
+    {"attachments": "a string"}, {"mid": "a\x00b"}, {"message_text": "nul\x00"},
+])
+def test_a_bad_body_is_400_and_stores_nothing(api, change):
+    response = api.post(INGEST, {**GOOD_EVENT, **change})
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"]
+    assert stored(api) == NOTHING
+
+
+def test_a_missing_field_is_named_in_the_error(api):
+    body = dict(GOOD_EVENT)
+    del body["sender_ig_id"]
+    response = api.post(INGEST, body)
+    assert response.status_code == 400
+    assert "sender_ig_id" in response.text
+
+
+def test_malformed_json_is_400(api):
+    response = api.client.post(INGEST, content=b"{not json",
+                               headers={"x-service-token": SERVICE_TOKEN,
+                                        "content-type": "application/json"})
+    assert response.status_code == 400
+    assert stored(api) == NOTHING
+
+
+def test_unstorable_json_is_a_4xx_not_a_500(api):
+    response = api.post(INGEST, {**GOOD_EVENT, "attachments": [{"title": "nul\u0000"}]})
+    assert response.status_code in (400, 422)
+    assert stored(api) == NOTHING
+
+
+@pytest.mark.parametrize("timestamp, expected", [
+    ("1734123456", dt.datetime(2024, 12, 13, 20, 57, 36, tzinfo=dt.UTC)),
+    (1734123456789, dt.datetime(2024, 12, 13, 20, 57, 36, 789000, tzinfo=dt.UTC)),
+    ("2024-12-13T20:57:36Z", dt.datetime(2024, 12, 13, 20, 57, 36, tzinfo=dt.UTC)),
+])
+def test_timestamps_in_seconds_milliseconds_or_iso(api, timestamp, expected):
+    assert api.post(INGEST, {**GOOD_EVENT, "timestamp": timestamp}).status_code == 202
+    [row] = api.rows("SELECT timestamp FROM messages")
+    assert row["timestamp"] == expected
+
+
+def test_an_accepted_event_defers_exactly_one_job_with_only_its_mid(api):
+    api.post(INGEST, {**GOOD_EVENT, "attachments": [{"type": "ig_reel", "payload": {
+        "url": "https://lookaside.example/reel", "reel_video_id": "1"}}]})
+    [job] = api.rows("SELECT * FROM procrastinate_jobs")
+    assert job["task_name"] == "process_message" and job["args"] == {"mid": "m-1"}
+    [message] = api.rows("SELECT attachments FROM messages")
+    assert message["attachments"][0]["type"] == "ig_reel"
+
+
+def test_the_openapi_schema_is_served(api):
+    response = api.client.get("/schema/openapi.json")
+    assert response.status_code == 200
+    assert INGEST in response.json()["paths"]
+
+
+def test_generate_verification_returns_only_the_hash(api):
+    response = api.post("/api/internal/generate-verification",
+                        {"ig_id": "user-7", "event_id": "m-7"})
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"token_hash", "expires_at", "ig_id"} and body["ig_id"] == "user-7"
+    [token] = api.rows("SELECT *, expires_at - created_at AS ttl FROM verification_tokens")
+    assert token["token_hash"] == body["token_hash"] and token["ttl"].total_seconds() == 3600
+    assert token["created_by_event_id"] == "m-7" and token["consumed"] is False
+    again = api.post("/api/internal/generate-verification", {"ig_id": "user-7", "event_id": "m-7"})
+    assert again.json() == body
+    assert len(api.rows("SELECT * FROM verification_tokens")) == 1
+
+
+def insert_token(api, ig_id: str, plaintext: str) -> str:
+    digest = hashlib.sha256(plaintext.encode()).hexdigest()
+    api.db.execute("INSERT INTO instagram_profiles (ig_id) VALUES (%s) ON CONFLICT DO NOTHING",
+                   (ig_id,))
+    api.db.execute("INSERT INTO verification_tokens (token_hash, ig_id, expires_at) "
+                   "VALUES (%s, %s, now() + interval '1 hour')", (digest, ig_id))
+    return digest
+
+
+def test_send_verification_dm_sends_the_link_and_stores_no_plaintext(api):
+    plaintext = "ab" * 32
+    digest = insert_token(api, "user-3", plaintext)
+    response = api.post("/api/internal/send-verification-dm",
+                        {"ig_id": "user-3", "token_plain": plaintext})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    [sent] = api.sandbox.messages()
+    assert body["success"] is True and body["remote_message_id"] == sent.message_id
+    assert f"?token={plaintext}&ig_id=user-3" in sent.text
+    [dm] = api.rows("SELECT * FROM outbound_messages")
+    assert str(dm["id"]) == body["outbound_message_id"] and dm["status"] == "sent"
+    assert dm["payload"]["token_hash"] == digest and plaintext not in str(dm["payload"])
+
+
+def test_send_verification_dm_with_an_unknown_token_is_404(api):
+    insert_token(api, "user-3", "cd" * 32)
+    response = api.post("/api/internal/send-verification-dm",
+                        {"ig_id": "user-3", "token_plain": "ef" * 32})
+    assert response.status_code == 404 and "token" in response.json()["detail"]
+    assert api.rows("SELECT * FROM outbound_messages") == []
+    assert api.sandbox.attempts == 0
+
+
+def test_send_dm_answers_202_pending_when_no_worker_sends_it_in_time(env, sandbox, db):
+    with Stack({**env, "SEND_DM_WAIT_SECONDS": "0.1"}, sandbox, db, worker=False) as api:
+        response = api.post("/api/internal/send-dm", {"ig_id": "user-1", "message_text": "hi"})
+        assert response.status_code == 202
+        body = response.json()
+        assert body["status"] == "pending" and uuid.UUID(body["outbound_message_id"])
+        [job] = api.rows("SELECT * FROM procrastinate_jobs")
+        assert job["task_name"] == "send_outbound"
+        assert job["args"] == {"outbound_id": body["outbound_message_id"]}
+
+
+@pytest.mark.parametrize("body, fragment", [
+    ({"ig_id": "u", "message_text": ""}, "message_text"),
+    ({"ig_id": "u", "message_text": "   "}, "message_text"),
+    ({"ig_id": "u", "message_text": "é" * 501}, "1000 bytes"),
+    ({"ig_id": "u", "message_text": "hi", "kind": "spam"}, "kind"),
+    ({"ig_id": "", "message_text": "hi"}, "ig_id"),
+])
+def test_send_dm_rejects_bad_input(api, body, fragment):
+    response = api.post("/api/internal/send-dm", body)
+    assert response.status_code in (400, 422)
+    assert fragment in response.text
+    assert api.rows("SELECT * FROM outbound_messages") == []
+
+
+def test_send_dm_through_the_worker_returns_the_remote_id(stack):
+    response = stack.post("/api/internal/send-dm", {"ig_id": "user-1", "message_text": "hi there"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    [sent] = stack.sandbox.messages()
+    assert body == {"success": True, "outbound_message_id": body["outbound_message_id"],
+                    "remote_message_id": sent.message_id}
+    assert sent.text == "hi there"
+    [dm] = stack.rows("SELECT * FROM outbound_messages")
+    assert dm["kind"] == "custom" and dm["status"] == "sent" and dm["attempts"] == 1

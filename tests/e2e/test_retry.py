@@ -1,0 +1,156 @@
+"""`ingest retry-failed` and `ingest replay`: run again by hand, nothing sent twice."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from service.operations import accounts
+from service.dms import sending
+from service.operations import requeue
+from service.core.runtime import open_runtime
+from devtools.sandbox import ScriptedResponse
+from service.core.settings import Settings
+from tests.support import seed
+from tests.support.stack import run_cli
+from tests.e2e.test_flows import VERIFICATION_LINK
+
+SERVER_ERROR = ScriptedResponse(status=500, body={"error": {"message": "boom", "code": 2}})
+USER_UNAVAILABLE = ScriptedResponse(status=400, body={"error": {"message": "gone", "code": 551}})
+
+
+@pytest.fixture
+def failed(db) -> dict[str, object]:
+    """Failed DMs of each kind and age, and rows that retry-failed must leave alone."""
+    seed.message(db, "m-v")
+    return {
+        "ack": seed.failed_dm(db, kind="acknowledgement", recipient="user-a", attempts=4),
+        "custom": seed.failed_dm(db, kind="custom", recipient="user-b", attempts=1),
+        "verification": seed.failed_dm(db, kind="verification", recipient="user-v",
+                                       message_id="m-v"),
+        "old": seed.failed_dm(db, kind="acknowledgement", recipient="user-c", minutes_ago=180),
+        # Its token's plaintext was never stored: no job can send it again.
+        "tokenless": seed.failed_dm(db, kind="verification", recipient="user-t"),
+        "sent": seed.outbound(db, kind="custom", status="sent", recipient="user-a"),
+    }
+
+
+def in_runtime(env: dict[str, str], operation):
+    """Run `operation(rt)` in this process, on a runtime opened from `env`."""
+    async def run():
+        async with open_runtime(Settings.from_mapping(env)) as rt:
+            return await operation(rt)
+    return asyncio.run(run())
+
+
+def statuses(db) -> dict[object, tuple]:
+    rows = db.execute("SELECT id, status, attempts, retry_base FROM outbound_messages").fetchall()
+    return {row["id"]: (row["status"], row["attempts"], row["retry_base"]) for row in rows}
+
+
+def send_jobs(db) -> list[str]:
+    rows = db.execute("SELECT args->>'outbound_id' AS id FROM procrastinate_jobs"
+                      " WHERE task_name = 'send_outbound' ORDER BY id").fetchall()
+    return sorted(row["id"] for row in rows)
+
+
+def test_dry_run_lists_what_would_be_requeued_and_changes_nothing(env, db, failed):
+    before = statuses(db)
+    result = run_cli(env, "retry-failed", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "4 failed DMs would be re-queued (dry run)" in result.stdout
+    assert statuses(db) == before
+    assert send_jobs(db) == []
+
+
+def test_filters_select_by_kind_recipient_and_age(env, db, failed):
+    def would(**filters) -> list:
+        dms = in_runtime(env, lambda rt: requeue.retry_failed(rt, dry_run=True, **filters))
+        return sorted(str(dm.id) for dm in dms)
+
+    def ids(*names: str) -> list:
+        return sorted(str(failed[name]) for name in names)
+
+    assert would(kind="acknowledgement") == ids("ack", "old")
+    assert would(recipient="user-b") == ids("custom")
+    assert would(since_seconds=3600) == ids("ack", "custom", "verification")
+    assert would(since_seconds=3600, kind="verification", recipient="user-v") == ids(
+        "verification")
+    assert would(kind="custom", recipient="user-a") == []
+
+
+def test_requeue_sets_pending_with_a_fresh_budget_and_defers_a_send(env, db, failed):
+    result = run_cli(env, "retry-failed", "--kind", "acknowledgement", "--since", "1h")
+    assert result.returncode == 0, result.stderr
+    assert "1 failed DM re-queued" in result.stdout
+    row = db.execute("SELECT * FROM outbound_messages WHERE id = %s", (failed["ack"],)).fetchone()
+    assert (row["status"], row["attempts"], row["retry_base"]) == ("pending", 4, 4)
+    assert row["requeued_at"] is not None
+    assert row["error"] == "TransientGraphError http=500: boom"  # until the next attempt
+    assert send_jobs(db) == [str(failed["ack"])]
+    assert sum(status == "failed" for status, *_ in statuses(db).values()) == 4
+
+
+def test_requeued_dm_is_sent_again(stack, db):
+    stack.sandbox.script(USER_UNAVAILABLE)
+    stack.ingest(mid="m-retry", sender_ig_id="user-r")
+    [dm] = stack.outbound_settled(1)
+    assert (dm["status"], dm["attempts"]) == ("failed", 1)
+
+    result = run_cli(stack.env, "retry-failed")
+    assert result.returncode == 0, result.stderr
+    [dm] = stack.outbound_settled(1)
+    assert (dm["status"], dm["attempts"], dm["retry_base"], dm["error"]) == ("sent", 2, 1, None)
+    [sent] = stack.sandbox.messages()
+    link = VERIFICATION_LINK.match(sent.text)
+    assert link and link["ig_id"] == "user-r"
+    assert len(stack.rows("SELECT * FROM verification_tokens")) == 1
+
+
+@pytest.mark.parametrize(("retry_base", "outcome"), [(0, "failed"), (4, "pending")])
+def test_retry_budget_counts_from_the_last_requeue(env, db, sandbox, retry_base, outcome):
+    """After 4 calls the spec's budget (1 + 3 retries) is spent, unless re-queued since."""
+    dm_id = seed.outbound(db, kind="custom", status="pending", attempts=4)
+    db.execute("UPDATE outbound_messages SET retry_base = %s", (retry_base,))
+    sandbox.script(SERVER_ERROR)
+
+    def send() -> None:
+        in_runtime(env, lambda rt: sending.send_outbound(rt, dm_id))
+
+    if outcome == "pending":
+        with pytest.raises(sending.RetryLater):
+            send()
+    else:
+        send()
+    row = db.execute("SELECT status, attempts FROM outbound_messages").fetchone()
+    assert (row["status"], row["attempts"]) == (outcome, 5)
+
+
+def test_replay_runs_processing_again_without_a_second_dm(stack, db):
+    stack.ingest(mid="m-replay", sender_ig_id="user-late")
+    stack.outbound_settled(1)
+    result = run_cli(stack.env, "replay", "m-replay")
+    assert result.returncode == 0, result.stderr
+    assert "message m-replay queued for processing again" in result.stdout
+    stack.wait_handled("m-replay")
+    assert len(stack.rows("SELECT * FROM outbound_messages")) == 1
+
+    # Connected since: a replay now acknowledges and hands the message to Phase 3, once.
+    asyncio.run(accounts.connect(stack.settings, "user-late", uuid.uuid4()))
+    for _ in range(2):
+        in_runtime(stack.env, lambda rt: requeue.replay(rt, "m-replay"))
+        stack.wait_handled("m-replay")
+        dms = stack.outbound_settled(2)
+    assert sorted(dm["kind"] for dm in dms) == ["acknowledgement", "verification"]
+    assert len(stack.sandbox.messages()) == 2
+    assert len(stack.rows("SELECT * FROM phase3_queue WHERE message_id = 'm-replay'")) == 1
+    [message] = stack.rows("SELECT * FROM messages")
+    assert message["processed"] is True
+
+
+def test_replay_of_an_unknown_message_fails(env):
+    result = run_cli(env, "replay", "no-such-mid")
+    assert result.returncode == 1
+    assert "no message with mid 'no-such-mid'" in result.stderr

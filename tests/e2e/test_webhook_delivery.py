@@ -1,0 +1,211 @@
+"""Meta's deliveries end to end: signed posts to the webhook, the real worker forwarding
+them over HTTP to the app's ingest endpoint, and the rows and DMs that follow."""
+
+from __future__ import annotations
+
+import json
+
+from tests.support.meta_payloads import (ACCOUNT, CDN, ENTRY_MS, SENT_MS, USER, attachment, delivery,
+                                 entry, item, message_item)
+from tests.support.stack import wait_until
+from tests.e2e.test_flows import connect
+
+OTHER_USER = "1254009876543210"
+
+
+def deliver_and_settle(stack, payload) -> dict:
+    response = stack.deliver(payload)
+    assert response.status_code == 200, response.text
+    return stack.delivery_settled(response.json()["delivery_id"])
+
+
+def job_log_line(stack, delivery_id: int) -> dict:
+    """The worker's one log line for this delivery's forwarding."""
+    def line():
+        for text in stack.worker.output().splitlines():
+            if text.startswith("{"):
+                logged = json.loads(text)
+                if logged.get("event") == "forward_delivery" and \
+                        logged.get("delivery_id") == delivery_id:
+                    return logged
+        return None
+    return wait_until(line, what="the forward_delivery log line")
+
+
+def messages(stack) -> dict[str, dict]:
+    return {row["id"]: row for row in stack.rows("SELECT * FROM messages")}
+
+
+def test_a_text_message_is_stored_and_answered_with_a_verification_dm(webhook_stack):
+    row = deliver_and_settle(webhook_stack, delivery(entry(
+        message_item("mid.text", text="Check this reel out!"))))
+
+    assert row["status"] == "forwarded" and row["messages_forwarded"] == 1
+    assert row["attempts"] == 1 and row["last_error"] is None
+    [message] = messages(webhook_stack).values()
+    assert message["id"] == "mid.text" and message["message_text"] == "Check this reel out!"
+    assert message["sender_ig_id"] == USER and message["recipient_ig_id"] == ACCOUNT
+    assert int(message["timestamp"].timestamp() * 1000) == SENT_MS
+    [dm] = webhook_stack.outbound_settled(1)
+    assert dm["kind"] == "verification" and dm["recipient_ig_id"] == USER
+    assert dm["status"] == "sent" and len(webhook_stack.sandbox.messages()) == 1
+
+
+ATTACHMENTS = [
+    attachment("image", url=CDN),
+    attachment("video", url=CDN),
+    attachment("audio", url=CDN),
+    attachment("file", url=CDN),
+    attachment("share", url=CDN),
+    attachment("story_mention", url=CDN),
+    attachment("ig_reel", reel_video_id="18087782618022081", title="a reel", url=CDN),
+    attachment("ig_post", ig_post_media_id="18139494541428835", title="a post", url=CDN),
+    attachment("ephemeral"),
+    attachment("like_heart"),
+]
+
+
+def test_every_attachment_type_is_stored_as_received_and_acknowledged(webhook_stack, db):
+    connect(db, USER)
+    items = [message_item(f"mid.{a['type']}", attachments=[a], timestamp=SENT_MS + n)
+             for n, a in enumerate(ATTACHMENTS)]
+    row = deliver_and_settle(webhook_stack, delivery(entry(*items)))
+
+    assert row["status"] == "forwarded" and row["messages_forwarded"] == len(ATTACHMENTS)
+    stored = messages(webhook_stack)
+    for sent in ATTACHMENTS:
+        assert stored[f"mid.{sent['type']}"]["attachments"] == [sent], sent["type"]
+    dms = webhook_stack.outbound_settled(len(ATTACHMENTS))
+    assert {dm["kind"] for dm in dms} == {"acknowledgement"}
+    assert len(webhook_stack.rows("SELECT * FROM phase3_queue")) == len(ATTACHMENTS)
+
+
+def test_a_story_mention_from_an_unconnected_user_gets_a_verification_dm(webhook_stack):
+    mention = attachment("story_mention", url=CDN)
+    deliver_and_settle(webhook_stack, delivery(entry(message_item(
+        "mid.story", attachments=[mention]))))
+
+    assert messages(webhook_stack)["mid.story"]["attachments"] == [mention]
+    [dm] = webhook_stack.outbound_settled(1)
+    assert dm["kind"] == "verification" and dm["status"] == "sent"
+
+
+def test_a_batch_of_entries_and_events_is_read_in_full(webhook_stack):
+    payload = delivery(
+        entry(message_item("mid.a1", text="one"),
+              item(reaction={"mid": "mid.a1", "action": "react", "reaction": "love",
+                             "emoji": "\u2764"}),
+              message_item("mid.a2", text="two", timestamp=SENT_MS + 1)),
+        entry(message_item("mid.b1", text="three", sender=OTHER_USER),
+              item(sender=OTHER_USER, read={"mid": "mid.out"}), time=ENTRY_MS + 5))
+    row = deliver_and_settle(webhook_stack, payload)
+
+    assert row["status"] == "forwarded" and row["messages_forwarded"] == 3
+    assert set(messages(webhook_stack)) == {"mid.a1", "mid.a2", "mid.b1"}
+    webhook_stack.wait_handled("mid.a2")
+    dms = webhook_stack.outbound_settled(2)
+    # One verification per user: the second message falls in the first one's resend window.
+    assert sorted(dm["recipient_ig_id"] for dm in dms) == sorted([USER, OTHER_USER])
+
+
+def test_an_echo_of_our_own_dm_is_recorded_but_never_answered(webhook_stack):
+    deliver_and_settle(webhook_stack, delivery(entry(message_item(
+        "mid.echo", text="Hi! Send your reels", sender=ACCOUNT, recipient=USER, is_echo=True))))
+
+    webhook_stack.wait_handled("mid.echo")
+    assert messages(webhook_stack)["mid.echo"]["is_echo"] is True
+    assert webhook_stack.rows("SELECT * FROM outbound_messages") == []
+    assert webhook_stack.sandbox.messages() == []
+
+
+def test_deleted_and_unsupported_messages_are_kept_only_in_the_delivery(webhook_stack):
+    payload = delivery(entry(
+        message_item("mid.gone", is_deleted=True),
+        message_item("mid.gif", is_unsupported=True, timestamp=SENT_MS + 1)))
+    row = deliver_and_settle(webhook_stack, payload)
+
+    assert row["status"] == "forwarded" and row["messages_forwarded"] == 0
+    assert messages(webhook_stack) == {}
+    assert webhook_stack.rows("SELECT * FROM outbound_messages") == []
+    [kept] = webhook_stack.rows("SELECT body FROM webhook_deliveries")
+    assert kept["body"] == payload
+    logged = job_log_line(webhook_stack, row["id"])
+    assert logged["held_back"] == {"deleted": 1, "unsupported": 1}
+
+
+def test_a_standby_message_is_recorded_but_left_to_the_app_in_control(webhook_stack, db):
+    connect(db, USER)
+    row = deliver_and_settle(webhook_stack, delivery(entry(standby=[
+        message_item("mid.standby", text="another app answers this")])))
+
+    assert row["status"] == "forwarded" and row["messages_forwarded"] == 1
+    webhook_stack.wait_handled("mid.standby")
+    message = messages(webhook_stack)["mid.standby"]
+    assert message["source"] == "standby" and message["processed"] is False
+    assert webhook_stack.rows("SELECT * FROM outbound_messages") == []
+    assert webhook_stack.rows("SELECT * FROM phase3_queue") == []
+
+
+def test_reactions_reads_and_unknown_events_are_acknowledged_and_never_answered(webhook_stack):
+    payload = delivery(entry(
+        item(reaction={"mid": "mid.1", "action": "react", "reaction": "love"}),
+        item(read={"mid": "mid.out"}),
+        item(postback={"mid": "mid.2", "title": "Get started", "payload": "START"}),
+        item(referral={"ref": "ad-7", "source": "ADS", "type": "OPEN_THREAD"}),
+        item(message_edit={"mid": "mid.1", "text": "edited", "num_edit": 1}),
+        item(something_new={"x": 1})))
+    row = deliver_and_settle(webhook_stack, payload)
+
+    assert row["status"] == "forwarded" and row["messages_forwarded"] == 0
+    assert messages(webhook_stack) == {}
+    assert webhook_stack.rows("SELECT * FROM outbound_messages") == []
+    logged = job_log_line(webhook_stack, row["id"])
+    assert logged["other_events"] == {"reaction": 1, "read": 1, "postback": 1, "referral": 1,
+                                      "message_edit": 1, "unknown": 1}
+    assert any("unrecognised event" in warning for warning in logged["warnings"])
+
+
+def test_a_redelivered_delivery_makes_no_second_message_or_dm(webhook_stack):
+    payload = delivery(entry(message_item("mid.dup", text="twice")))
+    first = deliver_and_settle(webhook_stack, payload)
+    webhook_stack.outbound_settled(1)
+    second = deliver_and_settle(webhook_stack, payload)
+
+    assert first["id"] != second["id"] and second["status"] == "forwarded"
+    assert list(messages(webhook_stack)) == ["mid.dup"]
+    assert len(webhook_stack.rows("SELECT * FROM outbound_messages")) == 1
+    assert len(webhook_stack.sandbox.messages()) == 1
+
+
+def test_the_dashboard_test_delivery_is_stored_with_its_seconds_timestamp(webhook_stack):
+    payload = {"object": "instagram", "entry": [{"id": "0", "time": 1_661_141_837_537,
+               "changes": [{"field": "messages", "value": {
+                   "sender": {"id": "12334"}, "recipient": {"id": "23245"},
+                   "timestamp": "1527459824",
+                   "message": {"mid": "random_mid", "text": "random_text"}}}]}]}
+    deliver_and_settle(webhook_stack, payload)
+
+    message = messages(webhook_stack)["random_mid"]
+    assert message["timestamp"].timestamp() == 1_527_459_824
+
+
+def test_a_message_without_any_time_takes_the_delivery_received_time(webhook_stack):
+    row = deliver_and_settle(webhook_stack, delivery(entry(
+        message_item("mid.untimed", text="when?", timestamp=None), time=None)))
+
+    message = messages(webhook_stack)["mid.untimed"]
+    assert abs((message["timestamp"] - row["received_at"]).total_seconds()) < 0.001
+
+
+def test_a_message_the_ingest_endpoint_refuses_fails_the_delivery_but_not_the_others(
+        webhook_stack):
+    too_long = "m" * 300  # the ingest endpoint takes ids of at most 256 characters
+    row = deliver_and_settle(webhook_stack, delivery(entry(
+        message_item(too_long, text="refused"),
+        message_item("mid.fine", text="kept", timestamp=SENT_MS + 1))))
+
+    assert row["status"] == "failed" and row["attempts"] == 1
+    assert row["messages_forwarded"] == 1
+    assert row["last_error"].startswith("1 refused by the ingest endpoint: mmmm")
+    assert "HTTP 400" in row["last_error"]
+    assert list(messages(webhook_stack)) == ["mid.fine"]

@@ -1,0 +1,1 @@
+"""Integration tests: service code against a real Postgres."""

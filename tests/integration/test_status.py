@@ -1,0 +1,142 @@
+"""`ingest status` and its queries, against a database seeded with known trouble."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from service.operations import status
+from service.operations.thresholds import Thresholds
+from service.store.queries import QUERIES
+from tests.support.stack import ROOT, run_cli
+
+PSQL_QUERIES = [name for name in QUERIES
+                if name.startswith("status_") and name != "status_configure"]
+
+
+def collect(env: dict[str, str], **thresholds) -> dict:
+    async def run():
+        async with await psycopg.AsyncConnection.connect(env["DATABASE_URL"],
+                                                         row_factory=dict_row) as conn:
+            return await status.collect(conn, Thresholds(**thresholds))
+    return asyncio.run(run())
+
+
+def checks(report: dict) -> dict[str, bool]:
+    return {check["name"]: check["ok"] for check in report["checks"]}
+
+
+def test_status_reports_the_seeded_rows_exactly(env, troubled):
+    report = collect(env)
+
+    assert [(r["queue"], r["task"], r["status"], r["jobs"]) for r in report["jobs"]] == [
+        ("messages", "process_message", "doing", 2),
+        ("messages", "process_message", "todo", 1),
+        ("outbound", "send_outbound", "todo", 1),
+    ]
+    [doing, waiting, scheduled] = report["jobs"]
+    assert doing["oldest_todo_seconds"] is None and scheduled["oldest_todo_seconds"] is None
+    assert 600 <= waiting["oldest_todo_seconds"] < 660
+    assert [(r["kind"], r["status"], r["dms"]) for r in report["outbound"]] == [
+        ("acknowledgement", "failed", 1), ("acknowledgement", "sent", 1)]
+    assert [r["id"] for r in report["outbound_failed"]] == [
+        str(troubled["failed"]), str(troubled["old_failed"])]
+    assert report["outbound_failed"][0]["recipient_ig_id"] == "user-f"
+    assert report["outbound_failed"][0]["attempts"] == 4
+    assert report["outbound_failed"][0]["error"] == "TransientGraphError http=500: boom"
+    unhandled = report["messages_unhandled"]
+    assert unhandled["messages"] == 1 and unhandled["oldest_mid"] == "m-stuck"
+    assert [(r["status"], r["items"], r["oldest_message_id"]) for r in report["phase3"]] == [
+        ("queued", 1, "m-p3-old")]
+    assert 7200 <= report["phase3"][0]["oldest_seconds"] < 7260
+    assert [job["id"] for job in report["stalled_jobs"]] == [troubled["stalled"]]
+
+    assert checks(report) == {"stalled_jobs": False, "oldest_job_wait_seconds": False,
+                              "unhandled_messages": False, "oldest_phase3_seconds": False,
+                              "failed_dms_in_window": True}
+    assert report["healthy"] is False
+
+
+def test_thresholds_change_what_counts(env, troubled):
+    report = collect(env, window=3 * 3600, stalled_after=600, unhandled_after=900,
+                     max_job_wait=3600, max_phase3_age=3 * 3600, max_failed_dms=1,
+                     failed_limit=1)
+    assert [(r["kind"], r["status"], r["dms"]) for r in report["outbound"]] == [
+        ("acknowledgement", "failed", 1), ("acknowledgement", "sent", 1),
+        ("custom", "failed", 1)]
+    assert len(report["outbound_failed"]) == 1
+    assert report["stalled_jobs"] == [] and report["messages_unhandled"]["messages"] == 0
+    assert checks(report) == {"stalled_jobs": True, "oldest_job_wait_seconds": True,
+                              "unhandled_messages": True, "oldest_phase3_seconds": True,
+                              "failed_dms_in_window": False}
+
+
+@pytest.mark.parametrize("name", PSQL_QUERIES)
+def test_status_queries_run_as_they_are_in_psql(name, db, troubled):
+    """No placeholders: the text runs on a plain session, as pasted into psql."""
+    assert "%(" not in QUERIES[name]
+    db.execute(QUERIES[name]).fetchall()
+
+
+def test_a_session_setting_changes_a_status_querys_parameter(db, troubled):
+    assert len(db.execute(QUERIES["status_outbound"]).fetchall()) == 2
+    db.execute("SET ingest.dm_window = '3 hours'")
+    assert len(db.execute(QUERIES["status_outbound"]).fetchall()) == 3
+
+
+def test_status_command_exits_zero_when_healthy(env):
+    result = run_cli(env, "status")
+    assert result.returncode == 0, result.stderr
+    assert "healthy" in result.stdout and "unhealthy" not in result.stdout
+
+
+def test_status_command_exits_one_when_unhealthy(env, troubled):
+    result = run_cli(env, "status", "--json")
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["healthy"] is False
+    assert [job["id"] for job in report["stalled_jobs"]] == [troubled["stalled"]]
+    assert run_cli(env, "status").returncode == 1
+
+
+def test_status_command_thresholds_are_flags(env, troubled):
+    lenient = ["--stalled-after", "10m", "--unhandled-after", "15m", "--max-job-wait", "1h",
+               "--max-phase3-age", "3h"]
+    assert run_cli(env, "status", *lenient).returncode == 0
+    assert run_cli(env, "status", *lenient, "--max-failed-dms", "0").returncode == 1
+    bad = run_cli(env, "status", "--window", "soon")
+    assert bad.returncode == 2 and "'soon' is not a duration" in bad.stderr
+
+
+def test_status_watch_refreshes_until_stopped(env, troubled):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ingest.cli", "status", "--watch", "--json", "--interval", "0.2"],
+        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, text=True)
+    deadline = threading.Timer(60, process.kill)  # a hung read must not hang the suite
+    deadline.start()
+    try:
+        reports = [json.loads(process.stdout.readline()) for _ in range(2)]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 1
+    finally:
+        deadline.cancel()
+        process.kill()
+        process.stdout.close()
+    assert reports[0]["generated_at"] < reports[1]["generated_at"]
+    assert all(report["healthy"] is False for report in reports)
+
+
+def test_status_command_says_when_the_database_is_unreachable(env):
+    url = psycopg.conninfo.make_conninfo(env["DATABASE_URL"], dbname="no_such_database_here")
+    result = run_cli({**env, "DATABASE_URL": url}, "status")
+    assert result.returncode == 2
+    assert "database unreachable" in result.stderr

@@ -1,0 +1,74 @@
+"""Running deliveries: retries while the ingest endpoint is down, replaying a stored
+delivery from the command line, and retention."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+
+from service.http.app import create_app
+from service.core.runtime import open_runtime
+from service.core.settings import Settings
+from service.operations.retention import purge_forwarded_deliveries
+from tests.support.live_server import LiveServer
+from tests.support.meta_payloads import delivery, entry, message_item
+from tests.support.stack import ROOT, Stack, wait_until
+
+
+def test_a_delivery_fails_after_its_retries_and_a_replay_forwards_it(env, sandbox, db):
+    endpoint = LiveServer()  # bound but not yet listening: connections are refused
+    env = {**env, "INTERNAL_INGEST_URL": f"{endpoint.url}/api/internal/ingest-event",
+           "FORWARD_MAX_RETRIES": "2"}
+    with Stack(env, sandbox, db) as stack:
+        delivery_id = stack.deliver(delivery(entry(message_item("mid.1", text="hi")))).json()[
+            "delivery_id"]
+        row = stack.delivery_settled(delivery_id)
+        assert row["status"] == "failed" and row["attempts"] == 3
+        assert "ConnectError" in row["last_error"] and row["messages_forwarded"] == 0
+        assert stack.rows("SELECT * FROM messages") == []
+
+        endpoint.start(create_app(stack.settings), wait_until=wait_until)
+        try:
+            replay = subprocess.run(
+                [sys.executable, "-m", "ingest.cli", "replay-delivery", str(delivery_id)],
+                cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+        finally:
+            endpoint.stop()
+        assert replay.returncode == 0, replay.stderr
+        assert replay.stdout.strip() == f"delivery {delivery_id}: forwarded, 1 messages forwarded"
+        [row] = stack.rows("SELECT * FROM webhook_deliveries")
+        assert row["status"] == "forwarded" and row["attempts"] == 4 and row["last_error"] is None
+        [dm] = stack.outbound_settled(1)
+        assert dm["status"] == "sent"
+
+
+def test_replaying_a_delivery_that_does_not_exist_fails_with_one_line(env):
+    replay = subprocess.run(
+        [sys.executable, "-m", "ingest.cli", "replay-delivery", "424242"],
+        cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+    assert replay.returncode == 1
+    assert replay.stderr.strip().splitlines()[-1] == "no webhook delivery 424242"
+
+
+def purge(settings: Settings) -> int:
+    async def run() -> int:
+        async with open_runtime(settings, pool_max_size=2) as rt:
+            return await purge_forwarded_deliveries(rt)
+    return asyncio.run(run())
+
+
+def test_retention_deletes_only_forwarded_deliveries_older_than_its_days(web_only, db):
+    ids = [web_only.deliver(delivery(entry(message_item(f"mid.{n}")))).json()["delivery_id"]
+           for n in range(3)]
+    aged = {ids[0]: ("forwarded", 31), ids[1]: ("forwarded", 29), ids[2]: ("failed", 90)}
+    for delivery_id, (status, days) in aged.items():
+        db.execute("UPDATE webhook_deliveries SET status = %s, "
+                   "processed_at = now() - make_interval(days => %s) WHERE id = %s",
+                   (status, days, delivery_id))
+
+    assert purge(Settings.from_mapping({**web_only.env, "WEBHOOK_RETENTION_DAYS": "0"})) == 0
+    assert purge(web_only.settings) == 1
+    left = web_only.rows("SELECT id FROM webhook_deliveries ORDER BY id")
+    assert [row["id"] for row in left] == ids[1:]

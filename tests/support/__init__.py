@@ -1,0 +1,1 @@
+"""Shared test helpers: the database server, the stack of processes, seeds and payloads."""

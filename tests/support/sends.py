@@ -1,0 +1,39 @@
+"""Driving one DM's send in the test process, as the worker would, and reading its row."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from service.dms import sending
+from service.core.runtime import open_runtime
+from service.core.settings import Settings
+
+
+def insert_dm(db, ig_id: str = "user-1") -> uuid.UUID:
+    return db.execute(
+        "INSERT INTO outbound_messages (recipient_ig_id, kind, payload)"
+        " VALUES (%s, 'custom', '{\"text\": \"hello\"}') RETURNING id", (ig_id,)).fetchone()["id"]
+
+
+def send_until_settled(settings: Settings, dm_id: uuid.UUID) -> list[float]:
+    """Run the send as the worker would, sleeping each re-schedule; returns the waits."""
+    waits = []
+
+    async def run() -> None:
+        async with open_runtime(settings) as rt:
+            while True:
+                try:
+                    await sending.send_outbound(rt, dm_id)
+                    return
+                except sending.RetryLater as exc:
+                    waits.append(exc.delay_seconds)
+                    await asyncio.sleep(exc.delay_seconds)
+
+    asyncio.run(run())
+    return waits
+
+
+def row(db, dm_id: uuid.UUID) -> dict:
+    return db.execute("SELECT status, attempts, error, sending_attempt_id FROM"
+                      " outbound_messages WHERE id = %s", (dm_id,)).fetchone()
