@@ -32,15 +32,20 @@ def sample(roles: dict[int, str]) -> Counter[str]:
             text = stat.read_text()
         except OSError:
             continue  # ended meanwhile
-        pid, comm = int(text.split(" ", 1)[0]), text[text.index("(") + 1:text.rindex(")")]
+        pid, comm = int(text.split(" ", 1)[0]), text[text.index("(") + 1 : text.rindex(")")]
         fields = [int(v) for v in text.rsplit(")", 1)[1].split()[2:15]]
         pgid, own, reaped = fields[0], fields[9] + fields[10], fields[11] + fields[12]
         if pid == harness:  # its reaped children are the load tools
             seconds["harness"] += own / hz
             seconds["load tool"] += reaped / hz
             continue
-        role = ("load tool" if comm in LOAD_TOOLS else "postgres" if comm == "postgres"
-                else roles.get(pgid, "other"))
+        role = (
+            "load tool"
+            if comm in LOAD_TOOLS
+            else "postgres"
+            if comm == "postgres"
+            else roles.get(pgid, "other")
+        )
         seconds[role] += (own + reaped) / hz
         if pgid in roles:
             members[pgid] += 1
@@ -84,8 +89,11 @@ class Meter:
         for key, value in cores.items():
             if ":" in key:
                 self.processes.setdefault(key.split(":")[0], []).append(value)
-        self.processes = {role: sorted(values, reverse=True)
-                          for role, values in self.processes.items() if len(values) > 1}
+        self.processes = {
+            role: sorted(values, reverse=True)
+            for role, values in self.processes.items()
+            if len(values) > 1
+        }
 
     def _sample(self) -> Counter[str] | None:
         return sample(self.roles()) if (PROC / "stat").exists() else None

@@ -39,16 +39,21 @@ def _noop_baseline(h: Harness) -> dict:
     h.db.run("analyze")
     with h.measuring("figure 3 baseline: no-op drain"):
         h.stack.start_noop_workers()
-        reached = _drain(h, n, f"{n} no-op jobs",
-                         lambda: h.db.one("jobs_succeeded", queue=noop_worker.QUEUE))
+        reached = _drain(
+            h, n, f"{n} no-op jobs", lambda: h.db.one("jobs_succeeded", queue=noop_worker.QUEUE)
+        )
     return _drained(h, n, reached)
 
 
 def _service(h: Harness) -> dict:
     o = h.options
-    plan = LoadPlan(prefix="e2e", threads=o.load_threads, connections=o.load_connections,
-                    quota=o.messages // o.load_threads * o.load_threads,
-                    sender_prefix=SENDER_PREFIX)
+    plan = LoadPlan(
+        prefix="e2e",
+        threads=o.load_threads,
+        connections=o.load_connections,
+        quota=o.messages // o.load_threads * o.load_threads,
+        sender_prefix=SENDER_PREFIX,
+    )
     n = plan.quota
     h.quiet()
     h.db.run("seed_connected_senders", ig_ids=plan.senders())
@@ -61,9 +66,15 @@ def _service(h: Harness) -> dict:
     h.progress(f"figure 3: {o.worker_processes} worker processes draining {n} messages")
     with h.measuring("figure 3: end-to-end drain"):
         h.stack.start_workers()
-        reached = _drain(h, n, f"{n} messages processed end to end", lambda: (
-            h.db.one("end_to_end_progress")
-            | {"dms_received": h.stack.sandbox_counts()["delivered"]}))
+        reached = _drain(
+            h,
+            n,
+            f"{n} messages processed end to end",
+            lambda: (
+                h.db.one("end_to_end_progress")
+                | {"dms_received": h.stack.sandbox_counts()["delivered"]}
+            ),
+        )
     result = _drained(h, n, reached)
     unfinished = h.db.one("end_to_end_unfinished")["n"]
     if unfinished:
@@ -71,8 +82,9 @@ def _service(h: Harness) -> dict:
     return result | {"ingest_accepted_per_second": round(loaded.accepted_per_second, 1)}
 
 
-def _drain(h: Harness, n: int, what: str,
-           progress: Callable[[], dict[str, int]]) -> dict[str, float]:
+def _drain(
+    h: Harness, n: int, what: str, progress: Callable[[], dict[str, int]]
+) -> dict[str, float]:
     """When (time.time()) each count of `progress()` reached `n`, once all have. A drain
     may be slow, but one whose counts stand still for STALL_SECONDS is stuck: BenchError."""
     reached: dict[str, float] = {}
@@ -81,8 +93,13 @@ def _drain(h: Harness, n: int, what: str,
     def done() -> bool:
         nonlocal last, moved
         counts = progress()
-        reached.update({name: time.time() for name, count in counts.items()
-                        if count >= n and name not in reached})
+        reached.update(
+            {
+                name: time.time()
+                for name, count in counts.items()
+                if count >= n and name not in reached
+            }
+        )
         if len(reached) == len(counts):
             return True
         if counts != last:
@@ -91,8 +108,9 @@ def _drain(h: Harness, n: int, what: str,
             raise BenchError(f"{what}: no progress for {STALL_SECONDS} s, at {counts}")
         return False
 
-    wait_until(done, timeout=MAX_DRAIN_SECONDS, interval=POLL_SECONDS, what=what,
-               watch=h.stack.workers)
+    wait_until(
+        done, timeout=MAX_DRAIN_SECONDS, interval=POLL_SECONDS, what=what, watch=h.stack.workers
+    )
     return reached
 
 
@@ -101,8 +119,9 @@ def _drained(h: Harness, n: int, reached: dict[str, float]) -> dict:
     h.stack.stop_workers()
     first_started = h.db.one("first_job_started")["at"]
     seconds = max(reached.values()) - first_started
-    return {"jobs_or_messages": n, "seconds": round(seconds, 3),
-            "per_second": round(n / seconds, 1),
-            "all_reached_after_s": {name: round(at - first_started, 3)
-                                    for name, at in reached.items()}}
-
+    return {
+        "jobs_or_messages": n,
+        "seconds": round(seconds, 3),
+        "per_second": round(n / seconds, 1),
+        "all_reached_after_s": {name: round(at - first_started, 3) for name, at in reached.items()},
+    }

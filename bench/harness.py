@@ -40,14 +40,16 @@ class Harness:
 
     def load(self, plan: LoadPlan) -> LoadResult:
         if self.tool == "wrk":
-            return wrk.run(self.stack.web_url, SERVICE_TOKEN, plan,
-                           self.log_dir / f"wrk-{plan.prefix}.txt")
+            return wrk.run(
+                self.stack.web_url, SERVICE_TOKEN, plan, self.log_dir / f"wrk-{plan.prefix}.txt"
+            )
         return pyload.run(self.stack.web_url, SERVICE_TOKEN, plan)
 
     def progress(self, message: str) -> None:
         elapsed = int(time.monotonic() - self.started)
-        print(f"[bench {elapsed // 60:02d}:{elapsed % 60:02d}] {message}", file=sys.stderr,
-              flush=True)
+        print(
+            f"[bench {elapsed // 60:02d}:{elapsed % 60:02d}] {message}", file=sys.stderr, flush=True
+        )
 
     def quiet(self) -> None:
         """Start a measurement from a clean slate: empty tables, nothing dirty to flush."""

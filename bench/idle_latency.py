@@ -26,8 +26,12 @@ from service.webhooks.signatures import SIGNATURE_HEADER, signature
 SENDER_PREFIX = "idle-sender-"
 WARMUP = 3  # unmeasured deliveries first: the workers' first jobs open connections
 DM_DEADLINE_SECONDS = 30
-STAGES = ("POST -> delivery stored", "delivery stored -> message stored (forward job)",
-          "message stored -> processed (process job)", "processed -> DM at stand-in (send)")
+STAGES = (
+    "POST -> delivery stored",
+    "delivery stored -> message stored (forward job)",
+    "message stored -> processed (process job)",
+    "processed -> DM at stand-in (send)",
+)
 
 
 def measure(h: Harness) -> dict:
@@ -37,39 +41,58 @@ def measure(h: Harness) -> dict:
     h.db.run("seed_connected_senders", ig_ids=senders)
     h.stack.sandbox_reset()
     h.stack.start_workers()
-    h.progress(f"figure 4: {count} webhook deliveries, one at a time "
-               f"(after {WARMUP} unmeasured)")
+    h.progress(f"figure 4: {count} webhook deliveries, one at a time (after {WARMUP} unmeasured)")
     posted_at: dict[str, float] = {}
-    with h.measuring("figure 4: idle deliveries"), \
-            httpx.Client(base_url=h.stack.web_url, timeout=10) as client:
+    with (
+        h.measuring("figure 4: idle deliveries"),
+        httpx.Client(base_url=h.stack.web_url, timeout=10) as client,
+    ):
         for i, sender in enumerate(senders):
             body = _delivery(f"idle.{i}", sender)
-            headers = {"content-type": "application/json",
-                       SIGNATURE_HEADER: signature(APP_SECRET, body)}
+            headers = {
+                "content-type": "application/json",
+                SIGNATURE_HEADER: signature(APP_SECRET, body),
+            }
             posted_at[sender] = time.time()
             response = client.post(WEBHOOK_PATH, content=body, headers=headers)
             if response.status_code != 200:
                 raise BenchError(f"the webhook answered {response.status_code}: {response.text}")
-            wait_until(lambda: h.stack.sandbox_counts()["delivered"] > i,
-                       timeout=DM_DEADLINE_SECONDS, interval=0.01,
-                       what=f"the DM answering delivery {i + 1}", watch=h.stack.workers)
+            wait_until(
+                lambda: h.stack.sandbox_counts()["delivered"] > i,
+                timeout=DM_DEADLINE_SECONDS,
+                interval=0.01,
+                what=f"the DM answering delivery {i + 1}",
+                watch=h.stack.workers,
+            )
     h.stack.stop_workers()
-    arrived = {m["recipient_id"]: dt.datetime.fromisoformat(m["arrived_at"]).timestamp()
-               for m in h.stack.sandbox_messages()}
+    arrived = {
+        m["recipient_id"]: dt.datetime.fromisoformat(m["arrived_at"]).timestamp()
+        for m in h.stack.sandbox_messages()
+    }
     measured = senders[WARMUP:]
-    p50, p99, worst = percentiles_ms([arrived[s] - posted_at[s] for s in measured],
-                                     50, 99, 100)
-    return {"messages": count, "p50_ms": p50, "p99_ms": p99, "max_ms": worst,
-            "stage_p50_ms": _stages(h, measured, posted_at, arrived)}
+    p50, p99, worst = percentiles_ms([arrived[s] - posted_at[s] for s in measured], 50, 99, 100)
+    return {
+        "messages": count,
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "max_ms": worst,
+        "stage_p50_ms": _stages(h, measured, posted_at, arrived),
+    }
 
 
-def _stages(h: Harness, senders: list[str], posted_at: dict[str, float],
-            arrived: dict[str, float]) -> dict[str, float]:
+def _stages(
+    h: Harness, senders: list[str], posted_at: dict[str, float], arrived: dict[str, float]
+) -> dict[str, float]:
     """Median milliseconds of each stage, from the POST to the DM's arrival."""
     stages: dict[str, list[float]] = {name: [] for name in STAGES}
     for row in h.db.all("idle_stages", senders=senders):
-        marks = [posted_at[row["sender"]], row["delivery_stored"], row["message_stored"],
-                 row["message_handled"], arrived[row["sender"]]]
+        marks = [
+            posted_at[row["sender"]],
+            row["delivery_stored"],
+            row["message_stored"],
+            row["message_handled"],
+            arrived[row["sender"]],
+        ]
         if None in marks:
             continue  # a stage the service no longer records this way
         for name, start, end in zip(STAGES, marks, marks[1:]):
@@ -80,8 +103,22 @@ def _stages(h: Harness, senders: list[str], posted_at: dict[str, float],
 def _delivery(mid: str, sender: str) -> bytes:
     """One message in Meta's webhook shape (Instagram messaging, `messages` field)."""
     now_ms = int(time.time() * 1000)
-    return json.dumps({"object": "instagram", "entry": [{
-        "id": SCOPED_ID, "time": now_ms,
-        "messaging": [{"sender": {"id": sender}, "recipient": {"id": SCOPED_ID},
-                       "timestamp": now_ms,
-                       "message": {"mid": mid, "text": "Check this reel out!"}}]}]}).encode()
+    return json.dumps(
+        {
+            "object": "instagram",
+            "entry": [
+                {
+                    "id": SCOPED_ID,
+                    "time": now_ms,
+                    "messaging": [
+                        {
+                            "sender": {"id": sender},
+                            "recipient": {"id": SCOPED_ID},
+                            "timestamp": now_ms,
+                            "message": {"mid": mid, "text": "Check this reel out!"},
+                        }
+                    ],
+                }
+            ],
+        }
+    ).encode()

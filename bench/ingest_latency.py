@@ -9,10 +9,18 @@ from bench.load import LoadPlan
 
 def measure(h: Harness, prefix: str) -> dict:
     o = h.options
-    h.progress(f"{h.tool}: ingest-event paced at {o.paced_rate:g}/s, {o.paced_connections} "
-               f"connections, {o.duration:g} s ({prefix})")
+    h.progress(
+        f"{h.tool}: ingest-event paced at {o.paced_rate:g}/s, {o.paced_connections} "
+        f"connections, {o.duration:g} s ({prefix})"
+    )
     with h.measuring(f"paced ingest ({prefix})"):
-        result = h.load(LoadPlan(prefix=prefix, threads=o.load_threads,
-                                 connections=o.paced_connections, seconds=o.duration,
-                                 rate=o.paced_rate))
+        result = h.load(
+            LoadPlan(
+                prefix=prefix,
+                threads=o.load_threads,
+                connections=o.paced_connections,
+                seconds=o.duration,
+                rate=o.paced_rate,
+            )
+        )
     return result.as_dict() | {"target_rate": o.paced_rate}

@@ -16,24 +16,43 @@ def measure(h: Harness) -> dict:
     baseline = None
     if h.pgbench is not None:
         h.quiet()
-        h.progress(f"figure 1 baseline: pgbench, the ingest transaction, "
-                   f"{o.pgbench_clients} clients, {o.duration:g} s")
+        h.progress(
+            f"figure 1 baseline: pgbench, the ingest transaction, "
+            f"{o.pgbench_clients} clients, {o.duration:g} s"
+        )
         with h.measuring("figure 1 baseline: pgbench"):
-            baseline = pgbench.run(h.pgbench, h.db.url, clients=o.pgbench_clients,
-                                   seconds=o.duration, run_id="ingest",
-                                   output=h.log_dir / "pgbench-ingest.txt")
+            baseline = pgbench.run(
+                h.pgbench,
+                h.db.url,
+                clients=o.pgbench_clients,
+                seconds=o.duration,
+                run_id="ingest",
+                output=h.log_dir / "pgbench-ingest.txt",
+            )
         # More rows than counted transactions is fine: pgbench leaves out those in
         # flight when its time is up. Fewer: mids repeated, and the baseline did less work.
         stored = h.db.one("count_messages")["n"]
         if stored < baseline.transactions:
-            raise BenchError(f"pgbench ran {baseline.transactions} transactions but stored "
-                             f"{stored} messages: its mids were not unique")
+            raise BenchError(
+                f"pgbench ran {baseline.transactions} transactions but stored "
+                f"{stored} messages: its mids were not unique"
+            )
     h.quiet()
-    h.progress(f"figure 1: {h.tool}, ingest-event at full speed, {o.load_connections} "
-               f"connections, {o.duration:g} s")
+    h.progress(
+        f"figure 1: {h.tool}, ingest-event at full speed, {o.load_connections} "
+        f"connections, {o.duration:g} s"
+    )
     with h.measuring("figure 1: ingest at full speed"):
-        ours = h.load(LoadPlan(prefix="rate", threads=o.load_threads,
-                               connections=o.load_connections, seconds=o.duration))
-    return {"service": ours.as_dict(),
-            "stored": h.db.one("count_messages")["n"],
-            "pgbench": dataclasses.asdict(baseline) if baseline else None}
+        ours = h.load(
+            LoadPlan(
+                prefix="rate",
+                threads=o.load_threads,
+                connections=o.load_connections,
+                seconds=o.duration,
+            )
+        )
+    return {
+        "service": ours.as_dict(),
+        "stored": h.db.one("count_messages")["n"],
+        "pgbench": dataclasses.asdict(baseline) if baseline else None,
+    }

@@ -16,13 +16,25 @@ from bench.stack import SCOPED_ID
 
 # An event as the webhook forwarder posts it: a message with a reel, Reeva's usual case.
 # MID and SENDER are replaced per request (plain string replacement, in Lua as in Python).
-EVENT_TEMPLATE = json.dumps({
-    "mid": "MID", "sender_ig_id": "SENDER", "recipient_ig_id": SCOPED_ID,
-    "timestamp": "1734123456", "message_text": "Check this reel out!",
-    "attachments": [{"type": "ig_reel", "payload": {
-        "reel_video_id": "18087782618022081",
-        "url": "https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=1"}}],
-}, separators=(",", ":"))
+EVENT_TEMPLATE = json.dumps(
+    {
+        "mid": "MID",
+        "sender_ig_id": "SENDER",
+        "recipient_ig_id": SCOPED_ID,
+        "timestamp": "1734123456",
+        "message_text": "Check this reel out!",
+        "attachments": [
+            {
+                "type": "ig_reel",
+                "payload": {
+                    "reel_video_id": "18087782618022081",
+                    "url": "https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=1",
+                },
+            }
+        ],
+    },
+    separators=(",", ":"),
+)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -42,12 +54,16 @@ class LoadPlan:
     def senders(self) -> list[str]:
         """The sender of every request of a quota run."""
         per_thread = self.quota // self.threads
-        return [f"{self.sender_prefix}{t}-{n}" for t in range(1, self.threads + 1)
-                for n in range(1, per_thread + 1)]
+        return [
+            f"{self.sender_prefix}{t}-{n}"
+            for t in range(1, self.threads + 1)
+            for n in range(1, per_thread + 1)
+        ]
 
     def body(self, thread: int, n: int) -> str:
-        return (EVENT_TEMPLATE.replace("MID", f"{self.prefix}.{thread}.{n}")
-                .replace("SENDER", f"{self.sender_prefix}{thread}-{n}"))
+        return EVENT_TEMPLATE.replace("MID", f"{self.prefix}.{thread}.{n}").replace(
+            "SENDER", f"{self.sender_prefix}{thread}-{n}"
+        )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -72,4 +88,5 @@ class LoadResult:
     def as_dict(self) -> dict[str, object]:
         return dataclasses.asdict(self) | {
             "accepted_per_second": round(self.accepted_per_second, 1),
-            "requests_per_second": round(self.requests_per_second, 1)}
+            "requests_per_second": round(self.requests_per_second, 1),
+        }

@@ -20,8 +20,9 @@ def describe(server: Server, *, tool: str, pgbench: str | None) -> dict[str, str
         "load average at start (1, 5, 15 min)": ", ".join(f"{n:.2f}" for n in os.getloadavg()),
         "python": platform.python_version(),
         **server.about(),
-        "load tool": _first_line(["wrk", "--version"]) if tool == "wrk" else
-                     "Python loader (wrk is not installed)",
+        "load tool": _first_line(["wrk", "--version"])
+        if tool == "wrk"
+        else "Python loader (wrk is not installed)",
         "pgbench": _first_line([pgbench, "--version"]) if pgbench else "not found",
     }
 
@@ -40,7 +41,7 @@ def _memory() -> str:
             kib = int(meminfo.readline().split()[1])
     except (OSError, ValueError, IndexError):
         return "unknown"
-    return f"{kib / 1024 ** 2:.0f} GiB"
+    return f"{kib / 1024**2:.0f} GiB"
 
 
 def _first_line(argv: list[str]) -> str:

@@ -48,11 +48,13 @@ async def run(settings: Settings) -> None:
     try:
         async with app.open_async(pool):
             await app.run_worker_async(
-                queues=[QUEUE], concurrency=concurrency,
+                queues=[QUEUE],
+                concurrency=concurrency,
                 fetch_job_polling_interval=settings.worker_poll_seconds,
                 update_heartbeat_interval=settings.worker_heartbeat_seconds,
                 stalled_worker_timeout=settings.worker_stalled_seconds,
-                shutdown_graceful_timeout=settings.worker_shutdown_seconds)
+                shutdown_graceful_timeout=settings.worker_shutdown_seconds,
+            )
     finally:
         await pool.close()
 

@@ -28,15 +28,21 @@ class Options:
     keep_database: bool = False
     loader: str = "auto"
     json_out: str | None = None
-    dbname: str = _flag("reeva_bench", "reeva_bench_smoke",
-                        "the benchmark's own database, dropped and created again each run")
+    dbname: str = _flag(
+        "reeva_bench",
+        "reeva_bench_smoke",
+        "the benchmark's own database, dropped and created again each run",
+    )
     web_processes: int = _flag(2, 1, "uvicorn processes of `ingest web`")
     worker_processes: int = _flag(2, 1, "`ingest worker` processes (and no-op baseline ones)")
-    worker_concurrency: int = _flag(_SERVICE.worker_concurrency, 4,
-                                    "WORKER_CONCURRENCY of each worker")
-    worker_poll_seconds: float = _flag(_SERVICE.worker_poll_seconds,
-                                       _SERVICE.worker_poll_seconds,
-                                       "WORKER_POLL_SECONDS of each worker")
+    worker_concurrency: int = _flag(
+        _SERVICE.worker_concurrency, 4, "WORKER_CONCURRENCY of each worker"
+    )
+    worker_poll_seconds: float = _flag(
+        _SERVICE.worker_poll_seconds,
+        _SERVICE.worker_poll_seconds,
+        "WORKER_POLL_SECONDS of each worker",
+    )
     graph_latency_ms: float = _flag(50.0, 50.0, "the Graph API stand-in's answer latency")
     duration: float = _flag(10.0, 1.0, "seconds of each load run (wrk, pgbench)")
     warmup: float = _flag(3.0, 0.5, "seconds of unmeasured load before the first figure")
@@ -61,20 +67,33 @@ def _sized() -> list[dataclasses.Field]:
 
 def parse(argv: Sequence[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(prog="python -m bench", description=bench.__doc__)
-    parser.add_argument("--smoke", action="store_true",
-                        help="tiny sizes and durations: checks the harness in seconds")
-    parser.add_argument("--keep-database", action="store_true",
-                        help="leave the database for inspection (it is dropped by default)")
-    parser.add_argument("--loader", choices=("auto", "wrk", "python"), default="auto",
-                        help="HTTP load tool; auto: wrk, or (smoke run only) a Python loader "
-                             "where wrk is missing")
-    parser.add_argument("--json-out", default=None,
-                        help="where to write the results as JSON (default: .bench/)")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes and durations: checks the harness in seconds",
+    )
+    parser.add_argument(
+        "--keep-database",
+        action="store_true",
+        help="leave the database for inspection (it is dropped by default)",
+    )
+    parser.add_argument(
+        "--loader",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="HTTP load tool; auto: wrk, or (smoke run only) a Python loader where wrk is missing",
+    )
+    parser.add_argument(
+        "--json-out", default=None, help="where to write the results as JSON (default: .bench/)"
+    )
     for field in _sized():
         full, smoke = field.default, field.metadata["smoke"]
-        parser.add_argument("--" + field.name.replace("_", "-"), type=type(full),
-                            default=None, help=f"{field.metadata['help']} (default {full}; "
-                                               f"smoke {smoke})")
+        parser.add_argument(
+            "--" + field.name.replace("_", "-"),
+            type=type(full),
+            default=None,
+            help=f"{field.metadata['help']} (default {full}; smoke {smoke})",
+        )
     values = vars(parser.parse_args(argv))
     for field in _sized():
         if values[field.name] is None:

@@ -26,23 +26,39 @@ class PgbenchResult:
     per_second: float
 
 
-def run(binary: str, database_url: str, *, clients: int, seconds: float, run_id: str,
-        output: Path) -> PgbenchResult:
+def run(
+    binary: str, database_url: str, *, clients: int, seconds: float, run_id: str, output: Path
+) -> PgbenchResult:
     """Prepared statements, like psycopg's after a few runs of a query; durable commits."""
     whole_seconds = max(1, round(seconds))
-    argv = [binary, "--no-vacuum", "--protocol=prepared", f"--client={clients}",
-            f"--jobs={min(clients, os.cpu_count() or 1)}", f"--time={whole_seconds}",
-            f"--file={PGBENCH_INGEST}", "--define", f"run={run_id}", "--define", "k=0",
-            database_url]
+    argv = [
+        binary,
+        "--no-vacuum",
+        "--protocol=prepared",
+        f"--client={clients}",
+        f"--jobs={min(clients, os.cpu_count() or 1)}",
+        f"--time={whole_seconds}",
+        f"--file={PGBENCH_INGEST}",
+        "--define",
+        f"run={run_id}",
+        "--define",
+        "k=0",
+        database_url,
+    ]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=whole_seconds + 60)
     text = done.stdout + done.stderr
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text)
     tps, transactions = _TPS.search(text), _DONE.search(text)
     if done.returncode != 0 or tps is None or transactions is None:
-        raise BenchError(f"pgbench failed (exit {done.returncode}); its output is in "
-                         f"{output}:\n{text[-2000:]}")
+        raise BenchError(
+            f"pgbench failed (exit {done.returncode}); its output is in {output}:\n{text[-2000:]}"
+        )
     failed = _FAILED.search(text)
-    return PgbenchResult(clients=clients, seconds=whole_seconds,
-                         transactions=int(transactions[1]),
-                         failed=int(failed[1]) if failed else 0, per_second=float(tps[1]))
+    return PgbenchResult(
+        clients=clients,
+        seconds=whole_seconds,
+        transactions=int(transactions[1]),
+        failed=int(failed[1]) if failed else 0,
+        per_second=float(tps[1]),
+    )

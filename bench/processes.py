@@ -20,8 +20,14 @@ from bench.errors import BenchError
 T = TypeVar("T")
 
 
-def wait_until(predicate: Callable[[], T], *, timeout: float, what: str,
-               interval: float = 0.05, watch: Sequence[Process] = ()) -> T:
+def wait_until(
+    predicate: Callable[[], T],
+    *,
+    timeout: float,
+    what: str,
+    interval: float = 0.05,
+    watch: Sequence[Process] = (),
+) -> T:
     """Poll `predicate` until it returns something truthy; BenchError at the deadline or
     as soon as a watched process exits."""
     deadline = time.monotonic() + timeout
@@ -37,21 +43,36 @@ def wait_until(predicate: Callable[[], T], *, timeout: float, what: str,
 
 
 class Process:
-    def __init__(self, name: str, role: str, argv: Sequence[str], env: dict[str, str],
-                 log_dir: Path, cwd: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        role: str,
+        argv: Sequence[str],
+        env: dict[str, str],
+        log_dir: Path,
+        cwd: Path,
+    ) -> None:
         self.name = name
         self.role = role  # what it is, for the CPU figures: its process group's name
         self.log_path = log_dir / f"{name}.log"
         log_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "wb") as log:
             self.popen = subprocess.Popen(
-                list(argv), cwd=cwd, env={**os.environ, **env}, stdout=log,
-                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                list(argv),
+                cwd=cwd,
+                env={**os.environ, **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
 
     def check_running(self) -> None:
         if self.popen.poll() is not None:
-            raise BenchError(f"{self.name} exited with {self.popen.returncode}; "
-                             f"the end of {self.log_path}:\n{self.tail()}")
+            raise BenchError(
+                f"{self.name} exited with {self.popen.returncode}; "
+                f"the end of {self.log_path}:\n{self.tail()}"
+            )
 
     def stop(self, timeout: float = 30) -> None:
         """SIGTERM to its process group, then SIGKILL if it outlives `timeout`."""

@@ -29,7 +29,7 @@ async def _run(base_url: str, token: str, plan: LoadPlan) -> LoadResult:
 
     async def connection(client: httpx.AsyncClient) -> None:
         nonlocal next_slot
-        while (counts["issued"] < plan.quota if plan.quota else time.monotonic() < stop_at):
+        while counts["issued"] < plan.quota if plan.quota else time.monotonic() < stop_at:
             k = counts["issued"]
             counts["issued"] += 1
             if interval:
@@ -49,6 +49,13 @@ async def _run(base_url: str, token: str, plan: LoadPlan) -> LoadResult:
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=10) as client:
         await asyncio.gather(*(connection(client) for _ in range(plan.connections)))
     p50, p99, worst = percentiles_ms(latencies, 50, 99, 100)
-    return LoadResult(tool="python", seconds=time.monotonic() - started,
-                      requests=len(latencies), accepted=counts["accepted"],
-                      errors=counts["errors"], p50_ms=p50, p99_ms=p99, max_ms=worst)
+    return LoadResult(
+        tool="python",
+        seconds=time.monotonic() - started,
+        requests=len(latencies),
+        accepted=counts["accepted"],
+        errors=counts["errors"],
+        p50_ms=p50,
+        p99_ms=p99,
+        max_ms=worst,
+    )

@@ -16,8 +16,16 @@ END_TO_END_PER_SECOND = 1000
 IDLE_P50_MS = 30
 BIG_TABLES_RATIO = 1.2
 
-CPU_ORDER = ["web", "workers", "sandbox", "postgres", "load tool", "harness", "other",
-             "machine busy"]
+CPU_ORDER = [
+    "web",
+    "workers",
+    "sandbox",
+    "postgres",
+    "load tool",
+    "harness",
+    "other",
+    "machine busy",
+]
 # (measured, baseline, met) from a figure's results
 Judge = Callable[..., tuple[str, str, bool]]
 
@@ -35,26 +43,52 @@ def rows(results: dict[str, Any], options: Options) -> list[Row]:
     rate = f"~{options.paced_rate:,.0f}/s"
     big = _count(options.big_rows)
     return [
-        _row(results, ["ingest_rate"], "ingest-event accepted/s (full load)",
-             f">= {INGEST_PER_SECOND:,}/s and >= {INGEST_PGBENCH_RATIO}x pgbench",
-             _ingest_rate),
-        _row(results, ["ingest_latency"], f"ingest-event latency p50 / p99, paced at {rate}",
-             f"p99 <= {INGEST_P99_MS} ms", _ingest_latency),
-        _row(results, ["end_to_end"], "messages fully processed/s, end to end",
-             f">= {END_TO_END_PER_SECOND:,}/s", _end_to_end),
-        _row(results, ["idle_latency"], "idle latency p50 / p99, webhook -> DM at stand-in",
-             f"p50 <= {IDLE_P50_MS} ms", _idle_latency),
-        _row(results, ["ingest_latency", "ingest_latency_big"],
-             f"ingest p99 at {rate} with {big} messages + {big} finished jobs",
-             f"within {BIG_TABLES_RATIO}x", _big_ingest),
-        _row(results, ["claim_empty", "claim_big"],
-             f"job claim p50 / p99 with {big} messages + {big} finished jobs",
-             f"within {BIG_TABLES_RATIO}x", _big_claim),
+        _row(
+            results,
+            ["ingest_rate"],
+            "ingest-event accepted/s (full load)",
+            f">= {INGEST_PER_SECOND:,}/s and >= {INGEST_PGBENCH_RATIO}x pgbench",
+            _ingest_rate,
+        ),
+        _row(
+            results,
+            ["ingest_latency"],
+            f"ingest-event latency p50 / p99, paced at {rate}",
+            f"p99 <= {INGEST_P99_MS} ms",
+            _ingest_latency,
+        ),
+        _row(
+            results,
+            ["end_to_end"],
+            "messages fully processed/s, end to end",
+            f">= {END_TO_END_PER_SECOND:,}/s",
+            _end_to_end,
+        ),
+        _row(
+            results,
+            ["idle_latency"],
+            "idle latency p50 / p99, webhook -> DM at stand-in",
+            f"p50 <= {IDLE_P50_MS} ms",
+            _idle_latency,
+        ),
+        _row(
+            results,
+            ["ingest_latency", "ingest_latency_big"],
+            f"ingest p99 at {rate} with {big} messages + {big} finished jobs",
+            f"within {BIG_TABLES_RATIO}x",
+            _big_ingest,
+        ),
+        _row(
+            results,
+            ["claim_empty", "claim_big"],
+            f"job claim p50 / p99 with {big} messages + {big} finished jobs",
+            f"within {BIG_TABLES_RATIO}x",
+            _big_claim,
+        ),
     ]
 
 
-def _row(results: dict[str, Any], keys: list[str], figure: str, target: str,
-         judge: Judge) -> Row:
+def _row(results: dict[str, Any], keys: list[str], figure: str, target: str, judge: Judge) -> Row:
     parts = [results.get(key) or {"error": "not measured"} for key in keys]
     failed = next((part["error"] for part in parts if "error" in part), None)
     if failed is not None:
@@ -69,42 +103,56 @@ def _ingest_rate(r: dict) -> tuple[str, str, bool]:
     if pgbench is None:
         return f"{rate:,.0f}/s{_errors(ours)}", "pgbench not found", False
     ratio = rate / pgbench["per_second"]
-    return (f"{rate:,.0f}/s = {ratio:.2f}x pgbench{_errors(ours)}",
-            f"pgbench {pgbench['per_second']:,.0f}/s ({pgbench['clients']} clients)",
-            rate >= INGEST_PER_SECOND and ratio >= INGEST_PGBENCH_RATIO
-            and not ours["errors"])
+    return (
+        f"{rate:,.0f}/s = {ratio:.2f}x pgbench{_errors(ours)}",
+        f"pgbench {pgbench['per_second']:,.0f}/s ({pgbench['clients']} clients)",
+        rate >= INGEST_PER_SECOND and ratio >= INGEST_PGBENCH_RATIO and not ours["errors"],
+    )
 
 
 def _ingest_latency(r: dict) -> tuple[str, str, bool]:
-    return (f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f} ms at "
-            f"{r['requests_per_second']:,.0f}/s{_errors(r)}", "—",
-            r["p99_ms"] <= INGEST_P99_MS and not r["errors"])
+    return (
+        f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f} ms at "
+        f"{r['requests_per_second']:,.0f}/s{_errors(r)}",
+        "—",
+        r["p99_ms"] <= INGEST_P99_MS and not r["errors"],
+    )
 
 
 def _end_to_end(r: dict) -> tuple[str, str, bool]:
     ours, noop = r["service"], r["noop"]
-    return (f"{ours['per_second']:,.0f}/s ({ours['jobs_or_messages']:,} in "
-            f"{ours['seconds']:.1f} s)",
-            f"no-op jobs {noop['per_second']:,.0f}/s", ours["per_second"] >= END_TO_END_PER_SECOND)
+    return (
+        f"{ours['per_second']:,.0f}/s ({ours['jobs_or_messages']:,} in {ours['seconds']:.1f} s)",
+        f"no-op jobs {noop['per_second']:,.0f}/s",
+        ours["per_second"] >= END_TO_END_PER_SECOND,
+    )
 
 
 def _idle_latency(r: dict) -> tuple[str, str, bool]:
-    return (f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f} ms ({r['messages']} messages)", "—",
-            r["p50_ms"] <= IDLE_P50_MS)
+    return (
+        f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f} ms ({r['messages']} messages)",
+        "—",
+        r["p50_ms"] <= IDLE_P50_MS,
+    )
 
 
 def _big_ingest(empty: dict, big: dict) -> tuple[str, str, bool]:
     ratio = big["p99_ms"] / empty["p99_ms"]
-    return (f"{big['p99_ms']:.1f} ms = {ratio:.2f}x (at {big['requests_per_second']:,.0f}/s"
-            f"){_errors(big)}", f"empty: {empty['p99_ms']:.1f} ms",
-            ratio <= BIG_TABLES_RATIO and not big["errors"])
+    return (
+        f"{big['p99_ms']:.1f} ms = {ratio:.2f}x (at {big['requests_per_second']:,.0f}/s"
+        f"){_errors(big)}",
+        f"empty: {empty['p99_ms']:.1f} ms",
+        ratio <= BIG_TABLES_RATIO and not big["errors"],
+    )
 
 
 def _big_claim(empty: dict, big: dict) -> tuple[str, str, bool]:
     p50, p99 = big["p50_ms"] / empty["p50_ms"], big["p99_ms"] / empty["p99_ms"]
-    return (f"{big['p50_ms']:.3f} / {big['p99_ms']:.3f} ms = {p50:.2f}x / {p99:.2f}x",
-            f"empty: {empty['p50_ms']:.3f} / {empty['p99_ms']:.3f} ms",
-            p50 <= BIG_TABLES_RATIO and p99 <= BIG_TABLES_RATIO)
+    return (
+        f"{big['p50_ms']:.3f} / {big['p99_ms']:.3f} ms = {p50:.2f}x / {p99:.2f}x",
+        f"empty: {empty['p50_ms']:.3f} / {empty['p99_ms']:.3f} ms",
+        p50 <= BIG_TABLES_RATIO and p99 <= BIG_TABLES_RATIO,
+    )
 
 
 def _errors(r: dict) -> str:
@@ -121,14 +169,15 @@ def _count(n: int) -> str:
 def cpu_markdown(measured: dict[str, dict[str, Any]]) -> str:
     """Cores used by each role during each measurement (`bench/cpu.py`), with the share of
     each process where a role has several."""
-    roles = sorted({role for m in measured.values() for role in m["cores"]},
-                   key=lambda role: (CPU_ORDER.index(role) if role in CPU_ORDER
-                                     else len(CPU_ORDER), role))
-    lines = ["| cores used during | " + " | ".join(roles) + " |",
-             "| --- |" + " --- |" * len(roles)]
+    roles = sorted(
+        {role for m in measured.values() for role in m["cores"]},
+        key=lambda role: (CPU_ORDER.index(role) if role in CPU_ORDER else len(CPU_ORDER), role),
+    )
+    lines = ["| cores used during | " + " | ".join(roles) + " |", "| --- |" + " --- |" * len(roles)]
     for name, m in measured.items():
-        cells = [f"{m['cores'].get(role, 0):.2f}" + _shares(m["by_process"].get(role))
-                 for role in roles]
+        cells = [
+            f"{m['cores'].get(role, 0):.2f}" + _shares(m["by_process"].get(role)) for role in roles
+        ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -138,12 +187,13 @@ def _shares(per_process: list[float] | None) -> str:
 
 
 def markdown(table: list[Row], settings: dict[str, Any], machine: dict[str, str]) -> str:
-    lines = ["| figure | measured | baseline in the same run | target | met? |",
-             "| --- | --- | --- | --- | --- |"]
+    lines = [
+        "| figure | measured | baseline in the same run | target | met? |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for row in table:
         met = {True: "yes", False: "no", None: "—"}[row.met]
-        lines.append(f"| {row.figure} | {row.measured} | {row.baseline} | {row.target} "
-                     f"| {met} |")
+        lines.append(f"| {row.figure} | {row.measured} | {row.baseline} | {row.target} | {met} |")
     lines += ["", "| setting | value |", "| --- | --- |"]
     lines += [f"| {name} | {value} |" for name, value in {**settings, **machine}.items()]
     return "\n".join(lines)

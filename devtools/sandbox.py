@@ -141,7 +141,9 @@ class Sandbox:
 
     def script(self, *responses: ScriptedResponse | Mapping[str, Any]) -> int:
         """Queue answers for the next sends; returns how many are queued."""
-        parsed = [r if isinstance(r, ScriptedResponse) else ScriptedResponse(**r) for r in responses]
+        parsed = [
+            r if isinstance(r, ScriptedResponse) else ScriptedResponse(**r) for r in responses
+        ]
         with self._changed:
             self._script.extend(parsed)
             return len(self._script)
@@ -200,8 +202,12 @@ class Sandbox:
                 self._changed.notify_all()
             # A verification link's token is a secret even here: the log shows it redacted,
             # and the full text only through GET /_sandbox/messages (the "inbox").
-            log.info("sandbox DM to %s (%s): %s", message.recipient_id, message.message_id,
-                     _TOKEN_IN_LINK.sub("token=<redacted>", message.text))
+            log.info(
+                "sandbox DM to %s (%s): %s",
+                message.recipient_id,
+                message.message_id,
+                _TOKEN_IN_LINK.sub("token=<redacted>", message.text),
+            )
         body = scripted.body
         if body is None and 200 <= scripted.status < 300:
             body = {"recipient_id": message.recipient_id, "message_id": message.message_id}
@@ -209,9 +215,11 @@ class Sandbox:
 
     def _control(self, method: str, path: str, raw: bytes) -> tuple[int, Any]:
         if (method, path) == ("GET", "/_sandbox/messages"):
-            listed = [dataclasses.asdict(m) | {"received_at": m.received_at.isoformat(),
-                                               "arrived_at": m.arrived_at.isoformat()}
-                      for m in self.messages()]
+            listed = [
+                dataclasses.asdict(m)
+                | {"received_at": m.received_at.isoformat(), "arrived_at": m.arrived_at.isoformat()}
+                for m in self.messages()
+            ]
             return 200, listed
         if (method, path) == ("GET", "/_sandbox/requests"):
             with self._changed:
@@ -255,8 +263,14 @@ def _config(app: Sandbox, *, log_level: str | None) -> uvicorn.Config:
     # log_config=None: never reconfigure the host process's logging (`ingest dev`, pytest).
     # Keep-alive above the client's 20 s, so the server never closes a connection being reused.
     return uvicorn.Config(
-        app, lifespan="off", ws="none", log_config=None, log_level=log_level,
-        timeout_keep_alive=75, timeout_graceful_shutdown=2, server_header=False,
+        app,
+        lifespan="off",
+        ws="none",
+        log_config=None,
+        log_level=log_level,
+        timeout_keep_alive=75,
+        timeout_graceful_shutdown=2,
+        server_header=False,
     )
 
 

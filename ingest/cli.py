@@ -62,14 +62,19 @@ def _add_operations(commands) -> None:
     Thresholds.add_arguments(status)
     retry = commands.add_parser("retry-failed", help="re-queue failed DMs as new attempts")
     retry.add_argument("--kind", choices=("verification", "acknowledgement", "custom"))
-    retry.add_argument("--since", type=duration_argument, metavar="DURATION",
-                       help="failed within this long, e.g. 2h")
+    retry.add_argument(
+        "--since",
+        type=duration_argument,
+        metavar="DURATION",
+        help="failed within this long, e.g. 2h",
+    )
     retry.add_argument("--recipient", metavar="IG_ID")
     retry.add_argument("--dry-run", action="store_true", help="list them, change nothing")
     replay = commands.add_parser("replay", help="run a message's processing again")
     replay.add_argument("mid")
-    replay_delivery = commands.add_parser("replay-delivery",
-                                          help="forward a stored webhook delivery again, now")
+    replay_delivery = commands.add_parser(
+        "replay-delivery", help="forward a stored webhook delivery again, now"
+    )
     replay_delivery.add_argument("delivery_id", type=int)
 
 
@@ -98,15 +103,27 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     elif args.command == "status":
         from service.operations import status_view
 
-        return asyncio.run(status_view.run(settings, Thresholds.from_options(vars(args)),
-                                           as_json=args.json, watch=args.watch,
-                                           interval=args.interval))
+        return asyncio.run(
+            status_view.run(
+                settings,
+                Thresholds.from_options(vars(args)),
+                as_json=args.json,
+                watch=args.watch,
+                interval=args.interval,
+            )
+        )
     elif args.command == "retry-failed":
         from service.operations import requeue_view
 
-        return asyncio.run(requeue_view.retry_failed(
-            settings, kind=args.kind, recipient=args.recipient, since_seconds=args.since,
-            dry_run=args.dry_run))
+        return asyncio.run(
+            requeue_view.retry_failed(
+                settings,
+                kind=args.kind,
+                recipient=args.recipient,
+                since_seconds=args.since,
+                dry_run=args.dry_run,
+            )
+        )
     elif args.command == "replay":
         from service.operations import requeue_view
 
@@ -124,9 +141,11 @@ def _replay(settings: Settings, delivery_id: int) -> int:
         print(f"no webhook delivery {delivery_id}", file=sys.stderr)
         return 1
     delivery = result.delivery
-    print(f"delivery {delivery.id}: {delivery.status}, "
-          f"{delivery.messages_forwarded} messages forwarded"
-          + (f"; error: {delivery.last_error}" if delivery.last_error else ""))
+    print(
+        f"delivery {delivery.id}: {delivery.status}, "
+        f"{delivery.messages_forwarded} messages forwarded"
+        + (f"; error: {delivery.last_error}" if delivery.last_error else "")
+    )
     return 0 if delivery.status == "forwarded" else 1
 
 

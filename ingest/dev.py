@@ -38,26 +38,37 @@ def main() -> int:
         env["DATABASE_URL"] = embedded_db.start()
         # Other `ingest` commands run in this folder (connect, status) read it from here.
         DEV_ENV_FILE.write_text(f"DATABASE_URL={env['DATABASE_URL']}\n")
-        log.warning("DATABASE_URL is not set: using the embedded Postgres in .data/postgres",
-                    database_url=env["DATABASE_URL"])
+        log.warning(
+            "DATABASE_URL is not set: using the embedded Postgres in .data/postgres",
+            database_url=env["DATABASE_URL"],
+        )
     if not env.get("INTERNAL_SERVICE_TOKEN"):
         env["INTERNAL_SERVICE_TOKEN"] = DEV_SERVICE_TOKEN
         log.warning("INTERNAL_SERVICE_TOKEN is not set: using the spec's example token")
     if not env.get("INSTAGRAM_APP_SECRET"):
         env.setdefault("WEBHOOK_ALLOW_UNSIGNED", "true")
-        log.warning("INSTAGRAM_APP_SECRET is not set: the webhook ACCEPTS UNSIGNED POSTS "
-                    "(development only; production refuses to start without it)")
-    env.setdefault("INTERNAL_INGEST_URL",
-                   f"http://127.0.0.1:{env['PORT']}/api/internal/ingest-event")
+        log.warning(
+            "INSTAGRAM_APP_SECRET is not set: the webhook ACCEPTS UNSIGNED POSTS "
+            "(development only; production refuses to start without it)"
+        )
+    env.setdefault(
+        "INTERNAL_INGEST_URL", f"http://127.0.0.1:{env['PORT']}/api/internal/ingest-event"
+    )
     sandbox = None
     if not env.get("INSTAGRAM_ACCESS_TOKEN"):
         sandbox = Sandbox()
         sandbox.start()
-        env.update(INSTAGRAM_ACCESS_TOKEN="sandbox-token", INSTAGRAM_SCOPED_ID="sandbox",
-                   INSTAGRAM_API_BASE_URL=sandbox.url)
-        log.warning("INSTAGRAM_ACCESS_TOKEN is not set: DMs go to the local Graph API "
-                    "sandbox and are NOT sent to Instagram", sandbox=sandbox.url,
-                    see_dms=f"{sandbox.url}/_sandbox/messages")
+        env.update(
+            INSTAGRAM_ACCESS_TOKEN="sandbox-token",
+            INSTAGRAM_SCOPED_ID="sandbox",
+            INSTAGRAM_API_BASE_URL=sandbox.url,
+        )
+        log.warning(
+            "INSTAGRAM_ACCESS_TOKEN is not set: DMs go to the local Graph API "
+            "sandbox and are NOT sent to Instagram",
+            sandbox=sandbox.url,
+            see_dms=f"{sandbox.url}/_sandbox/messages",
+        )
     settings = Settings.from_mapping(env)
     migrate(settings.database_url)
     try:
@@ -69,12 +80,21 @@ def main() -> int:
 
 
 async def _serve(settings: Settings) -> None:
-    server = uvicorn.Server(uvicorn.Config(
-        create_app(settings), host=settings.host, port=settings.port, log_config=None,
-        access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+        )
+    )
     worker = asyncio.create_task(worker_main.run(settings, install_signal_handlers=False))
-    log.info("ready", api=f"http://{settings.host}:{settings.port}/api/internal",
-             docs=f"http://{settings.host}:{settings.port}/schema")
+    log.info(
+        "ready",
+        api=f"http://{settings.host}:{settings.port}/api/internal",
+        docs=f"http://{settings.host}:{settings.port}/schema",
+    )
     try:
         await server.serve()
     finally:

@@ -51,8 +51,9 @@ postgresql = factories.postgresql("pg_template")
 @pytest.fixture
 def database_url(postgresql: psycopg.Connection) -> str:
     info = postgresql.info
-    return pg.url_for(host=info.host, port=info.port, user=info.user, dbname=info.dbname,
-                      password=info.password)
+    return pg.url_for(
+        host=info.host, port=info.port, user=info.user, dbname=info.dbname, password=info.password
+    )
 
 
 @pytest.fixture
@@ -94,8 +95,13 @@ def troubled(db) -> dict[str, object]:
     failed = seed.failed_dm(db, kind="acknowledgement", recipient="user-f")
     old_failed = seed.failed_dm(db, kind="custom", recipient="user-old", minutes_ago=120)
     stalled = seed.stalled_job(db, silent_minutes=5)
-    seed.job(db, status="doing", worker_id=db.execute(
-        "INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id").fetchone()["id"])
+    seed.job(
+        db,
+        status="doing",
+        worker_id=db.execute(
+            "INSERT INTO procrastinate_workers DEFAULT VALUES RETURNING id"
+        ).fetchone()["id"],
+    )
     seed.job(db, status="todo", minutes_ago=10)
     seed.job(db, task="send_outbound", queue="outbound", status="todo", minutes_ago=-10)
     seed.message(db, "m-stuck", minutes_ago=10, handled=False)

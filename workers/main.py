@@ -34,8 +34,9 @@ from workers import rescue, tasks
 log = structlog.get_logger("workers")
 
 
-async def run(settings: Settings, *, concurrency: int | None = None,
-              install_signal_handlers: bool = True) -> int:
+async def run(
+    settings: Settings, *, concurrency: int | None = None, install_signal_handlers: bool = True
+) -> int:
     """Work until asked to stop (0), or until the database stays unreachable (1)."""
     settings.require(*SERVICE_SETTINGS)
     concurrency = concurrency or settings.worker_concurrency
@@ -45,16 +46,20 @@ async def run(settings: Settings, *, concurrency: int | None = None,
     stop = asyncio.Event()
     # Shared by the job slots (a slot waiting on the Graph API holds none) and the worker's
     # own fetches and bookkeeping; procrastinate's LISTEN has a connection of its own.
-    async with open_runtime(settings, pool_max_size=settings.worker_pool_size,
-                            job_app=app) as rt:
+    async with open_runtime(settings, pool_max_size=settings.worker_pool_size, job_app=app) as rt:
         metrics_server = None
         if settings.worker_metrics_port:
             metrics_server, _ = prometheus_client.start_http_server(
-                settings.worker_metrics_port, addr=settings.host)
-        log.info("worker started", queues=list(jobs.QUEUES), concurrency=concurrency,
-                 pool_size=settings.worker_pool_size,
-                 graph_sandbox=settings.graph_is_sandbox,
-                 metrics_port=settings.worker_metrics_port or None)
+                settings.worker_metrics_port, addr=settings.host
+            )
+        log.info(
+            "worker started",
+            queues=list(jobs.QUEUES),
+            concurrency=concurrency,
+            pool_size=settings.worker_pool_size,
+            graph_sandbox=settings.graph_is_sandbox,
+            metrics_port=settings.worker_metrics_port or None,
+        )
         with contextlib.ExitStack() as cleanup:
             if metrics_server is not None:
                 cleanup.callback(metrics_server.shutdown)
@@ -63,8 +68,10 @@ async def run(settings: Settings, *, concurrency: int | None = None,
             pacing = RestartPacing()
             while not await _work(app, rt, concurrency, stop):
                 if not await _wait_for_database(app, settings.worker_database_outage_seconds):
-                    log.error("database unreachable; exiting for the supervisor to restart",
-                              seconds=settings.worker_database_outage_seconds)
+                    log.error(
+                        "database unreachable; exiting for the supervisor to restart",
+                        seconds=settings.worker_database_outage_seconds,
+                    )
                     return 1
                 pause = pacing.next_pause()
                 log.warning("database reachable; restarting the worker loop", after=pause)
@@ -84,8 +91,14 @@ class RestartPacing:
     for `healthy_after` seconds restarts at once.
     """
 
-    def __init__(self, *, first: float = 0.5, cap: float = 30.0,
-                 healthy_after: float = 10.0, clock=time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        first: float = 0.5,
+        cap: float = 30.0,
+        healthy_after: float = 10.0,
+        clock=time.monotonic,
+    ) -> None:
         self.first, self.cap, self.healthy_after, self._clock = first, cap, healthy_after, clock
         self._pause = 0.0
         self._started = clock()
@@ -100,17 +113,22 @@ class RestartPacing:
         return self._pause
 
 
-async def _work(app: procrastinate.App, rt: Runtime, concurrency: int,
-                stop: asyncio.Event) -> bool:
+async def _work(app: procrastinate.App, rt: Runtime, concurrency: int, stop: asyncio.Event) -> bool:
     """Run one worker loop; True when it ended because a stop was asked for."""
     s = rt.settings
-    worker = asyncio.create_task(app.run_worker_async(
-        queues=list(jobs.QUEUES), concurrency=concurrency, additional_context={"runtime": rt},
-        fetch_job_polling_interval=s.worker_poll_seconds,
-        update_heartbeat_interval=s.worker_heartbeat_seconds,
-        stalled_worker_timeout=s.worker_stalled_seconds,
-        shutdown_graceful_timeout=s.worker_shutdown_seconds,
-        worker_middleware=[_stop_when_database_lost], install_signal_handlers=False))
+    worker = asyncio.create_task(
+        app.run_worker_async(
+            queues=list(jobs.QUEUES),
+            concurrency=concurrency,
+            additional_context={"runtime": rt},
+            fetch_job_polling_interval=s.worker_poll_seconds,
+            update_heartbeat_interval=s.worker_heartbeat_seconds,
+            stalled_worker_timeout=s.worker_stalled_seconds,
+            shutdown_graceful_timeout=s.worker_shutdown_seconds,
+            worker_middleware=[_stop_when_database_lost],
+            install_signal_handlers=False,
+        )
+    )
     stopping = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait({worker, stopping}, return_when=asyncio.FIRST_COMPLETED)

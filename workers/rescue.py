@@ -29,8 +29,12 @@ log = structlog.get_logger("workers")
 
 def register(app: procrastinate.App, settings: Settings) -> None:
     # A queueing lock: ticks that find a rescue already waiting add none.
-    task = app.task(name=jobs.RESCUE_STALLED_JOBS, queue=jobs.QUEUE_MAINTENANCE,
-                    queueing_lock=jobs.RESCUE_STALLED_JOBS, pass_context=True)
+    task = app.task(
+        name=jobs.RESCUE_STALLED_JOBS,
+        queue=jobs.QUEUE_MAINTENANCE,
+        queueing_lock=jobs.RESCUE_STALLED_JOBS,
+        pass_context=True,
+    )
     # croniter's sixth field is seconds.
     cron = f"* * * * * */{settings.worker_rescue_interval_seconds}"
     app.periodic(cron=cron)(task(rescue_stalled_jobs))
@@ -40,7 +44,8 @@ async def rescue_stalled_jobs(context: procrastinate.JobContext, timestamp: int)
     rt: Runtime = context.additional_context["runtime"]
     manager = context.app.job_manager
     stalled = await manager.get_stalled_jobs(
-        seconds_since_heartbeat=rt.settings.worker_stalled_seconds)
+        seconds_since_heartbeat=rt.settings.worker_stalled_seconds
+    )
     rescued = []
     for job in stalled:
         try:

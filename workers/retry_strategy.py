@@ -14,17 +14,19 @@ from service.core.jobs import RetryLater
 
 
 class IngestRetryStrategy(procrastinate.BaseRetryStrategy):
-    def __init__(self, *, max_unexpected: int = 8, base_seconds: float = 1.0,
-                 cap_seconds: float = 300.0) -> None:
+    def __init__(
+        self, *, max_unexpected: int = 8, base_seconds: float = 1.0, cap_seconds: float = 300.0
+    ) -> None:
         self.max_unexpected = max_unexpected
         self.base_seconds = base_seconds
         self.cap_seconds = cap_seconds
 
-    def get_retry_decision(self, *, exception: BaseException,
-                           job: Job) -> procrastinate.RetryDecision | None:
+    def get_retry_decision(
+        self, *, exception: BaseException, job: Job
+    ) -> procrastinate.RetryDecision | None:
         if isinstance(exception, RetryLater):
             return procrastinate.RetryDecision(retry_in={"seconds": exception.delay_seconds})
         if job.attempts >= self.max_unexpected:
             return None
-        wait = min(self.cap_seconds, self.base_seconds * 2 ** job.attempts)
+        wait = min(self.cap_seconds, self.base_seconds * 2**job.attempts)
         return procrastinate.RetryDecision(retry_in={"seconds": wait})

@@ -31,23 +31,29 @@ RETENTION_CRON = "17 * * * *"
 def register(app: procrastinate.App) -> None:
     """Register the tasks, and the periodic retention ones, on this process's app."""
     retry = IngestRetryStrategy()
-    app.task(name=jobs.PROCESS_MESSAGE, queue=jobs.QUEUE_MESSAGES, pass_context=True,
-             retry=retry)(_counted(process_message))
-    app.task(name=jobs.SEND_OUTBOUND, queue=jobs.QUEUE_OUTBOUND, pass_context=True,
-             retry=retry)(_counted(send_outbound))
-    app.task(name=jobs.FORWARD_DELIVERY, queue=jobs.QUEUE_WEBHOOKS, pass_context=True,
-             retry=retry)(_counted(forward_delivery))
+    app.task(name=jobs.PROCESS_MESSAGE, queue=jobs.QUEUE_MESSAGES, pass_context=True, retry=retry)(
+        _counted(process_message)
+    )
+    app.task(name=jobs.SEND_OUTBOUND, queue=jobs.QUEUE_OUTBOUND, pass_context=True, retry=retry)(
+        _counted(send_outbound)
+    )
+    app.task(name=jobs.FORWARD_DELIVERY, queue=jobs.QUEUE_WEBHOOKS, pass_context=True, retry=retry)(
+        _counted(forward_delivery)
+    )
     # Hourly, so that each run deletes an hour's worth of rows, not a month's.
     for name, queue, task in (
-            (jobs.PURGE_WEBHOOK_DELIVERIES, jobs.QUEUE_MAINTENANCE, purge_webhook_deliveries),
-            (REMOVE_OLD_JOBS, jobs.QUEUE_MAINTENANCE, remove_old_jobs),
-            (REMOVE_DONE_PHASE3_ROWS, jobs.QUEUE_MAINTENANCE, remove_done_phase3_rows)):
+        (jobs.PURGE_WEBHOOK_DELIVERIES, jobs.QUEUE_MAINTENANCE, purge_webhook_deliveries),
+        (REMOVE_OLD_JOBS, jobs.QUEUE_MAINTENANCE, remove_old_jobs),
+        (REMOVE_DONE_PHASE3_ROWS, jobs.QUEUE_MAINTENANCE, remove_done_phase3_rows),
+    ):
         app.periodic(cron=RETENTION_CRON, periodic_id=name)(
-            app.task(name=name, queue=queue, pass_context=True)(_counted(task)))
+            app.task(name=name, queue=queue, pass_context=True)(_counted(task))
+        )
 
 
 def _counted(task: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
     """Count the task's runs by outcome (`service.core.metrics`)."""
+
     @functools.wraps(task)
     async def run(context: procrastinate.JobContext, **kwargs) -> None:
         try:
@@ -56,6 +62,7 @@ def _counted(task: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[No
             metrics.JOBS_FAILED.labels(context.job.task_name).inc()
             raise
         metrics.JOBS_SUCCEEDED.labels(context.job.task_name).inc()
+
     return run
 
 
@@ -79,8 +86,13 @@ async def send_outbound(context: procrastinate.JobContext, outbound_id: str) -> 
 
 
 def _dm_fields(dm: OutboundMessage) -> dict[str, Any]:
-    return {"outbound_id": str(dm.id), "status": dm.status, "kind": dm.kind,
-            "attempts": dm.attempts, "error": dm.error}
+    return {
+        "outbound_id": str(dm.id),
+        "status": dm.status,
+        "kind": dm.kind,
+        "attempts": dm.attempts,
+        "error": dm.error,
+    }
 
 
 async def forward_delivery(context: procrastinate.JobContext, delivery_id: int) -> None:
@@ -90,10 +102,15 @@ async def forward_delivery(context: procrastinate.JobContext, delivery_id: int) 
             done(status="missing", level="warning")
             return
         delivery = result.delivery
-        done(status=delivery.status, attempts=delivery.attempts,
-             forwarded=delivery.messages_forwarded, held_back=result.held_back,
-             other_events=result.other_events, warnings=list(result.warnings),
-             error=delivery.last_error)
+        done(
+            status=delivery.status,
+            attempts=delivery.attempts,
+            forwarded=delivery.messages_forwarded,
+            held_back=result.held_back,
+            other_events=result.other_events,
+            warnings=list(result.warnings),
+            error=delivery.last_error,
+        )
 
 
 async def purge_webhook_deliveries(context: procrastinate.JobContext, timestamp: int) -> None:
@@ -103,8 +120,9 @@ async def purge_webhook_deliveries(context: procrastinate.JobContext, timestamp:
 
 
 @contextlib.contextmanager
-def _job_log(context: procrastinate.JobContext, task: str,
-             **ids: Any) -> Iterator[Callable[..., None]]:
+def _job_log(
+    context: procrastinate.JobContext, task: str, **ids: Any
+) -> Iterator[Callable[..., None]]:
     """Bind the job's ids to every line logged inside; `done(**fields)` logs the job's one
     line, and a `RetryLater` is logged as a retry on its way out."""
     started = time.perf_counter()

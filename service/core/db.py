@@ -13,8 +13,9 @@ from psycopg_pool import AsyncConnectionPool
 from service.core.settings import Settings
 
 
-def make_pool(settings: Settings, *, min_size: int | None = None,
-              max_size: int | None = None) -> AsyncConnectionPool:
+def make_pool(
+    settings: Settings, *, min_size: int | None = None, max_size: int | None = None
+) -> AsyncConnectionPool:
     """A closed pool; open it with `await pool.open(wait=True)` to fail fast at start."""
     return AsyncConnectionPool(
         settings.database_url,

@@ -53,15 +53,17 @@ async def defer_process_message(app: procrastinate.App, conn: AsyncConnection, m
     return job_id
 
 
-async def defer_send_outbound(app: procrastinate.App, conn: AsyncConnection,
-                              outbound_id: uuid.UUID) -> int:
+async def defer_send_outbound(
+    app: procrastinate.App, conn: AsyncConnection, outbound_id: uuid.UUID
+) -> int:
     deferrer = app.configure_task(SEND_OUTBOUND, queue=QUEUE_OUTBOUND, connection=conn)
     job_id = await deferrer.defer_async(outbound_id=str(outbound_id))
     metrics.JOBS_DEFERRED.labels(SEND_OUTBOUND).inc()
     return job_id
 
 
-async def defer_forward_delivery(app: procrastinate.App, conn: AsyncConnection,
-                                 delivery_id: int) -> int:
+async def defer_forward_delivery(
+    app: procrastinate.App, conn: AsyncConnection, delivery_id: int
+) -> int:
     deferrer = app.configure_task(FORWARD_DELIVERY, queue=QUEUE_WEBHOOKS, connection=conn)
     return await deferrer.defer_async(delivery_id=delivery_id)

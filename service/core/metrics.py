@@ -12,21 +12,28 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
-JOBS_DEFERRED = Counter("ingest_jobs_deferred", "Jobs deferred by this process, by task.",
-                        ["task"])
+JOBS_DEFERRED = Counter("ingest_jobs_deferred", "Jobs deferred by this process, by task.", ["task"])
 JOBS_SUCCEEDED = Counter("ingest_jobs_succeeded", "Job runs that finished, by task.", ["task"])
-JOBS_FAILED = Counter("ingest_jobs_failed",
-                      "Job runs that raised, by task (procrastinate may retry the job).",
-                      ["task"])
-DMS = Counter("ingest_dms",
-              "Graph API sends by DM kind and result: sent, retrying or failed.",
-              ["kind", "result"])
-GRAPH_LATENCY = Histogram("ingest_graph_request_seconds",
-                          "Time of one Graph API send call, errors included.",
-                          buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
-INGEST_LATENCY = Histogram("ingest_message_latency_seconds",
-                           "From a message being stored to its processing finished.",
-                           buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300))
+JOBS_FAILED = Counter(
+    "ingest_jobs_failed",
+    "Job runs that raised, by task (procrastinate may retry the job).",
+    ["task"],
+)
+DMS = Counter(
+    "ingest_dms",
+    "Graph API sends by DM kind and result: sent, retrying or failed.",
+    ["kind", "result"],
+)
+GRAPH_LATENCY = Histogram(
+    "ingest_graph_request_seconds",
+    "Time of one Graph API send call, errors included.",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+INGEST_LATENCY = Histogram(
+    "ingest_message_latency_seconds",
+    "From a message being stored to its processing finished.",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
 
 # An outbound row's status after a send, as the DMS counter's result.
 DM_RESULTS = {"sent": "sent", "pending": "retrying", "failed": "failed"}

@@ -39,8 +39,9 @@ def migrate(database_url: str) -> list[str]:
         if PROCRASTINATE_SCHEMA not in done:
             if conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()[0] is None:
                 conn.execute(SchemaManager.get_schema())
-            conn.execute("INSERT INTO schema_migrations (name) VALUES (%s)",
-                         (PROCRASTINATE_SCHEMA,))
+            conn.execute(
+                "INSERT INTO schema_migrations (name) VALUES (%s)", (PROCRASTINATE_SCHEMA,)
+            )
             applied_now.append(f"procrastinate {procrastinate_version}")
         for path in migration_files():
             if path.stem in done:
@@ -51,4 +52,3 @@ def migrate(database_url: str) -> list[str]:
     for name in applied_now:
         log.info("migration applied", migration=name)
     return applied_now
-

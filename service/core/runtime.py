@@ -27,8 +27,12 @@ class Runtime:
 
 
 @contextlib.asynccontextmanager
-async def open_runtime(settings: Settings, *, pool_max_size: int | None = None,
-                       job_app: procrastinate.App | None = None) -> AsyncIterator[Runtime]:
+async def open_runtime(
+    settings: Settings,
+    *,
+    pool_max_size: int | None = None,
+    job_app: procrastinate.App | None = None,
+) -> AsyncIterator[Runtime]:
     """Open the pool (failing fast if the database is unreachable), the job app on that
     pool, and the process's one keep-alive HTTP client."""
     pool = make_pool(settings, max_size=pool_max_size)
@@ -36,9 +40,12 @@ async def open_runtime(settings: Settings, *, pool_max_size: int | None = None,
     app = job_app or jobs.make_app(settings.database_url)
     try:
         async with app.open_async(pool), build_http_client(settings.graph_timeout_seconds) as http:
-            graph = GraphClient(http, base_url=settings.instagram_api_base_url,
-                                scoped_id=settings.instagram_scoped_id,
-                                access_token=settings.instagram_access_token)
+            graph = GraphClient(
+                http,
+                base_url=settings.instagram_api_base_url,
+                scoped_id=settings.instagram_scoped_id,
+                access_token=settings.instagram_access_token,
+            )
             yield Runtime(settings=settings, pool=pool, jobs=app, graph=graph, http=http)
     finally:
         await pool.close()

@@ -115,7 +115,8 @@ class Settings:
         if not self.instagram_app_secret and not self.webhook_allow_unsigned:
             raise SettingsError(
                 "missing required setting INSTAGRAM_APP_SECRET (it verifies Meta's webhook "
-                "signatures; WEBHOOK_ALLOW_UNSIGNED=true is for development only)")
+                "signatures; WEBHOOK_ALLOW_UNSIGNED=true is for development only)"
+            )
 
     @property
     def graph_is_sandbox(self) -> bool:

@@ -31,8 +31,12 @@ async def generate_verification(rt: Runtime, *, ig_id: str, event_id: str) -> Ve
                 raise NotFound(f"event {event_id!r} already has a token for another account")
             return existing
         token = await token_store.upsert_for_event(
-            conn, token_hash=mint().hash, ig_id=ig_id, event_id=event_id,
-            ttl_seconds=rt.settings.verification_token_ttl_seconds)
+            conn,
+            token_hash=mint().hash,
+            ig_id=ig_id,
+            event_id=event_id,
+            ttl_seconds=rt.settings.verification_token_ttl_seconds,
+        )
         assert token is not None  # a new event's token cannot be consumed yet
         return token
 
@@ -42,12 +46,16 @@ async def send_verification_dm(rt: Runtime, *, ig_id: str, token_plain: str) -> 
     async with rt.pool.connection() as conn, conn.transaction():
         if await token_store.get_live(conn, token_hash=token_hash, ig_id=ig_id) is None:
             raise NotFound("no unexpired, unused verification token matches this ig_id")
-        text = texts.verification_redacted(verify_url_base=rt.settings.verify_url_base,
-                                              ig_id=ig_id)
-        dm = await outbound_messages.insert(conn, recipient_ig_id=ig_id, kind="verification",
-                                   payload={"text": text, "token_hash": token_hash})
-    text = texts.verification(verify_url_base=rt.settings.verify_url_base,
-                                 token=token_plain, ig_id=ig_id)
+        text = texts.verification_redacted(verify_url_base=rt.settings.verify_url_base, ig_id=ig_id)
+        dm = await outbound_messages.insert(
+            conn,
+            recipient_ig_id=ig_id,
+            kind="verification",
+            payload={"text": text, "token_hash": token_hash},
+        )
+    text = texts.verification(
+        verify_url_base=rt.settings.verify_url_base, token=token_plain, ig_id=ig_id
+    )
     while True:
         try:
             return await sending.call_and_record(rt, dm, text, {})
@@ -60,8 +68,9 @@ async def send_verification_dm(rt: Runtime, *, ig_id: str, token_plain: str) -> 
 async def send_dm(rt: Runtime, *, ig_id: str, text: str, kind: str) -> OutboundMessage:
     """Record and defer the DM, then wait up to `send_dm_wait_seconds` for its outcome."""
     async with rt.pool.connection() as conn, conn.transaction():
-        dm = await outbound_messages.insert(conn, recipient_ig_id=ig_id, kind=kind,
-                                   payload={"text": text})
+        dm = await outbound_messages.insert(
+            conn, recipient_ig_id=ig_id, kind=kind, payload={"text": text}
+        )
         await jobs.defer_send_outbound(rt.jobs, conn, dm.id)
     return await wait_for_outcome(rt, dm, rt.settings.send_dm_wait_seconds)
 

@@ -40,8 +40,13 @@ import psycopg
 
 from service.dms import texts, token_mint
 from service.core import metrics
-from service.instagram import (DeliveredWithError, GraphError, PermanentGraphError,
-                               RateLimitedError, TransientGraphError)
+from service.instagram import (
+    DeliveredWithError,
+    GraphError,
+    PermanentGraphError,
+    RateLimitedError,
+    TransientGraphError,
+)
 from service.core.jobs import RetryLater, backoff_seconds
 from service.core.runtime import Runtime
 from service.core.settings import Settings
@@ -49,10 +54,14 @@ from service.store import outbound_messages
 from service.store import verification_tokens as token_store
 from service.store.rows import OutboundMessage
 
-INTERRUPTED = ("interrupted: the worker stopped during the last allowed attempt; "
-               "whether Meta delivered it is unknown")
-ORPHANED = ("interrupted: the process sending it stopped and no job is left to finish it; "
-            "whether Meta delivered it is unknown")
+INTERRUPTED = (
+    "interrupted: the worker stopped during the last allowed attempt; "
+    "whether Meta delivered it is unknown"
+)
+ORPHANED = (
+    "interrupted: the process sending it stopped and no job is left to finish it; "
+    "whether Meta delivered it is unknown"
+)
 # Longer than any live sender leaves a pending row untouched: a request that sends
 # in-line (send-verification-dm) waits at most its retries' backoff between calls.
 ORPHANED_AFTER_SECONDS = 600
@@ -62,8 +71,9 @@ RECORD_PAUSE_SECONDS = 0.5
 
 def retry_delay(settings: Settings, attempt: int, retry_after: float | None) -> float:
     """Wait before retry number `attempt` (1-based)."""
-    backoff = backoff_seconds(attempt, base=settings.send_backoff_base_seconds,
-                              cap=settings.send_backoff_cap_seconds)
+    backoff = backoff_seconds(
+        attempt, base=settings.send_backoff_base_seconds, cap=settings.send_backoff_cap_seconds
+    )
     return max(backoff, retry_after or 0.0)
 
 
@@ -92,13 +102,21 @@ async def send_pending(rt: Runtime, dm: OutboundMessage) -> OutboundMessage | No
         minted = token_mint.mint()
         async with rt.pool.connection() as conn:
             stored = await token_store.upsert_for_event(
-                conn, token_hash=minted.hash, ig_id=dm.recipient_ig_id, event_id=dm.message_id,
-                ttl_seconds=rt.settings.verification_token_ttl_seconds)
+                conn,
+                token_hash=minted.hash,
+                ig_id=dm.recipient_ig_id,
+                event_id=dm.message_id,
+                ttl_seconds=rt.settings.verification_token_ttl_seconds,
+            )
         if stored is None:
             return await _settle_without_call(
-                rt, dm, "the event's verification token was already used")
-        text = texts.verification(verify_url_base=rt.settings.verify_url_base,
-                                     token=minted.plaintext, ig_id=dm.recipient_ig_id)
+                rt, dm, "the event's verification token was already used"
+            )
+        text = texts.verification(
+            verify_url_base=rt.settings.verify_url_base,
+            token=minted.plaintext,
+            ig_id=dm.recipient_ig_id,
+        )
         patch = {"token_hash": minted.hash}
     return await call_and_record(rt, dm, text, patch)
 
@@ -106,17 +124,23 @@ async def send_pending(rt: Runtime, dm: OutboundMessage) -> OutboundMessage | No
 async def fail_orphaned(rt: Runtime) -> list[uuid.UUID]:
     """Fail the pending DMs that nothing will finish (see `ORPHANED`); returns their ids."""
     async with rt.pool.connection() as conn:
-        return await outbound_messages.fail_orphaned(conn, idle_seconds=ORPHANED_AFTER_SECONDS,
-                                            error=ORPHANED)
+        return await outbound_messages.fail_orphaned(
+            conn, idle_seconds=ORPHANED_AFTER_SECONDS, error=ORPHANED
+        )
 
 
-async def call_and_record(rt: Runtime, dm: OutboundMessage, text: str,
-                          patch: dict) -> OutboundMessage | None:
+async def call_and_record(
+    rt: Runtime, dm: OutboundMessage, text: str, patch: dict
+) -> OutboundMessage | None:
     s, attempt_id = rt.settings, uuid.uuid4()
     async with rt.pool.connection() as conn:
         hold, began = await outbound_messages.begin_attempt(
-            conn, dm.id, scoped_id=s.instagram_scoped_id, attempt_id=attempt_id,
-            lease_seconds=attempt_lease_seconds(s))
+            conn,
+            dm.id,
+            scoped_id=s.instagram_scoped_id,
+            attempt_id=attempt_id,
+            lease_seconds=attempt_lease_seconds(s),
+        )
     if hold > 0:
         raise RetryLater(hold, "the account is over a Graph API rate limit")
     if began is None:
@@ -142,10 +166,17 @@ async def call_and_record(rt: Runtime, dm: OutboundMessage, text: str,
         try:
             async with rt.pool.connection() as conn:
                 row = await outbound_messages.record_attempt(
-                    conn, dm.id, status=status, attempt_id=attempt_id,
-                    lease_seconds=attempt_lease_seconds(s), remote_message_id=remote_id,
-                    error=error, payload_patch=patch, scoped_id=s.instagram_scoped_id,
-                    hold_seconds=retry if limited else 0.0)
+                    conn,
+                    dm.id,
+                    status=status,
+                    attempt_id=attempt_id,
+                    lease_seconds=attempt_lease_seconds(s),
+                    remote_message_id=remote_id,
+                    error=error,
+                    payload_patch=patch,
+                    scoped_id=s.instagram_scoped_id,
+                    hold_seconds=retry if limited else 0.0,
+                )
             break
         except psycopg.OperationalError:
             # An outcome lost here costs a resend (a duplicate, if sent): a killed
@@ -158,12 +189,18 @@ async def call_and_record(rt: Runtime, dm: OutboundMessage, text: str,
     return row
 
 
-async def _settle_without_call(rt: Runtime, dm: OutboundMessage,
-                               error: str) -> OutboundMessage | None:
+async def _settle_without_call(
+    rt: Runtime, dm: OutboundMessage, error: str
+) -> OutboundMessage | None:
     async with rt.pool.connection() as conn:
         row = await outbound_messages.record_attempt(
-            conn, dm.id, status="failed", attempt_id=None,
-            lease_seconds=attempt_lease_seconds(rt.settings), error=error)
+            conn,
+            dm.id,
+            status="failed",
+            attempt_id=None,
+            lease_seconds=attempt_lease_seconds(rt.settings),
+            error=error,
+        )
     return row or await _in_flight_or_settled(rt, dm)
 
 

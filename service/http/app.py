@@ -41,15 +41,21 @@ def create_app(settings: Settings) -> Litestar:
         return request.app.state.runtime
 
     return Litestar(
-        route_handlers=[InternalController, WebhookController, OperationsController,
-                        ProbesController, MetricsController],
+        route_handlers=[
+            InternalController,
+            WebhookController,
+            OperationsController,
+            ProbesController,
+            MetricsController,
+        ],
         lifespan=[runtime_lifespan],
         state=State({"settings": settings}),
         dependencies={"rt": Provide(provide_runtime, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[PROMETHEUS.middleware, request_log_middleware],
-        openapi_config=OpenAPIConfig(title="Reeva Instagram ingestion", version="1.0.0",
-                                     path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="Reeva Instagram ingestion", version="1.0.0", path="/schema"
+        ),
         request_max_body_size=MAX_BODY_BYTES,
         # structlog owns logging (service.core.logs); Litestar must not reconfigure it.
         logging_config=None,

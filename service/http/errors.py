@@ -10,16 +10,26 @@ import psycopg
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
-from litestar.status_codes import (HTTP_400_BAD_REQUEST, HTTP_401_UNAUTHORIZED,
-                                   HTTP_403_FORBIDDEN, HTTP_404_NOT_FOUND,
-                                   HTTP_422_UNPROCESSABLE_ENTITY,
-                                   HTTP_500_INTERNAL_SERVER_ERROR,
-                                   HTTP_503_SERVICE_UNAVAILABLE)
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_401_UNAUTHORIZED,
+    HTTP_403_FORBIDDEN,
+    HTTP_404_NOT_FOUND,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
 from procrastinate.exceptions import ConnectorException
 
 from service.core.db import is_database_unavailable
-from service.core.errors import (Forbidden, InvalidRequest, MalformedRequest, NotFound,
-                            ServiceError, Unauthenticated)
+from service.core.errors import (
+    Forbidden,
+    InvalidRequest,
+    MalformedRequest,
+    NotFound,
+    ServiceError,
+    Unauthenticated,
+)
 
 log = structlog.get_logger("http")
 
@@ -51,16 +61,16 @@ def _service_error(_: Request, exc: ServiceError) -> Response:
 def _data_error(_: Request, exc: psycopg.DataError) -> Response:
     # Values Postgres cannot store (e.g. a NUL in JSON text); the transaction rolled back.
     reason = exc.diag.message_primary or exc
-    return error_response(HTTP_422_UNPROCESSABLE_ENTITY,
-                          f"a value in the request cannot be stored: {reason}")
+    return error_response(
+        HTTP_422_UNPROCESSABLE_ENTITY, f"a value in the request cannot be stored: {reason}"
+    )
 
 
 def _undecodable_body(_: Request, exc: Exception) -> Response:
     # The JSON decoder raises these, outside Litestar's validation, for a body that is not
     # UTF-8 or is nested deeper than Python can follow. No code of ours recurses or decodes
     # bytes in a request, so here they can only come from the input.
-    reason = ("is not valid UTF-8" if isinstance(exc, UnicodeDecodeError)
-              else "is nested too deeply")
+    reason = "is not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else "is nested too deeply"
     return error_response(HTTP_400_BAD_REQUEST, f"the request body {reason}")
 
 
@@ -76,8 +86,11 @@ def _database_error(request: Request, exc: Exception) -> Response:
 
 def _database_unavailable(_: Request, exc: Exception) -> Response:
     log.warning("database unavailable", error=type(exc).__name__)
-    return Response({"status_code": 503, "detail": "database unavailable, retry later"},
-                    status_code=HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
+    return Response(
+        {"status_code": 503, "detail": "database unavailable, retry later"},
+        status_code=HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": "5"},
+    )
 
 
 def _unexpected(_: Request, exc: Exception) -> Response:

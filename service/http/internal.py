@@ -11,9 +11,15 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from service.dms import requests
 from service.core.errors import InvalidRequest
 from service.http.guards import require_service_token
-from service.http.schemas import (GenerateVerificationRequest, GenerateVerificationResponse,
-                                  IngestEventRequest, IngestEventResponse, SendDmRequest,
-                                  SendDmResponse, SendVerificationDmRequest)
+from service.http.schemas import (
+    GenerateVerificationRequest,
+    GenerateVerificationResponse,
+    IngestEventRequest,
+    IngestEventResponse,
+    SendDmRequest,
+    SendDmResponse,
+    SendVerificationDmRequest,
+)
 from service.messages.ingestion import InboundEvent, ingest_event
 from service.instagram import text_fits
 from service.core.runtime import Runtime
@@ -32,57 +38,79 @@ class InternalController(Controller):
     tags = ["internal"]
     request_max_body_size = MAX_BODY_BYTES
 
-    @post("/ingest-event", status_code=HTTP_202_ACCEPTED,
-          request_max_body_size=MAX_EVENT_BODY_BYTES)
-    async def ingest_event(self, data: JSONBody[IngestEventRequest], rt: NamedDependency[Runtime]) -> IngestEventResponse:
+    @post(
+        "/ingest-event", status_code=HTTP_202_ACCEPTED, request_max_body_size=MAX_EVENT_BODY_BYTES
+    )
+    async def ingest_event(
+        self, data: JSONBody[IngestEventRequest], rt: NamedDependency[Runtime]
+    ) -> IngestEventResponse:
         """Store a message event and queue its processing; a repeated mid is accepted again
         and changes nothing."""
         try:
             timestamp = parse_event_timestamp(data.timestamp)
         except ValueError as exc:
             raise ValidationException(f"timestamp: {exc}") from None
-        await ingest_event(rt, InboundEvent(
-            mid=data.mid, sender_ig_id=data.sender_ig_id, recipient_ig_id=data.recipient_ig_id,
-            timestamp=timestamp, message_text=data.message_text, attachments=data.attachments,
-            reply_to=data.reply_to, quick_reply=data.quick_reply, is_echo=data.is_echo,
-            source=data.source))
+        await ingest_event(
+            rt,
+            InboundEvent(
+                mid=data.mid,
+                sender_ig_id=data.sender_ig_id,
+                recipient_ig_id=data.recipient_ig_id,
+                timestamp=timestamp,
+                message_text=data.message_text,
+                attachments=data.attachments,
+                reply_to=data.reply_to,
+                quick_reply=data.quick_reply,
+                is_echo=data.is_echo,
+                source=data.source,
+            ),
+        )
         return ACCEPTED
 
     @post("/generate-verification", status_code=HTTP_200_OK)
-    async def generate_verification(self, data: JSONBody[GenerateVerificationRequest],
-                                    rt: NamedDependency[Runtime]) -> GenerateVerificationResponse:
+    async def generate_verification(
+        self, data: JSONBody[GenerateVerificationRequest], rt: NamedDependency[Runtime]
+    ) -> GenerateVerificationResponse:
         """Mint a verification token; only its SHA-256 hash is returned or stored."""
-        token = await requests.generate_verification(rt, ig_id=data.ig_id,
-                                                       event_id=data.event_id)
-        return GenerateVerificationResponse(token_hash=token.token_hash,
-                                            expires_at=token.expires_at, ig_id=token.ig_id)
+        token = await requests.generate_verification(rt, ig_id=data.ig_id, event_id=data.event_id)
+        return GenerateVerificationResponse(
+            token_hash=token.token_hash, expires_at=token.expires_at, ig_id=token.ig_id
+        )
 
     @post("/send-verification-dm", status_code=HTTP_200_OK)
-    async def send_verification_dm(self, data: JSONBody[SendVerificationDmRequest],
-                                   rt: NamedDependency[Runtime]) -> Response[SendDmResponse]:
+    async def send_verification_dm(
+        self, data: JSONBody[SendVerificationDmRequest], rt: NamedDependency[Runtime]
+    ) -> Response[SendDmResponse]:
         """Send the verification DM for a live token of this account."""
-        dm = await requests.send_verification_dm(rt, ig_id=data.ig_id,
-                                                   token_plain=data.token_plain)
+        dm = await requests.send_verification_dm(rt, ig_id=data.ig_id, token_plain=data.token_plain)
         return _dm_response(dm)
 
     @post("/send-dm", status_code=HTTP_200_OK)
-    async def send_dm(self, data: JSONBody[SendDmRequest], rt: NamedDependency[Runtime]) -> Response[SendDmResponse]:
+    async def send_dm(
+        self, data: JSONBody[SendDmRequest], rt: NamedDependency[Runtime]
+    ) -> Response[SendDmResponse]:
         """Send a DM; 200 once sent, 202 with status "pending" if still under way."""
         if not data.message_text.strip():
             raise InvalidRequest("message_text must not be empty")
         if not text_fits(data.message_text):
             raise InvalidRequest("message_text is longer than the Graph API's 1000 bytes")
-        dm = await requests.send_dm(rt, ig_id=data.ig_id, text=data.message_text,
-                                      kind=data.kind)
+        dm = await requests.send_dm(rt, ig_id=data.ig_id, text=data.message_text, kind=data.kind)
         return _dm_response(dm)
 
 
 def _dm_response(dm: OutboundMessage) -> Response[SendDmResponse]:
     if dm.status == "sent":
-        return Response(SendDmResponse(success=True, outbound_message_id=dm.id,
-                                       remote_message_id=dm.remote_message_id))
+        return Response(
+            SendDmResponse(
+                success=True, outbound_message_id=dm.id, remote_message_id=dm.remote_message_id
+            )
+        )
     if dm.status == "pending":
-        return Response(SendDmResponse(success=True, outbound_message_id=dm.id,
-                                       status="pending"), status_code=HTTP_202_ACCEPTED)
-    return Response(SendDmResponse(success=False, outbound_message_id=dm.id, status="failed",
-                                   error=dm.error), status_code=422)
+        return Response(
+            SendDmResponse(success=True, outbound_message_id=dm.id, status="pending"),
+            status_code=HTTP_202_ACCEPTED,
+        )
+    return Response(
+        SendDmResponse(success=False, outbound_message_id=dm.id, status="failed", error=dm.error),
+        status_code=422,
+    )

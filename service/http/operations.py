@@ -30,8 +30,9 @@ class ProbesController(Controller):
     async def readyz(self, rt: NamedDependency[Runtime]) -> Response[dict[str, Any]]:
         """200 when the database answers and its migrations are current, else 503."""
         result = await readiness.check(rt.pool)
-        return Response(result, status_code=HTTP_200_OK if result["ready"]
-                        else HTTP_503_SERVICE_UNAVAILABLE)
+        return Response(
+            result, status_code=HTTP_200_OK if result["ready"] else HTTP_503_SERVICE_UNAVAILABLE
+        )
 
 
 class OperationsController(Controller):
@@ -51,8 +52,9 @@ class OperationsController(Controller):
             return await status.collect(conn, thresholds)
 
     @get("/outbound/{outbound_id:str}")
-    async def outbound_message(self, outbound_id: FromPath[str],
-                               rt: NamedDependency[Runtime]) -> OutboundMessage:
+    async def outbound_message(
+        self, outbound_id: FromPath[str], rt: NamedDependency[Runtime]
+    ) -> OutboundMessage:
         """One DM's row: status, attempts, error, Graph API message id."""
         try:
             dm_id = uuid.UUID(outbound_id)

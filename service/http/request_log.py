@@ -29,7 +29,12 @@ def request_log_middleware(app: ASGIApp) -> ASGIApp:
             try:
                 await app(scope, receive, send_wrapper)
             finally:
-                log.info("request", method=scope["method"], path=scope["path"], status=status,
-                         ms=round((time.perf_counter() - started) * 1000, 1))
+                log.info(
+                    "request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=status,
+                    ms=round((time.perf_counter() - started) * 1000, 1),
+                )
 
     return middleware

@@ -9,7 +9,9 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 # Non-empty, not blank, and storable in Postgres text (which cannot hold NUL).
-Id = Annotated[str, msgspec.Meta(min_length=1, max_length=256, pattern=r"^[^\x00]*[^\x00\s][^\x00]*$")]
+Id = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=256, pattern=r"^[^\x00]*[^\x00\s][^\x00]*$")
+]
 Text = Annotated[str, msgspec.Meta(max_length=100_000, pattern=r"^[^\x00]*$")]
 DmKind = Literal["verification", "acknowledgement", "custom"]
 

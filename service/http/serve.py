@@ -20,8 +20,14 @@ def app_from_env() -> Litestar:
 def serve(settings: Settings, *, workers: int = 1) -> None:
     # Checked here too, so that several worker processes do not each fail the same way.
     check_settings(settings)
-    options = dict(host=settings.host, port=settings.port, log_config=None, access_log=False,
-                   lifespan="on", timeout_graceful_shutdown=20)
+    options = dict(
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=20,
+    )
     if workers > 1:
         uvicorn.run("service.http.serve:app_from_env", factory=True, workers=workers, **options)
     else:

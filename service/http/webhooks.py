@@ -22,19 +22,22 @@ class WebhookController(Controller):
 
     @get(media_type=MediaType.TEXT, status_code=HTTP_200_OK)
     async def verify_subscription(
-        self, request: Request,
+        self,
+        request: Request,
         mode: Annotated[str | None, QueryParameter(name="hub.mode")] = None,
         token: Annotated[str | None, QueryParameter(name="hub.verify_token")] = None,
         challenge: Annotated[str | None, QueryParameter(name="hub.challenge")] = None,
     ) -> str:
         """Meta's handshake: echo `hub.challenge` when `hub.verify_token` is ours, else 403."""
         expected = request.app.state.settings.instagram_webhook_verification_token
-        return challenge_answer(expected_token=expected, mode=mode, token=token,
-                                challenge=challenge)
+        return challenge_answer(
+            expected_token=expected, mode=mode, token=token, challenge=challenge
+        )
 
     @post(status_code=HTTP_200_OK)
-    async def receive_delivery(self, request: Request,
-                               rt: NamedDependency[Runtime]) -> DeliveryAccepted:
+    async def receive_delivery(
+        self, request: Request, rt: NamedDependency[Runtime]
+    ) -> DeliveryAccepted:
         """Store a signed delivery and queue its forwarding; 200 as soon as it is stored."""
         body = await request.body()
         delivery_id = await accept_delivery(rt, body, request.headers.get(SIGNATURE_HEADER))

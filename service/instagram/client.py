@@ -53,9 +53,7 @@ def build_http_client(
     # retries=1 re-attempts only failed connects, where no request has left: never a duplicate.
     # One TLS context for all pools: each costs a CA bundle load.
     tls = httpx.create_ssl_context()
-    pools = [
-        httpx.AsyncHTTPTransport(verify=tls, limits=limits, retries=1) for _ in range(shards)
-    ]
+    pools = [httpx.AsyncHTTPTransport(verify=tls, limits=limits, retries=1) for _ in range(shards)]
     # A redirect from the Send API would be a misconfigured base URL: surface it, never follow.
     return httpx.AsyncClient(
         transport=pools[0] if shards == 1 else _RoundRobinPools(pools),
@@ -149,4 +147,3 @@ class GraphClient:
     def _describe(self, exc: httpx.HTTPError) -> str:
         message = f"{type(exc).__name__} calling the Graph API: {str(exc) or 'no detail'}"
         return message.replace(self._token, "[redacted]") if self._token else message
-

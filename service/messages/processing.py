@@ -71,8 +71,9 @@ async def decide(rt: Runtime, mid: str) -> tuple[Outcome, list[OutboundMessage]]
             return (Outcome.ECHO if message.is_echo else Outcome.STANDBY), []
         if profile.connected:
             outcome = Outcome.ACKNOWLEDGED
-            latency, dm = await messages.acknowledge(conn, mid, profile=profile,
-                                                     text=texts.ACKNOWLEDGEMENT)
+            latency, dm = await messages.acknowledge(
+                conn, mid, profile=profile, text=texts.ACKNOWLEDGEMENT
+            )
         else:
             outcome, dm = await _ask_to_verify(rt, conn, message.id, profile.ig_id)
             latency = await messages.mark_handled(conn, mid, processed=False)
@@ -82,13 +83,15 @@ async def decide(rt: Runtime, mid: str) -> tuple[Outcome, list[OutboundMessage]]
         return outcome, owed
 
 
-async def _ask_to_verify(rt: Runtime, conn, mid: str,
-                         ig_id: str) -> tuple[Outcome, OutboundMessage | None]:
+async def _ask_to_verify(
+    rt: Runtime, conn, mid: str, ig_id: str
+) -> tuple[Outcome, OutboundMessage | None]:
     if await outbound_messages.recent_verification_exists(
-            conn, ig_id, rt.settings.verification_resend_seconds):
+        conn, ig_id, rt.settings.verification_resend_seconds
+    ):
         return Outcome.VERIFICATION_SUPPRESSED, None
-    text = texts.verification_redacted(verify_url_base=rt.settings.verify_url_base,
-                                          ig_id=ig_id)
-    dm = await outbound_messages.insert(conn, recipient_ig_id=ig_id, kind="verification",
-                               payload={"text": text}, message_id=mid)
+    text = texts.verification_redacted(verify_url_base=rt.settings.verify_url_base, ig_id=ig_id)
+    dm = await outbound_messages.insert(
+        conn, recipient_ig_id=ig_id, kind="verification", payload={"text": text}, message_id=mid
+    )
     return Outcome.VERIFICATION_QUEUED, dm

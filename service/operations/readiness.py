@@ -20,12 +20,18 @@ async def check(pool: AsyncConnectionPool, *, timeout: float = 2.0) -> dict[str,
         async with pool.connection(timeout=timeout) as conn:
             applied = await schema_migrations.applied(conn)
     except psycopg.errors.UndefinedTable:
-        return {"ready": False, "detail": "no schema: run `ingest migrate`",
-                "missing": sorted(expected)}
+        return {
+            "ready": False,
+            "detail": "no schema: run `ingest migrate`",
+            "missing": sorted(expected),
+        }
     except (psycopg.OperationalError, PoolTimeout):
         return {"ready": False, "detail": "database unreachable", "missing": []}
     missing = sorted(expected - applied)
     if missing:
-        return {"ready": False, "detail": "migrations not applied: run `ingest migrate`",
-                "missing": missing}
+        return {
+            "ready": False,
+            "detail": "migrations not applied: run `ingest migrate`",
+            "missing": missing,
+        }
     return {"ready": True, "detail": "database reachable, migrations current", "missing": []}

@@ -16,16 +16,22 @@ from service.store import messages, outbound_messages
 from service.store.rows import OutboundMessage
 
 
-async def retry_failed(rt: Runtime, *, kind: str | None = None, recipient: str | None = None,
-                       since_seconds: float | None = None,
-                       dry_run: bool = False) -> list[OutboundMessage]:
+async def retry_failed(
+    rt: Runtime,
+    *,
+    kind: str | None = None,
+    recipient: str | None = None,
+    since_seconds: float | None = None,
+    dry_run: bool = False,
+) -> list[OutboundMessage]:
     """Re-queue the matching failed DMs as new attempts; returns them. A dry run makes
     the same selection in a transaction that it rolls back, so it lists exactly the DMs
     that a real run would re-queue at that moment."""
     async with rt.pool.connection() as conn:
         async with conn.transaction():
-            dms = await outbound_messages.requeue_failed(conn, kind=kind, recipient=recipient,
-                                                since_seconds=since_seconds)
+            dms = await outbound_messages.requeue_failed(
+                conn, kind=kind, recipient=recipient, since_seconds=since_seconds
+            )
             if dry_run:
                 raise psycopg.Rollback()
             for dm in dms:

@@ -11,19 +11,40 @@ from service.core.runtime import open_runtime
 from service.core.settings import Settings
 
 
-async def retry_failed(settings: Settings, *, kind: str | None, recipient: str | None,
-                       since_seconds: float | None, dry_run: bool) -> int:
+async def retry_failed(
+    settings: Settings,
+    *,
+    kind: str | None,
+    recipient: str | None,
+    since_seconds: float | None,
+    dry_run: bool,
+) -> int:
     async with open_runtime(settings, pool_max_size=2) as rt:
-        dms = await requeue.retry_failed(rt, kind=kind, recipient=recipient,
-                                       since_seconds=since_seconds, dry_run=dry_run)
+        dms = await requeue.retry_failed(
+            rt, kind=kind, recipient=recipient, since_seconds=since_seconds, dry_run=dry_run
+        )
     console = Console()
     if dms:
-        table = Table(*(Column(c, overflow="fold") for c in
-                        ("id", "recipient_ig_id", "kind", "attempts", "last error")))
+        table = Table(
+            *(
+                Column(c, overflow="fold")
+                for c in ("id", "recipient_ig_id", "kind", "attempts", "last error")
+            )
+        )
         for dm in dms:
             # Text, not markup: recipients and Graph API errors come from outside.
-            table.add_row(*(Text(cell) for cell in (str(dm.id), dm.recipient_ig_id, dm.kind,
-                                                   str(dm.attempts), dm.error or "-")))
+            table.add_row(
+                *(
+                    Text(cell)
+                    for cell in (
+                        str(dm.id),
+                        dm.recipient_ig_id,
+                        dm.kind,
+                        str(dm.attempts),
+                        dm.error or "-",
+                    )
+                )
+            )
         console.print(table)
     verb = "would be re-queued (dry run)" if dry_run else "re-queued"
     console.print(f"{len(dms)} failed DM{'' if len(dms) == 1 else 's'} {verb}")

@@ -21,14 +21,19 @@ DAY_SECONDS = 86_400
 
 async def remove_old_jobs(context: procrastinate.JobContext, rt: Runtime) -> None:
     await builtin_tasks.remove_old_jobs(
-        context, max_hours=round(rt.settings.job_retention_days * 24),
-        remove_failed=True, remove_cancelled=True, remove_aborted=True)
+        context,
+        max_hours=round(rt.settings.job_retention_days * 24),
+        remove_failed=True,
+        remove_cancelled=True,
+        remove_aborted=True,
+    )
 
 
 async def remove_done_phase3_rows(rt: Runtime) -> int:
     async with rt.pool.connection() as conn:
         return await phase3_queue.delete_done_before(
-            conn, seconds=rt.settings.phase3_retention_days * DAY_SECONDS)
+            conn, seconds=rt.settings.phase3_retention_days * DAY_SECONDS
+        )
 
 
 async def purge_forwarded_deliveries(rt: Runtime) -> int:

@@ -26,24 +26,35 @@ FAILED_DMS = "failed_dms_in_window"
 
 async def collect(conn: AsyncConnection, thresholds: Thresholds) -> dict[str, Any]:
     reports = await status_store.report(
-        conn, window_seconds=thresholds.window,
+        conn,
+        window_seconds=thresholds.window,
         unhandled_after_seconds=thresholds.unhandled_after,
-        stalled_after_seconds=thresholds.stalled_after, failed_limit=thresholds.failed_limit)
+        stalled_after_seconds=thresholds.stalled_after,
+        failed_limit=thresholds.failed_limit,
+    )
     [reports["messages_unhandled"]] = reports["messages_unhandled"]
     checks = _checks(reports, thresholds)
-    return _plain({
-        "generated_at": dt.datetime.now(dt.timezone.utc),
-        "healthy": all(check["ok"] for check in checks),
-        "checks": checks,
-        **reports,
-        "thresholds": dataclasses.asdict(thresholds),
-    })
+    return _plain(
+        {
+            "generated_at": dt.datetime.now(dt.timezone.utc),
+            "healthy": all(check["ok"] for check in checks),
+            "checks": checks,
+            **reports,
+            "thresholds": dataclasses.asdict(thresholds),
+        }
+    )
 
 
 def _checks(reports: dict[str, Any], t: Thresholds) -> list[dict[str, Any]]:
     job_wait = max((row["oldest_todo_seconds"] or 0 for row in reports["jobs"]), default=0)
-    phase3_age = max((row["oldest_seconds"] for row in reports["phase3"]
-                      if row["status"] in ("queued", "claimed")), default=0)
+    phase3_age = max(
+        (
+            row["oldest_seconds"]
+            for row in reports["phase3"]
+            if row["status"] in ("queued", "claimed")
+        ),
+        default=0,
+    )
     failed = sum(row["dms"] for row in reports["outbound"] if row["status"] == "failed")
     return [
         _check(STALLED_JOBS, len(reports["stalled_jobs"]), 0),

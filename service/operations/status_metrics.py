@@ -28,43 +28,73 @@ class StatusCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         report = self.report
-        yield GaugeMetricFamily("ingest_status_up", "1 when the status queries answered.",
-                                value=0 if report is None else 1)
+        yield GaugeMetricFamily(
+            "ingest_status_up",
+            "1 when the status queries answered.",
+            value=0 if report is None else 1,
+        )
         if report is None:
             return
         yield from _job_gauges(report["jobs"])
-        yield _gauge("ingest_dms_in_window", "DMs created within the status window (1 h), "
-                     "by kind and current status.", ["kind", "status"],
-                     {(r["kind"], r["status"]): r["dms"] for r in report["outbound"]})
-        yield _gauge("ingest_phase3_backlog", "Phase 3 rows not done, by status.", ["status"],
-                     {(r["status"],): r["items"] for r in report["phase3"]})
-        yield _gauge("ingest_check_ok", "1 when the status check passes.", ["check"],
-                     {(c["name"],): int(c["ok"]) for c in report["checks"]})
-        yield _gauge("ingest_check_value", "The value each status check compares to its "
-                     "limit (counts, or ages in seconds).", ["check"],
-                     {(c["name"],): c["value"] for c in report["checks"]})
-        yield GaugeMetricFamily("ingest_healthy", "1 when every status check passes.",
-                                value=int(report["healthy"]))
+        yield _gauge(
+            "ingest_dms_in_window",
+            "DMs created within the status window (1 h), by kind and current status.",
+            ["kind", "status"],
+            {(r["kind"], r["status"]): r["dms"] for r in report["outbound"]},
+        )
+        yield _gauge(
+            "ingest_phase3_backlog",
+            "Phase 3 rows not done, by status.",
+            ["status"],
+            {(r["status"],): r["items"] for r in report["phase3"]},
+        )
+        yield _gauge(
+            "ingest_check_ok",
+            "1 when the status check passes.",
+            ["check"],
+            {(c["name"],): int(c["ok"]) for c in report["checks"]},
+        )
+        yield _gauge(
+            "ingest_check_value",
+            "The value each status check compares to its limit (counts, or ages in seconds).",
+            ["check"],
+            {(c["name"],): c["value"] for c in report["checks"]},
+        )
+        yield GaugeMetricFamily(
+            "ingest_healthy", "1 when every status check passes.", value=int(report["healthy"])
+        )
 
 
 def _job_gauges(rows: list[dict[str, Any]]) -> Iterator[GaugeMetricFamily]:
-    yield _gauge("ingest_jobs", "Jobs by queue, task and status.", ["queue", "task", "status"],
-                 {(r["queue"], r["task"], r["status"]): r["jobs"] for r in rows})
+    yield _gauge(
+        "ingest_jobs",
+        "Jobs by queue, task and status.",
+        ["queue", "task", "status"],
+        {(r["queue"], r["task"], r["status"]): r["jobs"] for r in rows},
+    )
     depth = dict.fromkeys(jobs.QUEUES, 0)
     oldest = dict.fromkeys(jobs.QUEUES, 0)
     for row in rows:
         if row["status"] == "todo":
             depth[row["queue"]] = depth.get(row["queue"], 0) + row["jobs"]
-            oldest[row["queue"]] = max(oldest.get(row["queue"], 0),
-                                       row["oldest_todo_seconds"] or 0)
-    yield _gauge("ingest_queue_depth", "Jobs waiting (todo), by queue.", ["queue"],
-                 {(queue,): n for queue, n in depth.items()})
-    yield _gauge("ingest_queue_oldest_seconds", "How long the oldest runnable job of each "
-                 "queue has waited.", ["queue"], {(queue,): s for queue, s in oldest.items()})
+            oldest[row["queue"]] = max(oldest.get(row["queue"], 0), row["oldest_todo_seconds"] or 0)
+    yield _gauge(
+        "ingest_queue_depth",
+        "Jobs waiting (todo), by queue.",
+        ["queue"],
+        {(queue,): n for queue, n in depth.items()},
+    )
+    yield _gauge(
+        "ingest_queue_oldest_seconds",
+        "How long the oldest runnable job of each queue has waited.",
+        ["queue"],
+        {(queue,): s for queue, s in oldest.items()},
+    )
 
 
-def _gauge(name: str, documentation: str, labels: list[str],
-           values: dict[tuple[str, ...], float]) -> GaugeMetricFamily:
+def _gauge(
+    name: str, documentation: str, labels: list[str], values: dict[tuple[str, ...], float]
+) -> GaugeMetricFamily:
     family = GaugeMetricFamily(name, documentation, labels=labels)
     for label_values, value in values.items():
         family.add_metric(list(label_values), value)

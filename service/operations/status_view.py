@@ -28,11 +28,17 @@ CONNECT_TIMEOUT_SECONDS = 10
 TABLES = (
     ("Jobs", "jobs", ("queue", "task", "status", "jobs", "oldest_todo_seconds")),
     ("DMs in the window", "outbound", ("kind", "status", "dms", "attempts")),
-    ("Latest failed DMs", "outbound_failed",
-     ("id", "recipient_ig_id", "kind", "attempts", "error", "failed_at")),
+    (
+        "Latest failed DMs",
+        "outbound_failed",
+        ("id", "recipient_ig_id", "kind", "attempts", "error", "failed_at"),
+    ),
     ("Phase 3 backlog", "phase3", ("status", "items", "oldest_message_id", "oldest_seconds")),
-    ("Stalled jobs", "stalled_jobs",
-     ("id", "queue", "task", "args", "worker_id", "last_heartbeat", "started_at")),
+    (
+        "Stalled jobs",
+        "stalled_jobs",
+        ("id", "queue", "task", "args", "worker_id", "last_heartbeat", "started_at"),
+    ),
 )
 
 
@@ -44,14 +50,17 @@ def render(report: dict[str, Any]) -> Group:
     tables = [checks]
     for title, key, columns in TABLES:
         # Folded, not cut: an id or an error is no use half shown.
-        table = Table(*(Column(c, overflow="fold") for c in columns), title=title,
-                      title_justify="left")
+        table = Table(
+            *(Column(c, overflow="fold") for c in columns), title=title, title_justify="left"
+        )
         for row in report[key]:
             table.add_row(*(_cell(row[column]) for column in columns))
         tables.append(table)
     unhandled = report["messages_unhandled"]
-    waiting = Text(f"Messages not processed after {report['thresholds']['unhandled_after']:g} s:"
-                   f" {unhandled['messages']}")
+    waiting = Text(
+        f"Messages not processed after {report['thresholds']['unhandled_after']:g} s:"
+        f" {unhandled['messages']}"
+    )
     if unhandled["messages"]:
         waiting.append(f" (oldest {unhandled['oldest_mid']}, {unhandled['oldest_seconds']} s)")
     verdict = "[green]healthy[/]" if report["healthy"] else "[bold red]unhealthy[/]"
@@ -69,13 +78,22 @@ def exit_code(report: dict[str, Any]) -> int:
     return 0 if report["healthy"] else 1
 
 
-async def run(settings: Settings, thresholds: Thresholds, *, as_json: bool = False,
-              watch: bool = False, interval: float = 2.0) -> int:
+async def run(
+    settings: Settings,
+    thresholds: Thresholds,
+    *,
+    as_json: bool = False,
+    watch: bool = False,
+    interval: float = 2.0,
+) -> int:
     console = Console()
     # One connection, not a pool: an unreachable database fails the check at once.
     async with await psycopg.AsyncConnection.connect(
-            settings.database_url, row_factory=dict_row, autocommit=True,
-            connect_timeout=CONNECT_TIMEOUT_SECONDS) as conn:
+        settings.database_url,
+        row_factory=dict_row,
+        autocommit=True,
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+    ) as conn:
         report = await status.collect(conn, thresholds)
         if not watch:
             _show(console, report, as_json)
@@ -84,8 +102,11 @@ async def run(settings: Settings, thresholds: Thresholds, *, as_json: bool = Fal
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        live = (contextlib.nullcontext() if as_json
-                else Live(render(report), console=console, auto_refresh=False))
+        live = (
+            contextlib.nullcontext()
+            if as_json
+            else Live(render(report), console=console, auto_refresh=False)
+        )
         with live:
             while True:
                 if as_json:

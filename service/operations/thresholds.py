@@ -55,8 +55,9 @@ class Thresholds:
             if raw is None:
                 continue
             try:
-                values[field.name] = (int(str(raw)) if field.type == "int"
-                                      else parse_duration(str(raw)))
+                values[field.name] = (
+                    int(str(raw)) if field.type == "int" else parse_duration(str(raw))
+                )
             except ValueError as exc:
                 raise ValueError(f"{field.name}: {exc}") from None
         return cls(**values)
@@ -65,8 +66,11 @@ class Thresholds:
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
         for field in dataclasses.fields(cls):
             is_count = field.type == "int"
-            parser.add_argument(f"--{field.name.replace('_', '-')}", dest=field.name,
-                                type=int if is_count else duration_argument,
-                                metavar="N" if is_count else "DURATION",
-                                help=f"{field.metadata['help']} (default {field.default:g}"
-                                     f"{'' if is_count else ' s'})")
+            parser.add_argument(
+                f"--{field.name.replace('_', '-')}",
+                dest=field.name,
+                type=int if is_count else duration_argument,
+                metavar="N" if is_count else "DURATION",
+                help=f"{field.metadata['help']} (default {field.default:g}"
+                f"{'' if is_count else ' s'})",
+            )

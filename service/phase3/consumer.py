@@ -24,8 +24,13 @@ POLL_SECONDS = 5.0
 
 
 async def handle(item: Phase3Item) -> None:
-    log.info("phase3 item", message_id=item.message_id, ig_id=item.ig_id,
-             connected_user_id=str(item.connected_user_id), attempts=item.attempts)
+    log.info(
+        "phase3 item",
+        message_id=item.message_id,
+        ig_id=item.ig_id,
+        connected_user_id=str(item.connected_user_id),
+        attempts=item.attempts,
+    )
 
 
 async def drain(pool, consumer: str) -> int:
@@ -33,8 +38,9 @@ async def drain(pool, consumer: str) -> int:
     done = 0
     while True:
         async with pool.connection() as conn:
-            items = await phase3_queue.claim(conn, consumer=consumer, limit=BATCH,
-                                       visibility_seconds=VISIBILITY_SECONDS)
+            items = await phase3_queue.claim(
+                conn, consumer=consumer, limit=BATCH, visibility_seconds=VISIBILITY_SECONDS
+            )
         if not items:
             return done
         for item in items:
@@ -43,7 +49,9 @@ async def drain(pool, consumer: str) -> int:
             except Exception as exc:  # a failing item goes back with backoff, not lost
                 log.exception("phase3 item failed", message_id=item.message_id)
                 async with pool.connection() as conn:
-                    await phase3_queue.fail(conn, item_id=item.id, consumer=consumer, error=repr(exc))
+                    await phase3_queue.fail(
+                        conn, item_id=item.id, consumer=consumer, error=repr(exc)
+                    )
                 continue
             async with pool.connection() as conn:
                 done += await phase3_queue.complete(conn, item_id=item.id, consumer=consumer)

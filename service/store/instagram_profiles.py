@@ -18,6 +18,7 @@ async def upsert(conn: AsyncConnection, ig_id: str) -> InstagramProfile:
 
 
 async def connect(conn: AsyncConnection, ig_id: str, user_id: uuid.UUID) -> InstagramProfile:
-    row = await fetch_one(conn, QUERIES["instagram_profile_connect"],
-                          {"ig_id": ig_id, "user_id": user_id})
+    row = await fetch_one(
+        conn, QUERIES["instagram_profile_connect"], {"ig_id": ig_id, "user_id": user_id}
+    )
     return from_row(InstagramProfile, row)

@@ -13,23 +13,41 @@ from service.store.queries import QUERIES
 from service.store.rows import InstagramProfile, Message, OutboundMessage, from_row
 
 
-async def insert_if_new(conn: AsyncConnection, *, mid: str, sender_ig_id: str,
-                        recipient_ig_id: str, timestamp: dt.datetime,
-                        message_text: str | None = None, attachments: Any = None,
-                        reply_to: Any = None, quick_reply: Any = None,
-                        is_echo: bool = False, source: str = "messaging") -> bool:
+async def insert_if_new(
+    conn: AsyncConnection,
+    *,
+    mid: str,
+    sender_ig_id: str,
+    recipient_ig_id: str,
+    timestamp: dt.datetime,
+    message_text: str | None = None,
+    attachments: Any = None,
+    reply_to: Any = None,
+    quick_reply: Any = None,
+    is_echo: bool = False,
+    source: str = "messaging",
+) -> bool:
     """Insert the message unless its mid is known; True when it was new."""
-    row = await fetch_one(conn, QUERIES["message_insert"], {
-        "mid": mid, "sender_ig_id": sender_ig_id, "recipient_ig_id": recipient_ig_id,
-        "timestamp": timestamp, "message_text": message_text,
-        "attachments": _json(attachments), "reply_to": _json(reply_to),
-        "quick_reply": _json(quick_reply), "is_echo": is_echo, "source": source,
-    })
+    row = await fetch_one(
+        conn,
+        QUERIES["message_insert"],
+        {
+            "mid": mid,
+            "sender_ig_id": sender_ig_id,
+            "recipient_ig_id": recipient_ig_id,
+            "timestamp": timestamp,
+            "message_text": message_text,
+            "attachments": _json(attachments),
+            "reply_to": _json(reply_to),
+            "quick_reply": _json(quick_reply),
+            "is_echo": is_echo,
+            "source": source,
+        },
+    )
     return row is not None
 
 
-async def claim(conn: AsyncConnection,
-                mid: str) -> tuple[Message, InstagramProfile | None] | None:
+async def claim(conn: AsyncConnection, mid: str) -> tuple[Message, InstagramProfile | None] | None:
     """Lock the message for its processing and, if it is to be answered, upsert and lock its
     sender's profile (None otherwise); None when the message is unknown."""
     row = await fetch_one(conn, QUERIES["message_claim"], {"mid": mid})
@@ -37,29 +55,42 @@ async def claim(conn: AsyncConnection,
         return None
     profile = None
     if row["profile_ig_id"] is not None:
-        profile = from_row(InstagramProfile, {name.removeprefix("profile_"): value
-                                              for name, value in row.items()
-                                              if name.startswith("profile_")})
+        profile = from_row(
+            InstagramProfile,
+            {
+                name.removeprefix("profile_"): value
+                for name, value in row.items()
+                if name.startswith("profile_")
+            },
+        )
     return from_row(Message, row), profile
 
 
-async def acknowledge(conn: AsyncConnection, mid: str, *, profile: InstagramProfile,
-                      text: str) -> tuple[float, OutboundMessage | None]:
+async def acknowledge(
+    conn: AsyncConnection, mid: str, *, profile: InstagramProfile, text: str
+) -> tuple[float, OutboundMessage | None]:
     """A connected sender's message, decided: its acknowledgement DM, its Phase 3 row and
     handled. Returns the seconds since the message was stored, and the DM (None if the
     message already had one)."""
-    row = await fetch_one(conn, QUERIES["message_acknowledge"], {
-        "mid": mid, "ig_id": profile.ig_id, "connected_user_id": profile.connected_user_id,
-        "payload": Jsonb({"text": text}),
-    })
+    row = await fetch_one(
+        conn,
+        QUERIES["message_acknowledge"],
+        {
+            "mid": mid,
+            "ig_id": profile.ig_id,
+            "connected_user_id": profile.connected_user_id,
+            "payload": Jsonb({"text": text}),
+        },
+    )
     dm = None if row["id"] is None else from_row(OutboundMessage, row)
     return row["latency_seconds"], dm
 
 
 async def mark_handled(conn: AsyncConnection, mid: str, *, processed: bool) -> float:
     """Record that processing finished; returns the seconds since the message was stored."""
-    row = await fetch_one(conn, QUERIES["message_mark_handled"],
-                          {"mid": mid, "processed": processed})
+    row = await fetch_one(
+        conn, QUERIES["message_mark_handled"], {"mid": mid, "processed": processed}
+    )
     return row["latency_seconds"]
 
 

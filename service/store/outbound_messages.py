@@ -13,13 +13,25 @@ from service.store.queries import QUERIES
 from service.store.rows import OutboundMessage, from_row
 
 
-async def insert(conn: AsyncConnection, *, recipient_ig_id: str, kind: str,
-                 payload: dict[str, Any], message_id: str | None = None) -> OutboundMessage | None:
+async def insert(
+    conn: AsyncConnection,
+    *,
+    recipient_ig_id: str,
+    kind: str,
+    payload: dict[str, Any],
+    message_id: str | None = None,
+) -> OutboundMessage | None:
     """Record a DM to send; None when the event already has a DM of this kind."""
-    row = await fetch_one(conn, QUERIES["outbound_message_insert"], {
-        "recipient_ig_id": recipient_ig_id, "kind": kind, "payload": Jsonb(payload),
-        "message_id": message_id,
-    })
+    row = await fetch_one(
+        conn,
+        QUERIES["outbound_message_insert"],
+        {
+            "recipient_ig_id": recipient_ig_id,
+            "kind": kind,
+            "payload": Jsonb(payload),
+            "message_id": message_id,
+        },
+    )
     return None if row is None else from_row(OutboundMessage, row)
 
 
@@ -30,66 +42,107 @@ async def get(conn: AsyncConnection, outbound_id: uuid.UUID) -> OutboundMessage 
 
 async def pending_for_message(conn: AsyncConnection, message_id: str) -> list[OutboundMessage]:
     """The message's DMs not yet sent or failed, oldest first."""
-    cur = await conn.execute(QUERIES["outbound_message_pending_for_message"],
-                             {"message_id": message_id})
+    cur = await conn.execute(
+        QUERIES["outbound_message_pending_for_message"], {"message_id": message_id}
+    )
     return [from_row(OutboundMessage, row) for row in await cur.fetchall()]
 
 
-async def begin_attempt(conn: AsyncConnection, outbound_id: uuid.UUID, *, scoped_id: str,
-                        attempt_id: uuid.UUID,
-                        lease_seconds: float) -> tuple[float, OutboundMessage | None]:
+async def begin_attempt(
+    conn: AsyncConnection,
+    outbound_id: uuid.UUID,
+    *,
+    scoped_id: str,
+    attempt_id: uuid.UUID,
+    lease_seconds: float,
+) -> tuple[float, OutboundMessage | None]:
     """Count an attempt and mark it in flight, unless the account `scoped_id` is held by a
     rate limit; returns the hold's seconds left (0 when none) and the row, None if held,
     not pending, or an earlier attempt may still be in flight. Commit before the call."""
-    row = await fetch_one(conn, QUERIES["outbound_message_begin_attempt"], {
-        "id": outbound_id, "scoped_id": scoped_id, "attempt_id": attempt_id,
-        "lease_seconds": lease_seconds,
-    })
+    row = await fetch_one(
+        conn,
+        QUERIES["outbound_message_begin_attempt"],
+        {
+            "id": outbound_id,
+            "scoped_id": scoped_id,
+            "attempt_id": attempt_id,
+            "lease_seconds": lease_seconds,
+        },
+    )
     began = None if row["id"] is None else from_row(OutboundMessage, row)
     return row["hold_seconds"], began
 
 
-async def requeue_failed(conn: AsyncConnection, *, kind: str | None = None,
-                         recipient: str | None = None,
-                         since_seconds: float | None = None) -> list[OutboundMessage]:
+async def requeue_failed(
+    conn: AsyncConnection,
+    *,
+    kind: str | None = None,
+    recipient: str | None = None,
+    since_seconds: float | None = None,
+) -> list[OutboundMessage]:
     """Set matching failed DMs back to pending with a fresh retry budget; returns them."""
-    cur = await conn.execute(QUERIES["outbound_message_requeue_failed"], {
-        "kind": kind, "recipient": recipient, "since_seconds": since_seconds,
-    })
+    cur = await conn.execute(
+        QUERIES["outbound_message_requeue_failed"],
+        {
+            "kind": kind,
+            "recipient": recipient,
+            "since_seconds": since_seconds,
+        },
+    )
     return [from_row(OutboundMessage, row) for row in await cur.fetchall()]
 
 
-async def record_attempt(conn: AsyncConnection, outbound_id: uuid.UUID, *, status: str,
-                         attempt_id: uuid.UUID | None, lease_seconds: float,
-                         remote_message_id: str | None = None,
-                         error: str | None = None,
-                         payload_patch: dict[str, Any] | None = None,
-                         scoped_id: str | None = None,
-                         hold_seconds: float = 0.0) -> OutboundMessage | None:
+async def record_attempt(
+    conn: AsyncConnection,
+    outbound_id: uuid.UUID,
+    *,
+    status: str,
+    attempt_id: uuid.UUID | None,
+    lease_seconds: float,
+    remote_message_id: str | None = None,
+    error: str | None = None,
+    payload_patch: dict[str, Any] | None = None,
+    scoped_id: str | None = None,
+    hold_seconds: float = 0.0,
+) -> OutboundMessage | None:
     """Record a send's outcome and close its attempt; None if no longer pending or no
     longer this attempt's (`attempt_id` None: decided without a call, refused while an
     attempt younger than `lease_seconds` is marked). `hold_seconds` > 0 (a rate limit)
     also holds every send of the account `scoped_id` that long, in the same statement."""
-    row = await fetch_one(conn, QUERIES["outbound_message_record_attempt"], {
-        "id": outbound_id, "attempt_id": attempt_id, "lease_seconds": lease_seconds,
-        "status": status,
-        "remote_message_id": remote_message_id, "error": error,
-        "payload_patch": Jsonb(payload_patch or {}),
-        "scoped_id": scoped_id, "hold_seconds": hold_seconds,
-    })
+    row = await fetch_one(
+        conn,
+        QUERIES["outbound_message_record_attempt"],
+        {
+            "id": outbound_id,
+            "attempt_id": attempt_id,
+            "lease_seconds": lease_seconds,
+            "status": status,
+            "remote_message_id": remote_message_id,
+            "error": error,
+            "payload_patch": Jsonb(payload_patch or {}),
+            "scoped_id": scoped_id,
+            "hold_seconds": hold_seconds,
+        },
+    )
     return None if row is None else from_row(OutboundMessage, row)
 
 
-async def fail_orphaned(conn: AsyncConnection, *, idle_seconds: float,
-                        error: str) -> list[uuid.UUID]:
+async def fail_orphaned(
+    conn: AsyncConnection, *, idle_seconds: float, error: str
+) -> list[uuid.UUID]:
     """Fail pending DMs that no job will finish; returns their ids."""
-    cur = await conn.execute(QUERIES["outbound_message_fail_orphaned"],
-                             {"idle_seconds": idle_seconds, "error": error})
+    cur = await conn.execute(
+        QUERIES["outbound_message_fail_orphaned"], {"idle_seconds": idle_seconds, "error": error}
+    )
     return [row["id"] for row in await cur.fetchall()]
 
 
-async def recent_verification_exists(conn: AsyncConnection, ig_id: str,
-                                     window_seconds: int) -> bool:
-    row = await fetch_one(conn, QUERIES["outbound_message_recent_verification"],
-                          {"ig_id": ig_id, "window_seconds": window_seconds})
+async def recent_verification_exists(
+    conn: AsyncConnection, ig_id: str, window_seconds: int
+) -> bool:
+    row = await fetch_one(
+        conn,
+        QUERIES["outbound_message_recent_verification"],
+        {"ig_id": ig_id, "window_seconds": window_seconds},
+    )
     return bool(row["recent"])

@@ -11,28 +11,49 @@ from service.store.queries import QUERIES
 from service.store.rows import Phase3Item, from_row
 
 
-async def claim(conn: AsyncConnection, *, consumer: str, limit: int,
-                visibility_seconds: float) -> list[Phase3Item]:
-    cur = await conn.execute(QUERIES["phase3_queue_claim"], {
-        "consumer": consumer, "limit": limit, "visibility_seconds": visibility_seconds,
-    })
+async def claim(
+    conn: AsyncConnection, *, consumer: str, limit: int, visibility_seconds: float
+) -> list[Phase3Item]:
+    cur = await conn.execute(
+        QUERIES["phase3_queue_claim"],
+        {
+            "consumer": consumer,
+            "limit": limit,
+            "visibility_seconds": visibility_seconds,
+        },
+    )
     return [from_row(Phase3Item, row) for row in await cur.fetchall()]
 
 
 async def complete(conn: AsyncConnection, *, item_id: int, consumer: str) -> bool:
-    cur = await conn.execute(QUERIES["phase3_queue_complete"],
-                             {"id": item_id, "consumer": consumer})
+    cur = await conn.execute(
+        QUERIES["phase3_queue_complete"], {"id": item_id, "consumer": consumer}
+    )
     return await cur.fetchone() is not None
 
 
-async def fail(conn: AsyncConnection, *, item_id: int, consumer: str, error: str,
-               max_attempts: int = 5, backoff_base_seconds: float = 5.0,
-               backoff_cap_seconds: float = 600.0) -> str | None:
+async def fail(
+    conn: AsyncConnection,
+    *,
+    item_id: int,
+    consumer: str,
+    error: str,
+    max_attempts: int = 5,
+    backoff_base_seconds: float = 5.0,
+    backoff_cap_seconds: float = 600.0,
+) -> str | None:
     """Give the row back for a later try, or fail it; returns its new status."""
-    cur = await conn.execute(QUERIES["phase3_queue_fail"], {
-        "id": item_id, "consumer": consumer, "error": error, "max_attempts": max_attempts,
-        "backoff_base_seconds": backoff_base_seconds, "backoff_cap_seconds": backoff_cap_seconds,
-    })
+    cur = await conn.execute(
+        QUERIES["phase3_queue_fail"],
+        {
+            "id": item_id,
+            "consumer": consumer,
+            "error": error,
+            "max_attempts": max_attempts,
+            "backoff_base_seconds": backoff_base_seconds,
+            "backoff_cap_seconds": backoff_cap_seconds,
+        },
+    )
     row = await cur.fetchone()
     return None if row is None else row["status"]
 

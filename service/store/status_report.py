@@ -10,21 +10,28 @@ from psycopg import AsyncConnection
 
 from service.store.queries import QUERIES
 
-REPORTS = ("jobs", "outbound", "outbound_failed", "messages_unhandled", "phase3",
-           "stalled_jobs")
+REPORTS = ("jobs", "outbound", "outbound_failed", "messages_unhandled", "phase3", "stalled_jobs")
 
 
-async def report(conn: AsyncConnection, *, window_seconds: float,
-                 unhandled_after_seconds: float, stalled_after_seconds: float,
-                 failed_limit: int) -> dict[str, list[dict]]:
+async def report(
+    conn: AsyncConnection,
+    *,
+    window_seconds: float,
+    unhandled_after_seconds: float,
+    stalled_after_seconds: float,
+    failed_limit: int,
+) -> dict[str, list[dict]]:
     """Run every status query in one transaction, with these parameters; {name: rows}."""
     async with conn.transaction():
-        await conn.execute(QUERIES["status_configure"], {
-            "window": _interval(window_seconds),
-            "unhandled_after": _interval(unhandled_after_seconds),
-            "stalled_after": _interval(stalled_after_seconds),
-            "failed_limit": str(failed_limit),
-        })
+        await conn.execute(
+            QUERIES["status_configure"],
+            {
+                "window": _interval(window_seconds),
+                "unhandled_after": _interval(unhandled_after_seconds),
+                "stalled_after": _interval(stalled_after_seconds),
+                "failed_limit": str(failed_limit),
+            },
+        )
         reports = {}
         for name in REPORTS:
             cur = await conn.execute(QUERIES[f"status_{name}"])

@@ -9,23 +9,32 @@ from service.store.queries import QUERIES
 from service.store.rows import VerificationToken, from_row
 
 
-async def upsert_for_event(conn: AsyncConnection, *, token_hash: str, ig_id: str,
-                           event_id: str | None, ttl_seconds: int) -> VerificationToken | None:
+async def upsert_for_event(
+    conn: AsyncConnection, *, token_hash: str, ig_id: str, event_id: str | None, ttl_seconds: int
+) -> VerificationToken | None:
     """Store the hash; for an event, replace its unconsumed token. None if it was consumed."""
-    row = await fetch_one(conn, QUERIES["verification_token_upsert_for_event"], {
-        "token_hash": token_hash, "ig_id": ig_id, "event_id": event_id,
-        "ttl_seconds": ttl_seconds,
-    })
+    row = await fetch_one(
+        conn,
+        QUERIES["verification_token_upsert_for_event"],
+        {
+            "token_hash": token_hash,
+            "ig_id": ig_id,
+            "event_id": event_id,
+            "ttl_seconds": ttl_seconds,
+        },
+    )
     return None if row is None else from_row(VerificationToken, row)
 
 
 async def get_for_event(conn: AsyncConnection, event_id: str) -> VerificationToken | None:
-    row = await fetch_one(conn, QUERIES["verification_token_get_for_event"],
-                          {"event_id": event_id})
+    row = await fetch_one(conn, QUERIES["verification_token_get_for_event"], {"event_id": event_id})
     return None if row is None else from_row(VerificationToken, row)
 
 
-async def get_live(conn: AsyncConnection, *, token_hash: str, ig_id: str) -> VerificationToken | None:
-    row = await fetch_one(conn, QUERIES["verification_token_get_live"],
-                          {"token_hash": token_hash, "ig_id": ig_id})
+async def get_live(
+    conn: AsyncConnection, *, token_hash: str, ig_id: str
+) -> VerificationToken | None:
+    row = await fetch_one(
+        conn, QUERIES["verification_token_get_live"], {"token_hash": token_hash, "ig_id": ig_id}
+    )
     return None if row is None else from_row(VerificationToken, row)

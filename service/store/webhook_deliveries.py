@@ -11,8 +11,9 @@ from service.store.rows import WebhookDelivery, from_row
 
 async def insert(conn: AsyncConnection, *, body: str, signed: bool) -> int:
     """Store a delivery; `body` is JSON text, which Postgres decodes into jsonb."""
-    row = await fetch_one(conn, QUERIES["webhook_delivery_insert"],
-                          {"body": body, "signed": signed})
+    row = await fetch_one(
+        conn, QUERIES["webhook_delivery_insert"], {"body": body, "signed": signed}
+    )
     return row["id"]
 
 
@@ -21,17 +22,29 @@ async def get(conn: AsyncConnection, delivery_id: int) -> WebhookDelivery | None
     return None if row is None else from_row(WebhookDelivery, row)
 
 
-async def record_attempt(conn: AsyncConnection, delivery_id: int, *, status: str,
-                         messages_forwarded: int,
-                         last_error: str | None) -> WebhookDelivery | None:
-    row = await fetch_one(conn, QUERIES["webhook_delivery_record_attempt"], {
-        "id": delivery_id, "status": status, "messages_forwarded": messages_forwarded,
-        "last_error": last_error,
-    })
+async def record_attempt(
+    conn: AsyncConnection,
+    delivery_id: int,
+    *,
+    status: str,
+    messages_forwarded: int,
+    last_error: str | None,
+) -> WebhookDelivery | None:
+    row = await fetch_one(
+        conn,
+        QUERIES["webhook_delivery_record_attempt"],
+        {
+            "id": delivery_id,
+            "status": status,
+            "messages_forwarded": messages_forwarded,
+            "last_error": last_error,
+        },
+    )
     return None if row is None else from_row(WebhookDelivery, row)
 
 
 async def purge_forwarded(conn: AsyncConnection, *, retention_days: int) -> int:
-    row = await fetch_one(conn, QUERIES["webhook_delivery_purge"],
-                          {"retention_days": retention_days})
+    row = await fetch_one(
+        conn, QUERIES["webhook_delivery_purge"], {"retention_days": retention_days}
+    )
     return row["deleted"]

@@ -51,18 +51,19 @@ class ForwardResult:
     warnings: tuple[str, ...]
 
 
-async def forward_delivery(rt: Runtime, delivery_id: int, *,
-                           retry: bool = True) -> ForwardResult | None:
+async def forward_delivery(
+    rt: Runtime, delivery_id: int, *, retry: bool = True
+) -> ForwardResult | None:
     """One attempt; None if the delivery is gone. Raises `RetryLater` while retries remain
     (`retry=False`, for a replay, records the failure instead)."""
     async with rt.pool.connection() as conn:
         delivery = await webhook_deliveries.get(conn, delivery_id)
     if delivery is None:
         return None
-    parsed = parse_delivery(delivery.body,
-                            received_ms=int(delivery.received_at.timestamp() * 1000))
+    parsed = parse_delivery(delivery.body, received_ms=int(delivery.received_at.timestamp() * 1000))
     held_back = collections.Counter(
-        reason for reason in map(_held_back_because, parsed.messages) if reason)
+        reason for reason in map(_held_back_because, parsed.messages) if reason
+    )
     forwarded, refused, unavailable = 0, [], None
     for message in parsed.messages:
         if _held_back_because(message):
@@ -85,16 +86,23 @@ async def forward_delivery(rt: Runtime, delivery_id: int, *,
         status, error = "forwarded", None
     async with rt.pool.connection() as conn:
         recorded = await webhook_deliveries.record_attempt(
-            conn, delivery_id, status=status, messages_forwarded=forwarded, last_error=error)
+            conn, delivery_id, status=status, messages_forwarded=forwarded, last_error=error
+        )
     if unavailable and retries_left:
-        raise RetryLater(backoff_seconds(delivery.attempts + 1,
-                                         base=rt.settings.forward_backoff_base_seconds,
-                                         cap=rt.settings.forward_backoff_cap_seconds),
-                         unavailable)
+        raise RetryLater(
+            backoff_seconds(
+                delivery.attempts + 1,
+                base=rt.settings.forward_backoff_base_seconds,
+                cap=rt.settings.forward_backoff_cap_seconds,
+            ),
+            unavailable,
+        )
     return ForwardResult(
-        delivery=recorded or delivery, held_back=dict(held_back),
+        delivery=recorded or delivery,
+        held_back=dict(held_back),
         other_events=dict(collections.Counter(e.kind for e in parsed.other_events)),
-        warnings=parsed.warnings)
+        warnings=parsed.warnings,
+    )
 
 
 def _held_back_because(message: InboundMessage) -> str | None:
@@ -108,8 +116,10 @@ def _held_back_because(message: InboundMessage) -> str | None:
 async def _post(rt: Runtime, message: InboundMessage) -> None:
     try:
         response = await rt.http.post(
-            rt.settings.internal_ingest_url, json=message.to_ingest_body(),
-            headers={"x-service-token": rt.settings.internal_service_token})
+            rt.settings.internal_ingest_url,
+            json=message.to_ingest_body(),
+            headers={"x-service-token": rt.settings.internal_service_token},
+        )
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise _IngestUnavailable(f"{type(exc).__name__}: {str(exc) or 'no detail'}") from exc
     if response.is_success:

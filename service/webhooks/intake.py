@@ -30,8 +30,9 @@ async def accept_delivery(rt: Runtime, body: bytes, signature: str | None) -> in
     signed = _check_signature(rt.settings, body, signature)
     text, payload = _decode(body)
     async with rt.pool.connection() as conn, conn.transaction():
-        delivery_id = await webhook_deliveries.insert(conn, body=_storable(text, payload),
-                                                      signed=signed)
+        delivery_id = await webhook_deliveries.insert(
+            conn, body=_storable(text, payload), signed=signed
+        )
         await jobs.defer_forward_delivery(rt.jobs, conn, delivery_id)
     return delivery_id
 
@@ -43,8 +44,10 @@ def _check_signature(settings: Settings, body: bytes, signature: str | None) -> 
         return True
     if not settings.webhook_allow_unsigned:
         raise Unauthenticated("webhook signatures cannot be checked: no app secret is set")
-    log.warning("UNSIGNED webhook delivery accepted: INSTAGRAM_APP_SECRET is unset and "
-                "WEBHOOK_ALLOW_UNSIGNED is on (development only)")
+    log.warning(
+        "UNSIGNED webhook delivery accepted: INSTAGRAM_APP_SECRET is unset and "
+        "WEBHOOK_ALLOW_UNSIGNED is on (development only)"
+    )
     return False
 
 

@@ -106,8 +106,10 @@ def _read_entry(entry: object, path: str, received_ms: int | None, out: _Collect
         return
     time_ms = _timestamp_ms(entry.get("time"))
     if time_ms is None and received_ms is not None:
-        out.warn(f"{path}.time is missing or invalid: items without a timestamp take the "
-                 "delivery's received time")
+        out.warn(
+            f"{path}.time is missing or invalid: items without a timestamp take the "
+            "delivery's received time"
+        )
         time_ms = received_ms
     context = _Entry(_ig_id(entry.get("id")), time_ms)
     if context.account_id is None:

@@ -20,12 +20,14 @@ SIGNATURE_HEADER = "X-Hub-Signature-256"
 _SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
 
 
-def challenge_answer(*, expected_token: str | None, mode: str | None, token: str | None,
-                     challenge: str | None) -> str:
+def challenge_answer(
+    *, expected_token: str | None, mode: str | None, token: str | None, challenge: str | None
+) -> str:
     """The challenge to echo back; `Forbidden` unless the handshake is complete and right."""
     if not expected_token:
-        raise Forbidden("webhook verification is not configured "
-                        "(INSTAGRAM_WEBHOOK_VERIFICATION_TOKEN is unset)")
+        raise Forbidden(
+            "webhook verification is not configured (INSTAGRAM_WEBHOOK_VERIFICATION_TOKEN is unset)"
+        )
     if mode != "subscribe" or token is None or challenge is None:
         raise Forbidden("expected hub.mode=subscribe, hub.verify_token and hub.challenge")
     if not hmac.compare_digest(token.encode(), expected_token.encode()):

@@ -28,7 +28,8 @@ def dump(db) -> str:
     """Every row of every table, as text: what a database dump would hold."""
     tables = db.execute(
         "SELECT schemaname, tablename FROM pg_tables "
-        "WHERE schemaname NOT IN ('pg_catalog', 'information_schema')").fetchall()
+        "WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+    ).fetchall()
     text = []
     for t in tables:
         rows = db.execute(f'SELECT t::text AS row FROM "{t["schemaname"]}"."{t["tablename"]}" t')
@@ -66,8 +67,10 @@ def test_processing_a_message_twice_sends_one_dm(stack, db):
     stack.wait_handled("m-twice")
     # Run the job again, as a rescued or replayed job would.
     db.execute("UPDATE messages SET handled_at = NULL")
-    db.execute("INSERT INTO procrastinate_jobs (queue_name, task_name, args) "
-               "VALUES ('messages', 'process_message', '{\"mid\": \"m-twice\"}')")
+    db.execute(
+        "INSERT INTO procrastinate_jobs (queue_name, task_name, args) "
+        "VALUES ('messages', 'process_message', '{\"mid\": \"m-twice\"}')"
+    )
     stack.wait_handled("m-twice")
     stack.outbound_settled(1)
     assert len(stack.rows("SELECT * FROM outbound_messages")) == 1

@@ -22,17 +22,33 @@ from tests.support.pg import ROOT, url_for
 @pytest.fixture
 def server_url(request: pytest.FixtureRequest) -> str:
     option = request.config.option
-    return url_for(host=option.postgresql_host, port=option.postgresql_port,
-                   user=option.postgresql_user, dbname="postgres")
+    return url_for(
+        host=option.postgresql_host,
+        port=option.postgresql_port,
+        user=option.postgresql_user,
+        dbname="postgres",
+    )
 
 
 def test_the_smoke_run_measures_every_figure(server_url: str, tmp_path) -> None:
     out = tmp_path / "smoke.json"
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--json-out", str(out),
-         "--dbname", f"bench_smoke_test_{os.getpid()}"],
-        cwd=ROOT, env={**os.environ, "BENCH_DATABASE_URL": server_url},
-        capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--smoke",
+            "--json-out",
+            str(out),
+            "--dbname",
+            f"bench_smoke_test_{os.getpid()}",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "BENCH_DATABASE_URL": server_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(out.read_text())
     figures = report["figures"]

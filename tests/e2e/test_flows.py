@@ -13,15 +13,19 @@ VERIFICATION_LINK = re.compile(
     r"^Hey — welcome to Reeva! It looks like you haven't connected your Instagram account "
     r"to Reeva yet\. Click the link below to connect and view your saved reels and posts:"
     r"\n\nhttps://c702be487ed4\.ngrok-free\.app/verify\?token=(?P<token>[0-9a-f]{64})"
-    r"&ig_id=(?P<ig_id>[^&\s]+)$")
+    r"&ig_id=(?P<ig_id>[^&\s]+)$"
+)
 ACCEPTED = {"success": True, "message": "Event accepted for processing"}
 
 
 def connect(db, ig_id: str) -> uuid.UUID:
     user_id = uuid.uuid4()
     db.execute("INSERT INTO profiles (id) VALUES (%s)", (user_id,))
-    db.execute("INSERT INTO instagram_profiles (ig_id, connected_user_id, connected_at) "
-               "VALUES (%s, %s, now())", (ig_id, user_id))
+    db.execute(
+        "INSERT INTO instagram_profiles (ig_id, connected_user_id, connected_at) "
+        "VALUES (%s, %s, now())",
+        (ig_id, user_id),
+    )
     return user_id
 
 
@@ -55,14 +59,17 @@ def test_unconnected_user_gets_a_verification_dm(stack, db):
 
 def test_connected_user_gets_an_acknowledgement_and_reaches_phase3(stack, db):
     user_id = connect(db, "connected_user_456")
-    response = stack.ingest(mid="test_msg_002", sender_ig_id="connected_user_456",
-                            message_text="Check this reel out!")
+    response = stack.ingest(
+        mid="test_msg_002", sender_ig_id="connected_user_456", message_text="Check this reel out!"
+    )
     assert response.status_code == 202 and response.json() == ACCEPTED
 
     [dm] = stack.outbound_settled(1)
     assert dm["kind"] == "acknowledgement" and dm["status"] == "sent"
     [sent] = stack.sandbox.messages()
-    assert sent.text == "Hi! Send your reels and posts here and we'll save them to your Reeva library."
+    assert (
+        sent.text == "Hi! Send your reels and posts here and we'll save them to your Reeva library."
+    )
     assert sent.recipient_id == "connected_user_456"
     [message] = stack.rows("SELECT * FROM messages")
     assert message["processed"] is True
@@ -77,14 +84,23 @@ def test_a_message_is_one_job_that_also_sends_its_dm(stack, db):
     stack.ingest(mid="one-job", sender_ig_id="user-1")
     [dm] = stack.outbound_settled(1)
     assert dm["status"] == "sent" and dm["attempts"] == 1
-    jobs = stack.wait(lambda: stack.rows(
-        "SELECT task_name, args, status FROM procrastinate_jobs"
-        " WHERE queue_name <> 'maintenance' AND status = 'succeeded'"),
-        what="the message's job to succeed")
-    assert jobs == [{"task_name": "process_message", "args": {"mid": "one-job"},
-                     "status": "succeeded"}]
-    assert stack.rows("SELECT * FROM procrastinate_jobs WHERE queue_name <> 'maintenance'"
-                      " AND status <> 'succeeded'") == []
+    jobs = stack.wait(
+        lambda: stack.rows(
+            "SELECT task_name, args, status FROM procrastinate_jobs"
+            " WHERE queue_name <> 'maintenance' AND status = 'succeeded'"
+        ),
+        what="the message's job to succeed",
+    )
+    assert jobs == [
+        {"task_name": "process_message", "args": {"mid": "one-job"}, "status": "succeeded"}
+    ]
+    assert (
+        stack.rows(
+            "SELECT * FROM procrastinate_jobs WHERE queue_name <> 'maintenance'"
+            " AND status <> 'succeeded'"
+        )
+        == []
+    )
 
 
 def test_duplicate_webhook_is_idempotent(stack, db):
@@ -113,8 +129,9 @@ def test_second_message_within_the_resend_window_sends_no_second_verification(st
 
 
 def test_echo_is_recorded_but_never_answered(stack, db):
-    response = stack.ingest(mid="echo-1", sender_ig_id=SCOPED_ID, recipient_ig_id="user-1",
-                            is_echo=True)
+    response = stack.ingest(
+        mid="echo-1", sender_ig_id=SCOPED_ID, recipient_ig_id="user-1", is_echo=True
+    )
     assert response.status_code == 202
     stack.wait_handled("echo-1")
     assert stack.rows("SELECT * FROM outbound_messages") == []
@@ -134,4 +151,5 @@ def test_a_standby_message_is_recorded_but_never_answered(stack, db):
 
 def test_acknowledgement_text_is_the_spec_text():
     assert texts.ACKNOWLEDGEMENT == (
-        "Hi! Send your reels and posts here and we'll save them to your Reeva library.")
+        "Hi! Send your reels and posts here and we'll save them to your Reeva library."
+    )

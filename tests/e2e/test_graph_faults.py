@@ -15,8 +15,15 @@ from tests.support.sends import insert_dm, row, send_until_settled
 
 
 def graph_error(code: int, subcode: int | None = None, message: str = "nope") -> dict:
-    return {"error": {"message": message, "type": "IGApiException", "code": code,
-                      "error_subcode": subcode, "fbtrace_id": "trace"}}
+    return {
+        "error": {
+            "message": message,
+            "type": "IGApiException",
+            "code": code,
+            "error_subcode": subcode,
+            "fbtrace_id": "trace",
+        }
+    }
 
 
 def scripted(status: int, body=None, **headers: str) -> ScriptedResponse:
@@ -26,7 +33,11 @@ def scripted(status: int, body=None, **headers: str) -> ScriptedResponse:
 FAILS = [scripted(500)] * 4
 MATRIX = {
     "5xx until the retries run out": (
-        FAILS, "failed", 4, "TransientGraphError: Graph API answered HTTP 500 (HTTP 500)"),
+        FAILS,
+        "failed",
+        4,
+        "TransientGraphError: Graph API answered HTTP 500 (HTTP 500)",
+    ),
     "5xx, then sent": ([scripted(503)], "sent", 2, None),
     "429 with Retry-After, then sent": ([scripted(429, **{"Retry-After": "0"})], "sent", 2, None),
     "rate limit code 4": ([scripted(400, graph_error(4))], "sent", 2, None),
@@ -34,32 +45,61 @@ MATRIX = {
     "rate limit code 32": ([scripted(400, graph_error(32))], "sent", 2, None),
     "rate limit 613/2534040": ([scripted(400, graph_error(613, 2534040))], "sent", 2, None),
     "rate limited until the retries run out": (
-        [scripted(429, graph_error(4, message="slow down"))] * 4, "failed", 4,
-        "RateLimitedError: slow down (HTTP 429, code 4, fbtrace_id trace)"),
+        [scripted(429, graph_error(4, message="slow down"))] * 4,
+        "failed",
+        4,
+        "RateLimitedError: slow down (HTTP 429, code 4, fbtrace_id trace)",
+    ),
     "temporary code 2": ([scripted(400, graph_error(2))], "sent", 2, None),
     "outside the messaging window": (
-        [scripted(403, graph_error(10, 2534022, "window"))], "failed", 1,
-        "PermanentGraphError: window (HTTP 403, code 10, subcode 2534022, fbtrace_id trace)"),
-    "user unavailable": ([scripted(400, graph_error(551, message="gone"))], "failed", 1,
-                         "PermanentGraphError: gone (HTTP 400, code 551, fbtrace_id trace)"),
-    "no matching user": ([scripted(400, graph_error(100, 2534014, "who"))], "failed", 1,
-                         "PermanentGraphError: who (HTTP 400, code 100, subcode 2534014, fbtrace_id trace)"),
-    "messages disabled": ([scripted(400, graph_error(200, 2534041, "off"))], "failed", 1,
-                          "PermanentGraphError: off (HTTP 400, code 200, subcode 2534041, fbtrace_id trace)"),
-    "invalid access token": ([scripted(401, graph_error(190, message="expired"))], "failed", 1,
-                             "InvalidAccessTokenError: expired (HTTP 401, code 190, fbtrace_id trace)"),
+        [scripted(403, graph_error(10, 2534022, "window"))],
+        "failed",
+        1,
+        "PermanentGraphError: window (HTTP 403, code 10, subcode 2534022, fbtrace_id trace)",
+    ),
+    "user unavailable": (
+        [scripted(400, graph_error(551, message="gone"))],
+        "failed",
+        1,
+        "PermanentGraphError: gone (HTTP 400, code 551, fbtrace_id trace)",
+    ),
+    "no matching user": (
+        [scripted(400, graph_error(100, 2534014, "who"))],
+        "failed",
+        1,
+        "PermanentGraphError: who (HTTP 400, code 100, subcode 2534014, fbtrace_id trace)",
+    ),
+    "messages disabled": (
+        [scripted(400, graph_error(200, 2534041, "off"))],
+        "failed",
+        1,
+        "PermanentGraphError: off (HTTP 400, code 200, subcode 2534041, fbtrace_id trace)",
+    ),
+    "invalid access token": (
+        [scripted(401, graph_error(190, message="expired"))],
+        "failed",
+        1,
+        "InvalidAccessTokenError: expired (HTTP 401, code 190, fbtrace_id trace)",
+    ),
     "sent, yet an error": (
-        [ScriptedResponse(status=500, body=graph_error(1, 1357046, "sent anyway"),
-                          deliver=True)], "sent", 1,
-        "DeliveredWithError: sent anyway (HTTP 500, code 1, subcode 1357046, fbtrace_id trace)"),
+        [ScriptedResponse(status=500, body=graph_error(1, 1357046, "sent anyway"), deliver=True)],
+        "sent",
+        1,
+        "DeliveredWithError: sent anyway (HTTP 500, code 1, subcode 1357046, fbtrace_id trace)",
+    ),
     "2xx that is not JSON": (
-        [scripted(200, "<html>ok</html>")], "sent", 1,
-        "DeliveredWithError: Graph API answered success without a message_id (HTTP 200)"),
-    "5xx that is not JSON": (
-        [scripted(502, "<html>bad gateway</html>")], "sent", 2, None),
+        [scripted(200, "<html>ok</html>")],
+        "sent",
+        1,
+        "DeliveredWithError: Graph API answered success without a message_id (HTTP 200)",
+    ),
+    "5xx that is not JSON": ([scripted(502, "<html>bad gateway</html>")], "sent", 2, None),
     "4xx that is not JSON": (
-        [scripted(400, "garbage")], "failed", 1,
-        "PermanentGraphError: Graph API answered HTTP 400: garbage (HTTP 400)"),
+        [scripted(400, "garbage")],
+        "failed",
+        1,
+        "PermanentGraphError: Graph API answered HTTP 400: garbage (HTTP 400)",
+    ),
 }
 
 
@@ -74,8 +114,12 @@ def test_graph_fault_ends_in_the_right_state(case, settings, sandbox, db):
     sandbox.script(*responses)
     dm_id = insert_dm(db)
     send_until_settled(settings, dm_id)
-    assert row(db, dm_id) == {"status": status, "attempts": attempts, "error": error,
-                              "sending_attempt_id": None}
+    assert row(db, dm_id) == {
+        "status": status,
+        "attempts": attempts,
+        "error": error,
+        "sending_attempt_id": None,
+    }
     assert sandbox.attempts == attempts
     assert len(sandbox.messages()) == (status == "sent")
 
@@ -86,9 +130,12 @@ def test_connection_refused_is_retried_then_fails(env, db):
     dm_id = insert_dm(db)
     send_until_settled(settings, dm_id)
     assert row(db, dm_id) == {
-        "status": "failed", "attempts": 4, "sending_attempt_id": None,
+        "status": "failed",
+        "attempts": 4,
+        "sending_attempt_id": None,
         "error": "TransientGraphError: ConnectError calling the Graph API: "
-                 "All connection attempts failed"}
+        "All connection attempts failed",
+    }
 
 
 def test_timeout_is_retried_then_fails(env, sandbox, db):
@@ -97,13 +144,17 @@ def test_timeout_is_retried_then_fails(env, sandbox, db):
     dm_id = insert_dm(db)
     send_until_settled(settings, dm_id)
     assert row(db, dm_id) == {
-        "status": "failed", "attempts": 4, "sending_attempt_id": None,
-        "error": "TransientGraphError: ReadTimeout calling the Graph API: no detail"}
+        "status": "failed",
+        "attempts": 4,
+        "sending_attempt_id": None,
+        "error": "TransientGraphError: ReadTimeout calling the Graph API: no detail",
+    }
 
 
 def test_retries_wait_the_spec_schedule_and_honour_retry_after(settings, sandbox, db):
-    sandbox.script(scripted(500), scripted(503, **{"Retry-After": "0.7"}), scripted(500),
-                   scripted(500))
+    sandbox.script(
+        scripted(500), scripted(503, **{"Retry-After": "0.7"}), scripted(500), scripted(500)
+    )
     waits = send_until_settled(settings, insert_dm(db))
     # Base 0.05 s doubling (the tests' scale of 1 s, 2 s, 4 s); Retry-After asks for longer.
     assert waits == [0.05, 0.7, 0.2]
@@ -127,8 +178,10 @@ def test_a_rate_limit_holds_every_send_of_the_account(settings, sandbox, db):
     assert sandbox.attempts == 1  # the second DM made no call
     assert row(db, second)["attempts"] == 0 and row(db, second)["status"] == "pending"
     [hold] = db.execute("SELECT scoped_id, error FROM graph_rate_limits").fetchall()
-    assert hold == {"scoped_id": settings.instagram_scoped_id,
-                    "error": "RateLimitedError: Graph API answered HTTP 429 (HTTP 429)"}
+    assert hold == {
+        "scoped_id": settings.instagram_scoped_id,
+        "error": "RateLimitedError: Graph API answered HTTP 429 (HTTP 429)",
+    }
 
 
 def test_the_worker_reschedules_transient_failures(stack, sandbox):
@@ -136,8 +189,12 @@ def test_the_worker_reschedules_transient_failures(stack, sandbox):
     stack.ingest(mid="retry-1", sender_ig_id="user-r")
     [dm] = stack.outbound_settled(1)
     assert (dm["status"], dm["attempts"], dm["error"]) == ("sent", 3, None)
-    [job] = wait_until(lambda: stack.rows(
-        "SELECT attempts, status FROM procrastinate_jobs"
-        " WHERE task_name = 'process_message' AND status = 'succeeded'"), what="the job to end")
+    [job] = wait_until(
+        lambda: stack.rows(
+            "SELECT attempts, status FROM procrastinate_jobs"
+            " WHERE task_name = 'process_message' AND status = 'succeeded'"
+        ),
+        what="the job to end",
+    )
     # The message's one job sent its DM: a run per call, the waits were re-schedules.
     assert job["attempts"] == 3

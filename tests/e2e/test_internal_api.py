@@ -10,8 +10,13 @@ import pytest
 
 from tests.support.stack import SERVICE_TOKEN, Stack
 
-GOOD_EVENT = {"mid": "m-1", "sender_ig_id": "user-1", "recipient_ig_id": "page-1",
-              "timestamp": "1734123456", "message_text": "Hello"}
+GOOD_EVENT = {
+    "mid": "m-1",
+    "sender_ig_id": "user-1",
+    "recipient_ig_id": "page-1",
+    "timestamp": "1734123456",
+    "message_text": "Hello",
+}
 INGEST = "/api/internal/ingest-event"
 
 
@@ -23,18 +28,25 @@ def api(env, sandbox, db):
 
 
 def stored(api) -> dict[str, int]:
-    return {table: api.rows(f"SELECT count(*) AS n FROM {table}")[0]["n"]
-            for table in ("messages", "outbound_messages", "verification_tokens",
-                          "procrastinate_jobs")}
+    return {
+        table: api.rows(f"SELECT count(*) AS n FROM {table}")[0]["n"]
+        for table in ("messages", "outbound_messages", "verification_tokens", "procrastinate_jobs")
+    }
 
 
-NOTHING = {"messages": 0, "outbound_messages": 0, "verification_tokens": 0,
-           "procrastinate_jobs": 0}
+NOTHING = {"messages": 0, "outbound_messages": 0, "verification_tokens": 0, "procrastinate_jobs": 0}
 
 
 @pytest.mark.parametrize("token", [None, "", "wrong-token", SERVICE_TOKEN + "x"])
-@pytest.mark.parametrize("path", [INGEST, "/api/internal/generate-verification",
-                                  "/api/internal/send-verification-dm", "/api/internal/send-dm"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        INGEST,
+        "/api/internal/generate-verification",
+        "/api/internal/send-verification-dm",
+        "/api/internal/send-dm",
+    ],
+)
 def test_a_missing_or_wrong_service_token_is_401(api, path, token):
     response = api.post(path, GOOD_EVENT, token=token)
     assert response.status_code == 401
@@ -42,12 +54,25 @@ def test_a_missing_or_wrong_service_token_is_401(api, path, token):
     assert stored(api) == NOTHING
 
 
-@pytest.mark.parametrize("change", [
-    {"mid": ""}, {"mid": "   "}, {"mid": None}, {"mid": 5}, {"sender_ig_id": ""},
-    {"recipient_ig_id": ["x"]}, {"timestamp": "yesterday"}, {"timestamp": -5},
-    {"timestamp": True}, {"timestamp": None}, {"message_text": 12},
-    {"attachments": "a string"}, {"mid": "a\x00b"}, {"message_text": "nul\x00"},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"mid": ""},
+        {"mid": "   "},
+        {"mid": None},
+        {"mid": 5},
+        {"sender_ig_id": ""},
+        {"recipient_ig_id": ["x"]},
+        {"timestamp": "yesterday"},
+        {"timestamp": -5},
+        {"timestamp": True},
+        {"timestamp": None},
+        {"message_text": 12},
+        {"attachments": "a string"},
+        {"mid": "a\x00b"},
+        {"message_text": "nul\x00"},
+    ],
+)
 def test_a_bad_body_is_400_and_stores_nothing(api, change):
     response = api.post(INGEST, {**GOOD_EVENT, **change})
     assert response.status_code == 400, response.text
@@ -64,9 +89,11 @@ def test_a_missing_field_is_named_in_the_error(api):
 
 
 def test_malformed_json_is_400(api):
-    response = api.client.post(INGEST, content=b"{not json",
-                               headers={"x-service-token": SERVICE_TOKEN,
-                                        "content-type": "application/json"})
+    response = api.client.post(
+        INGEST,
+        content=b"{not json",
+        headers={"x-service-token": SERVICE_TOKEN, "content-type": "application/json"},
+    )
     assert response.status_code == 400
     assert stored(api) == NOTHING
 
@@ -77,11 +104,14 @@ def test_unstorable_json_is_a_4xx_not_a_500(api):
     assert stored(api) == NOTHING
 
 
-@pytest.mark.parametrize("timestamp, expected", [
-    ("1734123456", dt.datetime(2024, 12, 13, 20, 57, 36, tzinfo=dt.UTC)),
-    (1734123456789, dt.datetime(2024, 12, 13, 20, 57, 36, 789000, tzinfo=dt.UTC)),
-    ("2024-12-13T20:57:36Z", dt.datetime(2024, 12, 13, 20, 57, 36, tzinfo=dt.UTC)),
-])
+@pytest.mark.parametrize(
+    "timestamp, expected",
+    [
+        ("1734123456", dt.datetime(2024, 12, 13, 20, 57, 36, tzinfo=dt.UTC)),
+        (1734123456789, dt.datetime(2024, 12, 13, 20, 57, 36, 789000, tzinfo=dt.UTC)),
+        ("2024-12-13T20:57:36Z", dt.datetime(2024, 12, 13, 20, 57, 36, tzinfo=dt.UTC)),
+    ],
+)
 def test_timestamps_in_seconds_milliseconds_or_iso(api, timestamp, expected):
     assert api.post(INGEST, {**GOOD_EVENT, "timestamp": timestamp}).status_code == 202
     [row] = api.rows("SELECT timestamp FROM messages")
@@ -89,8 +119,18 @@ def test_timestamps_in_seconds_milliseconds_or_iso(api, timestamp, expected):
 
 
 def test_an_accepted_event_defers_exactly_one_job_with_only_its_mid(api):
-    api.post(INGEST, {**GOOD_EVENT, "attachments": [{"type": "ig_reel", "payload": {
-        "url": "https://lookaside.example/reel", "reel_video_id": "1"}}]})
+    api.post(
+        INGEST,
+        {
+            **GOOD_EVENT,
+            "attachments": [
+                {
+                    "type": "ig_reel",
+                    "payload": {"url": "https://lookaside.example/reel", "reel_video_id": "1"},
+                }
+            ],
+        },
+    )
     [job] = api.rows("SELECT * FROM procrastinate_jobs")
     assert job["task_name"] == "process_message" and job["args"] == {"mid": "m-1"}
     [message] = api.rows("SELECT attachments FROM messages")
@@ -104,8 +144,9 @@ def test_the_openapi_schema_is_served(api):
 
 
 def test_generate_verification_returns_only_the_hash(api):
-    response = api.post("/api/internal/generate-verification",
-                        {"ig_id": "user-7", "event_id": "m-7"})
+    response = api.post(
+        "/api/internal/generate-verification", {"ig_id": "user-7", "event_id": "m-7"}
+    )
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"token_hash", "expires_at", "ig_id"} and body["ig_id"] == "user-7"
@@ -119,18 +160,23 @@ def test_generate_verification_returns_only_the_hash(api):
 
 def insert_token(api, ig_id: str, plaintext: str) -> str:
     digest = hashlib.sha256(plaintext.encode()).hexdigest()
-    api.db.execute("INSERT INTO instagram_profiles (ig_id) VALUES (%s) ON CONFLICT DO NOTHING",
-                   (ig_id,))
-    api.db.execute("INSERT INTO verification_tokens (token_hash, ig_id, expires_at) "
-                   "VALUES (%s, %s, now() + interval '1 hour')", (digest, ig_id))
+    api.db.execute(
+        "INSERT INTO instagram_profiles (ig_id) VALUES (%s) ON CONFLICT DO NOTHING", (ig_id,)
+    )
+    api.db.execute(
+        "INSERT INTO verification_tokens (token_hash, ig_id, expires_at) "
+        "VALUES (%s, %s, now() + interval '1 hour')",
+        (digest, ig_id),
+    )
     return digest
 
 
 def test_send_verification_dm_sends_the_link_and_stores_no_plaintext(api):
     plaintext = "ab" * 32
     digest = insert_token(api, "user-3", plaintext)
-    response = api.post("/api/internal/send-verification-dm",
-                        {"ig_id": "user-3", "token_plain": plaintext})
+    response = api.post(
+        "/api/internal/send-verification-dm", {"ig_id": "user-3", "token_plain": plaintext}
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     [sent] = api.sandbox.messages()
@@ -143,8 +189,9 @@ def test_send_verification_dm_sends_the_link_and_stores_no_plaintext(api):
 
 def test_send_verification_dm_with_an_unknown_token_is_404(api):
     insert_token(api, "user-3", "cd" * 32)
-    response = api.post("/api/internal/send-verification-dm",
-                        {"ig_id": "user-3", "token_plain": "ef" * 32})
+    response = api.post(
+        "/api/internal/send-verification-dm", {"ig_id": "user-3", "token_plain": "ef" * 32}
+    )
     assert response.status_code == 404 and "token" in response.json()["detail"]
     assert api.rows("SELECT * FROM outbound_messages") == []
     assert api.sandbox.attempts == 0
@@ -161,13 +208,16 @@ def test_send_dm_answers_202_pending_when_no_worker_sends_it_in_time(env, sandbo
         assert job["args"] == {"outbound_id": body["outbound_message_id"]}
 
 
-@pytest.mark.parametrize("body, fragment", [
-    ({"ig_id": "u", "message_text": ""}, "message_text"),
-    ({"ig_id": "u", "message_text": "   "}, "message_text"),
-    ({"ig_id": "u", "message_text": "é" * 501}, "1000 bytes"),
-    ({"ig_id": "u", "message_text": "hi", "kind": "spam"}, "kind"),
-    ({"ig_id": "", "message_text": "hi"}, "ig_id"),
-])
+@pytest.mark.parametrize(
+    "body, fragment",
+    [
+        ({"ig_id": "u", "message_text": ""}, "message_text"),
+        ({"ig_id": "u", "message_text": "   "}, "message_text"),
+        ({"ig_id": "u", "message_text": "é" * 501}, "1000 bytes"),
+        ({"ig_id": "u", "message_text": "hi", "kind": "spam"}, "kind"),
+        ({"ig_id": "", "message_text": "hi"}, "ig_id"),
+    ],
+)
 def test_send_dm_rejects_bad_input(api, body, fragment):
     response = api.post("/api/internal/send-dm", body)
     assert response.status_code in (400, 422)
@@ -180,8 +230,11 @@ def test_send_dm_through_the_worker_returns_the_remote_id(stack):
     assert response.status_code == 200, response.text
     body = response.json()
     [sent] = stack.sandbox.messages()
-    assert body == {"success": True, "outbound_message_id": body["outbound_message_id"],
-                    "remote_message_id": sent.message_id}
+    assert body == {
+        "success": True,
+        "outbound_message_id": body["outbound_message_id"],
+        "remote_message_id": sent.message_id,
+    }
     assert sent.text == "hi there"
     [dm] = stack.rows("SELECT * FROM outbound_messages")
     assert dm["kind"] == "custom" and dm["status"] == "sent" and dm["attempts"] == 1

@@ -25,8 +25,11 @@ def api(env, sandbox, db):
 
 def samples(text: str) -> dict[tuple[str, frozenset], float]:
     """{key(sample name, labels): value} of a Prometheus text page."""
-    return {key(sample.name, **sample.labels): sample.value
-            for family in text_string_to_metric_families(text) for sample in family.samples}
+    return {
+        key(sample.name, **sample.labels): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
 def key(name: str, **labels: str) -> tuple[str, frozenset]:
@@ -41,8 +44,11 @@ def test_healthz_answers_without_the_database(api):
 def test_readyz_when_migrations_are_current(api):
     response = api.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"ready": True, "detail": "database reachable, migrations current",
-                               "missing": []}
+    assert response.json() == {
+        "ready": True,
+        "detail": "database reachable, migrations current",
+        "missing": [],
+    }
 
 
 def test_readyz_is_503_when_a_migration_is_missing(api, db):
@@ -50,9 +56,11 @@ def test_readyz_is_503_when_a_migration_is_missing(api, db):
     db.execute("DELETE FROM schema_migrations WHERE name = %s", (newest,))
     response = api.get("/readyz")
     assert response.status_code == 503
-    assert response.json() == {"ready": False,
-                               "detail": "migrations not applied: run `ingest migrate`",
-                               "missing": [newest]}
+    assert response.json() == {
+        "ready": False,
+        "detail": "migrations not applied: run `ingest migrate`",
+        "missing": [newest],
+    }
 
 
 def test_status_endpoint_needs_the_service_token(api):
@@ -65,9 +73,17 @@ def test_status_endpoint_reports_what_the_command_does(api, troubled):
     assert report["healthy"] is False
     assert [job["id"] for job in report["stalled_jobs"]] == [troubled["stalled"]]
     assert report["messages_unhandled"]["messages"] == 1
-    lenient = api.get("/api/internal/status", headers=TOKEN, params={
-        "stalled_after": "10m", "unhandled_after": "15m", "max_job_wait": "1h",
-        "max_phase3_age": "3h", "window": "3h"}).json()
+    lenient = api.get(
+        "/api/internal/status",
+        headers=TOKEN,
+        params={
+            "stalled_after": "10m",
+            "unhandled_after": "15m",
+            "max_job_wait": "1h",
+            "max_phase3_age": "3h",
+            "window": "3h",
+        },
+    ).json()
     assert lenient["healthy"] is True
     assert sum(row["dms"] for row in lenient["outbound"]) == 3
     bad = api.get("/api/internal/status", headers=TOKEN, params={"max_failed_dms": "many"})
@@ -81,7 +97,11 @@ def test_outbound_endpoint_returns_one_dm(api, db):
     body = response.json()
     assert body["id"] == str(dm_id) and body["recipient_ig_id"] == "user-x"
     assert (body["kind"], body["status"], body["attempts"], body["retry_base"]) == (
-        "custom", "failed", 4, 0)
+        "custom",
+        "failed",
+        4,
+        0,
+    )
     assert body["error"] == "TransientGraphError http=500: boom"
     assert body["payload"] == {"text": "hi"}
 
@@ -106,22 +126,31 @@ def test_metrics_after_a_real_flow(stack, db):
     assert stack.ingest(mid="m-metrics", sender_ig_id="user-m").status_code == 202
     stack.outbound_settled(1)
     # The outbound row settles inside the job; the job itself is marked done just after.
-    wait_until(lambda: stack.rows(
-        "SELECT 1 FROM procrastinate_jobs WHERE status = 'succeeded' "
-        "AND task_name = 'process_message'"), what="the message's job to succeed")
+    wait_until(
+        lambda: stack.rows(
+            "SELECT 1 FROM procrastinate_jobs WHERE status = 'succeeded' "
+            "AND task_name = 'process_message'"
+        ),
+        what="the message's job to succeed",
+    )
     web = samples(stack.client.get("/metrics").text)
 
     def grew(name: str, **labels: str) -> float:
         return web.get(key(name, **labels), 0) - before.get(key(name, **labels), 0)
 
-    http = {"method": "POST", "path": "/api/internal/ingest-event", "status_code": "202",
-            "app_name": "ingest"}
+    http = {
+        "method": "POST",
+        "path": "/api/internal/ingest-event",
+        "status_code": "202",
+        "app_name": "ingest",
+    }
     assert grew("ingest_http_requests_total", **http) == 1
     assert grew("ingest_jobs_deferred_total", task="process_message") == 1
     # Read from the database at scrape time: the worker's work shows on web's page.
     assert web[key("ingest_dms_in_window", kind="verification", status="sent")] == 1
-    assert web[key("ingest_jobs", queue="messages", task="process_message",
-                   status="succeeded")] == 1
+    assert (
+        web[key("ingest_jobs", queue="messages", task="process_message", status="succeeded")] == 1
+    )
     assert web[key("ingest_queue_depth", queue="messages")] == 0
     assert web[key("ingest_healthy")] == 1
 

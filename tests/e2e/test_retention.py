@@ -12,19 +12,22 @@ from workers import tasks
 def test_retention_tasks_run_hourly_on_the_maintenance_queue(database_url):
     app = jobs.make_app(database_url)
     tasks.register(app)
-    periodic = {(p.task.name, p.task.queue, p.cron)
-                for p in app.periodic_registry.periodic_tasks.values()}
-    assert periodic == {(tasks.REMOVE_OLD_JOBS, jobs.QUEUE_MAINTENANCE, tasks.RETENTION_CRON),
-                        (tasks.REMOVE_DONE_PHASE3_ROWS, jobs.QUEUE_MAINTENANCE,
-                         tasks.RETENTION_CRON),
-                        (jobs.PURGE_WEBHOOK_DELIVERIES, jobs.QUEUE_MAINTENANCE,
-                         tasks.RETENTION_CRON)}
+    periodic = {
+        (p.task.name, p.task.queue, p.cron) for p in app.periodic_registry.periodic_tasks.values()
+    }
+    assert periodic == {
+        (tasks.REMOVE_OLD_JOBS, jobs.QUEUE_MAINTENANCE, tasks.RETENTION_CRON),
+        (tasks.REMOVE_DONE_PHASE3_ROWS, jobs.QUEUE_MAINTENANCE, tasks.RETENTION_CRON),
+        (jobs.PURGE_WEBHOOK_DELIVERIES, jobs.QUEUE_MAINTENANCE, tasks.RETENTION_CRON),
+    }
     assert jobs.QUEUE_MAINTENANCE in jobs.QUEUES
 
 
 def test_retention_deletes_old_finished_jobs_and_done_phase3_rows(stack, db):
-    old_jobs = [seed.finished_job(db, status=status, days_ago=8)
-                for status in ("succeeded", "failed", "cancelled", "aborted")]
+    old_jobs = [
+        seed.finished_job(db, status=status, days_ago=8)
+        for status in ("succeeded", "failed", "cancelled", "aborted")
+    ]
     recent = seed.finished_job(db, days_ago=6)
     # Not finished, however old: on a queue no worker here listens to.
     waiting = seed.job(db, queue="elsewhere", minutes_ago=60 * 24 * 30)
@@ -38,16 +41,29 @@ def test_retention_deletes_old_finished_jobs_and_done_phase3_rows(stack, db):
     with app.open():
         retention_jobs = [
             app.configure_task(name, queue=jobs.QUEUE_MAINTENANCE).defer(timestamp=0)
-            for name in (tasks.REMOVE_OLD_JOBS, tasks.REMOVE_DONE_PHASE3_ROWS)]
-    wait_until(lambda: len(stack.rows(
-        "SELECT 1 FROM procrastinate_jobs WHERE id = ANY(%s) AND status = 'succeeded'",
-        retention_jobs)) == 2, what="the retention jobs")
+            for name in (tasks.REMOVE_OLD_JOBS, tasks.REMOVE_DONE_PHASE3_ROWS)
+        ]
+    wait_until(
+        lambda: (
+            len(
+                stack.rows(
+                    "SELECT 1 FROM procrastinate_jobs WHERE id = ANY(%s) AND status = 'succeeded'",
+                    retention_jobs,
+                )
+            )
+            == 2
+        ),
+        what="the retention jobs",
+    )
 
-    remaining = {row["id"] for row in stack.rows(
-        "SELECT id FROM procrastinate_jobs WHERE queue_name <> %s", jobs.QUEUE_MAINTENANCE)}
+    remaining = {
+        row["id"]
+        for row in stack.rows(
+            "SELECT id FROM procrastinate_jobs WHERE queue_name <> %s", jobs.QUEUE_MAINTENANCE
+        )
+    }
     assert remaining == {recent, waiting}
-    assert stack.rows("SELECT * FROM procrastinate_events WHERE job_id = ANY(%s)",
-                      old_jobs) == []
+    assert stack.rows("SELECT * FROM procrastinate_events WHERE job_id = ANY(%s)", old_jobs) == []
     phase3 = {row["message_id"] for row in stack.rows("SELECT message_id FROM phase3_queue")}
     assert phase3 == {"m-done-recent", "m-queued-old"}
     assert len(stack.rows("SELECT * FROM messages")) == 4

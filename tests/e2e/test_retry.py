@@ -28,8 +28,9 @@ def failed(db) -> dict[str, object]:
     return {
         "ack": seed.failed_dm(db, kind="acknowledgement", recipient="user-a", attempts=4),
         "custom": seed.failed_dm(db, kind="custom", recipient="user-b", attempts=1),
-        "verification": seed.failed_dm(db, kind="verification", recipient="user-v",
-                                       message_id="m-v"),
+        "verification": seed.failed_dm(
+            db, kind="verification", recipient="user-v", message_id="m-v"
+        ),
         "old": seed.failed_dm(db, kind="acknowledgement", recipient="user-c", minutes_ago=180),
         # Its token's plaintext was never stored: no job can send it again.
         "tokenless": seed.failed_dm(db, kind="verification", recipient="user-t"),
@@ -39,9 +40,11 @@ def failed(db) -> dict[str, object]:
 
 def in_runtime(env: dict[str, str], operation):
     """Run `operation(rt)` in this process, on a runtime opened from `env`."""
+
     async def run():
         async with open_runtime(Settings.from_mapping(env)) as rt:
             return await operation(rt)
+
     return asyncio.run(run())
 
 
@@ -51,8 +54,10 @@ def statuses(db) -> dict[object, tuple]:
 
 
 def send_jobs(db) -> list[str]:
-    rows = db.execute("SELECT args->>'outbound_id' AS id FROM procrastinate_jobs"
-                      " WHERE task_name = 'send_outbound' ORDER BY id").fetchall()
+    rows = db.execute(
+        "SELECT args->>'outbound_id' AS id FROM procrastinate_jobs"
+        " WHERE task_name = 'send_outbound' ORDER BY id"
+    ).fetchall()
     return sorted(row["id"] for row in rows)
 
 
@@ -76,8 +81,7 @@ def test_filters_select_by_kind_recipient_and_age(env, db, failed):
     assert would(kind="acknowledgement") == ids("ack", "old")
     assert would(recipient="user-b") == ids("custom")
     assert would(since_seconds=3600) == ids("ack", "custom", "verification")
-    assert would(since_seconds=3600, kind="verification", recipient="user-v") == ids(
-        "verification")
+    assert would(since_seconds=3600, kind="verification", recipient="user-v") == ids("verification")
     assert would(kind="custom", recipient="user-a") == []
 
 

@@ -29,29 +29,54 @@ def test_four_server_errors_fail_the_dm_after_four_calls(stack):
 
 
 def test_a_permanent_error_fails_after_one_call(stack):
-    stack.sandbox.script({"status": 400, "body": {"error": {
-        "message": "No matching user found", "type": "IGApiException", "code": 100,
-        "error_subcode": 2534014}}})
+    stack.sandbox.script(
+        {
+            "status": 400,
+            "body": {
+                "error": {
+                    "message": "No matching user found",
+                    "type": "IGApiException",
+                    "code": 100,
+                    "error_subcode": 2534014,
+                }
+            },
+        }
+    )
     stack.ingest(mid="m-1", sender_ig_id="user-1")
     [dm] = stack.outbound_settled(1)
     assert dm["status"] == "failed" and dm["attempts"] == 1
-    assert dm["error"] == ("PermanentGraphError: No matching user found "
-                           "(HTTP 400, code 100, subcode 2534014)")
+    assert dm["error"] == (
+        "PermanentGraphError: No matching user found (HTTP 400, code 100, subcode 2534014)"
+    )
     assert stack.sandbox.attempts == 1
 
 
 def test_outside_the_messaging_window_fails_at_once(stack):
-    stack.sandbox.script({"status": 403, "body": {"error": {
-        "message": "This message is sent outside of allowed window.", "code": 10,
-        "error_subcode": 2534022}}})
+    stack.sandbox.script(
+        {
+            "status": 403,
+            "body": {
+                "error": {
+                    "message": "This message is sent outside of allowed window.",
+                    "code": 10,
+                    "error_subcode": 2534022,
+                }
+            },
+        }
+    )
     stack.ingest(mid="m-1", sender_ig_id="user-1")
     [dm] = stack.outbound_settled(1)
     assert dm["status"] == "failed" and dm["attempts"] == 1
 
 
 def test_rate_limit_waits_for_retry_after(stack):
-    stack.sandbox.script({"status": 429, "headers": {"Retry-After": "1"},
-                          "body": {"error": {"message": "Too many calls", "code": 4}}})
+    stack.sandbox.script(
+        {
+            "status": 429,
+            "headers": {"Retry-After": "1"},
+            "body": {"error": {"message": "Too many calls", "code": 4}},
+        }
+    )
     started = time.monotonic()
     stack.ingest(mid="m-1", sender_ig_id="user-1")
     [dm] = stack.outbound_settled(1)
@@ -66,13 +91,16 @@ def test_a_failed_send_keeps_one_token_per_event(stack):
     stack.outbound_settled(1)
     [token] = stack.rows("SELECT * FROM verification_tokens")
     [dm] = stack.sandbox.messages()
-    assert token["token_hash"] in stack.rows(
-        "SELECT payload->>'token_hash' AS h FROM outbound_messages")[0]["h"]
+    assert (
+        token["token_hash"]
+        in stack.rows("SELECT payload->>'token_hash' AS h FROM outbound_messages")[0]["h"]
+    )
     assert "token=" in dm.text
 
 
 def test_the_default_schedule_is_one_two_four_seconds_capped_at_ten():
-    settings = Settings.from_mapping({"DATABASE_URL": "x", "INTERNAL_SERVICE_TOKEN": "x",
-                                      "INSTAGRAM_ACCESS_TOKEN": "x"})
+    settings = Settings.from_mapping(
+        {"DATABASE_URL": "x", "INTERNAL_SERVICE_TOKEN": "x", "INSTAGRAM_ACCESS_TOKEN": "x"}
+    )
     assert [retry_delay(settings, n, None) for n in (1, 2, 3, 4, 5)] == [1, 2, 4, 8, 10]
     assert retry_delay(settings, 1, 30.0) == 30.0

@@ -5,8 +5,18 @@ from __future__ import annotations
 
 import json
 
-from tests.support.meta_payloads import (ACCOUNT, CDN, ENTRY_MS, SENT_MS, USER, attachment, delivery,
-                                 entry, item, message_item)
+from tests.support.meta_payloads import (
+    ACCOUNT,
+    CDN,
+    ENTRY_MS,
+    SENT_MS,
+    USER,
+    attachment,
+    delivery,
+    entry,
+    item,
+    message_item,
+)
 from tests.support.stack import wait_until
 from tests.e2e.test_flows import connect
 
@@ -21,14 +31,18 @@ def deliver_and_settle(stack, payload) -> dict:
 
 def job_log_line(stack, delivery_id: int) -> dict:
     """The worker's one log line for this delivery's forwarding."""
+
     def line():
         for text in stack.worker.output().splitlines():
             if text.startswith("{"):
                 logged = json.loads(text)
-                if logged.get("event") == "forward_delivery" and \
-                        logged.get("delivery_id") == delivery_id:
+                if (
+                    logged.get("event") == "forward_delivery"
+                    and logged.get("delivery_id") == delivery_id
+                ):
                     return logged
         return None
+
     return wait_until(line, what="the forward_delivery log line")
 
 
@@ -37,8 +51,9 @@ def messages(stack) -> dict[str, dict]:
 
 
 def test_a_text_message_is_stored_and_answered_with_a_verification_dm(webhook_stack):
-    row = deliver_and_settle(webhook_stack, delivery(entry(
-        message_item("mid.text", text="Check this reel out!"))))
+    row = deliver_and_settle(
+        webhook_stack, delivery(entry(message_item("mid.text", text="Check this reel out!")))
+    )
 
     assert row["status"] == "forwarded" and row["messages_forwarded"] == 1
     assert row["attempts"] == 1 and row["last_error"] is None
@@ -67,8 +82,10 @@ ATTACHMENTS = [
 
 def test_every_attachment_type_is_stored_as_received_and_acknowledged(webhook_stack, db):
     connect(db, USER)
-    items = [message_item(f"mid.{a['type']}", attachments=[a], timestamp=SENT_MS + n)
-             for n, a in enumerate(ATTACHMENTS)]
+    items = [
+        message_item(f"mid.{a['type']}", attachments=[a], timestamp=SENT_MS + n)
+        for n, a in enumerate(ATTACHMENTS)
+    ]
     row = deliver_and_settle(webhook_stack, delivery(entry(*items)))
 
     assert row["status"] == "forwarded" and row["messages_forwarded"] == len(ATTACHMENTS)
@@ -82,8 +99,9 @@ def test_every_attachment_type_is_stored_as_received_and_acknowledged(webhook_st
 
 def test_a_story_mention_from_an_unconnected_user_gets_a_verification_dm(webhook_stack):
     mention = attachment("story_mention", url=CDN)
-    deliver_and_settle(webhook_stack, delivery(entry(message_item(
-        "mid.story", attachments=[mention]))))
+    deliver_and_settle(
+        webhook_stack, delivery(entry(message_item("mid.story", attachments=[mention])))
+    )
 
     assert messages(webhook_stack)["mid.story"]["attachments"] == [mention]
     [dm] = webhook_stack.outbound_settled(1)
@@ -92,12 +110,19 @@ def test_a_story_mention_from_an_unconnected_user_gets_a_verification_dm(webhook
 
 def test_a_batch_of_entries_and_events_is_read_in_full(webhook_stack):
     payload = delivery(
-        entry(message_item("mid.a1", text="one"),
-              item(reaction={"mid": "mid.a1", "action": "react", "reaction": "love",
-                             "emoji": "\u2764"}),
-              message_item("mid.a2", text="two", timestamp=SENT_MS + 1)),
-        entry(message_item("mid.b1", text="three", sender=OTHER_USER),
-              item(sender=OTHER_USER, read={"mid": "mid.out"}), time=ENTRY_MS + 5))
+        entry(
+            message_item("mid.a1", text="one"),
+            item(
+                reaction={"mid": "mid.a1", "action": "react", "reaction": "love", "emoji": "\u2764"}
+            ),
+            message_item("mid.a2", text="two", timestamp=SENT_MS + 1),
+        ),
+        entry(
+            message_item("mid.b1", text="three", sender=OTHER_USER),
+            item(sender=OTHER_USER, read={"mid": "mid.out"}),
+            time=ENTRY_MS + 5,
+        ),
+    )
     row = deliver_and_settle(webhook_stack, payload)
 
     assert row["status"] == "forwarded" and row["messages_forwarded"] == 3
@@ -109,8 +134,20 @@ def test_a_batch_of_entries_and_events_is_read_in_full(webhook_stack):
 
 
 def test_an_echo_of_our_own_dm_is_recorded_but_never_answered(webhook_stack):
-    deliver_and_settle(webhook_stack, delivery(entry(message_item(
-        "mid.echo", text="Hi! Send your reels", sender=ACCOUNT, recipient=USER, is_echo=True))))
+    deliver_and_settle(
+        webhook_stack,
+        delivery(
+            entry(
+                message_item(
+                    "mid.echo",
+                    text="Hi! Send your reels",
+                    sender=ACCOUNT,
+                    recipient=USER,
+                    is_echo=True,
+                )
+            )
+        ),
+    )
 
     webhook_stack.wait_handled("mid.echo")
     assert messages(webhook_stack)["mid.echo"]["is_echo"] is True
@@ -119,9 +156,12 @@ def test_an_echo_of_our_own_dm_is_recorded_but_never_answered(webhook_stack):
 
 
 def test_deleted_and_unsupported_messages_are_kept_only_in_the_delivery(webhook_stack):
-    payload = delivery(entry(
-        message_item("mid.gone", is_deleted=True),
-        message_item("mid.gif", is_unsupported=True, timestamp=SENT_MS + 1)))
+    payload = delivery(
+        entry(
+            message_item("mid.gone", is_deleted=True),
+            message_item("mid.gif", is_unsupported=True, timestamp=SENT_MS + 1),
+        )
+    )
     row = deliver_and_settle(webhook_stack, payload)
 
     assert row["status"] == "forwarded" and row["messages_forwarded"] == 0
@@ -135,8 +175,10 @@ def test_deleted_and_unsupported_messages_are_kept_only_in_the_delivery(webhook_
 
 def test_a_standby_message_is_recorded_but_left_to_the_app_in_control(webhook_stack, db):
     connect(db, USER)
-    row = deliver_and_settle(webhook_stack, delivery(entry(standby=[
-        message_item("mid.standby", text="another app answers this")])))
+    row = deliver_and_settle(
+        webhook_stack,
+        delivery(entry(standby=[message_item("mid.standby", text="another app answers this")])),
+    )
 
     assert row["status"] == "forwarded" and row["messages_forwarded"] == 1
     webhook_stack.wait_handled("mid.standby")
@@ -147,21 +189,30 @@ def test_a_standby_message_is_recorded_but_left_to_the_app_in_control(webhook_st
 
 
 def test_reactions_reads_and_unknown_events_are_acknowledged_and_never_answered(webhook_stack):
-    payload = delivery(entry(
-        item(reaction={"mid": "mid.1", "action": "react", "reaction": "love"}),
-        item(read={"mid": "mid.out"}),
-        item(postback={"mid": "mid.2", "title": "Get started", "payload": "START"}),
-        item(referral={"ref": "ad-7", "source": "ADS", "type": "OPEN_THREAD"}),
-        item(message_edit={"mid": "mid.1", "text": "edited", "num_edit": 1}),
-        item(something_new={"x": 1})))
+    payload = delivery(
+        entry(
+            item(reaction={"mid": "mid.1", "action": "react", "reaction": "love"}),
+            item(read={"mid": "mid.out"}),
+            item(postback={"mid": "mid.2", "title": "Get started", "payload": "START"}),
+            item(referral={"ref": "ad-7", "source": "ADS", "type": "OPEN_THREAD"}),
+            item(message_edit={"mid": "mid.1", "text": "edited", "num_edit": 1}),
+            item(something_new={"x": 1}),
+        )
+    )
     row = deliver_and_settle(webhook_stack, payload)
 
     assert row["status"] == "forwarded" and row["messages_forwarded"] == 0
     assert messages(webhook_stack) == {}
     assert webhook_stack.rows("SELECT * FROM outbound_messages") == []
     logged = job_log_line(webhook_stack, row["id"])
-    assert logged["other_events"] == {"reaction": 1, "read": 1, "postback": 1, "referral": 1,
-                                      "message_edit": 1, "unknown": 1}
+    assert logged["other_events"] == {
+        "reaction": 1,
+        "read": 1,
+        "postback": 1,
+        "referral": 1,
+        "message_edit": 1,
+        "unknown": 1,
+    }
     assert any("unrecognised event" in warning for warning in logged["warnings"])
 
 
@@ -178,11 +229,26 @@ def test_a_redelivered_delivery_makes_no_second_message_or_dm(webhook_stack):
 
 
 def test_the_dashboard_test_delivery_is_stored_with_its_seconds_timestamp(webhook_stack):
-    payload = {"object": "instagram", "entry": [{"id": "0", "time": 1_661_141_837_537,
-               "changes": [{"field": "messages", "value": {
-                   "sender": {"id": "12334"}, "recipient": {"id": "23245"},
-                   "timestamp": "1527459824",
-                   "message": {"mid": "random_mid", "text": "random_text"}}}]}]}
+    payload = {
+        "object": "instagram",
+        "entry": [
+            {
+                "id": "0",
+                "time": 1_661_141_837_537,
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "sender": {"id": "12334"},
+                            "recipient": {"id": "23245"},
+                            "timestamp": "1527459824",
+                            "message": {"mid": "random_mid", "text": "random_text"},
+                        },
+                    }
+                ],
+            }
+        ],
+    }
     deliver_and_settle(webhook_stack, payload)
 
     message = messages(webhook_stack)["random_mid"]
@@ -190,19 +256,26 @@ def test_the_dashboard_test_delivery_is_stored_with_its_seconds_timestamp(webhoo
 
 
 def test_a_message_without_any_time_takes_the_delivery_received_time(webhook_stack):
-    row = deliver_and_settle(webhook_stack, delivery(entry(
-        message_item("mid.untimed", text="when?", timestamp=None), time=None)))
+    row = deliver_and_settle(
+        webhook_stack,
+        delivery(entry(message_item("mid.untimed", text="when?", timestamp=None), time=None)),
+    )
 
     message = messages(webhook_stack)["mid.untimed"]
     assert abs((message["timestamp"] - row["received_at"]).total_seconds()) < 0.001
 
 
-def test_a_message_the_ingest_endpoint_refuses_fails_the_delivery_but_not_the_others(
-        webhook_stack):
+def test_a_message_the_ingest_endpoint_refuses_fails_the_delivery_but_not_the_others(webhook_stack):
     too_long = "m" * 300  # the ingest endpoint takes ids of at most 256 characters
-    row = deliver_and_settle(webhook_stack, delivery(entry(
-        message_item(too_long, text="refused"),
-        message_item("mid.fine", text="kept", timestamp=SENT_MS + 1))))
+    row = deliver_and_settle(
+        webhook_stack,
+        delivery(
+            entry(
+                message_item(too_long, text="refused"),
+                message_item("mid.fine", text="kept", timestamp=SENT_MS + 1),
+            )
+        ),
+    )
 
     assert row["status"] == "failed" and row["attempts"] == 1
     assert row["messages_forwarded"] == 1

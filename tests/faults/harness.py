@@ -18,9 +18,12 @@ from tests.support.stack import SERVICE_TOKEN, make_env
 
 # Crash rescue and retries scaled down, so that a fault resolves in seconds.
 FAST = {
-    "WORKER_HEARTBEAT_SECONDS": "1", "WORKER_STALLED_SECONDS": "4",
-    "WORKER_RESCUE_INTERVAL_SECONDS": "1", "WORKER_POLL_SECONDS": "0.2",
-    "WORKER_SHUTDOWN_SECONDS": "10", "GRAPH_TIMEOUT_SECONDS": "1",
+    "WORKER_HEARTBEAT_SECONDS": "1",
+    "WORKER_STALLED_SECONDS": "4",
+    "WORKER_RESCUE_INTERVAL_SECONDS": "1",
+    "WORKER_POLL_SECONDS": "0.2",
+    "WORKER_SHUTDOWN_SECONDS": "10",
+    "GRAPH_TIMEOUT_SECONDS": "1",
     "DB_POOL_TIMEOUT_SECONDS": "2",
 }
 
@@ -56,13 +59,22 @@ class FaultStack:
     def post_event(self, mid: str, sender: str, *, deadline: float = 60) -> int:
         """POST one event until it is accepted (202), retrying on 503 and refused
         connections as callers do; returns the number of 503s seen."""
-        body = {"mid": mid, "sender_ig_id": sender, "recipient_ig_id": "17841400000000001",
-                "timestamp": "1734123456", "message_text": "hi"}
+        body = {
+            "mid": mid,
+            "sender_ig_id": sender,
+            "recipient_ig_id": "17841400000000001",
+            "timestamp": "1734123456",
+            "message_text": "hi",
+        }
         unavailable, give_up = 0, time.monotonic() + deadline
         while time.monotonic() < give_up:
             try:
-                response = httpx.post(f"{self.web_url}/api/internal/ingest-event", json=body,
-                                      headers={"x-service-token": SERVICE_TOKEN}, timeout=15)
+                response = httpx.post(
+                    f"{self.web_url}/api/internal/ingest-event",
+                    json=body,
+                    headers={"x-service-token": SERVICE_TOKEN},
+                    timeout=15,
+                )
             except httpx.TransportError:
                 time.sleep(0.1)
                 continue
@@ -76,20 +88,27 @@ class FaultStack:
 
     def wait_all_done(self, mids: list[str], timeout: float = 90) -> None:
         """Every event processed and every DM it owes settled (none pending)."""
+
         def done() -> bool:
             [row] = self.rows(
                 "SELECT count(*) FILTER (WHERE m.handled_at IS NULL) AS unhandled,"
                 " count(*) FILTER (WHERE o.status IS DISTINCT FROM 'sent') AS unsent"
                 " FROM messages m LEFT JOIN outbound_messages o ON o.message_id = m.id"
-                " WHERE m.id = ANY(%s)", mids)
+                " WHERE m.id = ANY(%s)",
+                mids,
+            )
             return row["unhandled"] == 0 and row["unsent"] == 0
+
         wait_until(done, timeout=timeout, what=f"{len(mids)} events processed and answered")
 
     def lost(self, mids: list[str]) -> int:
         """Accepted events without a processed message or without their sent DM."""
-        rows = self.rows("SELECT m.id FROM messages m JOIN outbound_messages o"
-                         " ON o.message_id = m.id AND o.status = 'sent'"
-                         " WHERE m.id = ANY(%s) AND m.handled_at IS NOT NULL", mids)
+        rows = self.rows(
+            "SELECT m.id FROM messages m JOIN outbound_messages o"
+            " ON o.message_id = m.id AND o.status = 'sent'"
+            " WHERE m.id = ANY(%s) AND m.handled_at IS NOT NULL",
+            mids,
+        )
         return len(mids) - len(rows)
 
     def duplicates(self) -> int:
@@ -104,7 +123,9 @@ class FaultStack:
             " AND (%s::bigint IS NULL OR EXISTS (SELECT 1 FROM procrastinate_jobs j"
             "  WHERE (j.args ->> 'outbound_id' = o.id::text OR j.args ->> 'mid' = o.message_id)"
             "  AND j.status = 'doing'"
-            "  AND j.worker_id = %s))", *[worker.worker_id if worker else None] * 2)[0]["n"]
+            "  AND j.worker_id = %s))",
+            *[worker.worker_id if worker else None] * 2,
+        )[0]["n"]
 
 
 class Traffic:

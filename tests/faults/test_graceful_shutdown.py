@@ -36,9 +36,12 @@ def test_sigterm_lets_web_finish_its_requests(faults, sandbox):
     stack.start_worker()
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         request = pool.submit(
-            httpx.post, f"{stack.web_url}/api/internal/send-dm",
+            httpx.post,
+            f"{stack.web_url}/api/internal/send-dm",
             json={"ig_id": "drain-user", "message_text": "hello"},
-            headers={"x-service-token": SERVICE_TOKEN}, timeout=30)
+            headers={"x-service-token": SERVICE_TOKEN},
+            timeout=30,
+        )
         wait_until(stack.in_flight, timeout=30, what="the DM to be in flight")
         # uvicorn drains, then ends by the signal it got, as servers conventionally do.
         assert web.terminate() == -signal.SIGTERM

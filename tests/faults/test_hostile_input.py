@@ -21,16 +21,29 @@ OPERATIONS = [
     ("POST", f"/api/internal/{endpoint}")
     for endpoint in ("ingest-event", "generate-verification", "send-verification-dm", "send-dm")
 ] + [
-    ("GET", "/api/internal/status"), ("GET", "/api/internal/outbound/{outbound_id}"),
-    ("GET", "/api/webhooks/instagram"), ("POST", "/api/webhooks/instagram"),
-    ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"),
+    ("GET", "/api/internal/status"),
+    ("GET", "/api/internal/outbound/{outbound_id}"),
+    ("GET", "/api/webhooks/instagram"),
+    ("POST", "/api/webhooks/instagram"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
 ]
 POSTS = [path for method, path in OPERATIONS if method == "POST"]
-TABLES = ["messages", "outbound_messages", "verification_tokens", "instagram_profiles",
-          "profiles", "phase3_queue", "procrastinate_jobs", "webhook_deliveries"]
+TABLES = [
+    "messages",
+    "outbound_messages",
+    "verification_tokens",
+    "instagram_profiles",
+    "profiles",
+    "phase3_queue",
+    "procrastinate_jobs",
+    "webhook_deliveries",
+]
 HEADERS = {"x-service-token": SERVICE_TOKEN}
-FUZZ = settings(max_examples=25, deadline=None, derandomize=True,
-                suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+)
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +74,7 @@ def assert_rejected_cleanly(stack: FaultStack, response, before: dict[str, int])
 
 
 def test_the_schema_covers_every_endpoint(api_schema):
-    operations = {(op.ok().method.upper(), op.ok().path)
-                  for op in api_schema.get_all_operations()}
+    operations = {(op.ok().method.upper(), op.ok().path) for op in api_schema.get_all_operations()}
     assert operations == set(OPERATIONS)
 
 
@@ -90,27 +102,46 @@ def test_schema_fuzzing_finds_no_server_error(web, api_schema, method, path, mod
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
-    max_leaves=12)
+    max_leaves=12,
+)
 EVENT = st.fixed_dictionaries(
-    {"mid": st.text(min_size=1), "sender_ig_id": st.text(min_size=1),
-     "recipient_ig_id": st.text(min_size=1),
-     "timestamp": st.integers() | st.floats() | st.text()},
-    optional={"message_text": st.text() | JSON, "attachments": JSON, "reply_to": JSON,
-              "quick_reply": JSON, "is_echo": JSON})
+    {
+        "mid": st.text(min_size=1),
+        "sender_ig_id": st.text(min_size=1),
+        "recipient_ig_id": st.text(min_size=1),
+        "timestamp": st.integers() | st.floats() | st.text(),
+    },
+    optional={
+        "message_text": st.text() | JSON,
+        "attachments": JSON,
+        "reply_to": JSON,
+        "quick_reply": JSON,
+        "is_echo": JSON,
+    },
+)
 
 
 @given(body=EVENT | JSON, path=st.sampled_from(POSTS))
 @FUZZ
 def test_fuzzed_bodies_find_no_server_error(web, body, path):
     before = counts(web)
-    response = httpx.post(f"{web.web_url}{path}", headers=HEADERS,
-                          content=json.dumps(body, allow_nan=True), timeout=30)
+    response = httpx.post(
+        f"{web.web_url}{path}",
+        headers=HEADERS,
+        content=json.dumps(body, allow_nan=True),
+        timeout=30,
+    )
     assert_rejected_cleanly(web, response, before)
 
 
 def event(**fields) -> dict:
-    return {"mid": "hostile-1", "sender_ig_id": "user", "recipient_ig_id": "page",
-            "timestamp": "1734123456", **fields}
+    return {
+        "mid": "hostile-1",
+        "sender_ig_id": "user",
+        "recipient_ig_id": "page",
+        "timestamp": "1734123456",
+        **fields,
+    }
 
 
 DEEP = '{"a":' * 5000 + "1" + "}" * 5000
@@ -121,13 +152,16 @@ HOSTILE = {
     "NUL in JSON": json.dumps(event(attachments={"x": "\u0000"})),
     "deep attachments": json.dumps(event())[:-1] + ', "attachments": ' + DEEP + "}",
     "deep array": "[" * 100_000 + "]" * 100_000,
-    "deep, yet decodable": json.dumps(event())[:-1] + ', "attachments": '
-                           + "[" * 900 + "]" * 900 + "}",
-    "huge number": json.dumps(event(attachments=[10 ** 400])),
+    "deep, yet decodable": json.dumps(event())[:-1]
+    + ', "attachments": '
+    + "[" * 900
+    + "]" * 900
+    + "}",
+    "huge number": json.dumps(event(attachments=[10**400])),
     "infinite float": json.dumps(event(attachments=[1e400])).replace("Infinity", "1e400"),
     "huge string": json.dumps(event(message_text="x" * 200_000)),
     "wrong types": json.dumps(event(mid=["x"], is_echo="yes")),
-    "timestamp overflow": json.dumps(event(timestamp=10 ** 30)),
+    "timestamp overflow": json.dumps(event(timestamp=10**30)),
     "not JSON": "{mid: 1",
     "invalid UTF-8": b'{"mid": "\xff\xfe"}',
     "empty": "",
@@ -138,8 +172,12 @@ HOSTILE = {
 @pytest.mark.parametrize("name", HOSTILE)
 def test_hostile_bodies_are_rejected_cleanly(web, path, name):
     before = counts(web)
-    response = httpx.post(f"{web.web_url}{path}", content=HOSTILE[name],
-                          headers={**HEADERS, "content-type": "application/json"}, timeout=30)
+    response = httpx.post(
+        f"{web.web_url}{path}",
+        content=HOSTILE[name],
+        headers={**HEADERS, "content-type": "application/json"},
+        timeout=30,
+    )
     assert_rejected_cleanly(web, response, before)
 
 
@@ -147,7 +185,11 @@ def test_hostile_bodies_are_rejected_cleanly(web, path, name):
 def test_every_endpoint_limits_its_body(web, path):
     before = counts(web)
     # Over every limit: 64 KiB, 1 MiB for ingest-event, 4 MiB for Meta's batches.
-    response = httpx.post(f"{web.web_url}{path}", headers=HEADERS,
-                          content=b'{"x": "' + b"x" * (5 * 1024 * 1024) + b'"}', timeout=30)
+    response = httpx.post(
+        f"{web.web_url}{path}",
+        headers=HEADERS,
+        content=b'{"x": "' + b"x" * (5 * 1024 * 1024) + b'"}',
+        timeout=30,
+    )
     assert response.status_code == 413
     assert_rejected_cleanly(web, response, before)

@@ -33,8 +33,11 @@ def test_killed_workers_jobs_are_rescued_and_finished(faults, sandbox):
         killed_at = time.monotonic()
         if not workers:
             workers.append(stack.start_worker())
-        wait_until(lambda: stack.in_flight() == 0 and len(sandbox.messages()) > sent_before,
-                   timeout=60, what="the killed worker's sends to be taken up")
+        wait_until(
+            lambda: stack.in_flight() == 0 and len(sandbox.messages()) > sent_before,
+            timeout=60,
+            what="the killed worker's sends to be taken up",
+        )
         figures.append((kill, then, in_flight, time.monotonic() - killed_at))
 
     stack.wait_all_done(mids)
@@ -42,11 +45,15 @@ def test_killed_workers_jobs_are_rescued_and_finished(faults, sandbox):
     duplicates, lost = stack.duplicates(), stack.lost(mids)
     bound = sum(f[2] for f in figures)
     for kill, then, in_flight, seconds in figures:
-        print(f"\n[worker SIGKILL {kill}] sends in flight at the kill: {in_flight}; "
-              f"taken up by {then} {seconds:.1f}s after the kill")
-    print(f"[worker SIGKILL] events sent: {len(mids)}, lost: {lost}, DMs duplicated: "
-          f"{duplicates} over {len(figures)} kills ({duplicates / len(figures):.1f} per kill, "
-          f"at most {bound}); all done {recovered:.1f}s after the last kill")
+        print(
+            f"\n[worker SIGKILL {kill}] sends in flight at the kill: {in_flight}; "
+            f"taken up by {then} {seconds:.1f}s after the kill"
+        )
+    print(
+        f"[worker SIGKILL] events sent: {len(mids)}, lost: {lost}, DMs duplicated: "
+        f"{duplicates} over {len(figures)} kills ({duplicates / len(figures):.1f} per kill, "
+        f"at most {bound}); all done {recovered:.1f}s after the last kill"
+    )
     assert lost == 0
     assert duplicates <= bound
     [row] = stack.rows("SELECT count(*) AS n, max(attempts) AS most FROM outbound_messages")

@@ -14,6 +14,7 @@ from service.core.settings import Settings
 def _backend_pids(database_url: str, *, rounds: int, terminate: bool) -> list[int]:
     """Check a connection out `rounds` times (one at a time), terminating its backend
     from outside after the first checkout when asked; the backend pid of each checkout."""
+
     async def run() -> list[int]:
         pool = make_pool(Settings(database_url=database_url), min_size=1, max_size=1)
         await pool.open(wait=True)
@@ -46,7 +47,8 @@ async def _wait_readable(conn: psycopg.AsyncConnection) -> None:
 
 
 def test_a_connection_whose_backend_was_terminated_is_replaced_on_checkout(
-        database_url: str) -> None:
+    database_url: str,
+) -> None:
     first, second = _backend_pids(database_url, rounds=2, terminate=True)
     assert second != first  # a new backend, and the checkout raised nothing
 

@@ -18,23 +18,34 @@ def seed(db, *mids: str) -> None:
     user_id = uuid.uuid4()
     db.execute("INSERT INTO profiles (id) VALUES (%s)", (user_id,))
     for mid in mids:
-        db.execute("INSERT INTO messages (id, sender_ig_id, recipient_ig_id, timestamp) "
-                   "VALUES (%s, 'u', 'page', now())", (mid,))
-        db.execute("INSERT INTO phase3_queue (message_id, ig_id, connected_user_id) "
-                   "VALUES (%s, 'u', %s)", (mid, user_id))
+        db.execute(
+            "INSERT INTO messages (id, sender_ig_id, recipient_ig_id, timestamp) "
+            "VALUES (%s, 'u', 'page', now())",
+            (mid,),
+        )
+        db.execute(
+            "INSERT INTO phase3_queue (message_id, ig_id, connected_user_id) VALUES (%s, 'u', %s)",
+            (mid, user_id),
+        )
 
 
 def run(database_url: str, operation):
     async def go():
         async with await psycopg.AsyncConnection.connect(
-                database_url, autocommit=True, row_factory=dict_row) as conn:
+            database_url, autocommit=True, row_factory=dict_row
+        ) as conn:
             return await operation(conn)
+
     return asyncio.run(go())
 
 
 def claim(database_url, consumer, limit=10, visibility=60.0):
-    return run(database_url, lambda c: phase3_queue.claim(c, consumer=consumer, limit=limit,
-                                                    visibility_seconds=visibility))
+    return run(
+        database_url,
+        lambda c: phase3_queue.claim(
+            c, consumer=consumer, limit=limit, visibility_seconds=visibility
+        ),
+    )
 
 
 def test_two_consumers_never_claim_the_same_row(database_url, db):
@@ -54,8 +65,14 @@ def test_an_expired_claim_comes_back_with_another_attempt(database_url, db):
     [first] = claim(database_url, "crashed", visibility=0)
     [again] = claim(database_url, "survivor")
     assert again.id == first.id and again.attempts == 2
-    assert run(database_url, lambda c: phase3_queue.complete(c, item_id=first.id, consumer="crashed")) is False
-    assert run(database_url, lambda c: phase3_queue.complete(c, item_id=first.id, consumer="survivor")) is True
+    assert (
+        run(database_url, lambda c: phase3_queue.complete(c, item_id=first.id, consumer="crashed"))
+        is False
+    )
+    assert (
+        run(database_url, lambda c: phase3_queue.complete(c, item_id=first.id, consumer="survivor"))
+        is True
+    )
     [row] = db.execute("SELECT status, completed_at FROM phase3_queue").fetchall()
     assert row["status"] == "done" and row["completed_at"] is not None
 
@@ -63,16 +80,26 @@ def test_an_expired_claim_comes_back_with_another_attempt(database_url, db):
 def test_a_failed_row_backs_off_then_fails_for_good(database_url, db):
     seed(db, "a")
     [item] = claim(database_url, "c1")
-    status = run(database_url, lambda c: phase3_queue.fail(c, item_id=item.id, consumer="c1",
-                                                    error="boom", max_attempts=2))
+    status = run(
+        database_url,
+        lambda c: phase3_queue.fail(
+            c, item_id=item.id, consumer="c1", error="boom", max_attempts=2
+        ),
+    )
     assert status == "queued"
-    row = db.execute("SELECT last_error, available_at > now() AS later FROM phase3_queue").fetchone()
+    row = db.execute(
+        "SELECT last_error, available_at > now() AS later FROM phase3_queue"
+    ).fetchone()
     assert row == {"last_error": "boom", "later": True}
     assert claim(database_url, "c1") == []  # not before its backoff
     db.execute("UPDATE phase3_queue SET available_at = now()")
     [item] = claim(database_url, "c1")
-    status = run(database_url, lambda c: phase3_queue.fail(c, item_id=item.id, consumer="c1",
-                                                    error="boom again", max_attempts=2))
+    status = run(
+        database_url,
+        lambda c: phase3_queue.fail(
+            c, item_id=item.id, consumer="c1", error="boom again", max_attempts=2
+        ),
+    )
     assert status == "failed"
     db.execute("UPDATE phase3_queue SET available_at = now()")
     assert claim(database_url, "c1") == []
@@ -89,9 +116,14 @@ def test_an_insert_notifies_listeners(database_url, db):
 
 def test_the_reference_consumer_completes_every_row(env, db):
     seed(db, "a", "b")
-    result = subprocess.run([sys.executable, "-m", "ingest.cli", "phase3", "--once"],
-                            cwd=ROOT, env=env | {"PATH": ""}, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "ingest.cli", "phase3", "--once"],
+        cwd=ROOT,
+        env=env | {"PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     rows = db.execute("SELECT status FROM phase3_queue").fetchall()
     assert [r["status"] for r in rows] == ["done", "done"]

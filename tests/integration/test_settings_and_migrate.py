@@ -16,40 +16,63 @@ from tests.support.stack import ROOT
 def test_a_missing_setting_is_named():
     with pytest.raises(SettingsError, match="missing required setting DATABASE_URL"):
         Settings.from_mapping({"INTERNAL_SERVICE_TOKEN": "t"})
-    settings = Settings.from_mapping({"DATABASE_URL": "postgresql://x",
-                                      "INSTAGRAM_ACCESS_TOKEN": "t"})
+    settings = Settings.from_mapping(
+        {"DATABASE_URL": "postgresql://x", "INSTAGRAM_ACCESS_TOKEN": "t"}
+    )
     with pytest.raises(SettingsError, match="missing required setting INTERNAL_SERVICE_TOKEN"):
         settings.require(*SERVICE_SETTINGS)
 
 
 def test_web_and_worker_stop_without_the_service_settings(tmp_path):
     for command in ("web", "worker"):
-        result = subprocess.run([sys.executable, "-m", "ingest.cli", command], cwd=tmp_path,
-                                env={"PYTHONPATH": str(ROOT), "DATABASE_URL": "postgresql://x"},
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-m", "ingest.cli", command],
+            cwd=tmp_path,
+            env={"PYTHONPATH": str(ROOT), "DATABASE_URL": "postgresql://x"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert result.returncode == 2
         assert result.stderr.strip() == (
-            f"ingest {command}: missing required setting INTERNAL_SERVICE_TOKEN")
+            f"ingest {command}: missing required setting INTERNAL_SERVICE_TOKEN"
+        )
 
 
 def test_a_malformed_number_is_named():
     with pytest.raises(SettingsError, match="SEND_MAX_RETRIES must be a number"):
-        Settings.from_mapping({"DATABASE_URL": "x", "INTERNAL_SERVICE_TOKEN": "x",
-                               "INSTAGRAM_ACCESS_TOKEN": "x", "SEND_MAX_RETRIES": "three"})
+        Settings.from_mapping(
+            {
+                "DATABASE_URL": "x",
+                "INTERNAL_SERVICE_TOKEN": "x",
+                "INSTAGRAM_ACCESS_TOKEN": "x",
+                "SEND_MAX_RETRIES": "three",
+            }
+        )
 
 
 def test_secrets_stay_out_of_the_settings_repr():
-    settings = Settings.from_mapping({"DATABASE_URL": "x", "INTERNAL_SERVICE_TOKEN": "s3cret",
-                                      "INSTAGRAM_ACCESS_TOKEN": "acc3ss",
-                                      "INSTAGRAM_APP_SECRET": "app5ecret"})
+    settings = Settings.from_mapping(
+        {
+            "DATABASE_URL": "x",
+            "INTERNAL_SERVICE_TOKEN": "s3cret",
+            "INSTAGRAM_ACCESS_TOKEN": "acc3ss",
+            "INSTAGRAM_APP_SECRET": "app5ecret",
+        }
+    )
     assert not {"s3cret", "acc3ss", "app5ecret"} & set(repr(settings).replace("'", " ").split())
 
 
 @pytest.mark.parametrize("command", ["web", "worker", "migrate"])
 def test_a_process_without_its_settings_stops_with_one_line(command, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "ingest.cli", command], cwd=tmp_path,
-                            env={"PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "ingest.cli", command],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert result.stderr.strip() == f"ingest {command}: missing required setting DATABASE_URL"
 
@@ -62,9 +85,19 @@ def test_migrating_again_applies_nothing(database_url):
 
 
 def test_rls_is_enabled_on_every_app_table(db):
-    rows = db.execute("SELECT relname, relrowsecurity FROM pg_class WHERE relname = ANY(%s)",
-                      (["profiles", "instagram_profiles", "messages", "verification_tokens",
-                        "outbound_messages", "phase3_queue"],)).fetchall()
+    rows = db.execute(
+        "SELECT relname, relrowsecurity FROM pg_class WHERE relname = ANY(%s)",
+        (
+            [
+                "profiles",
+                "instagram_profiles",
+                "messages",
+                "verification_tokens",
+                "outbound_messages",
+                "phase3_queue",
+            ],
+        ),
+    ).fetchall()
     assert len(rows) == 6 and all(r["relrowsecurity"] for r in rows)
 
 

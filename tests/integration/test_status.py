@@ -19,15 +19,18 @@ from service.operations.thresholds import Thresholds
 from service.store.queries import QUERIES
 from tests.support.stack import ROOT, run_cli
 
-PSQL_QUERIES = [name for name in QUERIES
-                if name.startswith("status_") and name != "status_configure"]
+PSQL_QUERIES = [
+    name for name in QUERIES if name.startswith("status_") and name != "status_configure"
+]
 
 
 def collect(env: dict[str, str], **thresholds) -> dict:
     async def run():
-        async with await psycopg.AsyncConnection.connect(env["DATABASE_URL"],
-                                                         row_factory=dict_row) as conn:
+        async with await psycopg.AsyncConnection.connect(
+            env["DATABASE_URL"], row_factory=dict_row
+        ) as conn:
             return await status.collect(conn, Thresholds(**thresholds))
+
     return asyncio.run(run())
 
 
@@ -47,37 +50,59 @@ def test_status_reports_the_seeded_rows_exactly(env, troubled):
     assert doing["oldest_todo_seconds"] is None and scheduled["oldest_todo_seconds"] is None
     assert 600 <= waiting["oldest_todo_seconds"] < 660
     assert [(r["kind"], r["status"], r["dms"]) for r in report["outbound"]] == [
-        ("acknowledgement", "failed", 1), ("acknowledgement", "sent", 1)]
+        ("acknowledgement", "failed", 1),
+        ("acknowledgement", "sent", 1),
+    ]
     assert [r["id"] for r in report["outbound_failed"]] == [
-        str(troubled["failed"]), str(troubled["old_failed"])]
+        str(troubled["failed"]),
+        str(troubled["old_failed"]),
+    ]
     assert report["outbound_failed"][0]["recipient_ig_id"] == "user-f"
     assert report["outbound_failed"][0]["attempts"] == 4
     assert report["outbound_failed"][0]["error"] == "TransientGraphError http=500: boom"
     unhandled = report["messages_unhandled"]
     assert unhandled["messages"] == 1 and unhandled["oldest_mid"] == "m-stuck"
     assert [(r["status"], r["items"], r["oldest_message_id"]) for r in report["phase3"]] == [
-        ("queued", 1, "m-p3-old")]
+        ("queued", 1, "m-p3-old")
+    ]
     assert 7200 <= report["phase3"][0]["oldest_seconds"] < 7260
     assert [job["id"] for job in report["stalled_jobs"]] == [troubled["stalled"]]
 
-    assert checks(report) == {"stalled_jobs": False, "oldest_job_wait_seconds": False,
-                              "unhandled_messages": False, "oldest_phase3_seconds": False,
-                              "failed_dms_in_window": True}
+    assert checks(report) == {
+        "stalled_jobs": False,
+        "oldest_job_wait_seconds": False,
+        "unhandled_messages": False,
+        "oldest_phase3_seconds": False,
+        "failed_dms_in_window": True,
+    }
     assert report["healthy"] is False
 
 
 def test_thresholds_change_what_counts(env, troubled):
-    report = collect(env, window=3 * 3600, stalled_after=600, unhandled_after=900,
-                     max_job_wait=3600, max_phase3_age=3 * 3600, max_failed_dms=1,
-                     failed_limit=1)
+    report = collect(
+        env,
+        window=3 * 3600,
+        stalled_after=600,
+        unhandled_after=900,
+        max_job_wait=3600,
+        max_phase3_age=3 * 3600,
+        max_failed_dms=1,
+        failed_limit=1,
+    )
     assert [(r["kind"], r["status"], r["dms"]) for r in report["outbound"]] == [
-        ("acknowledgement", "failed", 1), ("acknowledgement", "sent", 1),
-        ("custom", "failed", 1)]
+        ("acknowledgement", "failed", 1),
+        ("acknowledgement", "sent", 1),
+        ("custom", "failed", 1),
+    ]
     assert len(report["outbound_failed"]) == 1
     assert report["stalled_jobs"] == [] and report["messages_unhandled"]["messages"] == 0
-    assert checks(report) == {"stalled_jobs": True, "oldest_job_wait_seconds": True,
-                              "unhandled_messages": True, "oldest_phase3_seconds": True,
-                              "failed_dms_in_window": False}
+    assert checks(report) == {
+        "stalled_jobs": True,
+        "oldest_job_wait_seconds": True,
+        "unhandled_messages": True,
+        "oldest_phase3_seconds": True,
+        "failed_dms_in_window": False,
+    }
 
 
 @pytest.mark.parametrize("name", PSQL_QUERIES)
@@ -109,8 +134,16 @@ def test_status_command_exits_one_when_unhealthy(env, troubled):
 
 
 def test_status_command_thresholds_are_flags(env, troubled):
-    lenient = ["--stalled-after", "10m", "--unhandled-after", "15m", "--max-job-wait", "1h",
-               "--max-phase3-age", "3h"]
+    lenient = [
+        "--stalled-after",
+        "10m",
+        "--unhandled-after",
+        "15m",
+        "--max-job-wait",
+        "1h",
+        "--max-phase3-age",
+        "3h",
+    ]
     assert run_cli(env, "status", *lenient).returncode == 0
     assert run_cli(env, "status", *lenient, "--max-failed-dms", "0").returncode == 1
     bad = run_cli(env, "status", "--window", "soon")
@@ -120,7 +153,11 @@ def test_status_command_thresholds_are_flags(env, troubled):
 def test_status_watch_refreshes_until_stopped(env, troubled):
     process = subprocess.Popen(
         [sys.executable, "-m", "ingest.cli", "status", "--watch", "--json", "--interval", "0.2"],
-        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, text=True)
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     deadline = threading.Timer(60, process.kill)  # a hung read must not hang the suite
     deadline.start()
     try:

@@ -29,8 +29,14 @@ def stored(stack) -> tuple[list[dict], list[dict]]:
 
 
 def test_the_handshake_echoes_the_challenge_as_plain_text(web_only):
-    response = web_only.client.get(WEBHOOK, params={
-        "hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"})
+    response = web_only.client.get(
+        WEBHOOK,
+        params={
+            "hub.mode": "subscribe",
+            "hub.verify_token": VERIFY_TOKEN,
+            "hub.challenge": "1158201444",
+        },
+    )
     assert response.status_code == 200
     assert response.text == "1158201444"
     assert response.headers["content-type"].startswith("text/plain")
@@ -39,8 +45,11 @@ def test_the_handshake_echoes_the_challenge_as_plain_text(web_only):
 # Each a separate case in one test: a test database per case would cost more than the cases.
 BAD_HANDSHAKES = {
     "wrong token": {"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "7"},
-    "wrong mode": {"hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN,
-                   "hub.challenge": "7"},
+    "wrong mode": {
+        "hub.mode": "unsubscribe",
+        "hub.verify_token": VERIFY_TOKEN,
+        "hub.challenge": "7",
+    },
     "no mode": {"hub.verify_token": VERIFY_TOKEN, "hub.challenge": "7"},
     "no token": {"hub.mode": "subscribe", "hub.challenge": "7"},
     "no challenge": {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN},
@@ -59,8 +68,9 @@ def test_a_wrong_or_incomplete_handshake_is_403_json_without_the_challenge(web_o
 def test_without_a_verify_token_setting_every_handshake_is_refused(env, db):
     env = {**env, "INSTAGRAM_WEBHOOK_VERIFICATION_TOKEN": ""}
     with TestClient(create_app(Settings.from_mapping(env))) as client:
-        response = client.get(WEBHOOK, params={
-            "hub.mode": "subscribe", "hub.verify_token": "", "hub.challenge": "1"})
+        response = client.get(
+            WEBHOOK, params={"hub.mode": "subscribe", "hub.verify_token": "", "hub.challenge": "1"}
+        )
     assert response.status_code == 403
 
 
@@ -102,8 +112,9 @@ def test_a_signature_made_with_another_secret_is_403(web_only):
 
 def test_the_signature_covers_the_exact_bytes_not_the_json_they_decode_to(web_only):
     body = json.dumps(TEXT).encode()
-    response = web_only.deliver(json.dumps(TEXT, indent=2).encode(),
-                                signature_header=signature(APP_SECRET, body))
+    response = web_only.deliver(
+        json.dumps(TEXT, indent=2).encode(), signature_header=signature(APP_SECRET, body)
+    )
     assert response.status_code == 403
 
 
@@ -116,8 +127,16 @@ def test_an_uppercase_hex_signature_is_accepted(web_only):
 # --- bodies ------------------------------------------------------------------------------
 
 
-NOT_JSON = [b"", b"{", b"not json", b"\xff\xfe", b"[1,]", b"NaN", b'"\\ud800"',
-            b"[" * 5000 + b"]" * 5000]
+NOT_JSON = [
+    b"",
+    b"{",
+    b"not json",
+    b"\xff\xfe",
+    b"[1,]",
+    b"NaN",
+    b'"\\ud800"',
+    b"[" * 5000 + b"]" * 5000,
+]
 
 
 def test_a_signed_body_that_is_not_json_is_400_and_stores_nothing(web_only):
@@ -144,16 +163,22 @@ def test_a_nul_character_that_postgres_cannot_hold_is_kept_as_a_replacement(web_
 
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**63, 2**63) | st.text()
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63)
+    | st.text()
     | st.floats(allow_nan=False, allow_infinity=False),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
-    max_leaves=20)
-DELIVERY_LIKE = st.fixed_dictionaries({"object": st.just("instagram"),
-                                       "entry": st.lists(JSON, max_size=3)})
+    max_leaves=20,
+)
+DELIVERY_LIKE = st.fixed_dictionaries(
+    {"object": st.just("instagram"), "entry": st.lists(JSON, max_size=3)}
+)
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(body=st.one_of(JSON, DELIVERY_LIKE).map(lambda v: json.dumps(v).encode()) | st.binary())
 def test_no_signed_body_ever_gets_a_5xx(web_only, body):
     response = web_only.deliver(body)
@@ -170,8 +195,9 @@ def test_without_an_app_secret_the_web_app_refuses_to_start(env):
 
 
 def test_development_mode_accepts_unsigned_posts_and_marks_them(env, db):
-    dev = Settings.from_mapping({**env, "INSTAGRAM_APP_SECRET": "",
-                                 "WEBHOOK_ALLOW_UNSIGNED": "true"})
+    dev = Settings.from_mapping(
+        {**env, "INSTAGRAM_APP_SECRET": "", "WEBHOOK_ALLOW_UNSIGNED": "true"}
+    )
     with TestClient(create_app(dev)) as client:
         response = client.post(WEBHOOK, json=TEXT)
     assert response.status_code == 200

@@ -19,11 +19,15 @@ from tests.support.stack import ROOT, Stack, wait_until
 
 def test_a_delivery_fails_after_its_retries_and_a_replay_forwards_it(env, sandbox, db):
     endpoint = LiveServer()  # bound but not yet listening: connections are refused
-    env = {**env, "INTERNAL_INGEST_URL": f"{endpoint.url}/api/internal/ingest-event",
-           "FORWARD_MAX_RETRIES": "2"}
+    env = {
+        **env,
+        "INTERNAL_INGEST_URL": f"{endpoint.url}/api/internal/ingest-event",
+        "FORWARD_MAX_RETRIES": "2",
+    }
     with Stack(env, sandbox, db) as stack:
         delivery_id = stack.deliver(delivery(entry(message_item("mid.1", text="hi")))).json()[
-            "delivery_id"]
+            "delivery_id"
+        ]
         row = stack.delivery_settled(delivery_id)
         assert row["status"] == "failed" and row["attempts"] == 3
         assert "ConnectError" in row["last_error"] and row["messages_forwarded"] == 0
@@ -33,7 +37,12 @@ def test_a_delivery_fails_after_its_retries_and_a_replay_forwards_it(env, sandbo
         try:
             replay = subprocess.run(
                 [sys.executable, "-m", "ingest.cli", "replay-delivery", str(delivery_id)],
-                cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+                cwd=ROOT,
+                env={**os.environ, **env},
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
         finally:
             endpoint.stop()
         assert replay.returncode == 0, replay.stderr
@@ -47,7 +56,12 @@ def test_a_delivery_fails_after_its_retries_and_a_replay_forwards_it(env, sandbo
 def test_replaying_a_delivery_that_does_not_exist_fails_with_one_line(env):
     replay = subprocess.run(
         [sys.executable, "-m", "ingest.cli", "replay-delivery", "424242"],
-        cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert replay.returncode == 1
     assert replay.stderr.strip().splitlines()[-1] == "no webhook delivery 424242"
 
@@ -56,17 +70,22 @@ def purge(settings: Settings) -> int:
     async def run() -> int:
         async with open_runtime(settings, pool_max_size=2) as rt:
             return await purge_forwarded_deliveries(rt)
+
     return asyncio.run(run())
 
 
 def test_retention_deletes_only_forwarded_deliveries_older_than_its_days(web_only, db):
-    ids = [web_only.deliver(delivery(entry(message_item(f"mid.{n}")))).json()["delivery_id"]
-           for n in range(3)]
+    ids = [
+        web_only.deliver(delivery(entry(message_item(f"mid.{n}")))).json()["delivery_id"]
+        for n in range(3)
+    ]
     aged = {ids[0]: ("forwarded", 31), ids[1]: ("forwarded", 29), ids[2]: ("failed", 90)}
     for delivery_id, (status, days) in aged.items():
-        db.execute("UPDATE webhook_deliveries SET status = %s, "
-                   "processed_at = now() - make_interval(days => %s) WHERE id = %s",
-                   (status, days, delivery_id))
+        db.execute(
+            "UPDATE webhook_deliveries SET status = %s, "
+            "processed_at = now() - make_interval(days => %s) WHERE id = %s",
+            (status, days, delivery_id),
+        )
 
     assert purge(Settings.from_mapping({**web_only.env, "WEBHOOK_RETENTION_DAYS": "0"})) == 0
     assert purge(web_only.settings) == 1

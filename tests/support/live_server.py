@@ -23,13 +23,18 @@ class LiveServer:
         self.thread: threading.Thread | None = None
 
     def start(self, app: Litestar, *, wait_until) -> None:
-        self.server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False,
-                                                    lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run,
-                                       kwargs={"sockets": [self.socket]}, daemon=True)
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
+        )
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
+        )
         self.thread.start()
-        wait_until(lambda: self.server.started or not self.thread.is_alive(), timeout=30,
-                   what="the live server to start")
+        wait_until(
+            lambda: self.server.started or not self.thread.is_alive(),
+            timeout=30,
+            what="the live server to start",
+        )
         if not self.server.started:
             raise AssertionError("the live server did not start")
 

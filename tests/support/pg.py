@@ -36,5 +36,6 @@ def find_server() -> dict[str, str | int]:
 
 
 def url_for(*, host: str, port: int, user: str, dbname: str, password: str | None = None) -> str:
-    return make_conninfo("", host=host, port=port, user=user, dbname=dbname,
-                         password=password or None)
+    return make_conninfo(
+        "", host=host, port=port, user=user, dbname=dbname, password=password or None
+    )

@@ -49,13 +49,18 @@ class ServiceProcess:
 
     def start(self, ready: Callable[[], bool], *, timeout: float = 60) -> ServiceProcess:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ingest.cli", self.command], cwd=ROOT, env=self.env,
-            stdout=self.log, stderr=subprocess.STDOUT)
+            [sys.executable, "-m", "ingest.cli", self.command],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
 
         def started() -> bool:
             if self.process.poll() is not None:
-                raise AssertionError(f"{self.command} exited with {self.process.returncode}:\n"
-                                     f"{self.output()}")
+                raise AssertionError(
+                    f"{self.command} exited with {self.process.returncode}:\n{self.output()}"
+                )
             return ready()
 
         wait_until(started, timeout=timeout, what=f"{self.command} to start")
@@ -98,10 +103,14 @@ def start_worker(env: dict[str, str], db) -> ServiceProcess:
     its id is kept as `worker_id`."""
     newest = db.execute("SELECT coalesce(max(id), 0) AS id FROM procrastinate_workers").fetchone()
     worker = ServiceProcess("worker", env)
-    worker.start(lambda: db.execute(
-        "SELECT 1 FROM procrastinate_workers WHERE id > %s", (newest["id"],)).fetchone())
-    worker.worker_id = db.execute("SELECT min(id) AS id FROM procrastinate_workers"
-                                  " WHERE id > %s", (newest["id"],)).fetchone()["id"]
+    worker.start(
+        lambda: db.execute(
+            "SELECT 1 FROM procrastinate_workers WHERE id > %s", (newest["id"],)
+        ).fetchone()
+    )
+    worker.worker_id = db.execute(
+        "SELECT min(id) AS id FROM procrastinate_workers WHERE id > %s", (newest["id"],)
+    ).fetchone()["id"]
     return worker
 
 

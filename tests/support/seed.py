@@ -9,16 +9,25 @@ from psycopg.types.json import Jsonb
 
 def message(db, mid: str, *, minutes_ago: float = 0, handled: bool = True) -> None:
     db.execute(
-        "INSERT INTO messages (id, sender_ig_id, recipient_ig_id, \"timestamp\", created_at,"
+        'INSERT INTO messages (id, sender_ig_id, recipient_ig_id, "timestamp", created_at,'
         " handled_at) VALUES (%(mid)s, 'sender-' || %(mid)s, 'page', now(),"
         " now() - make_interval(mins => %(ago)s),"
         " CASE WHEN %(handled)s THEN now() END)",
-        {"mid": mid, "ago": minutes_ago, "handled": handled})
+        {"mid": mid, "ago": minutes_ago, "handled": handled},
+    )
 
 
-def outbound(db, *, kind: str = "acknowledgement", status: str = "sent", attempts: int = 1,
-             recipient: str = "user-1", error: str | None = None, message_id: str | None = None,
-             minutes_ago: float = 0) -> uuid.UUID:
+def outbound(
+    db,
+    *,
+    kind: str = "acknowledgement",
+    status: str = "sent",
+    attempts: int = 1,
+    recipient: str = "user-1",
+    error: str | None = None,
+    message_id: str | None = None,
+    minutes_ago: float = 0,
+) -> uuid.UUID:
     """A DM created, and last updated (sent or failed), `minutes_ago`."""
     row = db.execute(
         "INSERT INTO outbound_messages (recipient_ig_id, kind, payload, status, attempts,"
@@ -26,26 +35,46 @@ def outbound(db, *, kind: str = "acknowledgement", status: str = "sent", attempt
         " %(payload)s, %(status)s, %(attempts)s, %(error)s, %(message_id)s,"
         " now() - make_interval(mins => %(ago)s), now() - make_interval(mins => %(ago)s))"
         " RETURNING id",
-        {"recipient": recipient, "kind": kind, "payload": Jsonb({"text": "hi"}),
-         "status": status, "attempts": attempts, "error": error, "message_id": message_id,
-         "ago": minutes_ago}).fetchone()
+        {
+            "recipient": recipient,
+            "kind": kind,
+            "payload": Jsonb({"text": "hi"}),
+            "status": status,
+            "attempts": attempts,
+            "error": error,
+            "message_id": message_id,
+            "ago": minutes_ago,
+        },
+    ).fetchone()
     return row["id"]
 
 
 def failed_dm(db, **fields) -> uuid.UUID:
-    fields = {"status": "failed", "attempts": 4, "error": "TransientGraphError http=500: boom",
-              **fields}
+    fields = {
+        "status": "failed",
+        "attempts": 4,
+        "error": "TransientGraphError http=500: boom",
+        **fields,
+    }
     return outbound(db, **fields)
 
 
-def job(db, *, task: str = "process_message", queue: str = "messages", status: str = "todo",
-        minutes_ago: float = 0, worker_id: int | None = None) -> int:
+def job(
+    db,
+    *,
+    task: str = "process_message",
+    queue: str = "messages",
+    status: str = "todo",
+    minutes_ago: float = 0,
+    worker_id: int | None = None,
+) -> int:
     """A job; a `todo` one has been runnable for `minutes_ago`."""
     row = db.execute(
         "INSERT INTO procrastinate_jobs (queue_name, task_name, args, status, scheduled_at,"
         " worker_id) VALUES (%s, %s, %s, %s, now() - make_interval(mins => %s), %s)"
         " RETURNING id",
-        (queue, task, Jsonb({"mid": "m"}), status, minutes_ago, worker_id)).fetchone()
+        (queue, task, Jsonb({"mid": "m"}), status, minutes_ago, worker_id),
+    ).fetchone()
     return row["id"]
 
 
@@ -54,7 +83,8 @@ def stalled_job(db, *, silent_minutes: float = 5) -> int:
     worker = db.execute(
         "INSERT INTO procrastinate_workers (last_heartbeat)"
         " VALUES (now() - make_interval(mins => %s)) RETURNING id",
-        (silent_minutes,)).fetchone()
+        (silent_minutes,),
+    ).fetchone()
     return job(db, status="doing", worker_id=worker["id"])
 
 
@@ -64,14 +94,18 @@ def phase3_row(db, mid: str, *, status: str = "queued", minutes_ago: float = 0) 
         "INSERT INTO phase3_queue (message_id, ig_id, connected_user_id, status, created_at,"
         " completed_at) VALUES (%s, 'user-p3', %s, %s, now() - make_interval(mins => %s),"
         " CASE WHEN %s = 'done' THEN now() - make_interval(mins => %s) END)",
-        (mid, uuid.uuid4(), status, minutes_ago, status, minutes_ago))
+        (mid, uuid.uuid4(), status, minutes_ago, status, minutes_ago),
+    )
 
 
-def finished_job(db, *, status: str = "succeeded", days_ago: int = 0,
-                 queue: str = "messages") -> int:
+def finished_job(
+    db, *, status: str = "succeeded", days_ago: int = 0, queue: str = "messages"
+) -> int:
     """A job that reached `status` `days_ago`, with the event that says so."""
     job_id = job(db, status=status, queue=queue)
-    db.execute("INSERT INTO procrastinate_events (job_id, type, at)"
-               " VALUES (%s, %s, now() - make_interval(days => %s))",
-               (job_id, status, days_ago))
+    db.execute(
+        "INSERT INTO procrastinate_events (job_id, type, at)"
+        " VALUES (%s, %s, now() - make_interval(days => %s))",
+        (job_id, status, days_ago),
+    )
     return job_id

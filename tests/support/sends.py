@@ -13,7 +13,9 @@ from service.core.settings import Settings
 def insert_dm(db, ig_id: str = "user-1") -> uuid.UUID:
     return db.execute(
         "INSERT INTO outbound_messages (recipient_ig_id, kind, payload)"
-        " VALUES (%s, 'custom', '{\"text\": \"hello\"}') RETURNING id", (ig_id,)).fetchone()["id"]
+        " VALUES (%s, 'custom', '{\"text\": \"hello\"}') RETURNING id",
+        (ig_id,),
+    ).fetchone()["id"]
 
 
 def send_until_settled(settings: Settings, dm_id: uuid.UUID) -> list[float]:
@@ -35,5 +37,7 @@ def send_until_settled(settings: Settings, dm_id: uuid.UUID) -> list[float]:
 
 
 def row(db, dm_id: uuid.UUID) -> dict:
-    return db.execute("SELECT status, attempts, error, sending_attempt_id FROM"
-                      " outbound_messages WHERE id = %s", (dm_id,)).fetchone()
+    return db.execute(
+        "SELECT status, attempts, error, sending_attempt_id FROM outbound_messages WHERE id = %s",
+        (dm_id,),
+    ).fetchone()

@@ -54,17 +54,32 @@ def make_env(*, database_url: str, graph_url: str, **extra: str) -> dict[str, st
 
 def run_cli(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     """Run `ingest ARGS` as a process against this environment; its output as text."""
-    return subprocess.run([sys.executable, "-m", "ingest.cli", *args], cwd=ROOT,
-                          env={**os.environ, **env}, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "ingest.cli", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 class Stack:
-    def __init__(self, env: dict[str, str], sandbox: Sandbox, db, *, worker: bool = True,
-                 live_server: bool = False) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        sandbox: Sandbox,
+        db,
+        *,
+        worker: bool = True,
+        live_server: bool = False,
+    ) -> None:
         self.live_server = LiveServer() if live_server else None
         if self.live_server:
-            env = {**env, "INTERNAL_INGEST_URL": f"{self.live_server.url}/api/internal/ingest-event"}
+            env = {
+                **env,
+                "INTERNAL_INGEST_URL": f"{self.live_server.url}/api/internal/ingest-event",
+            }
         self.env = env
         self.settings = Settings.from_mapping(env)
         self.sandbox = sandbox
@@ -94,13 +109,19 @@ class Stack:
         return self.client.post(path, json=body, headers=headers)
 
     def ingest(self, **fields: Any):
-        body = {"mid": "mid-1", "sender_ig_id": "user-1", "recipient_ig_id": SCOPED_ID,
-                "timestamp": "1734123456", "message_text": "Hello"}
+        body = {
+            "mid": "mid-1",
+            "sender_ig_id": "user-1",
+            "recipient_ig_id": SCOPED_ID,
+            "timestamp": "1734123456",
+            "message_text": "Hello",
+        }
         body.update(fields)
         return self.post("/api/internal/ingest-event", body)
 
-    def deliver(self, payload: Any, *, secret: str | None = APP_SECRET,
-                signature_header: str | None = None):
+    def deliver(
+        self, payload: Any, *, secret: str | None = APP_SECRET, signature_header: str | None = None
+    ):
         """POST a webhook delivery as Meta does: escaped-unicode JSON, signed with `secret`."""
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         headers = {"content-type": "application/json"}
@@ -112,24 +133,36 @@ class Stack:
 
     def delivery_settled(self, delivery_id: int) -> dict:
         """Wait until the delivery's forwarding finished (or failed); returns its row."""
+
         def settled():
-            rows = self.rows("SELECT * FROM webhook_deliveries WHERE id = %s AND status <> "
-                             "'received'", delivery_id)
+            rows = self.rows(
+                "SELECT * FROM webhook_deliveries WHERE id = %s AND status <> 'received'",
+                delivery_id,
+            )
             return rows[0] if rows else None
+
         return self.wait(settled, what=f"delivery {delivery_id} to be forwarded")
 
     def rows(self, query: str, *params: Any) -> list[dict]:
         return self.db.execute(query, params).fetchall()
 
     def wait_handled(self, mid: str) -> None:
-        wait_until(lambda: self.rows("SELECT 1 FROM messages WHERE id = %s AND handled_at IS NOT NULL", mid),
-                   what=f"message {mid} to be processed")
+        wait_until(
+            lambda: self.rows(
+                "SELECT 1 FROM messages WHERE id = %s AND handled_at IS NOT NULL", mid
+            ),
+            what=f"message {mid} to be processed",
+        )
 
     def outbound_settled(self, count: int) -> list[dict]:
         """Wait until `count` outbound rows exist and none is pending; returns them."""
+
         def settled():
             rows = self.rows("SELECT * FROM outbound_messages ORDER BY created_at")
-            return rows if len(rows) >= count and all(r["status"] != "pending" for r in rows) else None
+            return (
+                rows if len(rows) >= count and all(r["status"] != "pending" for r in rows) else None
+            )
+
         return self.wait(settled, what=f"{count} settled outbound DMs")
 
     def wait(self, predicate: Callable[[], T], *, what: str) -> T:

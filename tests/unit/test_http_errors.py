@@ -20,14 +20,18 @@ def wrapped(cause: Exception) -> ConnectorException:
         return exc
 
 
-@pytest.mark.parametrize("error, status", [
-    (psycopg.OperationalError("server closed the connection"), 503),
-    (psycopg_pool.PoolTimeout("couldn't get a connection"), 503),
-    (psycopg_pool.PoolClosed("the pool is closed"), 503),
-    (wrapped(psycopg.OperationalError("terminating connection")), 503),
-    (RecursionError("maximum recursion depth exceeded"), 400),
-    (wrapped(psycopg.ProgrammingError("a bug")), 500),
-], ids=["operational", "pool timeout", "pool closed", "procrastinate", "recursion", "bug"])
+@pytest.mark.parametrize(
+    "error, status",
+    [
+        (psycopg.OperationalError("server closed the connection"), 503),
+        (psycopg_pool.PoolTimeout("couldn't get a connection"), 503),
+        (psycopg_pool.PoolClosed("the pool is closed"), 503),
+        (wrapped(psycopg.OperationalError("terminating connection")), 503),
+        (RecursionError("maximum recursion depth exceeded"), 400),
+        (wrapped(psycopg.ProgrammingError("a bug")), 500),
+    ],
+    ids=["operational", "pool timeout", "pool closed", "procrastinate", "recursion", "bug"],
+)
 def test_errors_map_to_json_responses(error, status):
     @get("/boom", sync_to_thread=False)
     def boom() -> None:

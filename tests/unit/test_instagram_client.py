@@ -50,7 +50,9 @@ def failure(handler: Handler) -> GraphError:
     return caught.value
 
 
-def answer(status: int, body: object = None, *, raw: bytes | None = None, **headers: str) -> Handler:
+def answer(
+    status: int, body: object = None, *, raw: bytes | None = None, **headers: str
+) -> Handler:
     content = raw if raw is not None else b"" if body is None else json.dumps(body).encode()
     return lambda request: httpx.Response(status, content=content, headers=headers)
 
@@ -73,7 +75,10 @@ def test_send_text_posts_the_send_api_request_and_returns_the_message_id() -> No
     assert request.method == "POST"
     assert str(request.url) == f"{BASE_URL}/{SCOPED_ID}/messages"
     assert request.headers["authorization"] == f"Bearer {TOKEN}"
-    assert json.loads(request.content) == {"recipient": {"id": "1789"}, "message": {"text": "hello"}}
+    assert json.loads(request.content) == {
+        "recipient": {"id": "1789"},
+        "message": {"text": "hello"},
+    }
 
 
 def test_send_result_is_frozen() -> None:
@@ -123,7 +128,11 @@ def test_invalid_token_is_a_permanent_error() -> None:
 def test_errors_carry_the_graph_fields() -> None:
     error = failure(answer(403, graph_error(10, 2534022)))
     assert (error.message, error.http_status, error.code, error.subcode, error.fbtrace_id) == (
-        "Graph says no", 403, 10, 2534022, "AbC123"
+        "Graph says no",
+        403,
+        10,
+        2534022,
+        "AbC123",
     )
     assert str(error) == "Graph says no (HTTP 403, code 10, subcode 2534022, fbtrace_id AbC123)"
 
@@ -204,10 +213,19 @@ def test_a_2xx_without_a_message_id_is_delivered_with_error(raw: bytes) -> None:
 
 @pytest.mark.parametrize(
     "exception",
-    [httpx.ReadTimeout, httpx.ConnectTimeout, httpx.WriteTimeout, httpx.PoolTimeout,
-     httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError],
+    [
+        httpx.ReadTimeout,
+        httpx.ConnectTimeout,
+        httpx.WriteTimeout,
+        httpx.PoolTimeout,
+        httpx.ConnectError,
+        httpx.ReadError,
+        httpx.RemoteProtocolError,
+    ],
 )
-def test_timeouts_and_connection_errors_are_transient(exception: type[httpx.TransportError]) -> None:
+def test_timeouts_and_connection_errors_are_transient(
+    exception: type[httpx.TransportError],
+) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise exception("network trouble", request=request)
 
@@ -268,8 +286,13 @@ def test_a_text_over_the_limit_fails_permanently_without_a_request() -> None:
         send(handler, text="é" * 500 + "a")
 
 
-JSON_VALUES = st.none() | st.booleans() | st.integers() | st.floats() | st.text() | st.lists(
-    st.integers(), max_size=3
+JSON_VALUES = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text()
+    | st.lists(st.integers(), max_size=3)
 )
 ERROR_BODIES = st.binary(max_size=200) | st.builds(
     lambda error: json.dumps({"error": error}).encode(),

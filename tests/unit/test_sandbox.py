@@ -62,7 +62,10 @@ def test_a_send_is_recorded_and_answered_like_the_graph_api(sandbox: Sandbox) ->
     assert result.message_id.startswith("sandbox-")
     (dm,) = sandbox.messages()
     assert (dm.recipient_id, dm.text, dm.message_id, dm.scoped_id) == (
-        "42", "hello", result.message_id, "17841400000000001"
+        "42",
+        "hello",
+        result.message_id,
+        "17841400000000001",
     )
     assert dm.received_at.tzinfo is datetime.UTC
     assert sandbox.attempts == 1
@@ -84,7 +87,9 @@ def test_a_dm_records_its_arrival_before_the_latency_and_its_answer_after(
 def test_wait_for_messages_returns_once_enough_dms_arrived(sandbox: Sandbox) -> None:
     send(sandbox.url, "one", "two", "three")
     assert sorted(dm.text for dm in sandbox.wait_for_messages(3, timeout=5)) == [
-        "one", "three", "two"
+        "one",
+        "three",
+        "two",
     ]
 
 

@@ -17,8 +17,19 @@ from hypothesis import strategies as st
 
 from service.webhooks.events import InboundMessage, OtherEvent, ParsedDelivery
 from service.webhooks.parse import MAX_WARNINGS, META_BATCH_LIMIT, parse_delivery
-from tests.support.meta_payloads import (ACCOUNT, CDN, ENTRY_MS, SENT_MS, USER, attachment, delivery,
-                                 entry, item, message_item)
+from tests.support.meta_payloads import (
+    ACCOUNT,
+    CDN,
+    ENTRY_MS,
+    SENT_MS,
+    USER,
+    attachment,
+    delivery,
+    entry,
+    item,
+    message_item,
+)
+
 
 def parse_one_message(*items: dict) -> InboundMessage:
     parsed = parse_delivery(delivery(entry(*items)))
@@ -263,11 +274,19 @@ def test_standby_items_are_read_like_messaging_items() -> None:
 
 
 def test_messaging_and_changes_items_come_from_the_messaging_source() -> None:
-    parsed = parse_delivery(delivery(entry(message_item("mid.1"), changes=[
-        {"field": "messages", "value": message_item("mid.2")}])))
+    parsed = parse_delivery(
+        delivery(
+            entry(
+                message_item("mid.1"),
+                changes=[{"field": "messages", "value": message_item("mid.2")}],
+            )
+        )
+    )
 
     assert [(m.mid, m.source) for m in parsed.messages] == [
-        ("mid.1", "messaging"), ("mid.2", "messaging")]
+        ("mid.1", "messaging"),
+        ("mid.2", "messaging"),
+    ]
 
 
 def test_without_any_time_a_message_takes_the_delivery_received_time() -> None:
