@@ -6,7 +6,7 @@ a lost machine, a worker loop restarted after a database outage) will never fini
 itself; this periodic task hands it back with procrastinate's `retry_job`, so the next free
 worker runs it again. It also fails the DMs left pending with no job at all (see
 `service.dms.sending`), so no DM stays pending for ever. Jobs are safe to run twice: processing is idempotent by mid, and a
-send that was in flight is bounded by `service.dms.sending`'s recovery point.
+send that was in flight is bounded by its recovery point (docs/reliability.md).
 
 The worst case from a crash to the job queued again is about
 `worker_stalled_seconds + worker_rescue_interval_seconds` (25 s by default).

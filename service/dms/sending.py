@@ -5,7 +5,7 @@ Two kinds of job send: `process_message` sends the DM its message's processing c
 API's `send-dm`, `ingest retry-failed`). A job that raises `RetryLater` runs again and
 takes the send up where its row says it is.
 
-Retry policy (the spec's): the first call plus up to `send_max_retries` retries, waiting
+Retry policy: the first call plus up to `send_max_retries` retries, waiting
 1 s, 2 s, 4 s (doubling from `send_backoff_base_seconds`, capped at
 `send_backoff_cap_seconds`), or longer when the Graph API asks with `Retry-After`. The
 calls are counted from the DM's `retry_base`, so a DM that an operator re-queued gets the
@@ -16,18 +16,10 @@ Rate limits hold the whole account: a rate-limit answer records a hold in
 `graph_rate_limits` (the Retry-After, else this retry's backoff), and every send of that
 account waits it out without calling and without spending an attempt.
 
-Interrupted sends (the duplicate bound). The Graph API has no idempotency key, so each
-call has a recovery point: the attempt is counted in `attempts` and marked in flight
-(`sending_attempt_id`, `sending_started_at`) in a commit before the call; the outcome
-clears the mark. A worker killed mid-call leaves the mark, and its rescued job finds it:
-the interrupted attempt stays counted, as a failed one would; if the retry budget allows,
-the DM is sent again — the one possible duplicate, when the lost call had reached Meta;
-otherwise the row fails with `INTERRUPTED`. Each resend has its own recovery point, so a
-send in flight at a crash is duplicated at most once. A mark younger than the attempt
-lease may belong to a runner that is still alive (a worker wrongly taken for dead): the
-job then waits for the lease to pass instead of calling alongside it. A DM sent in-line
-by a request whose web process died has no job to rescue it: the rescue fails it with
-`ORPHANED` once it has been idle for `ORPHANED_AFTER_SECONDS`.
+Interrupted sends: the Graph API has no idempotency key, so each call first commits a
+recovery point (the attempt counted and marked in flight); a rescued job that finds the mark
+knows the call was cut off, so a crash duplicates a DM at most once. The design, with the
+attempt lease, `INTERRUPTED` and `ORPHANED`: docs/reliability.md.
 """
 
 from __future__ import annotations

@@ -115,8 +115,8 @@ class GraphClient:
             # Configuration, not the network: every retry would fail the same way.
             raise PermanentGraphError(self._describe(exc)) from exc
         except httpx.TransportError as exc:
-            # Timeouts included: DESIGN.md retries them, accepting that a read timeout after
-            # Meta accepted the DM may duplicate it.
+            # Timeouts included: they are retried, accepting that a read timeout after Meta
+            # accepted the DM may duplicate it (docs/reliability.md).
             raise TransientGraphError(self._describe(exc)) from exc
 
         if not response.is_success:

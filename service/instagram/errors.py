@@ -12,8 +12,8 @@ Callers choose behaviour by type, so the retry policy never reads codes itself::
     └── DeliveredWithError          code 1 / subcode 1357046, or a 2xx without a message_id:
                                     the DM probably went out; treat it as sent, never resend
 
-The classification is DESIGN.md's "Graph API facts" table. Messages never carry the access
-token: `GraphClient` redacts it before it builds an error.
+The classification follows Meta's documented error codes (the table in docs/reliability.md).
+Messages never carry the access token: `GraphClient` redacts it before it builds an error.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 -- The Graph API has no idempotency key. Before each call the sender commits the attempt
 -- (counted in `attempts`) with an id and a start time; the outcome clears them. A row
 -- found with an attempt still marked was interrupted (its worker died mid-call): see
--- service/sending.py for what happens to it.
+-- docs/reliability.md for what happens to it.
 ALTER TABLE outbound_messages
     ADD COLUMN sending_attempt_id uuid,
     ADD COLUMN sending_started_at timestamptz;
