@@ -21,7 +21,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-# The benchmark of the performance issue (bench/RESULTS.md): needs wrk and pgbench.
+# The benchmark (bench/README.md; a recorded run in bench/RESULTS.md): needs wrk and pgbench.
 bench: $(STAMP)
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk" >&2; exit 1; }
 	$(BIN)/python -m bench

@@ -50,7 +50,8 @@ class Stack:
         self._http.close()
 
     def env(self) -> dict[str, str]:
-        """The service's environment, as `tests/stack.py` builds it, logging warnings only."""
+        """The service's environment, as `tests/support/stack.py` builds it, logging warnings
+        only."""
         return {
             "DATABASE_URL": self.database_url,
             "INTERNAL_SERVICE_TOKEN": SERVICE_TOKEN,

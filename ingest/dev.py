@@ -2,7 +2,8 @@
 
 No DATABASE_URL: an embedded Postgres under `.data/`. No INSTAGRAM_ACCESS_TOKEN: the
 loopback Graph API sandbox, which records the DMs instead of sending them. No
-INTERNAL_SERVICE_TOKEN: the spec's example token, so its curl examples work as written.
+INTERNAL_SERVICE_TOKEN: `your_service_token`, the token of the product's curl examples, so
+they work as written.
 No INSTAGRAM_APP_SECRET: the webhook accepts unsigned posts (WEBHOOK_ALLOW_UNSIGNED), with
 a warning at start and on every such post; set the secret to test signatures.
 The web server listens on 127.0.0.1:3000, as those examples expect.
@@ -44,7 +45,7 @@ def main() -> int:
         )
     if not env.get("INTERNAL_SERVICE_TOKEN"):
         env["INTERNAL_SERVICE_TOKEN"] = DEV_SERVICE_TOKEN
-        log.warning("INTERNAL_SERVICE_TOKEN is not set: using the spec's example token")
+        log.warning("INTERNAL_SERVICE_TOKEN is not set: using the example token your_service_token")
     if not env.get("INSTAGRAM_APP_SECRET"):
         env.setdefault("WEBHOOK_ALLOW_UNSIGNED", "true")
         log.warning(

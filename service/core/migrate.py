@@ -1,4 +1,4 @@
-"""Applies `sql/migrations/` and procrastinate's schema, idempotently.
+"""Applies `service/store/sql/migrations/` and procrastinate's schema, idempotently.
 
 Everything runs in one transaction under an advisory lock, so concurrent `ingest migrate`
 runs (several release phases at once) apply each migration exactly once.

@@ -1,4 +1,4 @@
-"""The DM texts of the spec, word for word."""
+"""The DM texts, in the product's fixed wording."""
 
 from __future__ import annotations
 

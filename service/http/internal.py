@@ -1,4 +1,4 @@
-"""The internal API of the spec: ingest-event and the three DM/token endpoints."""
+"""The internal API: ingest-event and the three DM/token endpoints."""
 
 from __future__ import annotations
 

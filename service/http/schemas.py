@@ -1,4 +1,4 @@
-"""Request and response bodies of the internal API, as the spec writes them."""
+"""Request and response bodies of the internal API: names and shapes callers rely on."""
 
 from __future__ import annotations
 

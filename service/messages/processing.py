@@ -1,4 +1,4 @@
-"""What happens to an inbound message once stored: the spec's two flows, then the DM.
+"""What happens to an inbound message once stored: the decision for its sender, then the DM.
 
 Unconnected sender: a verification DM (unless one is already under way). Connected
 sender: an acknowledgement DM, a Phase 3 queue row and `processed = true`. The decision is

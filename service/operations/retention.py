@@ -3,7 +3,7 @@
 Finished jobs (succeeded, failed, cancelled, aborted) and their events go
 `job_retention_days` after they finished, through procrastinate's own `remove_old_jobs`;
 done Phase 3 rows go `phase3_retention_days` after completion; forwarded webhook
-deliveries go `webhook_retention_days` after they arrived. Messages and outbound DMs are
+deliveries go `webhook_retention_days` after they were forwarded. Messages and outbound DMs are
 the audit trail and are kept, and so are deliveries never forwarded (still retrying, or
 failed): deleting those would lose events before an operator replays them.
 """

@@ -1,4 +1,4 @@
-"""The named SQL queries of `sql/queries/`, parsed once at import.
+"""The named SQL queries of `service/store/sql/queries/`, parsed once at import.
 
 Each file holds blocks that start with a `-- name --` line and a one-line description
 comment, the way procrastinate keeps its queries. Names are unique across files.

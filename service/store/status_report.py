@@ -1,4 +1,4 @@
-"""The status queries of `sql/queries/status.sql`.
+"""The status queries of `service/store/sql/queries/status.sql`.
 
 They are reports: their columns are whatever the SQL selects, so their rows stay dicts
 and go to JSON and tables as they are, rather than into row types.

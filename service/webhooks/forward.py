@@ -1,5 +1,5 @@
 """The `forward_delivery` job: parse a stored delivery and post its messages to the
-internal ingest endpoint, as the spec's architecture has it (webhook -> ingest-event).
+internal ingest endpoint, so every message comes in one way (webhook -> ingest-event).
 
 Every post is safe to repeat: the endpoint is idempotent by `mid`. So a failed attempt is
 simply run again in full, later (`RetryLater`, with backoff), until it succeeds or the

@@ -1,4 +1,5 @@
-"""The spec's test cases 1-3, end to end: HTTP API, a real worker, the Graph API sandbox."""
+"""The three flows (unconnected, connected, duplicate), end to end: HTTP API, a real worker,
+the Graph API sandbox."""
 
 from __future__ import annotations
 

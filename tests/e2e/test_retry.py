@@ -115,7 +115,7 @@ def test_requeued_dm_is_sent_again(stack, db):
 
 @pytest.mark.parametrize(("retry_base", "outcome"), [(0, "failed"), (4, "pending")])
 def test_retry_budget_counts_from_the_last_requeue(env, db, sandbox, retry_base, outcome):
-    """After 4 calls the spec's budget (1 + 3 retries) is spent, unless re-queued since."""
+    """After 4 calls the default budget (1 + 3 retries) is spent, unless re-queued since."""
     dm_id = seed.outbound(db, kind="custom", status="pending", attempts=4)
     db.execute("UPDATE outbound_messages SET retry_base = %s", (retry_base,))
     sandbox.script(SERVER_ERROR)

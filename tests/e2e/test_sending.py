@@ -1,4 +1,4 @@
-"""Sending DMs: the spec's retry schedule, permanent errors, rate limits, as rows and calls."""
+"""Sending DMs: the retry schedule, permanent errors, rate limits, as rows and calls."""
 
 from __future__ import annotations
 

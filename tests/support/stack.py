@@ -39,7 +39,7 @@ def make_env(*, database_url: str, graph_url: str, **extra: str) -> dict[str, st
         "INSTAGRAM_API_BASE_URL": graph_url,
         "INSTAGRAM_APP_SECRET": APP_SECRET,
         "INSTAGRAM_WEBHOOK_VERIFICATION_TOKEN": VERIFY_TOKEN,
-        # The spec's 1 s / 2 s / 4 s schedule, scaled down so tests stay quick.
+        # The production 1 s / 2 s / 4 s schedule, scaled down so tests stay quick.
         "SEND_BACKOFF_BASE_SECONDS": "0.05",
         "SEND_BACKOFF_CAP_SECONDS": "0.5",
         "FORWARD_BACKOFF_BASE_SECONDS": "0.05",

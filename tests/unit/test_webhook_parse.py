@@ -353,7 +353,7 @@ def test_a_change_for_a_non_messaging_field_is_an_unknown_event() -> None:
         (1_761_287_294_014, 1_761_287_294_014),  # milliseconds, as Meta sends them
         (1_761_287_294, 1_761_287_294_000),  # seconds
         ("1761287294014", 1_761_287_294_014),  # digits in a string
-        ("1734123456", 1_734_123_456_000),  # seconds in a string, as the spec's examples do
+        ("1734123456", 1_734_123_456_000),  # seconds in a string, as curl examples send
         (1_761_287_294.5, 1_761_287_294_500),  # fractional seconds
     ],
 )

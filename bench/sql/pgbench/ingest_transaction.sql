@@ -1,5 +1,6 @@
 -- pgbench script: the ingest endpoint's transaction, as the service runs it for a new event
--- (service/ingest.py: the message INSERT, then procrastinate's defer of process_message).
+-- (service/messages/ingestion.py: the message INSERT, then procrastinate's defer of
+-- process_message).
 -- Variables: -D run=<unique> -D k=0; :k counts each client's transactions, so every mid is
 -- unique across clients and runs.
 \set k :k + 1

@@ -1,5 +1,6 @@
--- The ingestion schema: the spec's four tables, the users they point at, and the
--- Phase 3 hand-off queue. Forward-only: later changes are new files.
+-- The ingestion schema: instagram_profiles, verification_tokens, messages and
+-- outbound_messages, the users they point at, and the Phase 3 hand-off queue.
+-- Forward-only: later changes are new files.
 
 CREATE FUNCTION set_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -122,7 +123,7 @@ CREATE TRIGGER outbound_messages_updated_at BEFORE UPDATE ON outbound_messages
 CREATE TRIGGER phase3_queue_updated_at BEFORE UPDATE ON phase3_queue
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
--- Row-level security (the spec's security note 5): the service connects as the
+-- Row-level security on every app table: the service connects as the
 -- tables' owner, which RLS does not restrict; any other role reads nothing unless a
 -- policy grants it. Where a `service_role` exists (Supabase), it may write.
 DO $$
