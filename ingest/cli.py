@@ -15,6 +15,7 @@ from service.core import logs
 from service.core.errors import ServiceError
 from service.operations.thresholds import Thresholds, duration_argument
 from service.core.settings import Settings, SettingsError, load_dotenv_file
+from service.store.queries import MissingSQL
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except (psycopg.OperationalError, PoolTimeout) as exc:
         print(f"ingest {args.command}: database unreachable: {exc}", file=sys.stderr)
+        return 2
+    except MissingSQL as exc:  # an install without its SQL files
+        print(f"ingest {args.command}: {exc}", file=sys.stderr)
         return 2
 
 

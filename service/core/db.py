@@ -68,8 +68,3 @@ def is_database_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, ConnectorException):
         exc = exc.__cause__ or exc
     return isinstance(exc, psycopg.OperationalError)
-
-
-async def fetch_one(conn: AsyncConnection, query: str, params: dict) -> dict | None:
-    cur = await conn.execute(query, params)
-    return await cur.fetchone()

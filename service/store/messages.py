@@ -8,9 +8,14 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
-from service.core.db import fetch_one
-from service.store.queries import QUERIES
+from service.store.queries import fetch_one, query
 from service.store.rows import InstagramProfile, Message, OutboundMessage, from_row
+
+_INSERT = query("messages_insert")
+_CLAIM = query("messages_claim")
+_ACKNOWLEDGE = query("messages_acknowledge")
+_MARK_HANDLED = query("messages_mark_handled")
+_REOPEN = query("messages_reopen")
 
 
 async def insert_if_new(
@@ -30,7 +35,7 @@ async def insert_if_new(
     """Insert the message unless its mid is known; True when it was new."""
     row = await fetch_one(
         conn,
-        QUERIES["message_insert"],
+        _INSERT,
         {
             "mid": mid,
             "sender_ig_id": sender_ig_id,
@@ -50,7 +55,7 @@ async def insert_if_new(
 async def claim(conn: AsyncConnection, mid: str) -> tuple[Message, InstagramProfile | None] | None:
     """Lock the message for its processing and, if it is to be answered, upsert and lock its
     sender's profile (None otherwise); None when the message is unknown."""
-    row = await fetch_one(conn, QUERIES["message_claim"], {"mid": mid})
+    row = await fetch_one(conn, _CLAIM, {"mid": mid})
     if row is None:
         return None
     profile = None
@@ -74,7 +79,7 @@ async def acknowledge(
     message already had one)."""
     row = await fetch_one(
         conn,
-        QUERIES["message_acknowledge"],
+        _ACKNOWLEDGE,
         {
             "mid": mid,
             "ig_id": profile.ig_id,
@@ -88,15 +93,13 @@ async def acknowledge(
 
 async def mark_handled(conn: AsyncConnection, mid: str, *, processed: bool) -> float:
     """Record that processing finished; returns the seconds since the message was stored."""
-    row = await fetch_one(
-        conn, QUERIES["message_mark_handled"], {"mid": mid, "processed": processed}
-    )
+    row = await fetch_one(conn, _MARK_HANDLED, {"mid": mid, "processed": processed})
     return row["latency_seconds"]
 
 
 async def reopen(conn: AsyncConnection, mid: str) -> bool:
     """Clear the message's handled_at so its processing can run again; False if unknown."""
-    return await fetch_one(conn, QUERIES["message_reopen"], {"mid": mid}) is not None
+    return await fetch_one(conn, _REOPEN, {"mid": mid}) is not None
 
 
 def _json(value: Any) -> Jsonb | None:

@@ -8,9 +8,17 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
-from service.core.db import fetch_one
-from service.store.queries import QUERIES
+from service.store.queries import fetch_one, query
 from service.store.rows import OutboundMessage, from_row
+
+_INSERT = query("outbound_messages_insert")
+_GET = query("outbound_messages_get")
+_GET_PENDING_FOR_MESSAGE = query("outbound_messages_get_pending_for_message")
+_BEGIN_ATTEMPT = query("outbound_messages_begin_attempt")
+_REQUEUE_FAILED = query("outbound_messages_requeue_failed")
+_RECORD_ATTEMPT = query("outbound_messages_record_attempt")
+_FAIL_ORPHANED = query("outbound_messages_fail_orphaned")
+_HAS_RECENT_VERIFICATION = query("outbound_messages_has_recent_verification")
 
 
 async def insert(
@@ -24,7 +32,7 @@ async def insert(
     """Record a DM to send; None when the event already has a DM of this kind."""
     row = await fetch_one(
         conn,
-        QUERIES["outbound_message_insert"],
+        _INSERT,
         {
             "recipient_ig_id": recipient_ig_id,
             "kind": kind,
@@ -36,15 +44,13 @@ async def insert(
 
 
 async def get(conn: AsyncConnection, outbound_id: uuid.UUID) -> OutboundMessage | None:
-    row = await fetch_one(conn, QUERIES["outbound_message_get"], {"id": outbound_id})
+    row = await fetch_one(conn, _GET, {"id": outbound_id})
     return None if row is None else from_row(OutboundMessage, row)
 
 
 async def pending_for_message(conn: AsyncConnection, message_id: str) -> list[OutboundMessage]:
     """The message's DMs not yet sent or failed, oldest first."""
-    cur = await conn.execute(
-        QUERIES["outbound_message_pending_for_message"], {"message_id": message_id}
-    )
+    cur = await conn.execute(_GET_PENDING_FOR_MESSAGE, {"message_id": message_id})
     return [from_row(OutboundMessage, row) for row in await cur.fetchall()]
 
 
@@ -61,7 +67,7 @@ async def begin_attempt(
     not pending, or an earlier attempt may still be in flight. Commit before the call."""
     row = await fetch_one(
         conn,
-        QUERIES["outbound_message_begin_attempt"],
+        _BEGIN_ATTEMPT,
         {
             "id": outbound_id,
             "scoped_id": scoped_id,
@@ -82,7 +88,7 @@ async def requeue_failed(
 ) -> list[OutboundMessage]:
     """Set matching failed DMs back to pending with a fresh retry budget; returns them."""
     cur = await conn.execute(
-        QUERIES["outbound_message_requeue_failed"],
+        _REQUEUE_FAILED,
         {
             "kind": kind,
             "recipient": recipient,
@@ -111,7 +117,7 @@ async def record_attempt(
     also holds every send of the account `scoped_id` that long, in the same statement."""
     row = await fetch_one(
         conn,
-        QUERIES["outbound_message_record_attempt"],
+        _RECORD_ATTEMPT,
         {
             "id": outbound_id,
             "attempt_id": attempt_id,
@@ -131,9 +137,7 @@ async def fail_orphaned(
     conn: AsyncConnection, *, idle_seconds: float, error: str
 ) -> list[uuid.UUID]:
     """Fail pending DMs that no job will finish; returns their ids."""
-    cur = await conn.execute(
-        QUERIES["outbound_message_fail_orphaned"], {"idle_seconds": idle_seconds, "error": error}
-    )
+    cur = await conn.execute(_FAIL_ORPHANED, {"idle_seconds": idle_seconds, "error": error})
     return [row["id"] for row in await cur.fetchall()]
 
 
@@ -142,7 +146,7 @@ async def recent_verification_exists(
 ) -> bool:
     row = await fetch_one(
         conn,
-        QUERIES["outbound_message_recent_verification"],
+        _HAS_RECENT_VERIFICATION,
         {"ig_id": ig_id, "window_seconds": window_seconds},
     )
     return bool(row["recent"])

@@ -7,15 +7,20 @@ from __future__ import annotations
 
 from psycopg import AsyncConnection
 
-from service.store.queries import QUERIES
+from service.store.queries import query
 from service.store.rows import Phase3Item, from_row
+
+_CLAIM = query("phase3_queue_claim")
+_COMPLETE = query("phase3_queue_complete")
+_FAIL = query("phase3_queue_fail")
+_DELETE_DONE = query("phase3_queue_delete_done")
 
 
 async def claim(
     conn: AsyncConnection, *, consumer: str, limit: int, visibility_seconds: float
 ) -> list[Phase3Item]:
     cur = await conn.execute(
-        QUERIES["phase3_queue_claim"],
+        _CLAIM,
         {
             "consumer": consumer,
             "limit": limit,
@@ -26,9 +31,7 @@ async def claim(
 
 
 async def complete(conn: AsyncConnection, *, item_id: int, consumer: str) -> bool:
-    cur = await conn.execute(
-        QUERIES["phase3_queue_complete"], {"id": item_id, "consumer": consumer}
-    )
+    cur = await conn.execute(_COMPLETE, {"id": item_id, "consumer": consumer})
     return await cur.fetchone() is not None
 
 
@@ -44,7 +47,7 @@ async def fail(
 ) -> str | None:
     """Give the row back for a later try, or fail it; returns its new status."""
     cur = await conn.execute(
-        QUERIES["phase3_queue_fail"],
+        _FAIL,
         {
             "id": item_id,
             "consumer": consumer,
@@ -60,6 +63,6 @@ async def fail(
 
 async def delete_done_before(conn: AsyncConnection, *, seconds: float) -> int:
     """Delete rows done more than `seconds` ago; returns how many."""
-    cur = await conn.execute(QUERIES["phase3_queue_delete_done"], {"seconds": seconds})
+    cur = await conn.execute(_DELETE_DONE, {"seconds": seconds})
     row = await cur.fetchone()
     return row["deleted"]

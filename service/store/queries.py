@@ -1,7 +1,14 @@
 """The named SQL queries of `service/store/sql/queries/`, parsed once at import.
 
 Each file holds blocks that start with a `-- name --` line and a one-line description
-comment, the way procrastinate keeps its queries. Names are unique across files.
+comment, the way procrastinate keeps its queries. A query is named for the file it sits
+in, which is named for its table, then a verb (`messages_insert`), as riverqueue/river
+names its own; `status.sql` holds the status report's queries, which read several tables
+(`status_jobs`). Names are unique across files.
+
+Store modules take their queries with `query(name)` when they are imported, so a name
+missing from these files (or the files missing from the install) stops the process from
+starting, with one line that names it.
 """
 
 from __future__ import annotations
@@ -9,8 +16,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from psycopg import AsyncConnection
+
 SQL_DIR = Path(__file__).resolve().parent / "sql"
+QUERIES_DIR = SQL_DIR / "queries"
 _HEADER = re.compile(r"^-- ([a-z0-9_]+) --$", re.MULTILINE)
+
+
+class MissingSQL(LookupError):
+    """A query or the migrations that the code needs are not among the files of `sql/`."""
 
 
 def parse(text: str) -> dict[str, str]:
@@ -22,7 +36,7 @@ def parse(text: str) -> dict[str, str]:
     return queries
 
 
-def load(directory: Path = SQL_DIR / "queries") -> dict[str, str]:
+def load(directory: Path = QUERIES_DIR) -> dict[str, str]:
     queries: dict[str, str] = {}
     for path in sorted(directory.glob("*.sql")):
         for name, body in parse(path.read_text(encoding="utf-8")).items():
@@ -33,3 +47,16 @@ def load(directory: Path = SQL_DIR / "queries") -> dict[str, str]:
 
 
 QUERIES = load()
+
+
+def query(name: str) -> str:
+    """The query `name`; taken at import, so that a missing one fails the start."""
+    try:
+        return QUERIES[name]
+    except KeyError:
+        raise MissingSQL(f"no query {name!r} in {QUERIES_DIR}") from None
+
+
+async def fetch_one(conn: AsyncConnection, sql: str, params: dict) -> dict | None:
+    cur = await conn.execute(sql, params)
+    return await cur.fetchone()

@@ -1,4 +1,4 @@
-"""The status queries of `service/store/sql/queries/status.sql`.
+"""The status queries of `service/store/sql/queries/status.sql`, named `status_<report>`.
 
 They are reports: their columns are whatever the SQL selects, so their rows stay dicts
 and go to JSON and tables as they are, rather than into row types.
@@ -8,9 +8,17 @@ from __future__ import annotations
 
 from psycopg import AsyncConnection
 
-from service.store.queries import QUERIES
+from service.store.queries import query
 
-REPORTS = ("jobs", "outbound", "outbound_failed", "messages_unhandled", "phase3", "stalled_jobs")
+_CONFIGURE = query("status_configure")
+REPORTS = {
+    "jobs": query("status_jobs"),
+    "outbound": query("status_outbound"),
+    "outbound_failed": query("status_outbound_failed"),
+    "messages_unhandled": query("status_messages_unhandled"),
+    "phase3": query("status_phase3"),
+    "stalled_jobs": query("status_stalled_jobs"),
+}
 
 
 async def report(
@@ -24,7 +32,7 @@ async def report(
     """Run every status query in one transaction, with these parameters; {name: rows}."""
     async with conn.transaction():
         await conn.execute(
-            QUERIES["status_configure"],
+            _CONFIGURE,
             {
                 "window": _interval(window_seconds),
                 "unhandled_after": _interval(unhandled_after_seconds),
@@ -33,8 +41,8 @@ async def report(
             },
         )
         reports = {}
-        for name in REPORTS:
-            cur = await conn.execute(QUERIES[f"status_{name}"])
+        for name, sql in REPORTS.items():
+            cur = await conn.execute(sql)
             reports[name] = await cur.fetchall()
     return reports
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from psycopg import AsyncConnection
 
-from service.core.db import fetch_one
-from service.store.queries import QUERIES
+from service.store.queries import fetch_one, query
 from service.store.rows import VerificationToken, from_row
+
+_UPSERT_FOR_EVENT = query("verification_tokens_upsert_for_event")
+_GET_FOR_EVENT = query("verification_tokens_get_for_event")
+_GET_LIVE = query("verification_tokens_get_live")
 
 
 async def upsert_for_event(
@@ -15,7 +18,7 @@ async def upsert_for_event(
     """Store the hash; for an event, replace its unconsumed token. None if it was consumed."""
     row = await fetch_one(
         conn,
-        QUERIES["verification_token_upsert_for_event"],
+        _UPSERT_FOR_EVENT,
         {
             "token_hash": token_hash,
             "ig_id": ig_id,
@@ -27,14 +30,12 @@ async def upsert_for_event(
 
 
 async def get_for_event(conn: AsyncConnection, event_id: str) -> VerificationToken | None:
-    row = await fetch_one(conn, QUERIES["verification_token_get_for_event"], {"event_id": event_id})
+    row = await fetch_one(conn, _GET_FOR_EVENT, {"event_id": event_id})
     return None if row is None else from_row(VerificationToken, row)
 
 
 async def get_live(
     conn: AsyncConnection, *, token_hash: str, ig_id: str
 ) -> VerificationToken | None:
-    row = await fetch_one(
-        conn, QUERIES["verification_token_get_live"], {"token_hash": token_hash, "ig_id": ig_id}
-    )
+    row = await fetch_one(conn, _GET_LIVE, {"token_hash": token_hash, "ig_id": ig_id})
     return None if row is None else from_row(VerificationToken, row)

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from psycopg import AsyncConnection
 
-from service.core.db import fetch_one
-from service.store.queries import QUERIES
+from service.store.queries import fetch_one, query
 from service.store.rows import WebhookDelivery, from_row
+
+_INSERT = query("webhook_deliveries_insert")
+_GET = query("webhook_deliveries_get")
+_RECORD_ATTEMPT = query("webhook_deliveries_record_attempt")
+_PURGE = query("webhook_deliveries_purge")
 
 
 async def insert(conn: AsyncConnection, *, body: str, signed: bool) -> int:
     """Store a delivery; `body` is JSON text, which Postgres decodes into jsonb."""
-    row = await fetch_one(
-        conn, QUERIES["webhook_delivery_insert"], {"body": body, "signed": signed}
-    )
+    row = await fetch_one(conn, _INSERT, {"body": body, "signed": signed})
     return row["id"]
 
 
 async def get(conn: AsyncConnection, delivery_id: int) -> WebhookDelivery | None:
-    row = await fetch_one(conn, QUERIES["webhook_delivery_get"], {"id": delivery_id})
+    row = await fetch_one(conn, _GET, {"id": delivery_id})
     return None if row is None else from_row(WebhookDelivery, row)
 
 
@@ -32,7 +34,7 @@ async def record_attempt(
 ) -> WebhookDelivery | None:
     row = await fetch_one(
         conn,
-        QUERIES["webhook_delivery_record_attempt"],
+        _RECORD_ATTEMPT,
         {
             "id": delivery_id,
             "status": status,
@@ -44,7 +46,5 @@ async def record_attempt(
 
 
 async def purge_forwarded(conn: AsyncConnection, *, retention_days: int) -> int:
-    row = await fetch_one(
-        conn, QUERIES["webhook_delivery_purge"], {"retention_days": retention_days}
-    )
+    row = await fetch_one(conn, _PURGE, {"retention_days": retention_days})
     return row["deleted"]

@@ -1,4 +1,4 @@
--- instagram_profile_upsert --
+-- instagram_profiles_upsert --
 -- Find or create a sender's profile; the update takes the row lock that serialises one
 -- user's messages.
 INSERT INTO instagram_profiles (ig_id)
@@ -6,7 +6,7 @@ VALUES (%(ig_id)s)
 ON CONFLICT (ig_id) DO UPDATE SET updated_at = now()
 RETURNING ig_id, username, display_name, profile_pic_url, connected_user_id, connected_at;
 
--- instagram_profile_connect --
+-- instagram_profiles_connect --
 -- Link an Instagram account to a Reeva user, creating either side as needed.
 WITH person AS (
     INSERT INTO profiles (id) VALUES (%(user_id)s)

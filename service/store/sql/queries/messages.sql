@@ -1,4 +1,4 @@
--- message_insert --
+-- messages_insert --
 -- Insert an inbound message unless its mid is already known; returns the mid only when new.
 INSERT INTO messages (id, sender_ig_id, recipient_ig_id, message_text, attachments,
                       reply_to, quick_reply, is_echo, source, "timestamp")
@@ -7,7 +7,7 @@ VALUES (%(mid)s, %(sender_ig_id)s, %(recipient_ig_id)s, %(message_text)s, %(atta
 ON CONFLICT (id) DO NOTHING
 RETURNING id;
 
--- message_claim --
+-- messages_claim --
 -- Lock a message for its processing and, when it is to be answered (not handled yet, not
 -- an echo, not a standby message), find or create its sender's profile: the update takes
 -- the profile's row lock, which serialises one sender's messages. The `profile_` columns
@@ -33,7 +33,7 @@ SELECT message.*,
        profile.connected_at AS profile_connected_at
 FROM message LEFT JOIN profile ON true;
 
--- message_acknowledge --
+-- messages_acknowledge --
 -- Decide a connected sender's message in one statement: its acknowledgement DM (none when
 -- it already has one), its Phase 3 row (once), and handled with `processed`. Returns how
 -- long the message took from being stored to this point, and the DM's columns when it was
@@ -57,7 +57,7 @@ WITH dm AS (
 SELECT handled.latency_seconds, dm.*
 FROM handled LEFT JOIN dm ON true;
 
--- message_mark_handled --
+-- messages_mark_handled --
 -- Record that processing finished, and whether the message went to Phase 3; returns
 -- how long the message took from being stored to this point.
 UPDATE messages
@@ -65,7 +65,7 @@ SET handled_at = now(), processed = processed OR %(processed)s
 WHERE id = %(mid)s
 RETURNING extract(epoch FROM clock_timestamp() - created_at)::float8 AS latency_seconds;
 
--- message_reopen --
+-- messages_reopen --
 -- Let a message's processing run again (`ingest replay`). What the first run produced
 -- stays: the unique indexes keep a second run from adding a DM of a kind it already has
 -- or a second Phase 3 row.

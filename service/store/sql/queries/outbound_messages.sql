@@ -1,4 +1,4 @@
--- outbound_message_insert --
+-- outbound_messages_insert --
 -- Record a DM to send; for an event's DM, a second insert of the same kind does nothing.
 INSERT INTO outbound_messages (recipient_ig_id, kind, payload, message_id)
 VALUES (%(recipient_ig_id)s, %(kind)s, %(payload)s, %(message_id)s)
@@ -6,7 +6,7 @@ ON CONFLICT (message_id, kind) WHERE message_id IS NOT NULL DO NOTHING
 RETURNING id, recipient_ig_id, kind, payload, status, attempts, retry_base,
           remote_message_id, error, message_id, sending_attempt_id, sending_started_at;
 
--- outbound_message_get --
+-- outbound_messages_get --
 -- One DM's row.
 SELECT id, recipient_ig_id, kind, payload, status, attempts, retry_base, remote_message_id,
        error, message_id, requeued_at, sending_attempt_id, sending_started_at, created_at,
@@ -14,7 +14,7 @@ SELECT id, recipient_ig_id, kind, payload, status, attempts, retry_base, remote_
 FROM outbound_messages
 WHERE id = %(id)s;
 
--- outbound_message_pending_for_message --
+-- outbound_messages_get_pending_for_message --
 -- A message's DMs still pending: what its processing job has left to send.
 SELECT id, recipient_ig_id, kind, payload, status, attempts, retry_base, remote_message_id,
        error, message_id, requeued_at, sending_attempt_id, sending_started_at, created_at,
@@ -23,7 +23,7 @@ FROM outbound_messages
 WHERE message_id = %(message_id)s AND status = 'pending'
 ORDER BY created_at;
 
--- outbound_message_begin_attempt --
+-- outbound_messages_begin_attempt --
 -- The recovery point, committed before a Graph API call: count the attempt and mark it in
 -- flight. Nothing while the account `scoped_id` is held by a rate limit (`hold_seconds`
 -- says how long), and nothing while an earlier attempt may still be in flight (marked less
@@ -48,7 +48,7 @@ WITH hold AS (
 SELECT hold.seconds AS hold_seconds, began.*
 FROM hold LEFT JOIN began ON true;
 
--- outbound_message_record_attempt --
+-- outbound_messages_record_attempt --
 -- Record the outcome of attempt `attempt_id` and clear its recovery point. A NULL
 -- attempt_id is a decision made without a call, taken only if no attempt may still be in
 -- flight. Nothing when the row is no longer pending or the attempt is not the row's.
@@ -77,7 +77,7 @@ WHERE id = %(id)s AND status = 'pending'
 RETURNING id, recipient_ig_id, kind, payload, status, attempts, retry_base,
           remote_message_id, error, message_id, sending_attempt_id, sending_started_at;
 
--- outbound_message_fail_orphaned --
+-- outbound_messages_fail_orphaned --
 -- Fail the DMs left pending with no job to finish them: sent from a request whose web
 -- process died mid-send (their token's plaintext is gone, so they cannot be sent again),
 -- or whose job gave up. A DM's job is its own `send_outbound`, or the `process_message`
@@ -93,7 +93,7 @@ WHERE o.status = 'pending'
              OR (j.task_name = 'process_message' AND j.args ->> 'mid' = o.message_id)))
 RETURNING o.id;
 
--- outbound_message_recent_verification --
+-- outbound_messages_has_recent_verification --
 -- Whether a verification DM to this account is under way, or was sent recently with a
 -- token still usable: then a new message from them gets no second one.
 SELECT EXISTS (
@@ -108,7 +108,7 @@ SELECT EXISTS (
                AND NOT t.consumed AND t.expires_at > now()))
 ) AS recent;
 
--- outbound_message_requeue_failed --
+-- outbound_messages_requeue_failed --
 -- Put failed DMs back to `pending` as new attempts (`ingest retry-failed`), each with a
 -- fresh retry budget: `retry_base` takes the calls made so far, which `attempts` keeps
 -- counting. Each filter is optional; `since_seconds` means failed that recently. A

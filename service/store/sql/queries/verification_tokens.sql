@@ -1,4 +1,4 @@
--- verification_token_upsert_for_event --
+-- verification_tokens_upsert_for_event --
 -- Store a token's hash for an event; a retried send replaces the event's own unconsumed
 -- token, so an event never has more than one. Returns nothing if it was consumed.
 INSERT INTO verification_tokens (token_hash, ig_id, expires_at, created_by_event_id)
@@ -8,13 +8,13 @@ SET token_hash = EXCLUDED.token_hash, expires_at = EXCLUDED.expires_at, created_
 WHERE NOT verification_tokens.consumed
 RETURNING token_hash, ig_id, expires_at, consumed, created_by_event_id;
 
--- verification_token_get_for_event --
+-- verification_tokens_get_for_event --
 -- The token an event already has, if any.
 SELECT token_hash, ig_id, expires_at, consumed, created_by_event_id
 FROM verification_tokens
 WHERE created_by_event_id = %(event_id)s;
 
--- verification_token_get_live --
+-- verification_tokens_get_live --
 -- A token by hash, if it belongs to the account and is unconsumed and unexpired.
 SELECT token_hash, ig_id, expires_at, consumed, created_by_event_id
 FROM verification_tokens

@@ -1,17 +1,17 @@
--- webhook_delivery_insert --
+-- webhook_deliveries_insert --
 -- Store a delivery as received (`body` is JSON text); returns its id.
 INSERT INTO webhook_deliveries (body, signed)
 VALUES (%(body)s::jsonb, %(signed)s)
 RETURNING id;
 
--- webhook_delivery_get --
+-- webhook_deliveries_get --
 -- One delivery, with its body.
 SELECT id, body, signed, received_at, status, attempts, messages_forwarded, last_error,
        processed_at
 FROM webhook_deliveries
 WHERE id = %(id)s;
 
--- webhook_delivery_record_attempt --
+-- webhook_deliveries_record_attempt --
 -- Record the outcome of one forwarding attempt.
 UPDATE webhook_deliveries
 SET attempts = attempts + 1,
@@ -23,7 +23,7 @@ WHERE id = %(id)s
 RETURNING id, signed, received_at, status, attempts, messages_forwarded, last_error,
           processed_at;
 
--- webhook_delivery_purge --
+-- webhook_deliveries_purge --
 -- Delete forwarded deliveries older than the retention; returns how many went.
 WITH gone AS (
     DELETE FROM webhook_deliveries
