@@ -12,42 +12,45 @@ import psycopg
 import structlog
 from procrastinate.schema import SchemaManager
 from procrastinate import __version__ as procrastinate_version
+from psycopg.rows import dict_row
 
-from service.store.queries import SQL_DIR
+from service.store import schema_migrations
+from service.store.queries import SQL_DIR, MissingSQL
 
 log = structlog.get_logger(__name__)
 MIGRATIONS_DIR = SQL_DIR / "migrations"
-_LOCK_KEY = 7_263_114_001  # any constant; names this project's migration lock
 # How schema_migrations records procrastinate's own schema.
 PROCRASTINATE_SCHEMA = "procrastinate"
 
 
 def migration_files(directory: Path = MIGRATIONS_DIR) -> list[Path]:
-    return sorted(directory.glob("[0-9][0-9][0-9][0-9]_*.sql"))
+    files = sorted(directory.glob("[0-9][0-9][0-9][0-9]_*.sql"))
+    if not files:
+        raise MissingSQL(f"no migrations in {directory}")
+    return files
+
+
+# Without its migrations, a process would find every database current: refuse to start.
+migration_files()
 
 
 def migrate(database_url: str) -> list[str]:
     """Apply what is missing; returns the names applied now."""
     applied_now: list[str] = []
-    with psycopg.connect(database_url) as conn, conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        done = {row[0] for row in conn.execute("SELECT name FROM schema_migrations")}
+    with psycopg.connect(database_url, row_factory=dict_row) as conn, conn.transaction():
+        schema_migrations.lock(conn)
+        schema_migrations.create(conn)
+        done = schema_migrations.applied_sync(conn)
         if PROCRASTINATE_SCHEMA not in done:
-            if conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()[0] is None:
-                conn.execute(SchemaManager.get_schema())
-            conn.execute(
-                "INSERT INTO schema_migrations (name) VALUES (%s)", (PROCRASTINATE_SCHEMA,)
-            )
+            if schema_migrations.find_procrastinate(conn):
+                schema_migrations.record(conn, PROCRASTINATE_SCHEMA)
+            else:
+                schema_migrations.apply(conn, PROCRASTINATE_SCHEMA, SchemaManager.get_schema())
             applied_now.append(f"procrastinate {procrastinate_version}")
         for path in migration_files():
             if path.stem in done:
                 continue
-            conn.execute(path.read_text(encoding="utf-8"))
-            conn.execute("INSERT INTO schema_migrations (name) VALUES (%s)", (path.stem,))
+            schema_migrations.apply(conn, path.stem, path.read_text(encoding="utf-8"))
             applied_now.append(path.stem)
     for name in applied_now:
         log.info("migration applied", migration=name)
