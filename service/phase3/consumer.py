@@ -65,7 +65,7 @@ async def run(settings: Settings, *, once: bool = False) -> None:
             return
         listener = await psycopg.AsyncConnection.connect(settings.database_url, autocommit=True)
         async with listener:
-            await listener.execute("LISTEN phase3_queue")
+            await phase3_queue.listen(listener)
             log.info("phase3 consumer started", consumer=consumer)
             while True:
                 await drain(pool, consumer)

@@ -1,7 +1,7 @@
 """The `phase3_queue` table: the hand-off of connected users' messages to Phase 3.
 
 Rows are added by the processing's decision (`messages.acknowledge`); these are the
-consumers' side: claim, complete, fail, and retention."""
+consumers' side: listen, claim, complete, fail, and retention."""
 
 from __future__ import annotations
 
@@ -14,6 +14,12 @@ _CLAIM = query("phase3_queue_claim")
 _COMPLETE = query("phase3_queue_complete")
 _FAIL = query("phase3_queue_fail")
 _DELETE_DONE = query("phase3_queue_delete_done")
+_LISTEN = query("phase3_queue_listen")
+
+
+async def listen(conn: AsyncConnection) -> None:
+    """Have `conn`, an autocommit connection of its own, notified of each new row."""
+    await conn.execute(_LISTEN)
 
 
 async def claim(

@@ -46,3 +46,7 @@ WITH deleted AS (
     RETURNING 1
 )
 SELECT count(*) AS deleted FROM deleted;
+
+-- phase3_queue_listen --
+-- Be woken when a row is added: the table's insert trigger notifies this channel.
+LISTEN phase3_queue;
