@@ -95,7 +95,7 @@ def _stages(
         ]
         if None in marks:
             continue  # a stage the service no longer records this way
-        for name, start, end in zip(STAGES, marks, marks[1:]):
+        for name, start, end in zip(STAGES, marks, marks[1:], strict=False):
             stages[name].append(end - start)
     return {name: percentiles_ms(values, 50)[0] for name, values in stages.items()}
 

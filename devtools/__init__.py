@@ -1,1 +1,2 @@
-"""Development tools that production never runs: the embedded Postgres and the local Graph API sandbox."""
+"""Development tools that production never runs: the embedded Postgres and the local Graph API
+sandbox."""

@@ -1,1 +1,2 @@
-"""The composition root: the `ingest` command line and `ingest dev`, which wire the service and the workers together."""
+"""The composition root: the `ingest` command line and `ingest dev`, which wire the service and
+the workers together."""

@@ -13,8 +13,8 @@ from psycopg_pool import PoolTimeout
 
 from service.core import logs
 from service.core.errors import ServiceError
-from service.operations.thresholds import Thresholds, duration_argument
 from service.core.settings import Settings, SettingsError, load_dotenv_file
+from service.operations.thresholds import Thresholds, duration_argument
 from service.store.queries import MissingSQL
 
 

@@ -19,11 +19,11 @@ import structlog
 import uvicorn
 
 from devtools import embedded_db
-from service.core import logs
-from service.http.app import create_app
-from service.core.migrate import migrate
 from devtools.sandbox import Sandbox
+from service.core import logs
+from service.core.migrate import migrate
 from service.core.settings import DEV_ENV_FILE, Settings
+from service.http.app import create_app
 from workers import main as worker_main
 
 log = structlog.get_logger("dev")

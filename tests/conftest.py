@@ -1,5 +1,6 @@
-"""Fixtures for every tier but the unit one: a migrated template database cloned per test, the Graph API sandbox, the
-app behind a test client (and as a real HTTP server), and real worker processes."""
+"""Fixtures for every tier but the unit one: a migrated template database cloned per test, the
+Graph API sandbox, the app behind a test client (and as a real HTTP server), and real worker
+processes."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import pytest
 from psycopg.rows import dict_row
 from pytest_postgresql import factories
 
-from service.core.migrate import migrate
 from devtools.sandbox import Sandbox
+from service.core.migrate import migrate
 from tests.support import pg, seed
 from tests.support.stack import Stack, make_env
 

@@ -5,8 +5,9 @@ still in `doing` whose worker has been silent for `worker_stalled_seconds` (SIGK
 a lost machine, a worker loop restarted after a database outage) will never finish by
 itself; this periodic task hands it back with procrastinate's `retry_job`, so the next free
 worker runs it again. It also fails the DMs left pending with no job at all (see
-`service.dms.sending`), so no DM stays pending for ever. Jobs are safe to run twice: processing is idempotent by mid, and a
-send that was in flight is bounded by its recovery point (docs/reliability.md).
+`service.dms.sending`), so no DM stays pending for ever. Jobs are safe to run twice:
+processing is idempotent by mid, and a send that was in flight is bounded by its recovery
+point (docs/reliability.md).
 
 The worst case from a crash to the job queued again is about
 `worker_stalled_seconds + worker_rescue_interval_seconds` (25 s by default).
@@ -19,10 +20,10 @@ import structlog
 from procrastinate.exceptions import ConnectorException
 
 from service.core import jobs
-from service.dms import sending
 from service.core.db import is_database_unavailable
 from service.core.runtime import Runtime
 from service.core.settings import Settings
+from service.dms import sending
 
 log = structlog.get_logger("workers")
 

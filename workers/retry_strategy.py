@@ -1,7 +1,8 @@
 """When a failed job runs again.
 
 `RetryLater` (a transient Graph API or ingest endpoint error) is re-scheduled after
-exactly the wait the service chose. Anything else unexpected (a database hiccup, a bug) is retried with
+exactly the wait the service chose. Anything else unexpected (a database hiccup, a bug) is
+retried with
 backoff a bounded number of times, so one bad moment does not drop an accepted event.
 """
 

@@ -13,10 +13,10 @@ import procrastinate
 import structlog
 
 from service.core import jobs, metrics
+from service.core.runtime import Runtime
+from service.dms import sending
 from service.messages import processing
 from service.operations import retention
-from service.dms import sending
-from service.core.runtime import Runtime
 from service.store.rows import OutboundMessage
 from service.webhooks import forward
 from workers.retry_strategy import IngestRetryStrategy

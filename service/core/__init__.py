@@ -1,1 +1,2 @@
-"""Process plumbing: settings, logs, the database pool, the runtime, jobs, metrics, errors, migrations."""
+"""Process plumbing: settings, logs, the database pool, the runtime, jobs, metrics, errors,
+migrations."""

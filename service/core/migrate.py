@@ -10,8 +10,8 @@ from pathlib import Path
 
 import psycopg
 import structlog
-from procrastinate.schema import SchemaManager
 from procrastinate import __version__ as procrastinate_version
+from procrastinate.schema import SchemaManager
 from psycopg.rows import dict_row
 
 from service.store import schema_migrations

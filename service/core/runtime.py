@@ -13,8 +13,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from service.core import jobs
 from service.core.db import make_pool
-from service.instagram import GraphClient, build_http_client
 from service.core.settings import Settings
+from service.instagram import GraphClient, build_http_client
 
 
 @dataclasses.dataclass(frozen=True)

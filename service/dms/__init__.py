@@ -1,1 +1,2 @@
-"""Direct messages: sending through the Graph API, the DMs the internal API asks for, their texts and tokens."""
+"""Direct messages: sending through the Graph API, the DMs the internal API asks for, their texts
+and tokens."""

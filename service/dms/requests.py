@@ -11,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import time
 
-from service.dms import sending, texts
 from service.core import jobs
 from service.core.errors import NotFound
 from service.core.runtime import Runtime
+from service.dms import sending, texts
+from service.dms.token_mint import hash_token, mint
 from service.store import instagram_profiles, outbound_messages
 from service.store import verification_tokens as token_store
 from service.store.rows import OutboundMessage, VerificationToken
-from service.dms.token_mint import hash_token, mint
 
 
 async def generate_verification(rt: Runtime, *, ig_id: str, event_id: str) -> VerificationToken:

@@ -9,7 +9,8 @@ Retry policy: the first call plus up to `send_max_retries` retries, waiting
 1 s, 2 s, 4 s (doubling from `send_backoff_base_seconds`, capped at
 `send_backoff_cap_seconds`), or longer when the Graph API asks with `Retry-After`. The
 calls are counted from the DM's `retry_base`, so a DM that an operator re-queued gets the
-same budget again while `attempts` keeps counting every call. Transient errors raise `RetryLater`, which the worker turns into a job re-schedule, so a
+same budget again while `attempts` keeps counting every call. Transient errors raise
+`RetryLater`, which the worker turns into a job re-schedule, so a
 wait never holds a worker slot. Permanent errors fail at once.
 
 Rate limits hold the whole account: a rate-limit answer records a hold in
@@ -30,8 +31,11 @@ import uuid
 
 import psycopg
 
-from service.dms import texts, token_mint
 from service.core import metrics
+from service.core.jobs import RetryLater, backoff_seconds
+from service.core.runtime import Runtime
+from service.core.settings import Settings
+from service.dms import texts, token_mint
 from service.instagram import (
     DeliveredWithError,
     GraphError,
@@ -39,9 +43,6 @@ from service.instagram import (
     RateLimitedError,
     TransientGraphError,
 )
-from service.core.jobs import RetryLater, backoff_seconds
-from service.core.runtime import Runtime
-from service.core.settings import Settings
 from service.store import outbound_messages
 from service.store import verification_tokens as token_store
 from service.store.rows import OutboundMessage

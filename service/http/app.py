@@ -10,14 +10,14 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
+from service.core.runtime import Runtime, open_runtime
+from service.core.settings import SERVICE_SETTINGS, Settings
 from service.http.errors import EXCEPTION_HANDLERS
 from service.http.internal import InternalController
 from service.http.metrics import PROMETHEUS, MetricsController
 from service.http.operations import OperationsController, ProbesController
 from service.http.request_log import request_log_middleware
 from service.http.webhooks import WebhookController
-from service.core.runtime import Runtime, open_runtime
-from service.core.settings import SERVICE_SETTINGS, Settings
 
 MAX_BODY_BYTES = 4 * 1024 * 1024  # a full Meta batch of 1000 events fits
 

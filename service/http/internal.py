@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from litestar import Controller, Response, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
 from litestar.exceptions import ValidationException
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
-from service.dms import requests
 from service.core.errors import InvalidRequest
+from service.core.runtime import Runtime
+from service.dms import requests
 from service.http.guards import require_service_token
 from service.http.schemas import (
     GenerateVerificationRequest,
@@ -20,11 +21,10 @@ from service.http.schemas import (
     SendDmResponse,
     SendVerificationDmRequest,
 )
-from service.messages.ingestion import InboundEvent, ingest_event
 from service.instagram import text_fits
-from service.core.runtime import Runtime
-from service.store.rows import OutboundMessage
+from service.messages.ingestion import InboundEvent, ingest_event
 from service.messages.timestamps import parse_event_timestamp
+from service.store.rows import OutboundMessage
 
 ACCEPTED = IngestEventResponse(success=True, message="Event accepted for processing")
 # Bodies larger than any valid request are refused (413) before they are read in full.

@@ -11,10 +11,10 @@ from litestar.exceptions import ValidationException
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
+from service.core.runtime import Runtime
 from service.http.guards import require_service_token
 from service.operations import lookup, readiness, status
 from service.operations.thresholds import Thresholds
-from service.core.runtime import Runtime
 from service.store.rows import OutboundMessage
 
 

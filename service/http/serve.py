@@ -6,8 +6,8 @@ import uvicorn
 from litestar import Litestar
 
 from service.core import logs
-from service.http.app import check_settings, create_app
 from service.core.settings import Settings
+from service.http.app import check_settings, create_app
 
 
 def app_from_env() -> Litestar:

@@ -10,8 +10,8 @@ from litestar.enums import MediaType
 from litestar.params import QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
-from service.http.schemas import DeliveryAccepted
 from service.core.runtime import Runtime
+from service.http.schemas import DeliveryAccepted
 from service.webhooks.intake import accept_delivery
 from service.webhooks.signatures import SIGNATURE_HEADER, challenge_answer
 

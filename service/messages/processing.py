@@ -16,9 +16,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 
-from service.dms import sending, texts
 from service.core import metrics
 from service.core.runtime import Runtime
+from service.dms import sending, texts
 from service.store import messages, outbound_messages
 from service.store.rows import OutboundMessage
 

@@ -6,9 +6,9 @@ from rich.console import Console
 from rich.table import Column, Table
 from rich.text import Text
 
-from service.operations import requeue
 from service.core.runtime import open_runtime
 from service.core.settings import Settings
+from service.operations import requeue
 
 
 async def retry_failed(

@@ -36,7 +36,7 @@ async def collect(conn: AsyncConnection, thresholds: Thresholds) -> dict[str, An
     checks = _checks(reports, thresholds)
     return _plain(
         {
-            "generated_at": dt.datetime.now(dt.timezone.utc),
+            "generated_at": dt.datetime.now(dt.UTC),
             "healthy": all(check["ok"] for check in checks),
             "checks": checks,
             **reports,

@@ -19,9 +19,9 @@ from rich.live import Live
 from rich.table import Column, Table
 from rich.text import Text
 
+from service.core.settings import Settings
 from service.operations import status
 from service.operations.thresholds import Thresholds
-from service.core.settings import Settings
 
 CONNECT_TIMEOUT_SECONDS = 10
 # Each table: its title, the report's key, and the columns shown.

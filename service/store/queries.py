@@ -31,7 +31,7 @@ def parse(text: str) -> dict[str, str]:
     """Split one file's text into {name: query}."""
     parts = _HEADER.split(text)
     queries: dict[str, str] = {}
-    for name, body in zip(parts[1::2], parts[2::2]):
+    for name, body in zip(parts[1::2], parts[2::2], strict=True):
         queries[name] = body.strip()
     return queries
 

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from service.dms import sending
-from service.core.runtime import open_runtime
 from devtools.sandbox import ScriptedResponse
+from service.core.runtime import open_runtime
 from service.core.settings import Settings
+from service.dms import sending
 from tests.support.processes import free_port, wait_until
 from tests.support.sends import insert_dm, row, send_until_settled
 

@@ -7,15 +7,14 @@ import uuid
 
 import pytest
 
-from service.operations import accounts
-from service.dms import sending
-from service.operations import requeue
-from service.core.runtime import open_runtime
 from devtools.sandbox import ScriptedResponse
+from service.core.runtime import open_runtime
 from service.core.settings import Settings
+from service.dms import sending
+from service.operations import accounts, requeue
+from tests.e2e.test_flows import VERIFICATION_LINK
 from tests.support import seed
 from tests.support.stack import run_cli
-from tests.e2e.test_flows import VERIFICATION_LINK
 
 SERVER_ERROR = ScriptedResponse(status=500, body={"error": {"message": "boom", "code": 2}})
 USER_UNAVAILABLE = ScriptedResponse(status=400, body={"error": {"message": "gone", "code": 551}})

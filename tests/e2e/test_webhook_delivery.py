@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from tests.e2e.test_flows import connect
 from tests.support.meta_payloads import (
     ACCOUNT,
     CDN,
@@ -18,7 +19,6 @@ from tests.support.meta_payloads import (
     message_item,
 )
 from tests.support.stack import wait_until
-from tests.e2e.test_flows import connect
 
 OTHER_USER = "1254009876543210"
 

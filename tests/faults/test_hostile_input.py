@@ -9,10 +9,10 @@ import json
 import httpx
 import pytest
 import schemathesis
-from schemathesis.generation.modes import GenerationMode
 from hypothesis import HealthCheck, given, settings
-from hypothesis.errors import Unsatisfiable
 from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
+from schemathesis.generation.modes import GenerationMode
 
 from tests.faults.harness import FaultStack
 from tests.support.stack import SERVICE_TOKEN

@@ -7,10 +7,10 @@ import asyncio
 import pytest
 from psycopg.types.json import Jsonb
 
-from service.messages import processing
-from service.dms import sending
 from service.core.runtime import open_runtime
 from service.core.settings import Settings
+from service.dms import sending
+from service.messages import processing
 from tests.support import seed
 from tests.support.sends import insert_dm, row, send_until_settled
 

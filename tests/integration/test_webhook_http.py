@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from litestar.testing import TestClient
 
-from service.http.app import create_app
 from service.core.settings import Settings, SettingsError
+from service.http.app import create_app
 from service.webhooks.signatures import signature
 from tests.support.meta_payloads import delivery, entry, message_item
 from tests.support.stack import APP_SECRET, VERIFY_TOKEN, WEBHOOK

@@ -8,9 +8,9 @@ import os
 import subprocess
 import sys
 
-from service.http.app import create_app
 from service.core.runtime import open_runtime
 from service.core.settings import Settings
+from service.http.app import create_app
 from service.operations.retention import purge_forwarded_deliveries
 from tests.support.live_server import LiveServer
 from tests.support.meta_payloads import delivery, entry, message_item

@@ -18,7 +18,7 @@ class LiveServer:
     def __init__(self) -> None:
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.socket.bind(("127.0.0.1", 0))
-        self.url = "http://127.0.0.1:%d" % self.socket.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
         self.server: uvicorn.Server | None = None
         self.thread: threading.Thread | None = None
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from service.dms import sending
 from service.core.runtime import open_runtime
 from service.core.settings import Settings
+from service.dms import sending
 
 
 def insert_dm(db, ig_id: str = "user-1") -> uuid.UUID:

@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 
 from litestar.testing import TestClient
 
-from service.http.app import create_app
 from devtools.sandbox import Sandbox
 from service.core.settings import Settings
+from service.http.app import create_app
 from service.webhooks.signatures import SIGNATURE_HEADER, signature
 from tests.support.live_server import LiveServer
 from tests.support.pg import ROOT

@@ -1,4 +1,5 @@
-"""GraphClient against a mocked transport: the request it sends and how every answer is classified."""
+"""GraphClient against a mocked transport: the request it sends and how every answer is
+classified."""
 
 from __future__ import annotations
 

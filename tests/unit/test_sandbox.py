@@ -1,4 +1,5 @@
-"""The Graph API sandbox on real loopback sockets, driven by GraphClient over a real httpx client."""
+"""The Graph API sandbox on real loopback sockets, driven by GraphClient over a real httpx
+client."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devtools.sandbox import Sandbox, ScriptedResponse
 from service.instagram import (
     DeliveredWithError,
     GraphClient,
@@ -23,7 +25,6 @@ from service.instagram import (
     TransientGraphError,
     build_http_client,
 )
-from devtools.sandbox import Sandbox, ScriptedResponse
 
 TOKEN = "sandbox-token"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
