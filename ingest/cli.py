@@ -96,9 +96,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         return asyncio.run(run(settings, concurrency=args.concurrency))
     elif args.command == "phase3":
-        from service.phase3.consumer import run
+        from service.phase3.consumer import run as run_phase3
 
-        asyncio.run(run(settings, once=args.once))
+        asyncio.run(run_phase3(settings, once=args.once))
     elif args.command == "connect":
         from service.operations.accounts import connect
 

@@ -2,11 +2,13 @@
 
 `RetryLater` (a transient Graph API or ingest endpoint error) is re-scheduled after
 exactly the wait the service chose. Anything else unexpected (a database hiccup, a bug) is
-retried with
-backoff a bounded number of times, so one bad moment does not drop an accepted event.
+retried with backoff a bounded number of times, so one bad moment does not drop an accepted
+event.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 import procrastinate
 from procrastinate.jobs import Job
@@ -26,8 +28,15 @@ class IngestRetryStrategy(procrastinate.BaseRetryStrategy):
         self, *, exception: BaseException, job: Job
     ) -> procrastinate.RetryDecision | None:
         if isinstance(exception, RetryLater):
-            return procrastinate.RetryDecision(retry_in={"seconds": exception.delay_seconds})
+            return _retry_in(exception.delay_seconds)
         if job.attempts >= self.max_unexpected:
             return None
         wait = min(self.cap_seconds, self.base_seconds * 2**job.attempts)
-        return procrastinate.RetryDecision(retry_in={"seconds": wait})
+        return _retry_in(wait)
+
+
+def _retry_in(seconds: float) -> procrastinate.RetryDecision:
+    # `retry_in` is typed in whole seconds; the waits here have fractions (1.5 s).
+    return procrastinate.RetryDecision(
+        retry_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
+    )

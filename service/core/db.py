@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import select
+from typing import TypeAlias
 
 import psycopg
 from procrastinate.exceptions import ConnectorException
 from psycopg import AsyncConnection
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from service.core.settings import Settings
 
+# The pool's connections return rows as dicts (`dict_row`); these types say so to mypy.
+Connection: TypeAlias = AsyncConnection[DictRow]
+Pool: TypeAlias = AsyncConnectionPool[Connection]
+
 
 def make_pool(
     settings: Settings, *, min_size: int | None = None, max_size: int | None = None
-) -> AsyncConnectionPool:
+) -> Pool:
     """A closed pool; open it with `await pool.open(wait=True)` to fail fast at start."""
     return AsyncConnectionPool(
         settings.database_url,
+        connection_class=AsyncConnection[DictRow],
         min_size=min_size or settings.db_pool_min_size,
         max_size=max_size or settings.db_pool_max_size,
         kwargs={"row_factory": dict_row},
@@ -33,7 +39,7 @@ def make_pool(
     )
 
 
-async def check_connection(conn: AsyncConnection) -> None:
+async def check_connection(conn: Connection) -> None:
     """Raise for a connection that the server closed while it sat in the pool.
 
     An idle connection has nothing to read unless the server wrote to it: a restart or a
@@ -50,7 +56,7 @@ def _readable(fd: int) -> bool:
     return bool(ready)
 
 
-async def _autocommit(conn: AsyncConnection) -> None:
+async def _autocommit(conn: Connection) -> None:
     # A lone statement commits by itself, without a BEGIN and a COMMIT round trip of its
     # own (procrastinate's fetch and finish of every job are lone statements); work of
     # several statements says so with `conn.transaction()`. Not a connect argument:

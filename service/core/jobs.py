@@ -9,6 +9,7 @@ wait never holds a worker slot.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import procrastinate
 from psycopg import AsyncConnection
@@ -46,7 +47,9 @@ def make_app(database_url: str) -> procrastinate.App:
     return procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=database_url))
 
 
-async def defer_process_message(app: procrastinate.App, conn: AsyncConnection, mid: str) -> int:
+async def defer_process_message(
+    app: procrastinate.App, conn: AsyncConnection[Any], mid: str
+) -> int:
     deferrer = app.configure_task(PROCESS_MESSAGE, queue=QUEUE_MESSAGES, connection=conn)
     job_id = await deferrer.defer_async(mid=mid)
     metrics.JOBS_DEFERRED.labels(PROCESS_MESSAGE).inc()
@@ -54,7 +57,7 @@ async def defer_process_message(app: procrastinate.App, conn: AsyncConnection, m
 
 
 async def defer_send_outbound(
-    app: procrastinate.App, conn: AsyncConnection, outbound_id: uuid.UUID
+    app: procrastinate.App, conn: AsyncConnection[Any], outbound_id: uuid.UUID
 ) -> int:
     deferrer = app.configure_task(SEND_OUTBOUND, queue=QUEUE_OUTBOUND, connection=conn)
     job_id = await deferrer.defer_async(outbound_id=str(outbound_id))
@@ -63,7 +66,7 @@ async def defer_send_outbound(
 
 
 async def defer_forward_delivery(
-    app: procrastinate.App, conn: AsyncConnection, delivery_id: int
+    app: procrastinate.App, conn: AsyncConnection[Any], delivery_id: int
 ) -> int:
     deferrer = app.configure_task(FORWARD_DELIVERY, queue=QUEUE_WEBHOOKS, connection=conn)
     return await deferrer.defer_async(delivery_id=delivery_id)

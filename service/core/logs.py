@@ -15,7 +15,7 @@ import structlog
 
 def configure(*, fmt: str = "auto", level: str = "INFO") -> None:
     json_output = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
-    shared = [
+    shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,

@@ -9,10 +9,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 import procrastinate
-from psycopg_pool import AsyncConnectionPool
 
 from service.core import jobs
-from service.core.db import make_pool
+from service.core.db import Pool, make_pool
 from service.core.settings import Settings
 from service.instagram import GraphClient, build_http_client
 
@@ -20,7 +19,7 @@ from service.instagram import GraphClient, build_http_client
 @dataclasses.dataclass(frozen=True)
 class Runtime:
     settings: Settings
-    pool: AsyncConnectionPool
+    pool: Pool
     jobs: procrastinate.App
     graph: GraphClient
     http: httpx.AsyncClient
@@ -44,7 +43,8 @@ async def open_runtime(
                 http,
                 base_url=settings.instagram_api_base_url,
                 scoped_id=settings.instagram_scoped_id,
-                access_token=settings.instagram_access_token,
+                # Unset only where no DM is sent: the web and worker processes require it.
+                access_token=settings.instagram_access_token or "",
             )
             yield Runtime(settings=settings, pool=pool, jobs=app, graph=graph, http=http)
     finally:

@@ -53,16 +53,19 @@ async def send_verification_dm(rt: Runtime, *, ig_id: str, token_plain: str) -> 
             kind="verification",
             payload={"text": text, "token_hash": token_hash},
         )
+        assert dm is not None  # without a message_id, an insert has nothing to conflict with
     text = texts.verification(
         verify_url_base=rt.settings.verify_url_base, token=token_plain, ig_id=ig_id
     )
     while True:
         try:
-            return await sending.call_and_record(rt, dm, text, {})
+            # None: another attempt holds the row now; answer with it as pending (202), as
+            # `send_dm` does for a DM still under way, not with a 500.
+            return await sending.call_and_record(rt, dm, text, {}) or dm
         except jobs.RetryLater as exc:
             await asyncio.sleep(exc.delay_seconds)
             async with rt.pool.connection() as conn:
-                dm = await outbound_messages.get(conn, dm.id)
+                dm = await outbound_messages.get(conn, dm.id) or dm
 
 
 async def send_dm(rt: Runtime, *, ig_id: str, text: str, kind: str) -> OutboundMessage:
@@ -71,6 +74,7 @@ async def send_dm(rt: Runtime, *, ig_id: str, text: str, kind: str) -> OutboundM
         dm = await outbound_messages.insert(
             conn, recipient_ig_id=ig_id, kind=kind, payload={"text": text}
         )
+        assert dm is not None  # without a message_id, an insert has nothing to conflict with
         await jobs.defer_send_outbound(rt.jobs, conn, dm.id)
     return await wait_for_outcome(rt, dm, rt.settings.send_dm_wait_seconds)
 

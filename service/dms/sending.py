@@ -10,8 +10,8 @@ Retry policy: the first call plus up to `send_max_retries` retries, waiting
 `send_backoff_cap_seconds`), or longer when the Graph API asks with `Retry-After`. The
 calls are counted from the DM's `retry_base`, so a DM that an operator re-queued gets the
 same budget again while `attempts` keeps counting every call. Transient errors raise
-`RetryLater`, which the worker turns into a job re-schedule, so a
-wait never holds a worker slot. Permanent errors fail at once.
+`RetryLater`, which the worker turns into a job re-schedule, so a wait never holds a worker
+slot. Permanent errors fail at once.
 
 Rate limits hold the whole account: a rate-limit answer records a hold in
 `graph_rate_limits` (the Retry-After, else this retry's backoff), and every send of that

@@ -19,6 +19,7 @@ from litestar.status_codes import (
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
+from litestar.types import ExceptionHandlersMap
 from procrastinate.exceptions import ConnectorException
 
 from service.core.db import is_database_unavailable
@@ -98,7 +99,7 @@ def _unexpected(_: Request, exc: Exception) -> Response:
     return error_response(HTTP_500_INTERNAL_SERVER_ERROR, "internal error")
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     HTTPException: _http_exception,
     **{error: _service_error for error in _SERVICE_ERROR_STATUS},
     # psycopg_pool's errors (PoolTimeout, PoolClosed) are OperationalErrors.

@@ -9,6 +9,7 @@ import psycopg
 import structlog
 from litestar import Request
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.types import BeforeRequestHookHandler
 from psycopg_pool import PoolTimeout
 
 from service.operations import status
@@ -31,4 +32,4 @@ async def refresh_status(request: Request) -> None:
 
 
 class MetricsController(PrometheusController):
-    before_request = refresh_status
+    before_request: BeforeRequestHookHandler | None = refresh_status

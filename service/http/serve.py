@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import uvicorn
 from litestar import Litestar
 
@@ -20,7 +22,7 @@ def app_from_env() -> Litestar:
 def serve(settings: Settings, *, workers: int = 1) -> None:
     # Checked here too, so that several worker processes do not each fail the same way.
     check_settings(settings)
-    options = dict(
+    options: dict[str, Any] = dict(
         host=settings.host,
         port=settings.port,
         log_config=None,

@@ -144,6 +144,6 @@ class GraphClient:
             message_id=message_id,
         )
 
-    def _describe(self, exc: httpx.HTTPError) -> str:
+    def _describe(self, exc: Exception) -> str:
         message = f"{type(exc).__name__} calling the Graph API: {str(exc) or 'no detail'}"
         return message.replace(self._token, "[redacted]") if self._token else message

@@ -17,6 +17,7 @@ import dataclasses
 import enum
 
 from service.core import metrics
+from service.core.db import Connection
 from service.core.runtime import Runtime
 from service.dms import sending, texts
 from service.store import messages, outbound_messages
@@ -84,7 +85,7 @@ async def decide(rt: Runtime, mid: str) -> tuple[Outcome, list[OutboundMessage]]
 
 
 async def _ask_to_verify(
-    rt: Runtime, conn, mid: str, ig_id: str
+    rt: Runtime, conn: Connection, mid: str, ig_id: str
 ) -> tuple[Outcome, OutboundMessage | None]:
     if await outbound_messages.recent_verification_exists(
         conn, ig_id, rt.settings.verification_resend_seconds

@@ -7,13 +7,14 @@ A web process that is up but not ready (database down, or a release that has not
 from __future__ import annotations
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import PoolTimeout
 
+from service.core.db import Pool
 from service.core.migrate import PROCRASTINATE_SCHEMA, migration_files
 from service.store import schema_migrations
 
 
-async def check(pool: AsyncConnectionPool, *, timeout: float = 2.0) -> dict[str, object]:
+async def check(pool: Pool, *, timeout: float = 2.0) -> dict[str, object]:
     """{"ready": bool, "detail": str, "missing": [migration names not applied]}."""
     expected = {PROCRASTINATE_SCHEMA, *(path.stem for path in migration_files())}
     try:

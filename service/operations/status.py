@@ -11,8 +11,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from psycopg import AsyncConnection
-
+from service.core.db import Connection
 from service.operations.thresholds import Thresholds
 from service.store import status_report as status_store
 
@@ -24,8 +23,8 @@ PHASE3_AGE = "oldest_phase3_seconds"
 FAILED_DMS = "failed_dms_in_window"
 
 
-async def collect(conn: AsyncConnection, thresholds: Thresholds) -> dict[str, Any]:
-    reports = await status_store.report(
+async def collect(conn: Connection, thresholds: Thresholds) -> dict[str, Any]:
+    reports: dict[str, Any] = await status_store.report(
         conn,
         window_seconds=thresholds.window,
         unhandled_after_seconds=thresholds.unhandled_after,

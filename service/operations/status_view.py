@@ -102,14 +102,10 @@ async def run(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        live = (
-            contextlib.nullcontext()
-            if as_json
-            else Live(render(report), console=console, auto_refresh=False)
-        )
-        with live:
+        live = None if as_json else Live(render(report), console=console, auto_refresh=False)
+        with live or contextlib.nullcontext():
             while True:
-                if as_json:
+                if live is None:
                     _show(console, report, as_json=True)
                 else:
                     live.update(render(report), refresh=True)

@@ -49,7 +49,7 @@ class Thresholds:
     @classmethod
     def from_options(cls, options: Mapping[str, object]) -> Thresholds:
         """Build from flags or query parameters; absent ones keep their defaults."""
-        values: dict[str, float | int] = {}
+        values: dict[str, Any] = {}
         for field in dataclasses.fields(cls):
             raw = options.get(field.name)
             if raw is None:

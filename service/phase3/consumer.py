@@ -12,7 +12,7 @@ import socket
 import psycopg
 import structlog
 
-from service.core.db import make_pool
+from service.core.db import Pool, make_pool
 from service.core.settings import Settings
 from service.store import phase3_queue
 from service.store.rows import Phase3Item
@@ -33,7 +33,7 @@ async def handle(item: Phase3Item) -> None:
     )
 
 
-async def drain(pool, consumer: str) -> int:
+async def drain(pool: Pool, consumer: str) -> int:
     """Claim and handle batches until none is left; returns how many were completed."""
     done = 0
     while True:

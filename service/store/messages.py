@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
-from service.store.queries import fetch_one, query
+from service.core.db import Connection
+from service.store.queries import fetch_one, fetch_row, query
 from service.store.rows import InstagramProfile, Message, OutboundMessage, from_row
 
 _INSERT = query("messages_insert")
@@ -19,7 +19,7 @@ _REOPEN = query("messages_reopen")
 
 
 async def insert_if_new(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     mid: str,
     sender_ig_id: str,
@@ -52,7 +52,7 @@ async def insert_if_new(
     return row is not None
 
 
-async def claim(conn: AsyncConnection, mid: str) -> tuple[Message, InstagramProfile | None] | None:
+async def claim(conn: Connection, mid: str) -> tuple[Message, InstagramProfile | None] | None:
     """Lock the message for its processing and, if it is to be answered, upsert and lock its
     sender's profile (None otherwise); None when the message is unknown."""
     row = await fetch_one(conn, _CLAIM, {"mid": mid})
@@ -72,12 +72,12 @@ async def claim(conn: AsyncConnection, mid: str) -> tuple[Message, InstagramProf
 
 
 async def acknowledge(
-    conn: AsyncConnection, mid: str, *, profile: InstagramProfile, text: str
+    conn: Connection, mid: str, *, profile: InstagramProfile, text: str
 ) -> tuple[float, OutboundMessage | None]:
     """A connected sender's message, decided: its acknowledgement DM, its Phase 3 row and
     handled. Returns the seconds since the message was stored, and the DM (None if the
     message already had one)."""
-    row = await fetch_one(
+    row = await fetch_row(
         conn,
         _ACKNOWLEDGE,
         {
@@ -91,13 +91,13 @@ async def acknowledge(
     return row["latency_seconds"], dm
 
 
-async def mark_handled(conn: AsyncConnection, mid: str, *, processed: bool) -> float:
+async def mark_handled(conn: Connection, mid: str, *, processed: bool) -> float:
     """Record that processing finished; returns the seconds since the message was stored."""
-    row = await fetch_one(conn, _MARK_HANDLED, {"mid": mid, "processed": processed})
+    row = await fetch_row(conn, _MARK_HANDLED, {"mid": mid, "processed": processed})
     return row["latency_seconds"]
 
 
-async def reopen(conn: AsyncConnection, mid: str) -> bool:
+async def reopen(conn: Connection, mid: str) -> bool:
     """Clear the message's handled_at so its processing can run again; False if unknown."""
     return await fetch_one(conn, _REOPEN, {"mid": mid}) is not None
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
-from service.store.queries import fetch_one, query
+from service.core.db import Connection
+from service.store.queries import fetch_one, fetch_row, query
 from service.store.rows import OutboundMessage, from_row
 
 _INSERT = query("outbound_messages_insert")
@@ -22,7 +22,7 @@ _HAS_RECENT_VERIFICATION = query("outbound_messages_has_recent_verification")
 
 
 async def insert(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     recipient_ig_id: str,
     kind: str,
@@ -43,19 +43,19 @@ async def insert(
     return None if row is None else from_row(OutboundMessage, row)
 
 
-async def get(conn: AsyncConnection, outbound_id: uuid.UUID) -> OutboundMessage | None:
+async def get(conn: Connection, outbound_id: uuid.UUID) -> OutboundMessage | None:
     row = await fetch_one(conn, _GET, {"id": outbound_id})
     return None if row is None else from_row(OutboundMessage, row)
 
 
-async def pending_for_message(conn: AsyncConnection, message_id: str) -> list[OutboundMessage]:
+async def pending_for_message(conn: Connection, message_id: str) -> list[OutboundMessage]:
     """The message's DMs not yet sent or failed, oldest first."""
     cur = await conn.execute(_GET_PENDING_FOR_MESSAGE, {"message_id": message_id})
     return [from_row(OutboundMessage, row) for row in await cur.fetchall()]
 
 
 async def begin_attempt(
-    conn: AsyncConnection,
+    conn: Connection,
     outbound_id: uuid.UUID,
     *,
     scoped_id: str,
@@ -65,7 +65,7 @@ async def begin_attempt(
     """Count an attempt and mark it in flight, unless the account `scoped_id` is held by a
     rate limit; returns the hold's seconds left (0 when none) and the row, None if held,
     not pending, or an earlier attempt may still be in flight. Commit before the call."""
-    row = await fetch_one(
+    row = await fetch_row(
         conn,
         _BEGIN_ATTEMPT,
         {
@@ -80,7 +80,7 @@ async def begin_attempt(
 
 
 async def requeue_failed(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     kind: str | None = None,
     recipient: str | None = None,
@@ -99,7 +99,7 @@ async def requeue_failed(
 
 
 async def record_attempt(
-    conn: AsyncConnection,
+    conn: Connection,
     outbound_id: uuid.UUID,
     *,
     status: str,
@@ -133,18 +133,14 @@ async def record_attempt(
     return None if row is None else from_row(OutboundMessage, row)
 
 
-async def fail_orphaned(
-    conn: AsyncConnection, *, idle_seconds: float, error: str
-) -> list[uuid.UUID]:
+async def fail_orphaned(conn: Connection, *, idle_seconds: float, error: str) -> list[uuid.UUID]:
     """Fail pending DMs that no job will finish; returns their ids."""
     cur = await conn.execute(_FAIL_ORPHANED, {"idle_seconds": idle_seconds, "error": error})
     return [row["id"] for row in await cur.fetchall()]
 
 
-async def recent_verification_exists(
-    conn: AsyncConnection, ig_id: str, window_seconds: int
-) -> bool:
-    row = await fetch_one(
+async def recent_verification_exists(conn: Connection, ig_id: str, window_seconds: int) -> bool:
+    row = await fetch_row(
         conn,
         _HAS_RECENT_VERIFICATION,
         {"ig_id": ig_id, "window_seconds": window_seconds},

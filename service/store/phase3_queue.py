@@ -5,9 +5,12 @@ consumers' side: listen, claim, complete, fail, and retention."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from psycopg import AsyncConnection
 
-from service.store.queries import query
+from service.core.db import Connection
+from service.store.queries import fetch_row, query
 from service.store.rows import Phase3Item, from_row
 
 _CLAIM = query("phase3_queue_claim")
@@ -17,13 +20,13 @@ _DELETE_DONE = query("phase3_queue_delete_done")
 _LISTEN = query("phase3_queue_listen")
 
 
-async def listen(conn: AsyncConnection) -> None:
+async def listen(conn: AsyncConnection[Any]) -> None:
     """Have `conn`, an autocommit connection of its own, notified of each new row."""
     await conn.execute(_LISTEN)
 
 
 async def claim(
-    conn: AsyncConnection, *, consumer: str, limit: int, visibility_seconds: float
+    conn: Connection, *, consumer: str, limit: int, visibility_seconds: float
 ) -> list[Phase3Item]:
     cur = await conn.execute(
         _CLAIM,
@@ -36,13 +39,13 @@ async def claim(
     return [from_row(Phase3Item, row) for row in await cur.fetchall()]
 
 
-async def complete(conn: AsyncConnection, *, item_id: int, consumer: str) -> bool:
+async def complete(conn: Connection, *, item_id: int, consumer: str) -> bool:
     cur = await conn.execute(_COMPLETE, {"id": item_id, "consumer": consumer})
     return await cur.fetchone() is not None
 
 
 async def fail(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     item_id: int,
     consumer: str,
@@ -67,8 +70,7 @@ async def fail(
     return None if row is None else row["status"]
 
 
-async def delete_done_before(conn: AsyncConnection, *, seconds: float) -> int:
+async def delete_done_before(conn: Connection, *, seconds: float) -> int:
     """Delete rows done more than `seconds` ago; returns how many."""
-    cur = await conn.execute(_DELETE_DONE, {"seconds": seconds})
-    row = await cur.fetchone()
+    row = await fetch_row(conn, _DELETE_DONE, {"seconds": seconds})
     return row["deleted"]

@@ -14,9 +14,13 @@ starting, with one line that names it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from psycopg import AsyncConnection
+from psycopg.rows import DictRow
+
+from service.core.db import Connection
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 QUERIES_DIR = SQL_DIR / "queries"
@@ -57,6 +61,15 @@ def query(name: str) -> str:
         raise MissingSQL(f"no query {name!r} in {QUERIES_DIR}") from None
 
 
-async def fetch_one(conn: AsyncConnection, sql: str, params: dict) -> dict | None:
+async def fetch_one(conn: Connection, sql: str, params: Mapping[str, Any]) -> DictRow | None:
     cur = await conn.execute(sql, params)
     return await cur.fetchone()
+
+
+async def fetch_row(conn: Connection, sql: str, params: Mapping[str, Any]) -> DictRow:
+    """The row of a statement that always returns one (an upsert, a count, an update of a
+    row the transaction holds locked)."""
+    row = await fetch_one(conn, sql, params)
+    if row is None:
+        raise LookupError(f"the statement returned no row: {sql.strip()[:80]!r}")
+    return row

@@ -5,10 +5,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+RowT = TypeVar("RowT", bound="DataclassInstance")
 
 
-def from_row(cls, row: dict[str, Any]):
+def from_row(cls: type[RowT], row: Mapping[str, Any]) -> RowT:
     """Build `cls` from a dict row, ignoring columns the type does not name."""
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: v for k, v in row.items() if k in names})

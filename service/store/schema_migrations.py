@@ -6,9 +6,16 @@ its side is synchronous; readiness reads the table from the pool.
 
 from __future__ import annotations
 
-from psycopg import AsyncConnection, Connection
+from typing import TypeAlias
 
+import psycopg
+from psycopg.rows import DictRow
+
+from service.core.db import Connection
 from service.store.queries import query
+
+# `ingest migrate`'s own connection, with dict rows.
+SyncConnection: TypeAlias = psycopg.Connection[DictRow]
 
 _LOCK = query("schema_migrations_lock")
 _CREATE = query("schema_migrations_create")
@@ -17,34 +24,35 @@ _INSERT = query("schema_migrations_insert")
 _FIND_PROCRASTINATE = query("schema_migrations_find_procrastinate")
 
 
-async def applied(conn: AsyncConnection) -> set[str]:
+async def applied(conn: Connection) -> set[str]:
     cur = await conn.execute(_LIST)
     return {row["name"] for row in await cur.fetchall()}
 
 
-def lock(conn: Connection) -> None:
+def lock(conn: SyncConnection) -> None:
     """Take the migration lock, held until the transaction ends."""
     conn.execute(_LOCK)
 
 
-def create(conn: Connection) -> None:
+def create(conn: SyncConnection) -> None:
     conn.execute(_CREATE)
 
 
-def applied_sync(conn: Connection) -> set[str]:
+def applied_sync(conn: SyncConnection) -> set[str]:
     return {row["name"] for row in conn.execute(_LIST)}
 
 
-def find_procrastinate(conn: Connection) -> bool:
+def find_procrastinate(conn: SyncConnection) -> bool:
     """Whether procrastinate's tables exist, recorded here or not."""
-    return conn.execute(_FIND_PROCRASTINATE).fetchone()["found"]
+    row = conn.execute(_FIND_PROCRASTINATE).fetchone()
+    return row is not None and row["found"]
 
 
-def record(conn: Connection, name: str) -> None:
+def record(conn: SyncConnection, name: str) -> None:
     conn.execute(_INSERT, {"name": name})
 
 
-def apply(conn: Connection, name: str, sql: str) -> None:
+def apply(conn: SyncConnection, name: str, sql: str) -> None:
     """Run a migration's SQL and record it as applied, in the caller's transaction."""
     conn.execute(sql)
     record(conn, name)

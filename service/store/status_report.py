@@ -6,8 +6,9 @@ and go to JSON and tables as they are, rather than into row types.
 
 from __future__ import annotations
 
-from psycopg import AsyncConnection
+from psycopg.rows import DictRow
 
+from service.core.db import Connection
 from service.store.queries import query
 
 _CONFIGURE = query("status_configure")
@@ -22,13 +23,13 @@ REPORTS = {
 
 
 async def report(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     window_seconds: float,
     unhandled_after_seconds: float,
     stalled_after_seconds: float,
     failed_limit: int,
-) -> dict[str, list[dict]]:
+) -> dict[str, list[DictRow]]:
     """Run every status query in one transaction, with these parameters; {name: rows}."""
     async with conn.transaction():
         await conn.execute(
@@ -40,7 +41,7 @@ async def report(
                 "failed_limit": str(failed_limit),
             },
         )
-        reports = {}
+        reports: dict[str, list[DictRow]] = {}
         for name, sql in REPORTS.items():
             cur = await conn.execute(sql)
             reports[name] = await cur.fetchall()

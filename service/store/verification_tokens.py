@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from psycopg import AsyncConnection
-
+from service.core.db import Connection
 from service.store.queries import fetch_one, query
 from service.store.rows import VerificationToken, from_row
 
@@ -13,7 +12,7 @@ _GET_LIVE = query("verification_tokens_get_live")
 
 
 async def upsert_for_event(
-    conn: AsyncConnection, *, token_hash: str, ig_id: str, event_id: str | None, ttl_seconds: int
+    conn: Connection, *, token_hash: str, ig_id: str, event_id: str | None, ttl_seconds: int
 ) -> VerificationToken | None:
     """Store the hash; for an event, replace its unconsumed token. None if it was consumed."""
     row = await fetch_one(
@@ -29,13 +28,11 @@ async def upsert_for_event(
     return None if row is None else from_row(VerificationToken, row)
 
 
-async def get_for_event(conn: AsyncConnection, event_id: str) -> VerificationToken | None:
+async def get_for_event(conn: Connection, event_id: str) -> VerificationToken | None:
     row = await fetch_one(conn, _GET_FOR_EVENT, {"event_id": event_id})
     return None if row is None else from_row(VerificationToken, row)
 
 
-async def get_live(
-    conn: AsyncConnection, *, token_hash: str, ig_id: str
-) -> VerificationToken | None:
+async def get_live(conn: Connection, *, token_hash: str, ig_id: str) -> VerificationToken | None:
     row = await fetch_one(conn, _GET_LIVE, {"token_hash": token_hash, "ig_id": ig_id})
     return None if row is None else from_row(VerificationToken, row)

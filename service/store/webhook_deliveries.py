@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from psycopg import AsyncConnection
-
-from service.store.queries import fetch_one, query
+from service.core.db import Connection
+from service.store.queries import fetch_one, fetch_row, query
 from service.store.rows import WebhookDelivery, from_row
 
 _INSERT = query("webhook_deliveries_insert")
@@ -13,19 +12,19 @@ _RECORD_ATTEMPT = query("webhook_deliveries_record_attempt")
 _PURGE = query("webhook_deliveries_purge")
 
 
-async def insert(conn: AsyncConnection, *, body: str, signed: bool) -> int:
+async def insert(conn: Connection, *, body: str, signed: bool) -> int:
     """Store a delivery; `body` is JSON text, which Postgres decodes into jsonb."""
-    row = await fetch_one(conn, _INSERT, {"body": body, "signed": signed})
+    row = await fetch_row(conn, _INSERT, {"body": body, "signed": signed})
     return row["id"]
 
 
-async def get(conn: AsyncConnection, delivery_id: int) -> WebhookDelivery | None:
+async def get(conn: Connection, delivery_id: int) -> WebhookDelivery | None:
     row = await fetch_one(conn, _GET, {"id": delivery_id})
     return None if row is None else from_row(WebhookDelivery, row)
 
 
 async def record_attempt(
-    conn: AsyncConnection,
+    conn: Connection,
     delivery_id: int,
     *,
     status: str,
@@ -45,6 +44,6 @@ async def record_attempt(
     return None if row is None else from_row(WebhookDelivery, row)
 
 
-async def purge_forwarded(conn: AsyncConnection, *, retention_days: int) -> int:
-    row = await fetch_one(conn, _PURGE, {"retention_days": retention_days})
+async def purge_forwarded(conn: Connection, *, retention_days: int) -> int:
+    row = await fetch_row(conn, _PURGE, {"retention_days": retention_days})
     return row["deleted"]

@@ -118,7 +118,8 @@ async def _post(rt: Runtime, message: InboundMessage) -> None:
         response = await rt.http.post(
             rt.settings.internal_ingest_url,
             json=message.to_ingest_body(),
-            headers={"x-service-token": rt.settings.internal_service_token},
+            # Required by the worker; unset (a replay by hand), the endpoint answers 401.
+            headers={"x-service-token": rt.settings.internal_service_token or ""},
         )
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise _IngestUnavailable(f"{type(exc).__name__}: {str(exc) or 'no detail'}") from exc
