@@ -1,11 +1,12 @@
-# The commands of the README: `make run`, `make test`, `make bench` and `make bench-smoke`.
+# The commands of the README: `make run`, `make test`, `make lint`, `make bench` and
+# `make bench-smoke`.
 # Each creates the virtualenv and installs the project on first use.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test bench bench-smoke
+.PHONY: install run test lint bench bench-smoke
 
 install: $(STAMP)
 
@@ -20,6 +21,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Style and types, as configured in pyproject.toml (ruff's rules, mypy's files).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # The benchmark (bench/README.md; a recorded run in bench/RESULTS.md): needs wrk and pgbench.
 bench: $(STAMP)
