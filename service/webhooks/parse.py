@@ -24,12 +24,11 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
+from service.messages.timestamps import is_milliseconds
 from service.webhooks.events import InboundMessage, OtherEvent, ParsedDelivery
 
 META_BATCH_LIMIT = 1000
 MAX_WARNINGS = 100
-# Meta sends milliseconds; a number below 1e12 (2001-09-09 in ms) can only be seconds.
-_SECONDS_BELOW = 10**12
 _MAX_TIMESTAMP_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: beyond it no database keeps it
 # The item key that names each non-message event kind, in the order they are tried.
 _OTHER_KINDS = ("message_edit", "reaction", "read", "postback", "referral", "optin")
@@ -257,7 +256,7 @@ def _timestamp_ms(value: object) -> int | None:
         return None
     if not isinstance(value, (int, float)) or value <= 0:
         return None
-    milliseconds = int(value * 1000 if value < _SECONDS_BELOW else value)
+    milliseconds = int(value if is_milliseconds(value) else value * 1000)
     return milliseconds if 0 < milliseconds <= _MAX_TIMESTAMP_MS else None
 
 
