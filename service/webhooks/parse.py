@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
+from service.messages.inbound import Source
 from service.messages.timestamps import is_milliseconds
 from service.webhooks.events import InboundMessage, OtherEvent, ParsedDelivery
 
@@ -90,7 +91,7 @@ def parse_delivery(payload: object, *, received_ms: int | None = None) -> Parsed
 class _Entry(NamedTuple):
     account_id: str | None  # our account: a message from it is an echo
     time_ms: int | None  # when Meta sent the entry: the fallback for an item's timestamp
-    source: str = "messaging"  # the list the item came in: "messaging" or "standby"
+    source: Source = "messaging"  # the list the item came in
 
 
 class _Header(NamedTuple):
@@ -125,7 +126,7 @@ def _read_entry(entry: object, path: str, received_ms: int | None, out: _Collect
             where = f"{path}.{key}[{index}]"
             if key == "changes":
                 item, where = _change_value(item, where)
-            source = "standby" if key == "standby" else "messaging"
+            source: Source = "standby" if key == "standby" else "messaging"
             _read_item(item, where, context._replace(source=source), out)
 
 
@@ -191,7 +192,7 @@ def _read_message(
             mid=mid,
             sender_ig_id=sender,
             recipient_ig_id=recipient,
-            timestamp_ms=timestamp,
+            timestamp=timestamp,
             message_text=_typed(message, "text", str, path, out),
             attachments=_attachments(message.get("attachments"), path, out),
             reply_to=_typed(message, "reply_to", dict, path, out),
