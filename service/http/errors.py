@@ -6,6 +6,8 @@ nothing an input can do yields another 5xx.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import psycopg
 import structlog
 from litestar import Request, Response
@@ -46,7 +48,9 @@ def _http_exception(_: Request, exc: HTTPException) -> Response:
     return error_response(exc.status_code, exc.detail, getattr(exc, "extra", None))
 
 
-_SERVICE_ERROR_STATUS = {
+# By class: Litestar hands an exception to the handler of the nearest class in its MRO, so a
+# subclass (a NotFound of some kind) takes its base's status with no entry of its own.
+_SERVICE_ERROR_STATUS: dict[type[ServiceError], int] = {
     MalformedRequest: HTTP_400_BAD_REQUEST,
     Unauthenticated: HTTP_401_UNAUTHORIZED,
     Forbidden: HTTP_403_FORBIDDEN,
@@ -55,8 +59,11 @@ _SERVICE_ERROR_STATUS = {
 }
 
 
-def _service_error(_: Request, exc: ServiceError) -> Response:
-    return error_response(_SERVICE_ERROR_STATUS[type(exc)], str(exc))
+def _service_error(status_code: int) -> Callable[[Request, ServiceError], Response]:
+    def handler(_: Request, exc: ServiceError) -> Response:
+        return error_response(status_code, str(exc))
+
+    return handler
 
 
 def _data_error(_: Request, exc: psycopg.DataError) -> Response:
@@ -101,7 +108,7 @@ def _unexpected(_: Request, exc: Exception) -> Response:
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     HTTPException: _http_exception,
-    **{error: _service_error for error in _SERVICE_ERROR_STATUS},
+    **{error: _service_error(status) for error, status in _SERVICE_ERROR_STATUS.items()},
     # psycopg_pool's errors (PoolTimeout, PoolClosed) are OperationalErrors.
     psycopg.Error: _database_error,
     ConnectorException: _database_error,

@@ -15,15 +15,14 @@ from service.http.guards import require_service_token
 from service.http.schemas import (
     GenerateVerificationRequest,
     GenerateVerificationResponse,
-    IngestEventRequest,
     IngestEventResponse,
     SendDmRequest,
     SendDmResponse,
     SendVerificationDmRequest,
 )
 from service.instagram import text_fits
-from service.messages.ingestion import InboundEvent, ingest_event
-from service.messages.timestamps import parse_event_timestamp
+from service.messages.inbound import IngestEventRequest
+from service.messages.ingestion import ingest_event
 from service.store.rows import OutboundMessage
 
 ACCEPTED = IngestEventResponse(success=True, message="Event accepted for processing")
@@ -47,24 +46,10 @@ class InternalController(Controller):
         """Store a message event and queue its processing; a repeated mid is accepted again
         and changes nothing."""
         try:
-            timestamp = parse_event_timestamp(data.timestamp)
+            event = data.to_event()
         except ValueError as exc:
             raise ValidationException(f"timestamp: {exc}") from None
-        await ingest_event(
-            rt,
-            InboundEvent(
-                mid=data.mid,
-                sender_ig_id=data.sender_ig_id,
-                recipient_ig_id=data.recipient_ig_id,
-                timestamp=timestamp,
-                message_text=data.message_text,
-                attachments=data.attachments,
-                reply_to=data.reply_to,
-                quick_reply=data.quick_reply,
-                is_echo=data.is_echo,
-                source=data.source,
-            ),
-        )
+        await ingest_event(rt, event)
         return ACCEPTED
 
     @post("/generate-verification", status_code=HTTP_200_OK)

@@ -1,33 +1,17 @@
-"""Request and response bodies of the internal API: names and shapes callers rely on."""
+"""Request and response bodies of the internal API: names and shapes callers rely on. The
+ingest-event request is the inbound message's own, `service.messages.inbound.IngestEventRequest`."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 
-# Non-empty, not blank, and storable in Postgres text (which cannot hold NUL).
-Id = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=256, pattern=r"^[^\x00]*[^\x00\s][^\x00]*$")
-]
-Text = Annotated[str, msgspec.Meta(max_length=100_000, pattern=r"^[^\x00]*$")]
+from service.messages.inbound import Id, Text
+
 DmKind = Literal["verification", "acknowledgement", "custom"]
-
-
-class IngestEventRequest(msgspec.Struct, kw_only=True):
-    mid: Id
-    sender_ig_id: Id
-    recipient_ig_id: Id
-    timestamp: str | int | float
-    message_text: Text | None = None
-    attachments: list[Any] | dict[str, Any] | None = None
-    reply_to: dict[str, Any] | None = None
-    quick_reply: dict[str, Any] | None = None
-    is_echo: bool = False
-    # "standby": another app controlled the conversation; recorded, never answered.
-    source: Literal["messaging", "standby"] = "messaging"
 
 
 class IngestEventResponse(msgspec.Struct):

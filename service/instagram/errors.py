@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime
 import email.utils
 import json
+import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -108,7 +109,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         if when.tzinfo is None:  # RFC 9110 dates are GMT ("-0000" parses as naive)
             when = when.replace(tzinfo=datetime.UTC)
         seconds = when.timestamp() - (time.time() if now is None else now)
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN / inf from float()
+    if not math.isfinite(seconds):  # float() reads "nan" and "inf"
         return None
     return max(0.0, seconds)
 

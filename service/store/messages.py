@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+import msgspec
 from psycopg.types.json import Jsonb
 
 from service.core.db import Connection
+from service.messages.inbound import InboundEvent
 from service.store.queries import fetch_one, fetch_row, query
 from service.store.rows import InstagramProfile, Message, OutboundMessage, from_row
 
@@ -16,39 +17,16 @@ _CLAIM = query("messages_claim")
 _ACKNOWLEDGE = query("messages_acknowledge")
 _MARK_HANDLED = query("messages_mark_handled")
 _REOPEN = query("messages_reopen")
+_JSON_COLUMNS = ("attachments", "reply_to", "quick_reply")
 
 
-async def insert_if_new(
-    conn: Connection,
-    *,
-    mid: str,
-    sender_ig_id: str,
-    recipient_ig_id: str,
-    timestamp: dt.datetime,
-    message_text: str | None = None,
-    attachments: Any = None,
-    reply_to: Any = None,
-    quick_reply: Any = None,
-    is_echo: bool = False,
-    source: str = "messaging",
-) -> bool:
+async def insert_if_new(conn: Connection, event: InboundEvent) -> bool:
     """Insert the message unless its mid is known; True when it was new."""
-    row = await fetch_one(
-        conn,
-        _INSERT,
-        {
-            "mid": mid,
-            "sender_ig_id": sender_ig_id,
-            "recipient_ig_id": recipient_ig_id,
-            "timestamp": timestamp,
-            "message_text": message_text,
-            "attachments": _json(attachments),
-            "reply_to": _json(reply_to),
-            "quick_reply": _json(quick_reply),
-            "is_echo": is_echo,
-            "source": source,
-        },
-    )
+    # The query's parameters are the event's fields, named alike.
+    params = msgspec.structs.asdict(event)
+    for column in _JSON_COLUMNS:
+        params[column] = _json(params[column])
+    row = await fetch_one(conn, _INSERT, params)
     return row is not None
 
 

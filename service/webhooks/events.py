@@ -1,7 +1,7 @@
 """The value types that `service.webhooks.parse` produces from one Meta webhook delivery.
 
-`InboundMessage` carries what the internal ingest endpoint takes (`to_ingest_body`), plus
-the flags the service needs to decide whether to answer. Everything else Meta sends on the
+`InboundMessage` is the internal ingest endpoint's request (`to_ingest_body`), plus the
+flags the forwarder needs to decide whether to forward it. Everything else Meta sends on the
 messaging fields (reactions, reads, postbacks, referrals, edits, unknown kinds) is kept as
 an `OtherEvent` with its raw item, so it can be logged or stored without being ingested.
 """
@@ -11,50 +11,33 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 
-@dataclass(frozen=True, slots=True)
-class InboundMessage:
-    """One `message` event: a DM to our account, or an echo of one we sent."""
+from service.messages.inbound import IngestEventRequest
 
-    mid: str
-    sender_ig_id: str
-    recipient_ig_id: str
-    timestamp_ms: int
-    message_text: str | None = None
-    # Kept exactly as Meta sent them (image, video, audio, file, share, story_mention,
-    # ig_reel, reel, ig_post, ephemeral, like_heart, ...): saved reels and posts are the
-    # product, and a type we do not know yet must still reach the database.
-    attachments: list[dict[str, Any]] | None = None
-    reply_to: dict[str, Any] | None = None
-    quick_reply: dict[str, Any] | None = None
-    is_echo: bool = False
+
+class InboundMessage(IngestEventRequest, kw_only=True, frozen=True):
+    """One `message` event, a DM to our account or an echo of one we sent: the ingest
+    request it becomes, plus two facts that decide whether it is forwarded at all.
+
+    Its `timestamp` is in milliseconds. Its `attachments` are kept exactly as Meta sent them
+    (image, video, audio, file, share, story_mention, ig_reel, reel, ig_post, ephemeral,
+    like_heart, ...): saved reels and posts are the product, and a type we do not know yet
+    must still reach the database. Its `source` is "standby" when another app controlled the
+    conversation (Meta's handover protocol): that app answers, we must not.
+    """
+
     # The sender unsent it: the service records it and never answers it.
     is_deleted: bool = False
     # Meta could not render it (e.g. some stickers and GIFs): recorded, not answered.
     is_unsupported: bool = False
-    # "standby" when another app controlled the conversation (Meta's handover protocol):
-    # that app answers, we must not.
-    source: str = "messaging"
 
     def to_ingest_body(self) -> dict[str, Any]:
-        """The body for `POST /api/internal/ingest-event`, without None-valued optional keys."""
-        body: dict[str, Any] = {
-            "mid": self.mid,
-            "sender_ig_id": self.sender_ig_id,
-            "recipient_ig_id": self.recipient_ig_id,
-            "timestamp": self.timestamp_ms,
-            "is_echo": self.is_echo,
-        }
-        optional = {
-            "message_text": self.message_text,
-            "attachments": self.attachments,
-            "reply_to": self.reply_to,
-            "quick_reply": self.quick_reply,
-        }
-        body.update({key: value for key, value in optional.items() if value is not None})
-        if self.source != "messaging":
-            body["source"] = self.source
-        return body
+        """The body for `POST /api/internal/ingest-event`: the request's fields, without
+        those left at their defaults."""
+        # Built, not validated: the endpoint validates, and a refusal is recorded.
+        body = msgspec.to_builtins(self)
+        return {name: body[name] for name in IngestEventRequest.__struct_fields__ if name in body}
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,12 +24,12 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
+from service.messages.inbound import Source
+from service.messages.timestamps import is_milliseconds
 from service.webhooks.events import InboundMessage, OtherEvent, ParsedDelivery
 
 META_BATCH_LIMIT = 1000
 MAX_WARNINGS = 100
-# Meta sends milliseconds; a number below 1e12 (2001-09-09 in ms) can only be seconds.
-_SECONDS_BELOW = 10**12
 _MAX_TIMESTAMP_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: beyond it no database keeps it
 # The item key that names each non-message event kind, in the order they are tried.
 _OTHER_KINDS = ("message_edit", "reaction", "read", "postback", "referral", "optin")
@@ -91,7 +91,7 @@ def parse_delivery(payload: object, *, received_ms: int | None = None) -> Parsed
 class _Entry(NamedTuple):
     account_id: str | None  # our account: a message from it is an echo
     time_ms: int | None  # when Meta sent the entry: the fallback for an item's timestamp
-    source: str = "messaging"  # the list the item came in: "messaging" or "standby"
+    source: Source = "messaging"  # the list the item came in
 
 
 class _Header(NamedTuple):
@@ -126,7 +126,7 @@ def _read_entry(entry: object, path: str, received_ms: int | None, out: _Collect
             where = f"{path}.{key}[{index}]"
             if key == "changes":
                 item, where = _change_value(item, where)
-            source = "standby" if key == "standby" else "messaging"
+            source: Source = "standby" if key == "standby" else "messaging"
             _read_item(item, where, context._replace(source=source), out)
 
 
@@ -192,7 +192,7 @@ def _read_message(
             mid=mid,
             sender_ig_id=sender,
             recipient_ig_id=recipient,
-            timestamp_ms=timestamp,
+            timestamp=timestamp,
             message_text=_typed(message, "text", str, path, out),
             attachments=_attachments(message.get("attachments"), path, out),
             reply_to=_typed(message, "reply_to", dict, path, out),
@@ -257,7 +257,7 @@ def _timestamp_ms(value: object) -> int | None:
         return None
     if not isinstance(value, (int, float)) or value <= 0:
         return None
-    milliseconds = int(value * 1000 if value < _SECONDS_BELOW else value)
+    milliseconds = int(value if is_milliseconds(value) else value * 1000)
     return milliseconds if 0 < milliseconds <= _MAX_TIMESTAMP_MS else None
 
 

@@ -1,4 +1,5 @@
-"""The error mapping: however a lost database reaches a handler, the caller gets a 503."""
+"""The error mapping: domain errors by class, a subclass as its base; and however a lost
+database reaches a handler, the caller gets a 503."""
 
 from __future__ import annotations
 
@@ -9,7 +10,46 @@ from litestar import Litestar, get
 from litestar.testing import TestClient
 from procrastinate.exceptions import ConnectorException
 
+from service.core.errors import (
+    Forbidden,
+    InvalidRequest,
+    MalformedRequest,
+    NotFound,
+    Unauthenticated,
+)
 from service.http.errors import EXCEPTION_HANDLERS
+
+
+def answer(error: Exception):
+    """What a client gets when a handler raises `error`."""
+
+    @get("/boom", sync_to_thread=False)
+    def boom() -> None:
+        raise error
+
+    app = Litestar([boom], exception_handlers=EXCEPTION_HANDLERS, logging_config=None)
+    with TestClient(app) as client:
+        return client.get("/boom")
+
+
+@pytest.mark.parametrize(
+    "base, status",
+    [
+        (MalformedRequest, 400),
+        (Unauthenticated, 401),
+        (Forbidden, 403),
+        (NotFound, 404),
+        (InvalidRequest, 422),
+    ],
+)
+def test_a_new_subclass_of_a_domain_error_answers_as_its_base(base, status):
+    subclass = type(f"Particular{base.__name__}", (base,), {})
+
+    for error in (base("what went wrong"), subclass("what went wrong")):
+        response = answer(error)
+        assert response.status_code == status
+        assert response.headers["content-type"].startswith("application/json")
+        assert response.json() == {"status_code": status, "detail": "what went wrong"}
 
 
 def wrapped(cause: Exception) -> ConnectorException:
@@ -33,12 +73,6 @@ def wrapped(cause: Exception) -> ConnectorException:
     ids=["operational", "pool timeout", "pool closed", "procrastinate", "recursion", "bug"],
 )
 def test_errors_map_to_json_responses(error, status):
-    @get("/boom", sync_to_thread=False)
-    def boom() -> None:
-        raise error
-
-    app = Litestar([boom], exception_handlers=EXCEPTION_HANDLERS, logging_config=None)
-    with TestClient(app) as client:
-        response = client.get("/boom")
+    response = answer(error)
     assert response.status_code == status
     assert response.json()["status_code"] == status and response.json()["detail"]

@@ -50,7 +50,7 @@ def test_a_text_message_becomes_one_inbound_message_with_its_ingest_body() -> No
                 mid="mid.abc",
                 sender_ig_id=USER,
                 recipient_ig_id=ACCOUNT,
-                timestamp_ms=SENT_MS,
+                timestamp=SENT_MS,
                 message_text="Check this reel out!",
             ),
         )
@@ -61,7 +61,6 @@ def test_a_text_message_becomes_one_inbound_message_with_its_ingest_body() -> No
         "recipient_ig_id": ACCOUNT,
         "timestamp": SENT_MS,
         "message_text": "Check this reel out!",
-        "is_echo": False,
     }
 
 
@@ -295,7 +294,7 @@ def test_without_any_time_a_message_takes_the_delivery_received_time() -> None:
 
     assert parse_delivery(payload).messages == ()
     parsed = parse_delivery(payload, received_ms=received_ms)
-    assert [(m.mid, m.timestamp_ms) for m in parsed.messages] == [("mid.1", received_ms)]
+    assert [(m.mid, m.timestamp) for m in parsed.messages] == [("mid.1", received_ms)]
     assert "received time" in parsed.warnings[0]
 
 
@@ -326,7 +325,11 @@ def test_the_dashboard_test_shape_in_changes_is_read_with_its_seconds_timestamp(
 
     assert parsed.messages == (
         InboundMessage(
-            "random_mid", "12334", "23245", 1_527_459_824_000, message_text="random_text"
+            mid="random_mid",
+            sender_ig_id="12334",
+            recipient_ig_id="23245",
+            timestamp=1_527_459_824_000,
+            message_text="random_text",
         ),
     )
     assert parsed.warnings == ()
@@ -360,7 +363,7 @@ def test_a_change_for_a_non_messaging_field_is_an_unknown_event() -> None:
 def test_timestamps_are_milliseconds_whether_sent_in_seconds_or_milliseconds(
     sent: Any, expected_ms: int
 ) -> None:
-    assert parse_one_message(message_item(text="t", timestamp=sent)).timestamp_ms == expected_ms
+    assert parse_one_message(message_item(text="t", timestamp=sent)).timestamp == expected_ms
 
 
 @pytest.mark.parametrize(
@@ -369,7 +372,7 @@ def test_timestamps_are_milliseconds_whether_sent_in_seconds_or_milliseconds(
 def test_a_missing_or_invalid_item_timestamp_falls_back_to_the_entry_time(bad: Any) -> None:
     received = parse_one_message(message_item(text="t", timestamp=bad))
 
-    assert received.timestamp_ms == ENTRY_MS
+    assert received.timestamp == ENTRY_MS
 
 
 def test_a_message_with_no_usable_time_at_all_is_skipped_with_a_warning() -> None:
@@ -487,13 +490,7 @@ def test_wrongly_typed_optional_fields_are_dropped_and_the_message_kept() -> Non
         received.reply_to,
         received.quick_reply,
     ) == (None,) * 4
-    assert set(received.to_ingest_body()) == {
-        "mid",
-        "sender_ig_id",
-        "recipient_ig_id",
-        "timestamp",
-        "is_echo",
-    }
+    assert set(received.to_ingest_body()) == {"mid", "sender_ig_id", "recipient_ig_id", "timestamp"}
     assert len(parsed.warnings) == 4
 
 
@@ -619,7 +616,7 @@ def assert_well_formed(parsed: ParsedDelivery) -> None:
             isinstance(v, str) and v.strip()
             for v in (received.mid, received.sender_ig_id, received.recipient_ig_id)
         )
-        assert isinstance(received.timestamp_ms, int) and received.timestamp_ms > 0
+        assert isinstance(received.timestamp, int) and received.timestamp > 0
         json.dumps(received.to_ingest_body())
     for event in parsed.other_events:
         assert isinstance(event.kind, str) and isinstance(event.raw, dict)

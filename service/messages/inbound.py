@@ -1,0 +1,61 @@
+"""The inbound message, in its two shapes.
+
+`IngestEventRequest` is the body of `POST /api/internal/ingest-event` as the spec writes it:
+the endpoint decodes it and the webhook forwarder writes it. `InboundEvent` is the message
+as the service stores it, its timestamp read (`to_event`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from service.messages.timestamps import parse_event_timestamp
+
+# Non-empty, not blank, and storable in Postgres text (which cannot hold NUL).
+Id = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=256, pattern=r"^[^\x00]*[^\x00\s][^\x00]*$")
+]
+Text = Annotated[str, msgspec.Meta(max_length=100_000, pattern=r"^[^\x00]*$")]
+# "standby": another app controlled the conversation; recorded, never answered.
+Source = Literal["messaging", "standby"]
+
+
+# omit_defaults: an encoded request leaves out what the endpoint would default anyway.
+class IngestEventRequest(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True):
+    mid: Id
+    sender_ig_id: Id
+    recipient_ig_id: Id
+    # Unix seconds or milliseconds, as a number or digits, or ISO 8601 (`parse_event_timestamp`).
+    timestamp: str | int | float
+    message_text: Text | None = None
+    attachments: list[Any] | dict[str, Any] | None = None
+    reply_to: dict[str, Any] | None = None
+    quick_reply: dict[str, Any] | None = None
+    is_echo: bool = False
+    source: Source = "messaging"
+
+    def to_event(self) -> InboundEvent:
+        """The message to store; ValueError, with a message fit for the caller, if the
+        timestamp cannot be read."""
+        # asdict is shallow: the attachments are handed on, not copied.
+        fields = msgspec.structs.asdict(self)
+        fields["timestamp"] = parse_event_timestamp(self.timestamp)
+        return msgspec.convert(fields, InboundEvent)
+
+
+class InboundEvent(msgspec.Struct, kw_only=True, frozen=True):
+    """A message as the service stores it (`service.store.messages.insert_if_new`)."""
+
+    mid: str
+    sender_ig_id: str
+    recipient_ig_id: str
+    timestamp: dt.datetime
+    message_text: str | None = None
+    attachments: Any = None
+    reply_to: Any = None
+    quick_reply: Any = None
+    is_echo: bool = False
+    source: str = "messaging"
