@@ -39,7 +39,8 @@ from service.instagram import (
     RateLimitedError,
     TransientGraphError,
 )
-from service.core.jobs import RetryLater, backoff_seconds
+from service.core.backoff import backoff_seconds
+from service.core.jobs import RetryLater
 from service.core.runtime import Runtime
 from service.core.settings import Settings
 from service.store import outbound_messages
