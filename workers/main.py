@@ -30,7 +30,7 @@ from service.core.backoff import backoff_seconds, waits
 from service.core.db import is_database_unavailable
 from service.core.runtime import Runtime, open_runtime
 from service.core.settings import SERVICE_SETTINGS, Settings
-from workers import rescue, tasks
+from workers import middleware, rescue, tasks
 
 log = structlog.get_logger("workers")
 
@@ -127,7 +127,7 @@ async def _work(app: procrastinate.App, rt: Runtime, concurrency: int, stop: asy
             update_heartbeat_interval=s.worker_heartbeat_seconds,
             stalled_worker_timeout=s.worker_stalled_seconds,
             shutdown_graceful_timeout=s.worker_shutdown_seconds,
-            worker_middleware=[_stop_when_database_lost],
+            worker_middleware=[middleware.count_and_log, _stop_when_database_lost],
             install_signal_handlers=False,
         )
     )
