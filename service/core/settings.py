@@ -1,21 +1,25 @@
 """Typed settings, read once from the environment (or any mapping, in tests).
 
-A missing or malformed setting raises `SettingsError` with one line naming it, so a
-process stops at start rather than failing at its first request.
+Each field is read from its upper-case name (`db_pool_max_size` from `DB_POOL_MAX_SIZE`);
+an empty value counts as unset. msgspec converts the strings to the fields' types
+(numbers as Python writes them; booleans as true, false, 1 or 0, in any case). A missing
+or malformed setting raises `SettingsError` with one line naming it, so a process stops
+at start rather than failing at its first request.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 DEFAULT_VERIFY_URL_BASE = "https://c702be487ed4.ngrok-free.app/verify"
 DEFAULT_INSTAGRAM_API_BASE_URL = "https://graph.instagram.com/v24.0"
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
 
 
 # What the web and worker processes cannot run without, beyond DATABASE_URL.
@@ -41,7 +45,8 @@ class Settings:
     # is set. Without either, the web process refuses to start.
     webhook_allow_unsigned: bool = False
     # Forwarding a delivery to the ingest endpoint: retries after the first attempt, waiting
-    # base * 2^n seconds, capped (about 37 minutes in all by default).
+    # base, 2 base, 4 base ... seconds (`service.core.backoff`), capped (about 37 minutes in
+    # all by default).
     forward_max_retries: int = 12
     forward_backoff_base_seconds: float = 1.0
     forward_backoff_cap_seconds: float = 600.0
@@ -84,20 +89,16 @@ class Settings:
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str], **overrides: Any) -> Settings:
-        """Build settings from `env` (upper-case names); `overrides` win over `env`."""
-        values: dict[str, Any] = {}
-        for field in dataclasses.fields(cls):
-            name = field.name.upper()
-            if field.name in overrides:
-                values[field.name] = overrides[field.name]
-                continue
-            raw = env.get(name)
-            if raw is None or raw == "":
-                if field.default is dataclasses.MISSING:
-                    raise SettingsError(f"missing required setting {name}")
-                continue
-            values[field.name] = _convert(name, field.type, raw)
-        return cls(**values)
+        """Build settings from `env` (upper-case names); `overrides` (field names, typed
+        values) win over `env`."""
+        values: dict[str, Any] = {
+            name.lower(): raw for name, raw in env.items() if name.isupper() and raw != ""
+        }
+        values.update(overrides)
+        try:
+            return msgspec.convert(values, cls, strict=False)
+        except msgspec.ValidationError as exc:
+            raise SettingsError(_explain(exc, values)) from None
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -123,20 +124,21 @@ class Settings:
         return self.instagram_api_base_url.startswith(("http://127.", "http://localhost"))
 
 
-def _convert(name: str, type_name: Any, raw: str) -> Any:
-    kind = str(type_name)
-    if kind == "bool":
-        if raw.lower() in _TRUE or raw.lower() in _FALSE:
-            return raw.lower() in _TRUE
-        raise SettingsError(f"setting {name} must be true or false, got {raw!r}")
-    try:
-        if kind == "int":
-            return int(raw)
-        if kind == "float":
-            return float(raw)
-    except ValueError:
-        raise SettingsError(f"setting {name} must be a number, got {raw!r}") from None
-    return raw
+_MISSING = re.compile(r"missing required field `(\w+)`")
+_MALFORMED = re.compile(r"^Expected `(\w+)`.* - at `\$\.(\w+)`$")
+_EXPECTED = {"int": "a number", "float": "a number", "bool": "true or false"}
+
+
+def _explain(error: msgspec.ValidationError, values: Mapping[str, Any]) -> str:
+    """msgspec's error, in one line that names the setting by its environment name."""
+    text = str(error)
+    if missing := _MISSING.search(text):
+        return f"missing required setting {missing[1].upper()}"
+    if malformed := _MALFORMED.match(text):
+        kind, field = malformed[1], malformed[2]
+        expected = _EXPECTED.get(kind, f"a {kind}")
+        return f"setting {field.upper()} must be {expected}, got {values.get(field)!r}"
+    return f"malformed settings: {text}"
 
 
 # Written by `ingest dev` so that other commands find its embedded database.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from service.core import jobs
+from service.core import backoff, jobs
 from service.core.errors import NotFound
 from service.core.runtime import Runtime
 from service.dms import sending, texts
@@ -81,10 +81,9 @@ async def send_dm(rt: Runtime, *, ig_id: str, text: str, kind: str) -> OutboundM
 
 async def wait_for_outcome(rt: Runtime, dm: OutboundMessage, seconds: float) -> OutboundMessage:
     deadline = time.monotonic() + seconds
-    pause = 0.01
+    pauses = backoff.waits(base=0.01, cap=0.2)
     while dm.status == "pending" and time.monotonic() < deadline:
-        await asyncio.sleep(pause)
-        pause = min(pause * 2, 0.2)
+        await asyncio.sleep(next(pauses))
         async with rt.pool.connection() as conn:
             dm = await outbound_messages.get(conn, dm.id) or dm
     return dm

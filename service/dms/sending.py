@@ -32,7 +32,8 @@ import uuid
 import psycopg
 
 from service.core import metrics
-from service.core.jobs import RetryLater, backoff_seconds
+from service.core.backoff import backoff_seconds
+from service.core.jobs import RetryLater
 from service.core.runtime import Runtime
 from service.core.settings import Settings
 from service.dms import texts, token_mint

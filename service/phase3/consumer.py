@@ -12,6 +12,7 @@ import socket
 import psycopg
 import structlog
 
+from service.core.backoff import backoff_seconds
 from service.core.db import Pool, make_pool
 from service.core.settings import Settings
 from service.store import phase3_queue
@@ -21,6 +22,10 @@ log = structlog.get_logger("phase3")
 VISIBILITY_SECONDS = 300
 BATCH = 50
 POLL_SECONDS = 5.0
+# A failing row is claimed again after 5 s, 10 s, 20 s, 40 s, then fails for good.
+MAX_ATTEMPTS = 5
+BACKOFF_BASE_SECONDS = 5.0
+BACKOFF_CAP_SECONDS = 600.0
 
 
 async def handle(item: Phase3Item) -> None:
@@ -50,7 +55,15 @@ async def drain(pool: Pool, consumer: str) -> int:
                 log.exception("phase3 item failed", message_id=item.message_id)
                 async with pool.connection() as conn:
                     await phase3_queue.fail(
-                        conn, item_id=item.id, consumer=consumer, error=repr(exc)
+                        conn,
+                        item_id=item.id,
+                        consumer=consumer,
+                        error=repr(exc),
+                        # The claim counted this attempt: the first failure waits the base.
+                        retry_in_seconds=backoff_seconds(
+                            item.attempts, base=BACKOFF_BASE_SECONDS, cap=BACKOFF_CAP_SECONDS
+                        ),
+                        max_attempts=MAX_ATTEMPTS,
                     )
                 continue
             async with pool.connection() as conn:

@@ -50,20 +50,19 @@ async def fail(
     item_id: int,
     consumer: str,
     error: str,
-    max_attempts: int = 5,
-    backoff_base_seconds: float = 5.0,
-    backoff_cap_seconds: float = 600.0,
+    retry_in_seconds: float,
+    max_attempts: int,
 ) -> str | None:
-    """Give the row back for a later try, or fail it; returns its new status."""
+    """Give the row back to be claimed again in `retry_in_seconds`, or fail it once it has
+    had `max_attempts`; returns its new status."""
     cur = await conn.execute(
         _FAIL,
         {
             "id": item_id,
             "consumer": consumer,
             "error": error,
+            "retry_in_seconds": retry_in_seconds,
             "max_attempts": max_attempts,
-            "backoff_base_seconds": backoff_base_seconds,
-            "backoff_cap_seconds": backoff_cap_seconds,
         },
     )
     row = await cur.fetchone()

@@ -24,7 +24,8 @@ import dataclasses
 
 import httpx
 
-from service.core.jobs import RetryLater, backoff_seconds
+from service.core.backoff import backoff_seconds
+from service.core.jobs import RetryLater
 from service.core.runtime import Runtime, open_runtime
 from service.core.settings import Settings
 from service.store import webhook_deliveries

@@ -83,7 +83,7 @@ def test_a_failed_row_backs_off_then_fails_for_good(database_url, db):
     status = run(
         database_url,
         lambda c: phase3_queue.fail(
-            c, item_id=item.id, consumer="c1", error="boom", max_attempts=2
+            c, item_id=item.id, consumer="c1", error="boom", retry_in_seconds=60, max_attempts=2
         ),
     )
     assert status == "queued"
@@ -97,7 +97,12 @@ def test_a_failed_row_backs_off_then_fails_for_good(database_url, db):
     status = run(
         database_url,
         lambda c: phase3_queue.fail(
-            c, item_id=item.id, consumer="c1", error="boom again", max_attempts=2
+            c,
+            item_id=item.id,
+            consumer="c1",
+            error="boom again",
+            retry_in_seconds=60,
+            max_attempts=2,
         ),
     )
     assert status == "failed"

@@ -1,4 +1,5 @@
-"""Start-up: settings fail with one clear line; migrations apply once and only once."""
+"""Start-up: a process without its settings stops with one clear line (the settings
+themselves: tests/unit/test_settings.py); migrations apply once and only once."""
 
 from __future__ import annotations
 
@@ -9,18 +10,7 @@ import psycopg
 import pytest
 
 from service.core.migrate import migrate, migration_files
-from service.core.settings import SERVICE_SETTINGS, Settings, SettingsError
 from tests.support.stack import ROOT
-
-
-def test_a_missing_setting_is_named():
-    with pytest.raises(SettingsError, match="missing required setting DATABASE_URL"):
-        Settings.from_mapping({"INTERNAL_SERVICE_TOKEN": "t"})
-    settings = Settings.from_mapping(
-        {"DATABASE_URL": "postgresql://x", "INSTAGRAM_ACCESS_TOKEN": "t"}
-    )
-    with pytest.raises(SettingsError, match="missing required setting INTERNAL_SERVICE_TOKEN"):
-        settings.require(*SERVICE_SETTINGS)
 
 
 def test_web_and_worker_stop_without_the_service_settings(tmp_path):
@@ -37,30 +27,6 @@ def test_web_and_worker_stop_without_the_service_settings(tmp_path):
         assert result.stderr.strip() == (
             f"ingest {command}: missing required setting INTERNAL_SERVICE_TOKEN"
         )
-
-
-def test_a_malformed_number_is_named():
-    with pytest.raises(SettingsError, match="SEND_MAX_RETRIES must be a number"):
-        Settings.from_mapping(
-            {
-                "DATABASE_URL": "x",
-                "INTERNAL_SERVICE_TOKEN": "x",
-                "INSTAGRAM_ACCESS_TOKEN": "x",
-                "SEND_MAX_RETRIES": "three",
-            }
-        )
-
-
-def test_secrets_stay_out_of_the_settings_repr():
-    settings = Settings.from_mapping(
-        {
-            "DATABASE_URL": "x",
-            "INTERNAL_SERVICE_TOKEN": "s3cret",
-            "INSTAGRAM_ACCESS_TOKEN": "acc3ss",
-            "INSTAGRAM_APP_SECRET": "app5ecret",
-        }
-    )
-    assert not {"s3cret", "acc3ss", "app5ecret"} & set(repr(settings).replace("'", " ").split())
 
 
 @pytest.mark.parametrize("command", ["web", "worker", "migrate"])

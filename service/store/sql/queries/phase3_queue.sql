@@ -27,14 +27,13 @@ WHERE id = %(id)s AND status = 'claimed' AND claimed_by = %(consumer)s
 RETURNING id;
 
 -- phase3_queue_fail --
--- Give a claimed row back with the error, after an exponential backoff, or fail it for
--- good once it has had `max_attempts`.
+-- Give a claimed row back with the error, to be claimed again in `retry_in_seconds`, or
+-- fail it for good once it has had `max_attempts`.
 UPDATE phase3_queue
 SET status = CASE WHEN attempts >= %(max_attempts)s THEN 'failed' ELSE 'queued' END,
     last_error = %(error)s,
     claimed_by = NULL,
-    available_at = now() + make_interval(secs => least(%(backoff_cap_seconds)s,
-                                                        %(backoff_base_seconds)s * 2 ^ (attempts - 1)))
+    available_at = now() + make_interval(secs => %(retry_in_seconds)s)
 WHERE id = %(id)s AND status = 'claimed' AND claimed_by = %(consumer)s
 RETURNING id, status;
 
