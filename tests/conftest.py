@@ -29,6 +29,12 @@ hypothesis.settings.load_profile("ci" if os.environ.get("CI") else "default")
 UNIT_TIER = os.path.join("tests", "unit", "")
 
 
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """psycopg's async connections and the service run on asyncio only."""
+    return "asyncio"
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Find the Postgres server once, and only when a collected test may need it: the unit
     tier runs on a machine without one."""
