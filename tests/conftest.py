@@ -12,6 +12,7 @@ from psycopg.rows import dict_row
 from pytest_postgresql import factories
 
 from service.core.migrate import migrate
+from devtools import embedded_db
 from devtools.sandbox import Sandbox
 from tests.support import pg, seed
 from tests.support.stack import Stack, make_env
@@ -40,7 +41,13 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     tier runs on a machine without one."""
     if all(UNIT_TIER in str(item.path) for item in session.items):
         return
-    server = pg.find_server()
+    try:
+        server = pg.find_server()
+    except embedded_db.NotInstalled as exc:
+        pytest.exit(
+            f"no Postgres answers (set TEST_PG_HOST) and {exc}",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
     session.config.option.postgresql_host = server["host"]
     session.config.option.postgresql_port = server["port"]
     session.config.option.postgresql_user = server["user"]
