@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import sys
 import uuid
+from pathlib import Path
 
 import psycopg
 from psycopg_pool import PoolTimeout
@@ -35,11 +36,14 @@ def main(argv: list[str] | None = None) -> int:
     _add_operations(commands)
     args = parser.parse_args(argv)
 
-    load_dotenv_file()
     if args.command == "dev":
         from ingest import dev
 
+        # Not the dev file: `ingest dev` writes it for the other commands, and the one an
+        # earlier run left names a database that run has stopped.
+        load_dotenv_file(Path(".env"))
         return dev.main()
+    load_dotenv_file()
     try:
         settings = Settings.from_env()
         logs.configure(fmt=settings.log_format, level=settings.log_level)

@@ -7,6 +7,11 @@ they work as written.
 No INSTAGRAM_APP_SECRET: the webhook accepts unsigned posts (WEBHOOK_ALLOW_UNSIGNED), with
 a warning at start and on every such post; set the secret to test signatures.
 The web server listens on 127.0.0.1:3000, as those examples expect.
+
+Stopped with Ctrl-C (SIGINT) or SIGTERM, it stops what it started: the web server, the
+worker, the sandbox and the embedded Postgres. A Postgres that an earlier run left running
+(one killed with SIGKILL) is reused, and stopped at the end like one started afresh
+(`devtools/embedded_db.py` says why and when not). The next run starts it again.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
+import sys
 
 import structlog
 import uvicorn
@@ -31,12 +38,30 @@ DEV_SERVICE_TOKEN = "your_service_token"
 
 
 def main() -> int:
+    # SIGTERM unwinds like Ctrl-C, so that what was started is stopped (by default Python
+    # dies at once, leaving the embedded Postgres running).
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        with contextlib.ExitStack() as started:
+            return _run(started)
+    except KeyboardInterrupt:
+        return 128 + signal.SIGINT
+    except embedded_db.NotInstalled as exc:
+        print(f"ingest dev: DATABASE_URL is not set and {exc}", file=sys.stderr)
+        return 2
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _run(started: contextlib.ExitStack) -> int:
     env = dict(os.environ)
     logs.configure(fmt=env.get("LOG_FORMAT", "console"), level=env.get("LOG_LEVEL", "INFO"))
     env.setdefault("PORT", "3000")
     env.setdefault("HOST", "127.0.0.1")
     if not env.get("DATABASE_URL"):
-        env["DATABASE_URL"] = embedded_db.start()
+        env["DATABASE_URL"] = started.enter_context(embedded_db.serving())
         # Other `ingest` commands run in this folder (connect, status) read it from here.
         DEV_ENV_FILE.write_text(f"DATABASE_URL={env['DATABASE_URL']}\n")
         log.warning(
@@ -55,10 +80,10 @@ def main() -> int:
     env.setdefault(
         "INTERNAL_INGEST_URL", f"http://127.0.0.1:{env['PORT']}/api/internal/ingest-event"
     )
-    sandbox = None
     if not env.get("INSTAGRAM_ACCESS_TOKEN"):
         sandbox = Sandbox()
         sandbox.start()
+        started.callback(sandbox.stop)
         env.update(
             INSTAGRAM_ACCESS_TOKEN="sandbox-token",
             INSTAGRAM_SCOPED_ID="sandbox",
@@ -72,11 +97,7 @@ def main() -> int:
         )
     settings = Settings.from_mapping(env)
     migrate(settings.database_url)
-    try:
-        asyncio.run(_serve(settings))
-    finally:
-        if sandbox is not None:
-            sandbox.stop()
+    asyncio.run(_serve(settings))
     return 0
 
 

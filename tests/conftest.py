@@ -12,6 +12,7 @@ import pytest
 from psycopg.rows import dict_row
 from pytest_postgresql import factories
 
+from devtools import embedded_db
 from devtools.sandbox import Sandbox
 from service.core.migrate import migrate
 from tests.support import pg, seed
@@ -30,12 +31,24 @@ hypothesis.settings.load_profile("ci" if os.environ.get("CI") else "default")
 UNIT_TIER = os.path.join("tests", "unit", "")
 
 
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """psycopg's async connections and the service run on asyncio only."""
+    return "asyncio"
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Find the Postgres server once, and only when a collected test may need it: the unit
     tier runs on a machine without one."""
     if all(UNIT_TIER in str(item.path) for item in session.items):
         return
-    server = pg.find_server()
+    try:
+        server = pg.find_server()
+    except embedded_db.NotInstalled as exc:
+        pytest.exit(
+            f"no Postgres answers (set TEST_PG_HOST) and {exc}",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
     session.config.option.postgresql_host = server["host"]
     session.config.option.postgresql_port = server["port"]
     session.config.option.postgresql_user = server["user"]

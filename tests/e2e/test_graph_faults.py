@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from devtools.sandbox import ScriptedResponse
@@ -109,11 +107,11 @@ def settings(env) -> Settings:
 
 
 @pytest.mark.parametrize("case", MATRIX)
-def test_graph_fault_ends_in_the_right_state(case, settings, sandbox, db):
+async def test_graph_fault_ends_in_the_right_state(case, settings, sandbox, db):
     responses, status, attempts, error = MATRIX[case]
     sandbox.script(*responses)
     dm_id = insert_dm(db)
-    send_until_settled(settings, dm_id)
+    await send_until_settled(settings, dm_id)
     assert row(db, dm_id) == {
         "status": status,
         "attempts": attempts,
@@ -124,11 +122,11 @@ def test_graph_fault_ends_in_the_right_state(case, settings, sandbox, db):
     assert len(sandbox.messages()) == (status == "sent")
 
 
-def test_connection_refused_is_retried_then_fails(env, db):
+async def test_connection_refused_is_retried_then_fails(env, db):
     closed = f"http://127.0.0.1:{free_port()}"
     settings = Settings.from_mapping({**env, "INSTAGRAM_API_BASE_URL": closed})
     dm_id = insert_dm(db)
-    send_until_settled(settings, dm_id)
+    await send_until_settled(settings, dm_id)
     assert row(db, dm_id) == {
         "status": "failed",
         "attempts": 4,
@@ -138,11 +136,11 @@ def test_connection_refused_is_retried_then_fails(env, db):
     }
 
 
-def test_timeout_is_retried_then_fails(env, sandbox, db):
+async def test_timeout_is_retried_then_fails(env, sandbox, db):
     settings = Settings.from_mapping({**env, "GRAPH_TIMEOUT_SECONDS": "0.2"})
     sandbox.script(*[ScriptedResponse(delay_seconds=0.5)] * 4)
     dm_id = insert_dm(db)
-    send_until_settled(settings, dm_id)
+    await send_until_settled(settings, dm_id)
     assert row(db, dm_id) == {
         "status": "failed",
         "attempts": 4,
@@ -151,29 +149,26 @@ def test_timeout_is_retried_then_fails(env, sandbox, db):
     }
 
 
-def test_retries_wait_the_spec_schedule_and_honour_retry_after(settings, sandbox, db):
+async def test_retries_wait_the_spec_schedule_and_honour_retry_after(settings, sandbox, db):
     sandbox.script(
         scripted(500), scripted(503, **{"Retry-After": "0.7"}), scripted(500), scripted(500)
     )
-    waits = send_until_settled(settings, insert_dm(db))
+    waits = await send_until_settled(settings, insert_dm(db))
     # Base 0.05 s doubling (the tests' scale of 1 s, 2 s, 4 s); Retry-After asks for longer.
     assert waits == [0.05, 0.7, 0.2]
 
 
-def test_a_rate_limit_holds_every_send_of_the_account(settings, sandbox, db):
+async def test_a_rate_limit_holds_every_send_of_the_account(settings, sandbox, db):
     sandbox.script(scripted(429, **{"Retry-After": "30"}))
     first, second = insert_dm(db, "user-1"), insert_dm(db, "user-2")
 
-    async def run() -> float:
-        async with open_runtime(settings) as rt:
-            with pytest.raises(sending.RetryLater) as limited:
-                await sending.send_outbound(rt, first)
-            assert limited.value.delay_seconds == 30
-            with pytest.raises(sending.RetryLater) as held:
-                await sending.send_outbound(rt, second)
-            return held.value.delay_seconds
-
-    held_for = asyncio.run(run())
+    async with open_runtime(settings) as rt:
+        with pytest.raises(sending.RetryLater) as limited:
+            await sending.send_outbound(rt, first)
+        assert limited.value.delay_seconds == 30
+        with pytest.raises(sending.RetryLater) as held:
+            await sending.send_outbound(rt, second)
+    held_for = held.value.delay_seconds
     assert 25 < held_for <= 30
     assert sandbox.attempts == 1  # the second DM made no call
     assert row(db, second)["attempts"] == 0 and row(db, second)["status"] == "pending"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import pytest
@@ -37,14 +36,10 @@ def failed(db) -> dict[str, object]:
     }
 
 
-def in_runtime(env: dict[str, str], operation):
+async def in_runtime(env: dict[str, str], operation):
     """Run `operation(rt)` in this process, on a runtime opened from `env`."""
-
-    async def run():
-        async with open_runtime(Settings.from_mapping(env)) as rt:
-            return await operation(rt)
-
-    return asyncio.run(run())
+    async with open_runtime(Settings.from_mapping(env)) as rt:
+        return await operation(rt)
 
 
 def statuses(db) -> dict[object, tuple]:
@@ -69,19 +64,21 @@ def test_dry_run_lists_what_would_be_requeued_and_changes_nothing(env, db, faile
     assert send_jobs(db) == []
 
 
-def test_filters_select_by_kind_recipient_and_age(env, db, failed):
-    def would(**filters) -> list:
-        dms = in_runtime(env, lambda rt: requeue.retry_failed(rt, dry_run=True, **filters))
+async def test_filters_select_by_kind_recipient_and_age(env, db, failed):
+    async def would(**filters) -> list:
+        dms = await in_runtime(env, lambda rt: requeue.retry_failed(rt, dry_run=True, **filters))
         return sorted(str(dm.id) for dm in dms)
 
     def ids(*names: str) -> list:
         return sorted(str(failed[name]) for name in names)
 
-    assert would(kind="acknowledgement") == ids("ack", "old")
-    assert would(recipient="user-b") == ids("custom")
-    assert would(since_seconds=3600) == ids("ack", "custom", "verification")
-    assert would(since_seconds=3600, kind="verification", recipient="user-v") == ids("verification")
-    assert would(kind="custom", recipient="user-a") == []
+    assert await would(kind="acknowledgement") == ids("ack", "old")
+    assert await would(recipient="user-b") == ids("custom")
+    assert await would(since_seconds=3600) == ids("ack", "custom", "verification")
+    assert await would(since_seconds=3600, kind="verification", recipient="user-v") == ids(
+        "verification"
+    )
+    assert await would(kind="custom", recipient="user-a") == []
 
 
 def test_requeue_sets_pending_with_a_fresh_budget_and_defers_a_send(env, db, failed):
@@ -113,25 +110,25 @@ def test_requeued_dm_is_sent_again(stack, db):
 
 
 @pytest.mark.parametrize(("retry_base", "outcome"), [(0, "failed"), (4, "pending")])
-def test_retry_budget_counts_from_the_last_requeue(env, db, sandbox, retry_base, outcome):
+async def test_retry_budget_counts_from_the_last_requeue(env, db, sandbox, retry_base, outcome):
     """After 4 calls the default budget (1 + 3 retries) is spent, unless re-queued since."""
     dm_id = seed.outbound(db, kind="custom", status="pending", attempts=4)
     db.execute("UPDATE outbound_messages SET retry_base = %s", (retry_base,))
     sandbox.script(SERVER_ERROR)
 
-    def send() -> None:
-        in_runtime(env, lambda rt: sending.send_outbound(rt, dm_id))
+    async def send() -> None:
+        await in_runtime(env, lambda rt: sending.send_outbound(rt, dm_id))
 
     if outcome == "pending":
         with pytest.raises(sending.RetryLater):
-            send()
+            await send()
     else:
-        send()
+        await send()
     row = db.execute("SELECT status, attempts FROM outbound_messages").fetchone()
     assert (row["status"], row["attempts"]) == (outcome, 5)
 
 
-def test_replay_runs_processing_again_without_a_second_dm(stack, db):
+async def test_replay_runs_processing_again_without_a_second_dm(stack, db):
     stack.ingest(mid="m-replay", sender_ig_id="user-late")
     stack.outbound_settled(1)
     result = run_cli(stack.env, "replay", "m-replay")
@@ -141,9 +138,9 @@ def test_replay_runs_processing_again_without_a_second_dm(stack, db):
     assert len(stack.rows("SELECT * FROM outbound_messages")) == 1
 
     # Connected since: a replay now acknowledges and hands the message to Phase 3, once.
-    asyncio.run(accounts.connect(stack.settings, "user-late", uuid.uuid4()))
+    await accounts.connect(stack.settings, "user-late", uuid.uuid4())
     for _ in range(2):
-        in_runtime(stack.env, lambda rt: requeue.replay(rt, "m-replay"))
+        await in_runtime(stack.env, lambda rt: requeue.replay(rt, "m-replay"))
         stack.wait_handled("m-replay")
         dms = stack.outbound_settled(2)
     assert sorted(dm["kind"] for dm in dms) == ["acknowledgement", "verification"]

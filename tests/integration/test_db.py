@@ -11,28 +11,24 @@ from service.core.db import make_pool
 from service.core.settings import Settings
 
 
-def _backend_pids(database_url: str, *, rounds: int, terminate: bool) -> list[int]:
+async def _backend_pids(database_url: str, *, rounds: int, terminate: bool) -> list[int]:
     """Check a connection out `rounds` times (one at a time), terminating its backend
     from outside after the first checkout when asked; the backend pid of each checkout."""
-
-    async def run() -> list[int]:
-        pool = make_pool(Settings(database_url=database_url), min_size=1, max_size=1)
-        await pool.open(wait=True)
-        pids = []
-        try:
-            for _ in range(rounds):
-                async with pool.connection() as conn:
-                    pids.append(conn.info.backend_pid)
-                if terminate and len(pids) == 1:
-                    # `conn` is back in the pool, idle: its backend ends under it.
-                    with psycopg.connect(database_url, autocommit=True) as other:
-                        other.execute("SELECT pg_terminate_backend(%s)", (pids[0],))
-                    await _wait_readable(conn)
-        finally:
-            await pool.close()
-        return pids
-
-    return asyncio.run(run())
+    pool = make_pool(Settings(database_url=database_url), min_size=1, max_size=1)
+    await pool.open(wait=True)
+    pids = []
+    try:
+        for _ in range(rounds):
+            async with pool.connection() as conn:
+                pids.append(conn.info.backend_pid)
+            if terminate and len(pids) == 1:
+                # `conn` is back in the pool, idle: its backend ends under it.
+                with psycopg.connect(database_url, autocommit=True) as other:
+                    other.execute("SELECT pg_terminate_backend(%s)", (pids[0],))
+                await _wait_readable(conn)
+    finally:
+        await pool.close()
+    return pids
 
 
 async def _wait_readable(conn: psycopg.AsyncConnection) -> None:
@@ -46,13 +42,13 @@ async def _wait_readable(conn: psycopg.AsyncConnection) -> None:
         loop.remove_reader(conn.pgconn.socket)
 
 
-def test_a_connection_whose_backend_was_terminated_is_replaced_on_checkout(
+async def test_a_connection_whose_backend_was_terminated_is_replaced_on_checkout(
     database_url: str,
 ) -> None:
-    first, second = _backend_pids(database_url, rounds=2, terminate=True)
+    first, second = await _backend_pids(database_url, rounds=2, terminate=True)
     assert second != first  # a new backend, and the checkout raised nothing
 
 
-def test_a_live_connection_is_handed_out_again(database_url: str) -> None:
-    pids = _backend_pids(database_url, rounds=3, terminate=False)
+async def test_a_live_connection_is_handed_out_again(database_url: str) -> None:
+    pids = await _backend_pids(database_url, rounds=3, terminate=False)
     assert len(set(pids)) == 1

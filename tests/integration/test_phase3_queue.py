@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 import uuid
@@ -29,18 +28,15 @@ def seed(db, *mids: str) -> None:
         )
 
 
-def run(database_url: str, operation):
-    async def go():
-        async with await psycopg.AsyncConnection.connect(
-            database_url, autocommit=True, row_factory=dict_row
-        ) as conn:
-            return await operation(conn)
-
-    return asyncio.run(go())
+async def run(database_url: str, operation):
+    async with await psycopg.AsyncConnection.connect(
+        database_url, autocommit=True, row_factory=dict_row
+    ) as conn:
+        return await operation(conn)
 
 
-def claim(database_url, consumer, limit=10, visibility=60.0):
-    return run(
+async def claim(database_url, consumer, limit=10, visibility=60.0):
+    return await run(
         database_url,
         lambda c: phase3_queue.claim(
             c, consumer=consumer, limit=limit, visibility_seconds=visibility
@@ -48,39 +44,43 @@ def claim(database_url, consumer, limit=10, visibility=60.0):
     )
 
 
-def test_two_consumers_never_claim_the_same_row(database_url, db):
+async def test_two_consumers_never_claim_the_same_row(database_url, db):
     seed(db, "a", "b", "c")
     with psycopg.connect(database_url) as holder:
         # One consumer's claim transaction still open: its rows are locked and skipped.
         holder.execute("SELECT id FROM phase3_queue WHERE message_id = 'a' FOR UPDATE")
-        first = claim(database_url, "one", limit=2)
+        first = await claim(database_url, "one", limit=2)
         assert sorted(i.message_id for i in first) == ["b", "c"]
-    second = claim(database_url, "two")
+    second = await claim(database_url, "two")
     assert [i.message_id for i in second] == ["a"]
-    assert claim(database_url, "three") == []
+    assert await claim(database_url, "three") == []
 
 
-def test_an_expired_claim_comes_back_with_another_attempt(database_url, db):
+async def test_an_expired_claim_comes_back_with_another_attempt(database_url, db):
     seed(db, "a")
-    [first] = claim(database_url, "crashed", visibility=0)
-    [again] = claim(database_url, "survivor")
+    [first] = await claim(database_url, "crashed", visibility=0)
+    [again] = await claim(database_url, "survivor")
     assert again.id == first.id and again.attempts == 2
     assert (
-        run(database_url, lambda c: phase3_queue.complete(c, item_id=first.id, consumer="crashed"))
+        await run(
+            database_url, lambda c: phase3_queue.complete(c, item_id=first.id, consumer="crashed")
+        )
         is False
     )
     assert (
-        run(database_url, lambda c: phase3_queue.complete(c, item_id=first.id, consumer="survivor"))
+        await run(
+            database_url, lambda c: phase3_queue.complete(c, item_id=first.id, consumer="survivor")
+        )
         is True
     )
     [row] = db.execute("SELECT status, completed_at FROM phase3_queue").fetchall()
     assert row["status"] == "done" and row["completed_at"] is not None
 
 
-def test_a_failed_row_backs_off_then_fails_for_good(database_url, db):
+async def test_a_failed_row_backs_off_then_fails_for_good(database_url, db):
     seed(db, "a")
-    [item] = claim(database_url, "c1")
-    status = run(
+    [item] = await claim(database_url, "c1")
+    status = await run(
         database_url,
         lambda c: phase3_queue.fail(
             c, item_id=item.id, consumer="c1", error="boom", retry_in_seconds=60, max_attempts=2
@@ -91,10 +91,10 @@ def test_a_failed_row_backs_off_then_fails_for_good(database_url, db):
         "SELECT last_error, available_at > now() AS later FROM phase3_queue"
     ).fetchone()
     assert row == {"last_error": "boom", "later": True}
-    assert claim(database_url, "c1") == []  # not before its backoff
+    assert await claim(database_url, "c1") == []  # not before its backoff
     db.execute("UPDATE phase3_queue SET available_at = now()")
-    [item] = claim(database_url, "c1")
-    status = run(
+    [item] = await claim(database_url, "c1")
+    status = await run(
         database_url,
         lambda c: phase3_queue.fail(
             c,
@@ -107,7 +107,7 @@ def test_a_failed_row_backs_off_then_fails_for_good(database_url, db):
     )
     assert status == "failed"
     db.execute("UPDATE phase3_queue SET available_at = now()")
-    assert claim(database_url, "c1") == []
+    assert await claim(database_url, "c1") == []
 
 
 def test_an_insert_notifies_listeners(database_url, db):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from psycopg.types.json import Jsonb
 
@@ -24,10 +22,10 @@ def interrupt(db, dm_id, *, attempts: int, age: str = "1 hour") -> None:
     )
 
 
-def test_an_interrupted_attempt_counts_and_the_dm_is_sent_once_more(env, sandbox, db):
+async def test_an_interrupted_attempt_counts_and_the_dm_is_sent_once_more(env, sandbox, db):
     dm_id = insert_dm(db)
     interrupt(db, dm_id, attempts=1)
-    send_until_settled(Settings.from_mapping(env), dm_id)
+    await send_until_settled(Settings.from_mapping(env), dm_id)
     assert row(db, dm_id) == {
         "status": "sent",
         "attempts": 2,
@@ -37,10 +35,10 @@ def test_an_interrupted_attempt_counts_and_the_dm_is_sent_once_more(env, sandbox
     assert len(sandbox.messages()) == 1
 
 
-def test_an_interrupted_last_attempt_fails_without_another_call(env, sandbox, db):
+async def test_an_interrupted_last_attempt_fails_without_another_call(env, sandbox, db):
     dm_id = insert_dm(db)
     interrupt(db, dm_id, attempts=4)
-    send_until_settled(Settings.from_mapping(env), dm_id)
+    await send_until_settled(Settings.from_mapping(env), dm_id)
     assert row(db, dm_id) == {
         "status": "failed",
         "attempts": 4,
@@ -50,22 +48,19 @@ def test_an_interrupted_last_attempt_fails_without_another_call(env, sandbox, db
     assert sandbox.attempts == 0
 
 
-def test_an_attempt_that_may_still_be_in_flight_is_not_doubled(env, sandbox, db):
+async def test_an_attempt_that_may_still_be_in_flight_is_not_doubled(env, sandbox, db):
     dm_id = insert_dm(db)
     interrupt(db, dm_id, attempts=1, age="0 seconds")
     settings = Settings.from_mapping(env)
 
-    async def run() -> None:
-        async with open_runtime(settings) as rt:
+    async with open_runtime(settings) as rt:
+        with pytest.raises(sending.RetryLater) as waiting:
             await sending.send_outbound(rt, dm_id)
-
-    with pytest.raises(sending.RetryLater) as waiting:
-        asyncio.run(run())
     assert waiting.value.delay_seconds == sending.attempt_lease_seconds(settings)
     assert sandbox.attempts == 0 and row(db, dm_id)["attempts"] == 1
 
 
-def test_a_rescued_message_job_finishes_the_dm_it_was_sending(env, sandbox, db):
+async def test_a_rescued_message_job_finishes_the_dm_it_was_sending(env, sandbox, db):
     # The worker committed the decision and the recovery point, then died mid-call.
     seed.message(db, "m-cut")
     dm_id = seed.outbound(
@@ -73,11 +68,8 @@ def test_a_rescued_message_job_finishes_the_dm_it_was_sending(env, sandbox, db):
     )
     interrupt(db, dm_id, attempts=1)
 
-    async def run() -> processing.Processed:
-        async with open_runtime(Settings.from_mapping(env)) as rt:
-            return await processing.process_message(rt, "m-cut")
-
-    processed = asyncio.run(run())
+    async with open_runtime(Settings.from_mapping(env)) as rt:
+        processed = await processing.process_message(rt, "m-cut")
     assert processed.outcome is processing.Outcome.ALREADY_HANDLED
     assert [dm.id for dm in processed.dms] == [dm_id]
     assert row(db, dm_id) == {
@@ -89,7 +81,7 @@ def test_a_rescued_message_job_finishes_the_dm_it_was_sending(env, sandbox, db):
     assert [m.recipient_id for m in sandbox.messages()] == ["user-cut"]
 
 
-def test_a_dm_that_nothing_will_finish_is_failed(env, db):
+async def test_a_dm_that_nothing_will_finish_is_failed(env, db):
     seed.message(db, "m-queued")
     orphan, queued, by_message = (
         db.execute(
@@ -106,11 +98,8 @@ def test_a_dm_that_nothing_will_finish_is_failed(env, db):
         (Jsonb({"outbound_id": str(queued)}), Jsonb({"mid": "m-queued"})),
     )
 
-    async def run():
-        async with open_runtime(Settings.from_mapping(env)) as rt:
-            return await sending.fail_orphaned(rt)
-
-    assert asyncio.run(run()) == [orphan]
+    async with open_runtime(Settings.from_mapping(env)) as rt:
+        assert await sending.fail_orphaned(rt) == [orphan]
     assert row(db, orphan)["status"] == "failed" and row(db, orphan)["error"] == sending.ORPHANED
     # Each still has a job that will send it: its own, or its message's.
     assert row(db, queued)["status"] == row(db, by_message)["status"] == "pending"

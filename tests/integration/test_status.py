@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -24,22 +23,19 @@ PSQL_QUERIES = [
 ]
 
 
-def collect(env: dict[str, str], **thresholds) -> dict:
-    async def run():
-        async with await psycopg.AsyncConnection.connect(
-            env["DATABASE_URL"], row_factory=dict_row
-        ) as conn:
-            return await status.collect(conn, Thresholds(**thresholds))
-
-    return asyncio.run(run())
+async def collect(env: dict[str, str], **thresholds) -> dict:
+    async with await psycopg.AsyncConnection.connect(
+        env["DATABASE_URL"], row_factory=dict_row
+    ) as conn:
+        return await status.collect(conn, Thresholds(**thresholds))
 
 
 def checks(report: dict) -> dict[str, bool]:
     return {check["name"]: check["ok"] for check in report["checks"]}
 
 
-def test_status_reports_the_seeded_rows_exactly(env, troubled):
-    report = collect(env)
+async def test_status_reports_the_seeded_rows_exactly(env, troubled):
+    report = await collect(env)
 
     assert [(r["queue"], r["task"], r["status"], r["jobs"]) for r in report["jobs"]] == [
         ("messages", "process_message", "doing", 2),
@@ -78,8 +74,8 @@ def test_status_reports_the_seeded_rows_exactly(env, troubled):
     assert report["healthy"] is False
 
 
-def test_thresholds_change_what_counts(env, troubled):
-    report = collect(
+async def test_thresholds_change_what_counts(env, troubled):
+    report = await collect(
         env,
         window=3 * 3600,
         stalled_after=600,

@@ -3,7 +3,6 @@ delivery from the command line, and retention."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -66,15 +65,12 @@ def test_replaying_a_delivery_that_does_not_exist_fails_with_one_line(env):
     assert replay.stderr.strip().splitlines()[-1] == "no webhook delivery 424242"
 
 
-def purge(settings: Settings) -> int:
-    async def run() -> int:
-        async with open_runtime(settings, pool_max_size=2) as rt:
-            return await purge_forwarded_deliveries(rt)
-
-    return asyncio.run(run())
+async def purge(settings: Settings) -> int:
+    async with open_runtime(settings, pool_max_size=2) as rt:
+        return await purge_forwarded_deliveries(rt)
 
 
-def test_retention_deletes_only_forwarded_deliveries_older_than_its_days(web_only, db):
+async def test_retention_deletes_only_forwarded_deliveries_older_than_its_days(web_only, db):
     ids = [
         web_only.deliver(delivery(entry(message_item(f"mid.{n}")))).json()["delivery_id"]
         for n in range(3)
@@ -87,7 +83,7 @@ def test_retention_deletes_only_forwarded_deliveries_older_than_its_days(web_onl
             (status, days, delivery_id),
         )
 
-    assert purge(Settings.from_mapping({**web_only.env, "WEBHOOK_RETENTION_DAYS": "0"})) == 0
-    assert purge(web_only.settings) == 1
+    assert await purge(Settings.from_mapping({**web_only.env, "WEBHOOK_RETENTION_DAYS": "0"})) == 0
+    assert await purge(web_only.settings) == 1
     left = web_only.rows("SELECT id FROM webhook_deliveries ORDER BY id")
     assert [row["id"] for row in left] == ids[1:]

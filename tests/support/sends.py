@@ -18,22 +18,17 @@ def insert_dm(db, ig_id: str = "user-1") -> uuid.UUID:
     ).fetchone()["id"]
 
 
-def send_until_settled(settings: Settings, dm_id: uuid.UUID) -> list[float]:
+async def send_until_settled(settings: Settings, dm_id: uuid.UUID) -> list[float]:
     """Run the send as the worker would, sleeping each re-schedule; returns the waits."""
     waits = []
-
-    async def run() -> None:
-        async with open_runtime(settings) as rt:
-            while True:
-                try:
-                    await sending.send_outbound(rt, dm_id)
-                    return
-                except sending.RetryLater as exc:
-                    waits.append(exc.delay_seconds)
-                    await asyncio.sleep(exc.delay_seconds)
-
-    asyncio.run(run())
-    return waits
+    async with open_runtime(settings) as rt:
+        while True:
+            try:
+                await sending.send_outbound(rt, dm_id)
+                return waits
+            except sending.RetryLater as exc:
+                waits.append(exc.delay_seconds)
+                await asyncio.sleep(exc.delay_seconds)
 
 
 def row(db, dm_id: uuid.UUID) -> dict:

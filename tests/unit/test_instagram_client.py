@@ -3,7 +3,6 @@ classified."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import email.utils
 import json
@@ -36,18 +35,15 @@ SCOPED_ID = "17841400000000001"
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
-def send(handler: Handler, text: str = "hello", recipient: str = "1789") -> SendResult:
-    async def go() -> SendResult:
-        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-            client = GraphClient(http, base_url=BASE_URL, scoped_id=SCOPED_ID, access_token=TOKEN)
-            return await client.send_text(recipient, text)
-
-    return asyncio.run(go())
+async def send(handler: Handler, text: str = "hello", recipient: str = "1789") -> SendResult:
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+        client = GraphClient(http, base_url=BASE_URL, scoped_id=SCOPED_ID, access_token=TOKEN)
+        return await client.send_text(recipient, text)
 
 
-def failure(handler: Handler) -> GraphError:
+async def failure(handler: Handler) -> GraphError:
     with pytest.raises(GraphError) as caught:
-        send(handler)
+        await send(handler)
     return caught.value
 
 
@@ -64,14 +60,14 @@ def graph_error(code: int | None, subcode: int | None = None, **extra: object) -
     return {"error": {k: v for k, v in error.items() if v is not None}}
 
 
-def test_send_text_posts_the_send_api_request_and_returns_the_message_id() -> None:
+async def test_send_text_posts_the_send_api_request_and_returns_the_message_id() -> None:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         return httpx.Response(200, json={"recipient_id": "1789", "message_id": "mid.1"})
 
-    assert send(handler) == SendResult(recipient_id="1789", message_id="mid.1")
+    assert await send(handler) == SendResult(recipient_id="1789", message_id="mid.1")
     (request,) = seen
     assert request.method == "POST"
     assert str(request.url) == f"{BASE_URL}/{SCOPED_ID}/messages"
@@ -116,18 +112,18 @@ def test_send_result_is_frozen() -> None:
         (400, graph_error(1, 1357046), DeliveredWithError),
     ],
 )
-def test_each_graph_answer_is_classified_as_design_md_says(
+async def test_each_graph_answer_is_classified_as_design_md_says(
     status: int, body: object, expected: type[GraphError]
 ) -> None:
-    assert type(failure(answer(status, body))) is expected
+    assert type(await failure(answer(status, body))) is expected
 
 
-def test_invalid_token_is_a_permanent_error() -> None:
-    assert isinstance(failure(answer(400, graph_error(190))), PermanentGraphError)
+async def test_invalid_token_is_a_permanent_error() -> None:
+    assert isinstance(await failure(answer(400, graph_error(190))), PermanentGraphError)
 
 
-def test_errors_carry_the_graph_fields() -> None:
-    error = failure(answer(403, graph_error(10, 2534022)))
+async def test_errors_carry_the_graph_fields() -> None:
+    error = await failure(answer(403, graph_error(10, 2534022)))
     assert (error.message, error.http_status, error.code, error.subcode, error.fbtrace_id) == (
         "Graph says no",
         403,
@@ -138,20 +134,20 @@ def test_errors_carry_the_graph_fields() -> None:
     assert str(error) == "Graph says no (HTTP 403, code 10, subcode 2534022, fbtrace_id AbC123)"
 
 
-def test_retry_after_in_seconds_is_read() -> None:
-    error = failure(answer(429, graph_error(4), **{"Retry-After": "30"}))
+async def test_retry_after_in_seconds_is_read() -> None:
+    error = await failure(answer(429, graph_error(4), **{"Retry-After": "30"}))
     assert isinstance(error, RateLimitedError)
     assert error.retry_after == 30.0
 
 
-def test_retry_after_on_a_5xx_is_read() -> None:
-    error = failure(answer(503, None, **{"Retry-After": "2"}))
+async def test_retry_after_on_a_5xx_is_read() -> None:
+    error = await failure(answer(503, None, **{"Retry-After": "2"}))
     assert isinstance(error, TransientGraphError) and error.retry_after == 2.0
 
 
-def test_retry_after_as_an_http_date_is_read() -> None:
+async def test_retry_after_as_an_http_date_is_read() -> None:
     when = email.utils.formatdate(time.time() + 120, usegmt=True)
-    error = failure(answer(429, None, **{"Retry-After": when}))
+    error = await failure(answer(429, None, **{"Retry-After": when}))
     assert isinstance(error, RateLimitedError)
     assert error.retry_after is not None and 100 < error.retry_after <= 121
 
@@ -175,8 +171,8 @@ def test_parse_retry_after(value: str | None, expected: float | None) -> None:
     assert parse_retry_after(value, now=now) == expected
 
 
-def test_no_retry_after_header_means_none() -> None:
-    error = failure(answer(429, None))
+async def test_no_retry_after_header_means_none() -> None:
+    error = await failure(answer(429, None))
     assert isinstance(error, RateLimitedError) and error.retry_after is None
 
 
@@ -191,16 +187,16 @@ def test_no_retry_after_header_means_none() -> None:
         (500, b"\xff\xfe not utf-8", TransientGraphError),
     ],
 )
-def test_non_json_or_malformed_error_bodies_are_classified_by_status(
+async def test_non_json_or_malformed_error_bodies_are_classified_by_status(
     status: int, raw: bytes, expected: type[GraphError]
 ) -> None:
-    error = failure(answer(status, raw=raw))
+    error = await failure(answer(status, raw=raw))
     assert type(error) is expected
     assert error.http_status == status and error.code is None
 
 
-def test_a_non_json_error_body_is_quoted_in_the_message() -> None:
-    error = failure(answer(502, raw=b"<html>Bad Gateway</html>"))
+async def test_a_non_json_error_body_is_quoted_in_the_message() -> None:
+    error = await failure(answer(502, raw=b"<html>Bad Gateway</html>"))
     assert "Bad Gateway" in str(error)
 
 
@@ -208,8 +204,8 @@ def test_a_non_json_error_body_is_quoted_in_the_message() -> None:
     "raw",
     [b"OK", b"{}", b'{"message_id": ""}', b'{"message_id": 42}', b"[]", b""],
 )
-def test_a_2xx_without_a_message_id_is_delivered_with_error(raw: bytes) -> None:
-    assert type(failure(answer(200, raw=raw))) is DeliveredWithError
+async def test_a_2xx_without_a_message_id_is_delivered_with_error(raw: bytes) -> None:
+    assert type(await failure(answer(200, raw=raw))) is DeliveredWithError
 
 
 @pytest.mark.parametrize(
@@ -224,23 +220,23 @@ def test_a_2xx_without_a_message_id_is_delivered_with_error(raw: bytes) -> None:
         httpx.RemoteProtocolError,
     ],
 )
-def test_timeouts_and_connection_errors_are_transient(
+async def test_timeouts_and_connection_errors_are_transient(
     exception: type[httpx.TransportError],
 ) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise exception("network trouble", request=request)
 
-    error = failure(handler)
+    error = await failure(handler)
     assert type(error) is TransientGraphError
     assert error.http_status is None and error.retry_after is None
     assert exception.__name__ in str(error)
 
 
-def test_an_unsupported_url_scheme_is_permanent() -> None:
+async def test_an_unsupported_url_scheme_is_permanent() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.UnsupportedProtocol("Request URL has an unsupported protocol 'ftp://'.")
 
-    assert type(failure(handler)) is PermanentGraphError
+    assert type(await failure(handler)) is PermanentGraphError
 
 
 @pytest.mark.parametrize(
@@ -252,24 +248,23 @@ def test_an_unsupported_url_scheme_is_permanent() -> None:
     ],
     ids=["graph-message", "non-json-5xx", "non-json-4xx"],
 )
-def test_the_access_token_never_appears_in_an_error(handler: Handler) -> None:
-    error = failure(handler)
+async def test_the_access_token_never_appears_in_an_error(handler: Handler) -> None:
+    error = await failure(handler)
     assert TOKEN not in str(error) and TOKEN not in repr(error) and TOKEN not in error.message
 
 
-def test_the_access_token_never_appears_in_a_transport_error() -> None:
+async def test_the_access_token_never_appears_in_a_transport_error() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError(f"cannot send {request.headers['authorization']}", request=request)
 
-    error = failure(handler)
+    error = await failure(handler)
     assert TOKEN not in str(error) and TOKEN not in repr(error)
 
 
-def test_the_access_token_is_not_in_the_client_repr() -> None:
-    http = httpx.AsyncClient()
-    client = GraphClient(http, base_url=BASE_URL, scoped_id="me", access_token=TOKEN)
-    assert TOKEN not in repr(client)
-    asyncio.run(http.aclose())
+async def test_the_access_token_is_not_in_the_client_repr() -> None:
+    async with httpx.AsyncClient() as http:
+        client = GraphClient(http, base_url=BASE_URL, scoped_id="me", access_token=TOKEN)
+        assert TOKEN not in repr(client)
 
 
 def test_text_fits_counts_utf8_bytes() -> None:
@@ -279,12 +274,12 @@ def test_text_fits_counts_utf8_bytes() -> None:
     assert not text_fits("é" * 500 + "a")
 
 
-def test_a_text_over_the_limit_fails_permanently_without_a_request() -> None:
+async def test_a_text_over_the_limit_fails_permanently_without_a_request() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise AssertionError("no request should be sent")
 
     with pytest.raises(PermanentGraphError, match="1001 bytes"):
-        send(handler, text="é" * 500 + "a")
+        await send(handler, text="é" * 500 + "a")
 
 
 JSON_VALUES = (

@@ -43,22 +43,18 @@ def sandbox(shared_sandbox: Sandbox) -> Sandbox:
     return shared_sandbox
 
 
-def send(
+async def send(
     url: str, *texts: str, recipient: str = "1789", scoped_id: str = "me", timeout: float = 5.0
 ) -> list[SendResult | BaseException]:
     """Send `texts` concurrently; each result is a SendResult or the exception it raised."""
-
-    async def go() -> list[SendResult | BaseException]:
-        async with build_http_client(timeout) as http:
-            client = GraphClient(http, base_url=url, scoped_id=scoped_id, access_token=TOKEN)
-            sends = [client.send_text(recipient, text) for text in texts]
-            return await asyncio.gather(*sends, return_exceptions=True)
-
-    return asyncio.run(go())
+    async with build_http_client(timeout) as http:
+        client = GraphClient(http, base_url=url, scoped_id=scoped_id, access_token=TOKEN)
+        sends = [client.send_text(recipient, text) for text in texts]
+        return await asyncio.gather(*sends, return_exceptions=True)
 
 
-def test_a_send_is_recorded_and_answered_like_the_graph_api(sandbox: Sandbox) -> None:
-    (result,) = send(sandbox.url, "hello", recipient="42", scoped_id="17841400000000001")
+async def test_a_send_is_recorded_and_answered_like_the_graph_api(sandbox: Sandbox) -> None:
+    (result,) = await send(sandbox.url, "hello", recipient="42", scoped_id="17841400000000001")
     assert isinstance(result, SendResult) and result.recipient_id == "42"
     assert result.message_id.startswith("sandbox-")
     (dm,) = sandbox.messages()
@@ -72,11 +68,11 @@ def test_a_send_is_recorded_and_answered_like_the_graph_api(sandbox: Sandbox) ->
     assert sandbox.attempts == 1
 
 
-def test_a_dm_records_its_arrival_before_the_latency_and_its_answer_after(
+async def test_a_dm_records_its_arrival_before_the_latency_and_its_answer_after(
     sandbox: Sandbox,
 ) -> None:
     sandbox.latency_seconds = 0.2
-    send(sandbox.url, "hi")
+    await send(sandbox.url, "hi")
     (dm,) = sandbox.messages()
     assert dm.arrived_at.tzinfo is datetime.UTC
     assert (dm.received_at - dm.arrived_at).total_seconds() >= 0.2
@@ -85,8 +81,8 @@ def test_a_dm_records_its_arrival_before_the_latency_and_its_answer_after(
     assert datetime.datetime.fromisoformat(listed["arrived_at"]) == dm.arrived_at
 
 
-def test_wait_for_messages_returns_once_enough_dms_arrived(sandbox: Sandbox) -> None:
-    send(sandbox.url, "one", "two", "three")
+async def test_wait_for_messages_returns_once_enough_dms_arrived(sandbox: Sandbox) -> None:
+    await send(sandbox.url, "one", "two", "three")
     assert sorted(dm.text for dm in sandbox.wait_for_messages(3, timeout=5)) == [
         "one",
         "three",
@@ -94,57 +90,57 @@ def test_wait_for_messages_returns_once_enough_dms_arrived(sandbox: Sandbox) -> 
     ]
 
 
-def test_wait_for_messages_fails_with_what_it_had(sandbox: Sandbox) -> None:
-    send(sandbox.url, "only one")
+async def test_wait_for_messages_fails_with_what_it_had(sandbox: Sandbox) -> None:
+    await send(sandbox.url, "only one")
     with pytest.raises(AssertionError, match="expected 2 DMs in 0.05s, got 1"):
         sandbox.wait_for_messages(2, timeout=0.05)
 
 
-def test_a_versioned_base_url_works(sandbox: Sandbox) -> None:
-    (result,) = send(f"{sandbox.url}/v24.0", "hi")
+async def test_a_versioned_base_url_works(sandbox: Sandbox) -> None:
+    (result,) = await send(f"{sandbox.url}/v24.0", "hi")
     assert isinstance(result, SendResult)
     assert [dm.scoped_id for dm in sandbox.messages()] == ["me"]
 
 
-def test_a_scripted_500_fails_then_the_next_send_succeeds(sandbox: Sandbox) -> None:
+async def test_a_scripted_500_fails_then_the_next_send_succeeds(sandbox: Sandbox) -> None:
     sandbox.script(ScriptedResponse(status=500, body={"error": {"message": "boom", "code": 2}}))
-    (failed,) = send(sandbox.url, "first try")
-    (sent,) = send(sandbox.url, "second try")
+    (failed,) = await send(sandbox.url, "first try")
+    (sent,) = await send(sandbox.url, "second try")
     assert type(failed) is TransientGraphError and failed.code == 2
     assert isinstance(sent, SendResult)
     assert [dm.text for dm in sandbox.messages()] == ["second try"]
     assert sandbox.attempts == 2
 
 
-def test_a_scripted_429_surfaces_as_rate_limited_with_retry_after(sandbox: Sandbox) -> None:
+async def test_a_scripted_429_surfaces_as_rate_limited_with_retry_after(sandbox: Sandbox) -> None:
     sandbox.script({"status": 429, "body": "Too Many Requests", "headers": {"Retry-After": "7"}})
-    (error,) = send(sandbox.url, "hi")
+    (error,) = await send(sandbox.url, "hi")
     assert isinstance(error, RateLimitedError) and error.retry_after == 7.0
     assert sandbox.messages() == [] and sandbox.attempts == 1
 
 
-def test_a_scripted_sent_yet_error_is_recorded_and_not_to_be_resent(sandbox: Sandbox) -> None:
+async def test_a_scripted_sent_yet_error_is_recorded_and_not_to_be_resent(sandbox: Sandbox) -> None:
     body = {"error": {"message": "sent", "code": 1, "error_subcode": 1357046}}
     sandbox.script(ScriptedResponse(status=500, body=body, deliver=True))
-    (error,) = send(sandbox.url, "hi")
+    (error,) = await send(sandbox.url, "hi")
     assert isinstance(error, DeliveredWithError)
     assert [dm.text for dm in sandbox.messages()] == ["hi"]
 
 
-def test_latency_is_honoured_without_serialising_requests(sandbox: Sandbox) -> None:
+async def test_latency_is_honoured_without_serialising_requests(sandbox: Sandbox) -> None:
     sandbox.latency_seconds = 0.3
     started = time.monotonic()
-    results = send(sandbox.url, *[f"dm {i}" for i in range(10)])
+    results = await send(sandbox.url, *[f"dm {i}" for i in range(10)])
     elapsed = time.monotonic() - started
     assert all(isinstance(result, SendResult) for result in results)
     assert elapsed >= 0.3
     assert elapsed < 10 * 0.3  # answered concurrently, not one after another
 
 
-def test_a_scripted_delay_past_the_client_timeout_is_transient() -> None:
+async def test_a_scripted_delay_past_the_client_timeout_is_transient() -> None:
     with Sandbox() as sandbox:  # its own: the delayed answer outlives this test's client
         sandbox.script(ScriptedResponse(delay_seconds=0.5, deliver=False))
-        (error,) = send(sandbox.url, "hi", timeout=0.1)
+        (error,) = await send(sandbox.url, "hi", timeout=0.1)
         assert type(error) is TransientGraphError and "ReadTimeout" in str(error)
 
 
@@ -164,29 +160,31 @@ def test_a_send_without_a_bearer_token_is_rejected(sandbox: Sandbox) -> None:
         ["not", "an", "object"],
     ],
 )
-def test_a_malformed_send_is_rejected_and_leaves_the_script(sandbox: Sandbox, body: object) -> None:
+async def test_a_malformed_send_is_rejected_and_leaves_the_script(
+    sandbox: Sandbox, body: object
+) -> None:
     sandbox.script(ScriptedResponse(status=503))
     response = httpx.post(
         f"{sandbox.url}/me/messages", json=body, headers={"Authorization": f"Bearer {TOKEN}"}
     )
     assert response.status_code == 400 and response.json()["error"]["code"] == 100
     assert sandbox.messages() == []
-    (still_scripted,) = send(sandbox.url, "hi")
+    (still_scripted,) = await send(sandbox.url, "hi")
     assert isinstance(still_scripted, TransientGraphError)
 
 
-def test_graph_client_refuses_a_text_over_the_limit_before_the_sandbox_sees_it(
+async def test_graph_client_refuses_a_text_over_the_limit_before_the_sandbox_sees_it(
     sandbox: Sandbox,
 ) -> None:
-    (error,) = send(sandbox.url, "é" * 501)
+    (error,) = await send(sandbox.url, "é" * 501)
     assert isinstance(error, PermanentGraphError) and sandbox.attempts == 0
 
 
-def test_control_endpoints_script_list_count_and_reset(sandbox: Sandbox) -> None:
+async def test_control_endpoints_script_list_count_and_reset(sandbox: Sandbox) -> None:
     with httpx.Client(base_url=sandbox.url) as control:
         scripted = control.post("/_sandbox/script", json=[{"status": 500}, {"status": 200}])
         assert scripted.json() == {"scripted": 2}
-        failed, sent = send(sandbox.url, "a"), send(sandbox.url, "b")
+        failed, sent = await send(sandbox.url, "a"), await send(sandbox.url, "b")
         assert isinstance(failed[0], TransientGraphError) and isinstance(sent[0], SendResult)
         (dm,) = control.get("/_sandbox/messages").json()
         assert dm["text"] == "b" and dm["recipient_id"] == "1789" and dm["scoped_id"] == "me"
@@ -203,7 +201,7 @@ def test_a_bad_script_is_rejected(sandbox: Sandbox) -> None:
         assert response.status_code == 400
 
 
-def test_the_sandbox_runs_standalone_as_a_module() -> None:
+async def test_the_sandbox_runs_standalone_as_a_module() -> None:
     command = [sys.executable, "-m", "devtools.sandbox", "--port", "0", "--quiet"]
     with subprocess.Popen(
         command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -212,7 +210,7 @@ def test_the_sandbox_runs_standalone_as_a_module() -> None:
             banner = process.stdout.readline() if process.stdout else ""
             assert banner.startswith("sandbox Graph API on http://127.0.0.1:"), banner
             url = banner.rsplit(" ", 1)[1].strip()
-            (result,) = send(url, "from another process")
+            (result,) = await send(url, "from another process")
             assert isinstance(result, SendResult)
             (dm,) = httpx.get(f"{url}/_sandbox/messages").json()
             assert dm["message_id"] == result.message_id

@@ -1,0 +1,129 @@
+"""`ingest dev`, as `make run` runs it: stopped, it stops the embedded Postgres it started.
+
+Each test runs it in a folder of its own, where its `.data/postgres` and `.data/dev.env`
+land (both are relative to the working directory), with no DATABASE_URL and no access
+token, so it starts the embedded Postgres and the sandbox.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from tests.support.processes import free_port, wait_until
+
+START_TIMEOUT = 120  # initdb, then the migrations, on a loaded machine
+STOP_TIMEOUT = 60
+
+
+class Dev:
+    """One `ingest dev` process in `folder`, its output in a file there."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.log = folder / "dev.log"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def pid_file(self) -> Path:
+        return self.folder / ".data" / "postgres" / "postmaster.pid"
+
+    def start(self) -> int:
+        """Start it and wait until it is ready; returns the embedded Postgres's pid."""
+        env = {
+            name: value
+            for name, value in os.environ.items()
+            if name not in ("DATABASE_URL", "INSTAGRAM_ACCESS_TOKEN")
+        }
+        with self.log.open("a") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "ingest.cli", "dev"],
+                cwd=self.folder,
+                env={**env, "PORT": str(self.port), "LOG_FORMAT": "json"},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        wait_until(self.ready, timeout=START_TIMEOUT, what="ingest dev to answer")
+        return int(self.pid_file.read_text().split()[0])
+
+    def ready(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(
+                f"ingest dev exited with {self.process.returncode}:\n{self.output()}"
+            )
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.port}/readyz", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def stop(self, sig: signal.Signals) -> None:
+        self.process.send_signal(sig)
+        self.process.wait(timeout=STOP_TIMEOUT)
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+
+def running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def postgres_gone(dev: Dev, postmaster: int) -> bool:
+    return not dev.pid_file.exists() and not running(postmaster)
+
+
+@pytest.fixture
+def dev(tmp_path: Path) -> Iterator[Dev]:
+    started = Dev(tmp_path)
+    yield started
+    # Whatever the test left running, so that a failure leaks no processes.
+    if started.process is not None and started.process.poll() is None:
+        started.process.kill()
+        started.process.wait(timeout=STOP_TIMEOUT)
+    if started.pid_file.exists():
+        postmaster = int(started.pid_file.read_text().split()[0])
+        if running(postmaster):
+            os.kill(postmaster, signal.SIGQUIT)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_stopping_dev_stops_the_postgres_it_started(dev: Dev, sig: signal.Signals) -> None:
+    # What an earlier run leaves: the dev file names its database, stopped since.
+    (dev.folder / ".data").mkdir()
+    (dev.folder / ".data" / "dev.env").write_text(
+        f"DATABASE_URL=postgresql://postgres@/postgres?host={dev.folder / 'gone'}\n"
+    )
+    postmaster = dev.start()
+    assert running(postmaster)
+
+    dev.stop(sig)
+
+    wait_until(
+        lambda: postgres_gone(dev, postmaster), timeout=STOP_TIMEOUT, what="Postgres to stop"
+    )
+    assert "Traceback" not in dev.output()
+
+
+def test_a_postgres_left_by_a_killed_run_is_reused_then_stopped(dev: Dev) -> None:
+    postmaster = dev.start()
+    dev.stop(signal.SIGKILL)  # no shutdown code runs: Postgres is left running
+    assert running(postmaster) and dev.pid_file.exists()
+
+    assert dev.start() == postmaster
+    dev.stop(signal.SIGINT)
+
+    wait_until(
+        lambda: postgres_gone(dev, postmaster), timeout=STOP_TIMEOUT, what="Postgres to stop"
+    )
