@@ -22,7 +22,7 @@ from service.store.queries import MissingSQL
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ingest", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("migrate", help="apply sql/migrations and the procrastinate schema")
+    commands.add_parser("migrate", help="apply the schema migrations and the procrastinate schema")
     web = commands.add_parser("web", help="serve the HTTP API on $PORT")
     web.add_argument("--workers", type=int, default=1, help="web processes")
     worker = commands.add_parser("worker", help="run the job worker")

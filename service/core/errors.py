@@ -1,4 +1,4 @@
-"""Domain errors that the service raises; `service.http.errors` maps them to HTTP."""
+"""Domain errors that the service raises; `service.http.error_responses` maps them to HTTP."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ web and worker are separate processes, and each counts what it does: web exposes
 metrics on `GET /metrics`, a worker on `WORKER_METRICS_PORT` when set. Prometheus sums
 them across targets (`sum by (task) (...)`). What the database already knows (queue
 depth, job and DM states, backlogs) is read from the status queries at scrape time by
-web's `/metrics` instead (`service.http.metrics`), so it is right whichever process did
+web's `/metrics` instead (`service.http.metrics_endpoint`), so it is right whichever process did
 the work, and needs no worker port.
 """
 

@@ -12,9 +12,9 @@ from litestar.openapi import OpenAPIConfig
 
 from service.core.runtime import Runtime, open_runtime
 from service.core.settings import SERVICE_SETTINGS, Settings
-from service.http.errors import EXCEPTION_HANDLERS
+from service.http.error_responses import EXCEPTION_HANDLERS
 from service.http.internal import InternalController
-from service.http.metrics import PROMETHEUS, MetricsController
+from service.http.metrics_endpoint import PROMETHEUS, MetricsController
 from service.http.operations import OperationsController, ProbesController
 from service.http.request_log import request_log_middleware
 from service.http.webhooks import WebhookController

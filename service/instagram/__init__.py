@@ -1,4 +1,4 @@
-"""Instagram Graph API: the Send API client and its error tree (see `errors`)."""
+"""Instagram Graph API: the Send API client and its error tree (see `graph_errors`)."""
 
 from service.instagram.client import (
     MAX_TEXT_BYTES,
@@ -7,7 +7,7 @@ from service.instagram.client import (
     build_http_client,
     text_fits,
 )
-from service.instagram.errors import (
+from service.instagram.graph_errors import (
     DeliveredWithError,
     GraphError,
     InvalidAccessTokenError,

@@ -12,7 +12,7 @@ import json
 
 import httpx
 
-from service.instagram.errors import (
+from service.instagram.graph_errors import (
     DeliveredWithError,
     PermanentGraphError,
     TransientGraphError,

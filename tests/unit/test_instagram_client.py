@@ -27,7 +27,7 @@ from service.instagram import (
     parse_retry_after,
     text_fits,
 )
-from service.instagram.errors import error_from_response
+from service.instagram.graph_errors import error_from_response
 
 TOKEN = "IGAAT0kenThatMustNeverLeak123"
 BASE_URL = "https://graph.instagram.test/v24.0"

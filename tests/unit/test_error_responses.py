@@ -17,7 +17,7 @@ from service.core.errors import (
     NotFound,
     Unauthenticated,
 )
-from service.http.errors import EXCEPTION_HANDLERS
+from service.http.error_responses import EXCEPTION_HANDLERS
 
 
 def answer(error: Exception):
