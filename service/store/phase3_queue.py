@@ -1,10 +1,13 @@
 """The `phase3_queue` table: the hand-off of connected users' messages to Phase 3.
 
 Rows are added by the processing's decision (`messages.acknowledge`); these are the
-consumers' side: listen, claim, complete, fail, and retention."""
+consumers' side: listen, claim, extend, complete, fail (the contract of docs/phase3.md),
+and retention. A claim returns each row with a fresh `claim_token`; extend, complete and fail
+take effect only while the row still holds that token, and say whether they did."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -14,6 +17,7 @@ from service.store.queries import fetch_row, query
 from service.store.rows import Phase3Item, from_row
 
 _CLAIM = query("phase3_queue_claim")
+_EXTEND = query("phase3_queue_extend")
 _COMPLETE = query("phase3_queue_complete")
 _FAIL = query("phase3_queue_fail")
 _DELETE_DONE = query("phase3_queue_delete_done")
@@ -26,21 +30,42 @@ async def listen(conn: AsyncConnection[Any]) -> None:
 
 
 async def claim(
-    conn: Connection, *, consumer: str, limit: int, visibility_seconds: float
+    conn: Connection,
+    *,
+    consumer: str,
+    limit: int,
+    visibility_seconds: float,
+    max_attempts: int,
 ) -> list[Phase3Item]:
+    """Claim up to `limit` rows, each leased for `visibility_seconds`; rows that have had
+    `max_attempts` claims become `failed` instead and are not returned."""
     cur = await conn.execute(
         _CLAIM,
         {
             "consumer": consumer,
             "limit": limit,
             "visibility_seconds": visibility_seconds,
+            "max_attempts": max_attempts,
         },
     )
     return [from_row(Phase3Item, row) for row in await cur.fetchall()]
 
 
-async def complete(conn: Connection, *, item_id: int, consumer: str) -> bool:
-    cur = await conn.execute(_COMPLETE, {"id": item_id, "consumer": consumer})
+async def extend(
+    conn: Connection, *, item_id: int, claim_token: uuid.UUID, visibility_seconds: float
+) -> bool:
+    """Renew the claim's lease to `visibility_seconds` from now; False when the row is no
+    longer this claim's (another consumer claimed it, or it was completed or failed)."""
+    cur = await conn.execute(
+        _EXTEND,
+        {"id": item_id, "claim_token": claim_token, "visibility_seconds": visibility_seconds},
+    )
+    return await cur.fetchone() is not None
+
+
+async def complete(conn: Connection, *, item_id: int, claim_token: uuid.UUID) -> bool:
+    """Mark the row done; False, and nothing changed, when it is no longer this claim's."""
+    cur = await conn.execute(_COMPLETE, {"id": item_id, "claim_token": claim_token})
     return await cur.fetchone() is not None
 
 
@@ -48,18 +73,19 @@ async def fail(
     conn: Connection,
     *,
     item_id: int,
-    consumer: str,
+    claim_token: uuid.UUID,
     error: str,
     retry_in_seconds: float,
     max_attempts: int,
 ) -> str | None:
     """Give the row back to be claimed again in `retry_in_seconds`, or fail it once it has
-    had `max_attempts`; returns its new status."""
+    had `max_attempts`; returns its new status, or None, and nothing changed, when the row
+    is no longer this claim's."""
     cur = await conn.execute(
         _FAIL,
         {
             "id": item_id,
-            "consumer": consumer,
+            "claim_token": claim_token,
             "error": error,
             "retry_in_seconds": retry_in_seconds,
             "max_attempts": max_attempts,

@@ -84,6 +84,8 @@ class Phase3Item:
     ig_id: str
     connected_user_id: uuid.UUID
     attempts: int
+    # This claim's fence: extend, complete and fail name it (docs/phase3.md).
+    claim_token: uuid.UUID
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

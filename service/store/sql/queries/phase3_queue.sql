@@ -1,10 +1,30 @@
 -- phase3_queue_claim --
--- Claim up to `limit` available rows for `consumer`, skipping rows other consumers hold;
--- the claim lasts `visibility_seconds`, after which the row can be claimed again.
-WITH picked AS (
+-- Claim up to `limit` available rows for `consumer`, each under a fresh `claim_token` and a
+-- lease of `visibility_seconds`, skipping rows other consumers hold. Rows that have had
+-- `max_attempts` claims already (their consumer died or hung on each) become `failed`
+-- instead, with their last error, and are not returned.
+WITH exhausted AS (
+    UPDATE phase3_queue q
+    SET status = 'failed',
+        claimed_by = NULL,
+        claim_token = NULL,
+        last_error = coalesce(q.last_error,
+                              'claimed ' || q.attempts || ' times without being completed')
+    FROM (
+        -- `attempts > 0` lets the planner use the small index of retried rows.
+        SELECT id
+        FROM phase3_queue
+        WHERE status IN ('queued', 'claimed') AND attempts > 0
+          AND attempts >= %(max_attempts)s AND available_at <= now()
+        FOR UPDATE SKIP LOCKED
+    ) e
+    WHERE q.id = e.id
+),
+picked AS (
     SELECT id
     FROM phase3_queue
     WHERE status IN ('queued', 'claimed') AND available_at <= now()
+      AND attempts < %(max_attempts)s
     ORDER BY available_at, id
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
@@ -14,27 +34,38 @@ SET status = 'claimed',
     attempts = q.attempts + 1,
     claimed_at = now(),
     claimed_by = %(consumer)s,
+    claim_token = gen_random_uuid(),
     available_at = now() + make_interval(secs => %(visibility_seconds)s)
 FROM picked
 WHERE q.id = picked.id
-RETURNING q.id, q.message_id, q.ig_id, q.connected_user_id, q.attempts;
+RETURNING q.id, q.message_id, q.ig_id, q.connected_user_id, q.attempts, q.claim_token;
+
+-- phase3_queue_extend --
+-- Renew a claim's lease: `visibility_seconds` from now. Only the claim whose token the row
+-- still holds can; returns no row when it is no longer that claim's.
+UPDATE phase3_queue
+SET available_at = now() + make_interval(secs => %(visibility_seconds)s)
+WHERE id = %(id)s AND status = 'claimed' AND claim_token = %(claim_token)s
+RETURNING id;
 
 -- phase3_queue_complete --
--- Mark a claimed row done; only the consumer holding the claim can.
+-- Mark a claimed row done; only the claim whose token the row still holds can.
 UPDATE phase3_queue
 SET status = 'done', completed_at = now(), last_error = NULL
-WHERE id = %(id)s AND status = 'claimed' AND claimed_by = %(consumer)s
+WHERE id = %(id)s AND status = 'claimed' AND claim_token = %(claim_token)s
 RETURNING id;
 
 -- phase3_queue_fail --
 -- Give a claimed row back with the error, to be claimed again in `retry_in_seconds`, or
--- fail it for good once it has had `max_attempts`.
+-- fail it for good once it has had `max_attempts`; only the claim whose token the row
+-- still holds can.
 UPDATE phase3_queue
 SET status = CASE WHEN attempts >= %(max_attempts)s THEN 'failed' ELSE 'queued' END,
     last_error = %(error)s,
     claimed_by = NULL,
+    claim_token = NULL,
     available_at = now() + make_interval(secs => %(retry_in_seconds)s)
-WHERE id = %(id)s AND status = 'claimed' AND claimed_by = %(consumer)s
+WHERE id = %(id)s AND status = 'claimed' AND claim_token = %(claim_token)s
 RETURNING id, status;
 
 -- phase3_queue_delete_done --
