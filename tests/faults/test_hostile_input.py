@@ -193,3 +193,16 @@ def test_every_endpoint_limits_its_body(web, path):
     )
     assert response.status_code == 413
     assert_rejected_cleanly(web, response, before)
+
+
+def post(web: FaultStack, path: str, body: dict) -> httpx.Response:
+    return httpx.post(f"{web.web_url}{path}", json=body, headers=HEADERS, timeout=30)
+
+
+@pytest.mark.parametrize("timestamp", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_timestamp_beyond_the_years_one_to_9999_in_utc_is_refused(web, timestamp):
+    before = counts(web)
+    response = post(web, "/api/internal/ingest-event", event(timestamp=timestamp))
+    assert response.status_code == 400, response.text
+    assert "timestamp" in response.json()["detail"]
+    assert counts(web) == before
