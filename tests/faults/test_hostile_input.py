@@ -15,7 +15,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis.generation.modes import GenerationMode
 
 from tests.faults.harness import FaultStack
-from tests.support.stack import SERVICE_TOKEN
+from tests.support.stack import SERVICE_TOKEN, run_cli
 
 OPERATIONS = [
     ("POST", f"/api/internal/{endpoint}")
@@ -206,3 +206,29 @@ def test_a_timestamp_beyond_the_years_one_to_9999_in_utc_is_refused(web, timesta
     assert response.status_code == 400, response.text
     assert "timestamp" in response.json()["detail"]
     assert counts(web) == before
+
+
+@pytest.mark.parametrize(
+    "window, seconds", [("14d", 14 * 86400), ("365d", 365 * 86400), ("31536000", 365 * 86400)]
+)
+def test_the_status_report_takes_any_window_up_to_a_year(web, window, seconds):
+    response = httpx.get(
+        f"{web.web_url}/api/internal/status", params={"window": window}, headers=HEADERS
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["thresholds"]["window"] == seconds
+
+
+def test_a_status_window_over_a_year_is_refused(web):
+    response = httpx.get(
+        f"{web.web_url}/api/internal/status", params={"window": "366d"}, headers=HEADERS
+    )
+    assert response.status_code == 400, response.text
+    assert "window" in response.json()["detail"]
+
+
+def test_ingest_status_takes_a_window_of_two_weeks(web):
+    result = run_cli(web.env, "status", "--json", "--window", "14d")
+    assert result.returncode in (0, 1), result.stderr  # healthy or not, but a report
+    assert json.loads(result.stdout)["thresholds"]["window"] == 14 * 86400
+    assert "Traceback" not in result.stderr
