@@ -208,6 +208,33 @@ def test_a_timestamp_beyond_the_years_one_to_9999_in_utc_is_refused(web, timesta
     assert counts(web) == before
 
 
+# Each id of the internal API, in a body that is valid but for it.
+IDS = (
+    [
+        ("/api/internal/ingest-event", field, event())
+        for field in ("mid", "sender_ig_id", "recipient_ig_id")
+    ]
+    + [
+        ("/api/internal/generate-verification", field, {"ig_id": "user", "event_id": "mid-1"})
+        for field in ("ig_id", "event_id")
+    ]
+    + [
+        ("/api/internal/send-verification-dm", "ig_id", {"ig_id": "user", "token_plain": "t"}),
+        ("/api/internal/send-dm", "ig_id", {"ig_id": "user", "message_text": "hi"}),
+    ]
+)
+
+
+@pytest.mark.parametrize("control", ["\x1b[2J", "\x07", "\t", "\x7f", "\x9b"], ids=repr)
+@pytest.mark.parametrize("path, field, body", IDS, ids=lambda x: x if isinstance(x, str) else "")
+def test_an_id_with_a_control_character_is_refused(web, path, field, body, control):
+    before = counts(web)
+    response = post(web, path, {**body, field: f"user{control}1"})
+    assert response.status_code == 400, response.text
+    assert field in response.json()["detail"] + json.dumps(response.json().get("extra"))
+    assert counts(web) == before
+
+
 @pytest.mark.parametrize(
     "window, seconds", [("14d", 14 * 86400), ("365d", 365 * 86400), ("31536000", 365 * 86400)]
 )
