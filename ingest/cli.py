@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -13,6 +14,7 @@ import psycopg
 from psycopg_pool import PoolTimeout
 
 from service.core import logs
+from service.core.db import check_database_url, describe_unreachable
 from service.core.errors import ServiceError
 from service.core.production import check_production
 from service.core.settings import Settings, SettingsError, load_dotenv_file
@@ -42,16 +44,18 @@ def main(argv: list[str] | None = None) -> int:
     _add_operations(commands)
     args = parser.parse_args(argv)
 
-    if args.command == "dev":
-        from ingest import dev
-
-        # Not the dev file: `ingest dev` writes it for the other commands, and the one an
-        # earlier run left names a database that run has stopped.
-        load_dotenv_file(Path(".env"))
-        return dev.main(host=args.host)
-    load_dotenv_file()
+    settings = None
     try:
+        if args.command == "dev":
+            from ingest import dev
+
+            # Not the dev file: `ingest dev` writes it for the other commands, and the one an
+            # earlier run left names a database that run has stopped.
+            load_dotenv_file(Path(".env"))
+            return dev.main(host=args.host)
+        load_dotenv_file()
         settings = Settings.from_env()
+        check_database_url(settings.database_url)
         logs.configure(fmt=settings.log_format, level=settings.log_level)
         return _run(args, settings)
     except SettingsError as exc:
@@ -61,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ingest {args.command}: {exc}", file=sys.stderr)
         return 1
     except (psycopg.OperationalError, PoolTimeout) as exc:
-        print(f"ingest {args.command}: database unreachable: {exc}", file=sys.stderr)
+        url = settings.database_url if settings else os.environ.get("DATABASE_URL", "")
+        reason = describe_unreachable(exc, url)
+        print(f"ingest {args.command}: database unreachable: {reason}", file=sys.stderr)
         return 2
     except MissingSQL as exc:  # an install without its SQL files
         print(f"ingest {args.command}: {exc}", file=sys.stderr)

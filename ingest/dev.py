@@ -30,6 +30,7 @@ import uvicorn
 from devtools import embedded_db
 from devtools.sandbox import Sandbox
 from service.core import logs
+from service.core.db import check_database_url
 from service.core.migrate import migrate
 from service.core.settings import DEFAULT_VERIFY_URL_BASE, DEV_ENV_FILE, Settings
 from service.http.app import create_app
@@ -63,7 +64,9 @@ def _run(started: contextlib.ExitStack, host: str) -> int:
     env.setdefault("PORT", "3000")
     env["HOST"] = host
     env["VERIFY_URL_BASE"] = env.get("VERIFY_URL_BASE") or DEFAULT_VERIFY_URL_BASE
-    if not env.get("DATABASE_URL"):
+    if env.get("DATABASE_URL"):
+        check_database_url(env["DATABASE_URL"])
+    else:
         env["DATABASE_URL"] = started.enter_context(embedded_db.serving())
         # Other `ingest` commands run in this folder (connect, status) read it from here.
         DEV_ENV_FILE.write_text(f"DATABASE_URL={env['DATABASE_URL']}\n")

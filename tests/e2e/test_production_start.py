@@ -86,3 +86,34 @@ def test_ingest_dev_listens_on_loopback_even_when_host_says_otherwise(database_u
     finally:
         dev.terminate()
         dev.close()
+
+
+MALFORMED_DATABASE_URLS = {
+    "an unclosed IPv6 host": "postgresql://reeva:s3cretpw@[::1/reeva",
+    "a bad escape in the password": "postgresql://reeva:s3cret%zzpw@db.internal/reeva",
+    "a word without a value": "host=db.internal password=s3cretpw dbname",
+    "a port that is not a number": "postgresql://reeva:s3cretpw@db.internal:five/reeva",
+}
+
+
+def assert_one_line_without_the_password(result: subprocess.CompletedProcess, command: str):
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"ingest {command}: setting DATABASE_URL is malformed"), line
+    assert "s3cret" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("url", MALFORMED_DATABASE_URLS.values(), ids=MALFORMED_DATABASE_URLS)
+def test_a_malformed_database_url_stops_migrate_with_one_line_and_no_password(url, tmp_path):
+    assert_one_line_without_the_password(
+        ingest("migrate", {"DATABASE_URL": url}, tmp_path), "migrate"
+    )
+
+
+@pytest.mark.parametrize("command", ["web", "worker", "status", "dev"])
+def test_every_command_stops_on_a_malformed_database_url(command, tmp_path):
+    env = make_env(
+        database_url=MALFORMED_DATABASE_URLS["an unclosed IPv6 host"],
+        graph_url="https://graph.instagram.com/v24.0",
+    )
+    assert_one_line_without_the_password(ingest(command, env, tmp_path), command)
