@@ -17,8 +17,9 @@ from bench.database import Database
 from bench.options import Options
 from bench.processes import Process, wait_until
 from bench.server import ROOT
+from service.core.settings import DEFAULT_VERIFY_URL_BASE
 
-SERVICE_TOKEN = "bench-service-token-0123456789"
+SERVICE_TOKEN = "bench-service-token-0123456789abcdef"  # production wants 32+
 APP_SECRET = "bench-app-secret-0123456789"
 SCOPED_ID = "17841400000000001"
 INGEST_PATH = "/api/internal/ingest-event"
@@ -60,6 +61,7 @@ class Stack:
             "INSTAGRAM_API_BASE_URL": self.sandbox_url,
             "INSTAGRAM_APP_SECRET": APP_SECRET,
             "INSTAGRAM_WEBHOOK_VERIFICATION_TOKEN": "bench-verify-token-0123456789",
+            "VERIFY_URL_BASE": DEFAULT_VERIFY_URL_BASE,
             "INTERNAL_INGEST_URL": self.web_url + INGEST_PATH,
             "WORKER_CONCURRENCY": str(self.options.worker_concurrency),
             "WORKER_POLL_SECONDS": str(self.options.worker_poll_seconds),

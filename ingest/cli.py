@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -13,7 +14,9 @@ import psycopg
 from psycopg_pool import PoolTimeout
 
 from service.core import logs
+from service.core.db import check_database_url, describe_unreachable
 from service.core.errors import ServiceError
+from service.core.production import check_production
 from service.core.settings import Settings, SettingsError, load_dotenv_file
 from service.operations.thresholds import Thresholds, duration_argument
 from service.store.queries import MissingSQL
@@ -27,7 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     web.add_argument("--workers", type=int, default=1, help="web processes")
     worker = commands.add_parser("worker", help="run the job worker")
     worker.add_argument("--concurrency", type=int, default=None)
-    commands.add_parser("dev", help="everything in one terminal, with local defaults")
+    dev_command = commands.add_parser("dev", help="everything in one terminal, with local defaults")
+    dev_command.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (HOST is not read: default %(default)s)",
+    )
     phase3 = commands.add_parser("phase3", help="the reference Phase 3 consumer")
     phase3.add_argument("--once", action="store_true", help="drain what is there, then exit")
     connect = commands.add_parser("connect", help="link an Instagram account to a Reeva user")
@@ -36,16 +44,18 @@ def main(argv: list[str] | None = None) -> int:
     _add_operations(commands)
     args = parser.parse_args(argv)
 
-    if args.command == "dev":
-        from ingest import dev
-
-        # Not the dev file: `ingest dev` writes it for the other commands, and the one an
-        # earlier run left names a database that run has stopped.
-        load_dotenv_file(Path(".env"))
-        return dev.main()
-    load_dotenv_file()
+    settings = None
     try:
+        if args.command == "dev":
+            from ingest import dev
+
+            # Not the dev file: `ingest dev` writes it for the other commands, and the one an
+            # earlier run left names a database that run has stopped.
+            load_dotenv_file(Path(".env"))
+            return dev.main(host=args.host)
+        load_dotenv_file()
         settings = Settings.from_env()
+        check_database_url(settings.database_url)
         logs.configure(fmt=settings.log_format, level=settings.log_level)
         return _run(args, settings)
     except SettingsError as exc:
@@ -55,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ingest {args.command}: {exc}", file=sys.stderr)
         return 1
     except (psycopg.OperationalError, PoolTimeout) as exc:
-        print(f"ingest {args.command}: database unreachable: {exc}", file=sys.stderr)
+        url = settings.database_url if settings else os.environ.get("DATABASE_URL", "")
+        reason = describe_unreachable(exc, url)
+        print(f"ingest {args.command}: database unreachable: {reason}", file=sys.stderr)
         return 2
     except MissingSQL as exc:  # an install without its SQL files
         print(f"ingest {args.command}: {exc}", file=sys.stderr)
@@ -94,10 +106,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     elif args.command == "web":
         from service.http.serve import serve
 
+        check_production(settings)
         serve(settings, workers=args.workers)
     elif args.command == "worker":
         from workers.main import run
 
+        check_production(settings)
         return asyncio.run(run(settings, concurrency=args.concurrency))
     elif args.command == "phase3":
         from service.phase3.consumer import run as run_phase3

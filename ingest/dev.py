@@ -6,7 +6,9 @@ INTERNAL_SERVICE_TOKEN: `your_service_token`, the token of the product's curl ex
 they work as written.
 No INSTAGRAM_APP_SECRET: the webhook accepts unsigned posts (WEBHOOK_ALLOW_UNSIGNED), with
 a warning at start and on every such post; set the secret to test signatures.
-The web server listens on 127.0.0.1:3000, as those examples expect.
+The web server listens on 127.0.0.1:3000, as those examples expect: loopback whatever HOST
+says (a `.env` copied from `.env.example` gives production's 0.0.0.0), unless `--host` asks
+for another address. No VERIFY_URL_BASE: the spec's tunnel link.
 
 Stopped with Ctrl-C (SIGINT) or SIGTERM, it stops what it started: the web server, the
 worker, the sandbox and the embedded Postgres. A Postgres that an earlier run left running
@@ -28,8 +30,9 @@ import uvicorn
 from devtools import embedded_db
 from devtools.sandbox import Sandbox
 from service.core import logs
+from service.core.db import check_database_url
 from service.core.migrate import migrate
-from service.core.settings import DEV_ENV_FILE, Settings
+from service.core.settings import DEFAULT_VERIFY_URL_BASE, DEV_ENV_FILE, Settings
 from service.http.app import create_app
 from workers import main as worker_main
 
@@ -37,13 +40,13 @@ log = structlog.get_logger("dev")
 DEV_SERVICE_TOKEN = "your_service_token"
 
 
-def main() -> int:
+def main(*, host: str = "127.0.0.1") -> int:
     # SIGTERM unwinds like Ctrl-C, so that what was started is stopped (by default Python
     # dies at once, leaving the embedded Postgres running).
     signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         with contextlib.ExitStack() as started:
-            return _run(started)
+            return _run(started, host)
     except KeyboardInterrupt:
         return 128 + signal.SIGINT
     except embedded_db.NotInstalled as exc:
@@ -55,12 +58,15 @@ def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def _run(started: contextlib.ExitStack) -> int:
+def _run(started: contextlib.ExitStack, host: str) -> int:
     env = dict(os.environ)
     logs.configure(fmt=env.get("LOG_FORMAT", "console"), level=env.get("LOG_LEVEL", "INFO"))
     env.setdefault("PORT", "3000")
-    env.setdefault("HOST", "127.0.0.1")
-    if not env.get("DATABASE_URL"):
+    env["HOST"] = host
+    env["VERIFY_URL_BASE"] = env.get("VERIFY_URL_BASE") or DEFAULT_VERIFY_URL_BASE
+    if env.get("DATABASE_URL"):
+        check_database_url(env["DATABASE_URL"])
+    else:
         env["DATABASE_URL"] = started.enter_context(embedded_db.serving())
         # Other `ingest` commands run in this folder (connect, status) read it from here.
         DEV_ENV_FILE.write_text(f"DATABASE_URL={env['DATABASE_URL']}\n")

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import select
 from typing import TypeAlias
 
 import psycopg
 from procrastinate.exceptions import ConnectorException
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, pq
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from service.core.settings import Settings
+from service.core.settings import Settings, SettingsError
 
 # The pool's connections return rows as dicts (`dict_row`); these types say so to mypy.
 Connection: TypeAlias = AsyncConnection[DictRow]
@@ -74,3 +76,36 @@ def is_database_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, ConnectorException):
         exc = exc.__cause__ or exc
     return isinstance(exc, psycopg.OperationalError)
+
+
+# libpq's connection keywords: the only quoted words of its parse errors kept as they are.
+_KEYWORDS = frozenset(option.keyword.decode() for option in pq.Conninfo.get_defaults())
+_QUOTED = re.compile(r'"([^"]*)"')
+
+
+def check_database_url(url: str) -> None:
+    """Raise `SettingsError`, one line without the password, when libpq cannot read `url`.
+
+    Checked at start, since libpq's own errors quote the part it could not read, which can
+    be the password or the whole URL: those quotes are masked here, keywords aside.
+    """
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError as exc:
+        reason = _QUOTED.sub(_mask, " ".join(str(exc).split()))
+        raise SettingsError(f"setting DATABASE_URL is malformed: {reason}") from None
+    ports = str(params.get("port") or "")
+    if not all(port.isdigit() for port in ports.split(",") if port):
+        raise SettingsError("setting DATABASE_URL is malformed: its port is not a number")
+
+
+def _mask(quoted: re.Match[str]) -> str:
+    word = quoted[1]
+    return quoted[0] if word in _KEYWORDS or len(word) <= 1 else '"…"'
+
+
+def describe_unreachable(exc: Exception, url: str) -> str:
+    """One line for a database that cannot be reached, without `url`'s password."""
+    text = " ".join(str(exc).split())
+    password = conninfo_to_dict(url).get("password")
+    return text.replace(str(password), "[redacted]") if password else text

@@ -6,7 +6,9 @@ runs (several release phases at once) apply each migration exactly once.
 
 from __future__ import annotations
 
-from pathlib import Path
+import dataclasses
+import re
+from importlib.resources.abc import Traversable
 
 import psycopg
 import structlog
@@ -15,23 +17,35 @@ from procrastinate.schema import SchemaManager
 from psycopg.rows import dict_row
 
 from service.store import schema_migrations
-from service.store.queries import SQL_DIR, MissingSQL
+from service.store.queries import SQL_DIR, MissingSQL, sql_files
 
 log = structlog.get_logger(__name__)
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 # How schema_migrations records procrastinate's own schema.
 PROCRASTINATE_SCHEMA = "procrastinate"
+_MIGRATION_FILE = re.compile(r"^(\d{4}_\w+)\.sql$")
 
 
-def migration_files(directory: Path = MIGRATIONS_DIR) -> list[Path]:
-    files = sorted(directory.glob("[0-9][0-9][0-9][0-9]_*.sql"))
-    if not files:
+@dataclasses.dataclass(frozen=True)
+class Migration:
+    name: str  # its file's name without `.sql`, as schema_migrations records it
+    sql: str
+
+
+def load_migrations(directory: Traversable = MIGRATIONS_DIR) -> list[Migration]:
+    """The migrations of `directory` in order; `MissingSQL` when there are none."""
+    migrations = [
+        Migration(match[1], path.read_text(encoding="utf-8"))
+        for path in sql_files(directory)
+        if (match := _MIGRATION_FILE.match(path.name))
+    ]
+    if not migrations:
         raise MissingSQL(f"no migrations in {directory}")
-    return files
+    return migrations
 
 
 # Without its migrations, a process would find every database current: refuse to start.
-migration_files()
+MIGRATIONS = load_migrations()
 
 
 def migrate(database_url: str) -> list[str]:
@@ -47,11 +61,11 @@ def migrate(database_url: str) -> list[str]:
             else:
                 schema_migrations.apply(conn, PROCRASTINATE_SCHEMA, SchemaManager.get_schema())
             applied_now.append(f"procrastinate {procrastinate_version}")
-        for path in migration_files():
-            if path.stem in done:
+        for migration in MIGRATIONS:
+            if migration.name in done:
                 continue
-            schema_migrations.apply(conn, path.stem, path.read_text(encoding="utf-8"))
-            applied_now.append(path.stem)
+            schema_migrations.apply(conn, migration.name, migration.sql)
+            applied_now.append(migration.name)
     for name in applied_now:
         log.info("migration applied", migration=name)
     return applied_now

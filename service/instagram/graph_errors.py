@@ -33,6 +33,9 @@ TRANSIENT_CODES = frozenset({1, 2})
 PERMANENT_CODES = frozenset({10, 100, 200, 551})
 INVALID_TOKEN_CODE = 190
 DELIVERED_WITH_ERROR = (1, 1357046)
+# The longest wait a Retry-After may ask for: a huge value (or a date far ahead) would
+# otherwise hold the account for good, or overflow the scheduling of the retry.
+MAX_RETRY_AFTER_SECONDS = 3600.0
 _BODY_SNIPPET_CHARS = 200
 
 
@@ -95,7 +98,8 @@ class DeliveredWithError(GraphError):
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` header: delta-seconds or an HTTP-date."""
+    """Seconds to wait from a `Retry-After` header: delta-seconds or an HTTP-date, at most
+    `MAX_RETRY_AFTER_SECONDS`."""
     if value is None or not value.strip():
         return None
     value = value.strip()
@@ -109,9 +113,11 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         if when.tzinfo is None:  # RFC 9110 dates are GMT ("-0000" parses as naive)
             when = when.replace(tzinfo=datetime.UTC)
         seconds = when.timestamp() - (time.time() if now is None else now)
-    if not math.isfinite(seconds):  # float() reads "nan" and "inf"
+    # float() also reads "nan" and "inf", which ask for no wait we know; digits past what a
+    # float holds are inf too, but as huge as they look, so they are capped below.
+    if math.isnan(seconds) or (math.isinf(seconds) and not value.isdigit()):
         return None
-    return max(0.0, seconds)
+    return min(MAX_RETRY_AFTER_SECONDS, max(0.0, seconds))
 
 
 def error_from_response(

@@ -10,13 +10,13 @@ import psycopg
 from psycopg_pool import PoolTimeout
 
 from service.core.db import Pool
-from service.core.migrate import PROCRASTINATE_SCHEMA, migration_files
+from service.core.migrate import MIGRATIONS, PROCRASTINATE_SCHEMA
 from service.store import schema_migrations
 
 
 async def check(pool: Pool, *, timeout: float = 2.0) -> dict[str, object]:
     """{"ready": bool, "detail": str, "missing": [migration names not applied]}."""
-    expected = {PROCRASTINATE_SCHEMA, *(path.stem for path in migration_files())}
+    expected = {PROCRASTINATE_SCHEMA, *(migration.name for migration in MIGRATIONS)}
     try:
         async with pool.connection(timeout=timeout) as conn:
             applied = await schema_migrations.applied(conn)

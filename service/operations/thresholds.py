@@ -2,7 +2,7 @@
 
 The same names are `ingest status` flags (`--max-job-wait 10m`) and query parameters of
 GET /api/internal/status (`?max_job_wait=10m`), so a check means the same in both.
-Durations are seconds, or a number with s, m, h or d.
+Durations are seconds, or a number with s, m, h or d, up to a year.
 """
 
 from __future__ import annotations
@@ -15,13 +15,19 @@ from typing import Any
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+# Longer than any history worth a report (jobs are kept 7 days by default), and far inside
+# what a Postgres interval holds.
+MAX_DURATION_SECONDS = 365 * 86400
 
 
 def parse_duration(text: str) -> float:
     match = _DURATION.match(text.strip())
     if match is None:
         raise ValueError(f"{text!r} is not a duration such as 90s, 15m, 2h or 7d")
-    return float(match[1]) * _UNIT_SECONDS[match[2]]
+    seconds = float(match[1]) * _UNIT_SECONDS[match[2]]
+    if seconds > MAX_DURATION_SECONDS:
+        raise ValueError(f"{text!r} is longer than 365 days")
+    return seconds
 
 
 def duration_argument(text: str) -> float:

@@ -9,20 +9,24 @@ names its own; `status.sql` holds the status report's queries, which read severa
 Store modules take their queries with `query(name)` when they are imported, so a name
 missing from these files (or the files missing from the install) stops the process from
 starting, with one line that names it.
+
+The files are package data, read through `importlib.resources`: an install that is a zip
+file (or any other loader) finds them as a checkout does.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any
 
 from psycopg.rows import DictRow
 
 from service.core.db import Connection
 
-SQL_DIR = Path(__file__).resolve().parent / "sql"
+SQL_DIR = resources.files("service.store") / "sql"
 QUERIES_DIR = SQL_DIR / "queries"
 _HEADER = re.compile(r"^-- ([a-z0-9_]+) --$", re.MULTILINE)
 
@@ -40,9 +44,17 @@ def parse(text: str) -> dict[str, str]:
     return queries
 
 
-def load(directory: Path = QUERIES_DIR) -> dict[str, str]:
+def sql_files(directory: Traversable) -> list[Traversable]:
+    """The `.sql` files of `directory`, by name; none if it is missing."""
+    if not directory.is_dir():
+        return []
+    found = (path for path in directory.iterdir() if path.name.endswith(".sql"))
+    return sorted((path for path in found if path.is_file()), key=lambda path: path.name)
+
+
+def load(directory: Traversable = QUERIES_DIR) -> dict[str, str]:
     queries: dict[str, str] = {}
-    for path in sorted(directory.glob("*.sql")):
+    for path in sql_files(directory):
         for name, body in parse(path.read_text(encoding="utf-8")).items():
             if name in queries:
                 raise ValueError(f"query {name!r} is defined twice ({path.name})")

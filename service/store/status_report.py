@@ -49,4 +49,5 @@ async def report(
 
 
 def _interval(seconds: float) -> str:
-    return f"{seconds:g} seconds"
+    # Fixed-point: Postgres reads no exponent ("1.2096e+06 seconds" is not an interval).
+    return f"{seconds:.6f} seconds"

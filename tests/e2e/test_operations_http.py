@@ -8,7 +8,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from service.core.migrate import migration_files
+from service.core.migrate import MIGRATIONS
 from tests.support import seed
 from tests.support.processes import free_port, wait_until
 from tests.support.stack import SERVICE_TOKEN, Stack
@@ -52,7 +52,7 @@ def test_readyz_when_migrations_are_current(api):
 
 
 def test_readyz_is_503_when_a_migration_is_missing(api, db):
-    newest = migration_files()[-1].stem
+    newest = MIGRATIONS[-1].name
     db.execute("DELETE FROM schema_migrations WHERE name = %s", (newest,))
     response = api.get("/readyz")
     assert response.status_code == 503

@@ -85,6 +85,24 @@ def test_rate_limit_waits_for_retry_after(stack):
     assert time.monotonic() - started >= 1.0
 
 
+def test_a_huge_retry_after_holds_the_account_for_an_hour_at_most(stack):
+    stack.sandbox.script(
+        {
+            "status": 429,
+            "headers": {"Retry-After": "99999999999"},  # about 3000 years
+            "body": {"error": {"message": "Too many calls", "code": 4}},
+        }
+    )
+    stack.ingest(mid="m-1", sender_ig_id="user-1")
+    [hold] = stack.wait(
+        lambda: stack.rows(
+            "SELECT extract(epoch FROM limited_until - now()) AS seconds FROM graph_rate_limits"
+        ),
+        what="the rate-limit hold",
+    )
+    assert 3500 < hold["seconds"] <= 3600
+
+
 def test_a_failed_send_keeps_one_token_per_event(stack):
     stack.sandbox.script(SERVER_ERROR)
     stack.ingest(mid="m-1", sender_ig_id="user-1")

@@ -15,7 +15,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis.generation.modes import GenerationMode
 
 from tests.faults.harness import FaultStack
-from tests.support.stack import SERVICE_TOKEN
+from tests.support.stack import SERVICE_TOKEN, run_cli
 
 OPERATIONS = [
     ("POST", f"/api/internal/{endpoint}")
@@ -193,3 +193,69 @@ def test_every_endpoint_limits_its_body(web, path):
     )
     assert response.status_code == 413
     assert_rejected_cleanly(web, response, before)
+
+
+def post(web: FaultStack, path: str, body: dict) -> httpx.Response:
+    return httpx.post(f"{web.web_url}{path}", json=body, headers=HEADERS, timeout=30)
+
+
+@pytest.mark.parametrize("timestamp", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_timestamp_beyond_the_years_one_to_9999_in_utc_is_refused(web, timestamp):
+    before = counts(web)
+    response = post(web, "/api/internal/ingest-event", event(timestamp=timestamp))
+    assert response.status_code == 400, response.text
+    assert "timestamp" in response.json()["detail"]
+    assert counts(web) == before
+
+
+# Each id of the internal API, in a body that is valid but for it.
+IDS = (
+    [
+        ("/api/internal/ingest-event", field, event())
+        for field in ("mid", "sender_ig_id", "recipient_ig_id")
+    ]
+    + [
+        ("/api/internal/generate-verification", field, {"ig_id": "user", "event_id": "mid-1"})
+        for field in ("ig_id", "event_id")
+    ]
+    + [
+        ("/api/internal/send-verification-dm", "ig_id", {"ig_id": "user", "token_plain": "t"}),
+        ("/api/internal/send-dm", "ig_id", {"ig_id": "user", "message_text": "hi"}),
+    ]
+)
+
+
+@pytest.mark.parametrize("control", ["\x1b[2J", "\x07", "\t", "\x7f", "\x9b"], ids=repr)
+@pytest.mark.parametrize("path, field, body", IDS, ids=lambda x: x if isinstance(x, str) else "")
+def test_an_id_with_a_control_character_is_refused(web, path, field, body, control):
+    before = counts(web)
+    response = post(web, path, {**body, field: f"user{control}1"})
+    assert response.status_code == 400, response.text
+    assert field in response.json()["detail"] + json.dumps(response.json().get("extra"))
+    assert counts(web) == before
+
+
+@pytest.mark.parametrize(
+    "window, seconds", [("14d", 14 * 86400), ("365d", 365 * 86400), ("31536000", 365 * 86400)]
+)
+def test_the_status_report_takes_any_window_up_to_a_year(web, window, seconds):
+    response = httpx.get(
+        f"{web.web_url}/api/internal/status", params={"window": window}, headers=HEADERS
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["thresholds"]["window"] == seconds
+
+
+def test_a_status_window_over_a_year_is_refused(web):
+    response = httpx.get(
+        f"{web.web_url}/api/internal/status", params={"window": "366d"}, headers=HEADERS
+    )
+    assert response.status_code == 400, response.text
+    assert "window" in response.json()["detail"]
+
+
+def test_ingest_status_takes_a_window_of_two_weeks(web):
+    result = run_cli(web.env, "status", "--json", "--window", "14d")
+    assert result.returncode in (0, 1), result.stderr  # healthy or not, but a report
+    assert json.loads(result.stdout)["thresholds"]["window"] == 14 * 86400
+    assert "Traceback" not in result.stderr

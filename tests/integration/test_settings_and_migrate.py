@@ -9,7 +9,7 @@ import sys
 import psycopg
 import pytest
 
-from service.core.migrate import migrate, migration_files
+from service.core.migrate import MIGRATIONS, migrate
 from tests.support.stack import ROOT
 
 
@@ -47,7 +47,7 @@ def test_migrating_again_applies_nothing(database_url):
     assert migrate(database_url) == []
     with psycopg.connect(database_url) as conn:
         names = {row[0] for row in conn.execute("SELECT name FROM schema_migrations")}
-    assert names == {"procrastinate", *(p.stem for p in migration_files())}
+    assert names == {"procrastinate", *(m.name for m in MIGRATIONS)}
 
 
 # Tables in `public` that are not the app's, so need no row-level security of ours:

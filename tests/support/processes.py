@@ -10,9 +10,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
@@ -39,18 +39,34 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# How a test runs `ingest`: this interpreter, on the checkout.
+INGEST = (sys.executable, "-m", "ingest.cli")
+
+
 class ServiceProcess:
-    def __init__(self, command: str, env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        command: str,
+        env: dict[str, str],
+        *,
+        ingest: Sequence[str] = INGEST,
+        cwd: Path = ROOT,
+        inherit_env: bool = True,
+    ) -> None:
+        """`ingest COMMAND`, run as `ingest` says (another install's console script, say)
+        in `cwd`, with `env` over this process's environment unless `inherit_env` is off."""
         self.command = command
-        self.env = {**os.environ, **env}
+        self.env = {**os.environ, **env} if inherit_env else dict(env)
+        self.ingest = list(ingest)
+        self.cwd = cwd
         self.log = tempfile.NamedTemporaryFile(prefix=f"{command}-", suffix=".log", delete=False)
         self.process: subprocess.Popen | None = None
         self.worker_id: int | None = None
 
     def start(self, ready: Callable[[], bool], *, timeout: float = 60) -> ServiceProcess:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ingest.cli", self.command],
-            cwd=ROOT,
+            [*self.ingest, self.command],
+            cwd=self.cwd,
             env=self.env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -98,11 +114,11 @@ class ServiceProcess:
         return Path(self.log.name).read_text(errors="replace")
 
 
-def start_worker(env: dict[str, str], db) -> ServiceProcess:
+def start_worker(env: dict[str, str], db, **how: Any) -> ServiceProcess:
     """A worker, ready once it has registered itself (a worker id newer than any before);
-    its id is kept as `worker_id`."""
+    its id is kept as `worker_id`. `how`: as `ServiceProcess` takes it."""
     newest = db.execute("SELECT coalesce(max(id), 0) AS id FROM procrastinate_workers").fetchone()
-    worker = ServiceProcess("worker", env)
+    worker = ServiceProcess("worker", env, **how)
     worker.start(
         lambda: db.execute(
             "SELECT 1 FROM procrastinate_workers WHERE id > %s", (newest["id"],)
@@ -114,11 +130,12 @@ def start_worker(env: dict[str, str], db) -> ServiceProcess:
     return worker
 
 
-def start_web(env: dict[str, str]) -> tuple[ServiceProcess, str]:
-    """`ingest web` on a free loopback port; returns it and its base URL."""
+def start_web(env: dict[str, str], **how: Any) -> tuple[ServiceProcess, str]:
+    """`ingest web` on a free loopback port; returns it and its base URL. `how`: as
+    `ServiceProcess` takes it."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    web = ServiceProcess("web", {**env, "HOST": "127.0.0.1", "PORT": str(port)})
+    web = ServiceProcess("web", {**env, "HOST": "127.0.0.1", "PORT": str(port)}, **how)
 
     def answers() -> bool:
         try:

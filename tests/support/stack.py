@@ -14,14 +14,14 @@ from typing import Any, TypeVar
 from litestar.testing import TestClient
 
 from devtools.sandbox import Sandbox
-from service.core.settings import Settings
+from service.core.settings import DEFAULT_VERIFY_URL_BASE, Settings
 from service.http.app import create_app
 from service.webhooks.signatures import SIGNATURE_HEADER, signature
 from tests.support.live_server import LiveServer
 from tests.support.pg import ROOT
 from tests.support.processes import start_worker, wait_until
 
-SERVICE_TOKEN = "test-service-token-0123456789"
+SERVICE_TOKEN = "test-service-token-0123456789abcdef"  # production wants 32+
 ACCESS_TOKEN = "test-access-token-0123456789"
 SCOPED_ID = "17841400000000001"
 APP_SECRET = "test-app-secret-0123456789"
@@ -39,6 +39,8 @@ def make_env(*, database_url: str, graph_url: str, **extra: str) -> dict[str, st
         "INSTAGRAM_API_BASE_URL": graph_url,
         "INSTAGRAM_APP_SECRET": APP_SECRET,
         "INSTAGRAM_WEBHOOK_VERIFICATION_TOKEN": VERIFY_TOKEN,
+        # The spec's link, which the flows' DMs are checked against; production needs it set.
+        "VERIFY_URL_BASE": DEFAULT_VERIFY_URL_BASE,
         # The production 1 s / 2 s / 4 s schedule, scaled down so tests stay quick.
         "SEND_BACKOFF_BASE_SECONDS": "0.05",
         "SEND_BACKOFF_CAP_SECONDS": "0.5",

@@ -27,7 +27,7 @@ from service.instagram import (
     parse_retry_after,
     text_fits,
 )
-from service.instagram.graph_errors import error_from_response
+from service.instagram.graph_errors import MAX_RETRY_AFTER_SECONDS, error_from_response
 
 TOKEN = "IGAAT0kenThatMustNeverLeak123"
 BASE_URL = "https://graph.instagram.test/v24.0"
@@ -169,6 +169,19 @@ async def test_retry_after_as_an_http_date_is_read() -> None:
 def test_parse_retry_after(value: str | None, expected: float | None) -> None:
     now = 1445412420.0  # Wed, 21 Oct 2015 07:27:00 GMT
     assert parse_retry_after(value, now=now) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "3601",
+        "99999999999",  # about 3000 years: the account held for good
+        "9" * 400,  # past what a float holds
+        "Fri, 31 Dec 9999 23:59:59 GMT",
+    ],
+)
+def test_retry_after_is_capped_at_an_hour(value: str) -> None:
+    assert parse_retry_after(value, now=1445412420.0) == MAX_RETRY_AFTER_SECONDS == 3600.0
 
 
 async def test_no_retry_after_header_means_none() -> None:

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 import service.store
-from service.core.migrate import migration_files
+from service.core.migrate import load_migrations
 from service.store import queries
 from service.store.queries import MissingSQL, query
 
 ROOT = Path(__file__).resolve().parents[2]
 STORE = Path(service.store.__file__).parent
-QUERY_FILES = sorted(queries.QUERIES_DIR.glob("*.sql"))
+QUERY_FILES = queries.sql_files(queries.QUERIES_DIR)
 TAKEN = re.compile(r'\bquery\("([a-z0-9_]+)"\)')
 
 
@@ -29,7 +29,8 @@ def store_sources() -> dict[str, str]:
 def test_every_query_is_named_for_the_file_it_sits_in(path):
     names = queries.parse(path.read_text(encoding="utf-8"))
     assert names
-    assert [name for name in names if not name.startswith(f"{path.stem}_")] == []
+    table = path.name.removesuffix(".sql")
+    assert [name for name in names if not name.startswith(f"{table}_")] == []
 
 
 def test_every_store_module_imports_with_its_queries():
@@ -51,7 +52,7 @@ def test_a_missing_query_fails_with_one_line_naming_it():
 
 def test_missing_migrations_fail_with_one_line_naming_the_folder(tmp_path):
     with pytest.raises(MissingSQL) as raised:
-        migration_files(tmp_path)
+        load_migrations(tmp_path)
     assert str(raised.value) == f"no migrations in {tmp_path}"
 
 

@@ -99,7 +99,7 @@ def test_every_default():
         "forward_backoff_base_seconds": 1.0,
         "forward_backoff_cap_seconds": 600.0,
         "webhook_retention_days": 30,
-        "verify_url_base": "https://c702be487ed4.ngrok-free.app/verify",
+        "verify_url_base": "",  # unset: ingest dev fills in the tunnel, production refuses
         "host": "0.0.0.0",
         "port": 8000,
         "verification_resend_seconds": 600,

@@ -1,0 +1,60 @@
+"""What production requires beyond settings that parse: no placeholder secret and no
+development default.
+
+`ingest web` and `ingest worker` call `check_production` at start; `ingest dev` does not,
+since it fills in exactly these defaults. The placeholders are the spec's and those of
+`.env.example` (a test holds the two together), so a copied template never runs as is.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from service.core.settings import SERVICE_SETTINGS, Settings, SettingsError
+
+# The settings that are secrets: none may keep a placeholder.
+SECRETS = (
+    "internal_service_token",
+    "instagram_access_token",
+    "instagram_app_secret",
+    "instagram_webhook_verification_token",
+)
+PLACEHOLDERS = frozenset(
+    {
+        "your_service_token",
+        "your_access_token",
+        "your_app_secret",
+        "your_webhook_token",
+        "change-me",
+        "changeme",
+    }
+)
+# Long enough that guessing it is hopeless: `openssl rand -hex 32` gives 64 characters.
+MIN_SERVICE_TOKEN_CHARS = 32
+
+
+def check_production(settings: Settings) -> None:
+    """Raise `SettingsError`, one line naming the setting, for the first one that only
+    development may have."""
+    settings.require(*SERVICE_SETTINGS)
+    for name in SECRETS:
+        value = getattr(settings, name)
+        if value is not None and value.strip().lower() in PLACEHOLDERS:
+            raise SettingsError(
+                f"setting {name.upper()} is a placeholder from .env.example: set the real secret"
+            )
+    if len(settings.internal_service_token or "") < MIN_SERVICE_TOKEN_CHARS:
+        raise SettingsError(
+            f"setting INTERNAL_SERVICE_TOKEN must be at least {MIN_SERVICE_TOKEN_CHARS} "
+            "characters (e.g. `openssl rand -hex 32`)"
+        )
+    if not settings.verify_url_base:
+        raise SettingsError(
+            "missing required setting VERIFY_URL_BASE (the link of the verification DM; "
+            "the spec's tunnel is a default of `ingest dev` only)"
+        )
+    url = urlsplit(settings.verify_url_base)
+    if url.scheme != "https" or not url.hostname:
+        raise SettingsError("setting VERIFY_URL_BASE must be an https:// URL")
+    if settings.webhook_allow_unsigned:
+        raise SettingsError("setting WEBHOOK_ALLOW_UNSIGNED=true is for `ingest dev` only")

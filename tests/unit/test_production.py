@@ -1,0 +1,96 @@
+"""Production refuses development defaults and placeholder secrets, with one line naming
+the setting; `.env.example` holds nothing that it would accept as a secret."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from dotenv import dotenv_values
+
+from service.core.production import SECRETS, check_production
+from service.core.settings import DEFAULT_VERIFY_URL_BASE, Settings, SettingsError
+
+ENV_EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
+PRODUCTION = {
+    "DATABASE_URL": "postgresql://reeva@db.internal:5432/reeva",
+    "INTERNAL_SERVICE_TOKEN": "3f9a0c5e7b1d4f2a8c6e0b9d7f5a3c1e",
+    "INSTAGRAM_ACCESS_TOKEN": "IGAAR7x2kQp9LmVt4NsWc8YdFh3JbZo",
+    "INSTAGRAM_APP_SECRET": "9b7d5f3a1c8e6b4d2f0a9c7e5b3d1f8a",
+    "INSTAGRAM_WEBHOOK_VERIFICATION_TOKEN": "m4Rk2vQ8sT6wY1zA",
+    "VERIFY_URL_BASE": "https://app.reeva.example/verify",
+}
+
+
+def refusal(**changes: str) -> str:
+    """The one line `check_production` refuses these settings with."""
+    with pytest.raises(SettingsError) as raised:
+        check_production(Settings.from_mapping({**PRODUCTION, **changes}))
+    message = str(raised.value)
+    assert "\n" not in message
+    return message
+
+
+def test_production_settings_pass():
+    check_production(Settings.from_mapping(PRODUCTION))
+
+
+def test_an_unset_verify_url_base_is_refused():
+    assert "VERIFY_URL_BASE" in refusal(VERIFY_URL_BASE="")
+
+
+@pytest.mark.parametrize(
+    "url", ["https://app.reeva.example/verify", "https://reeva.example", DEFAULT_VERIFY_URL_BASE]
+)
+def test_any_https_verify_url_base_set_explicitly_is_accepted(url):
+    check_production(Settings.from_mapping({**PRODUCTION, "VERIFY_URL_BASE": url}))
+
+
+@pytest.mark.parametrize(
+    "url", ["http://app.reeva.example/verify", "app.reeva.example", "https://"]
+)
+def test_a_verify_url_base_that_is_not_an_https_url_is_refused(url):
+    assert "VERIFY_URL_BASE" in refusal(VERIFY_URL_BASE=url)
+
+
+def test_a_service_token_under_32_characters_is_refused():
+    assert "INTERNAL_SERVICE_TOKEN" in refusal(INTERNAL_SERVICE_TOKEN="x" * 31)
+    check_production(Settings.from_mapping({**PRODUCTION, "INTERNAL_SERVICE_TOKEN": "x" * 32}))
+
+
+@pytest.mark.parametrize("token", ["your_service_token", "YOUR_SERVICE_TOKEN", " change-me "])
+def test_a_placeholder_service_token_is_refused(token):
+    assert "INTERNAL_SERVICE_TOKEN" in refusal(INTERNAL_SERVICE_TOKEN=token)
+
+
+@pytest.mark.parametrize(
+    "name, placeholder",
+    [
+        ("INSTAGRAM_ACCESS_TOKEN", "your_access_token"),
+        ("INSTAGRAM_APP_SECRET", "your_app_secret"),
+        ("INSTAGRAM_WEBHOOK_VERIFICATION_TOKEN", "your_webhook_token"),
+    ],
+)
+def test_a_placeholder_instagram_secret_is_refused(name, placeholder):
+    message = refusal(**{name: placeholder})
+    assert name in message and placeholder not in message
+
+
+def test_unsigned_webhooks_are_refused():
+    assert "WEBHOOK_ALLOW_UNSIGNED" in refusal(WEBHOOK_ALLOW_UNSIGNED="true")
+
+
+def test_a_missing_service_setting_is_named():
+    assert refusal(INTERNAL_SERVICE_TOKEN="") == "missing required setting INTERNAL_SERVICE_TOKEN"
+
+
+@pytest.mark.parametrize("name", [name.upper() for name in SECRETS])
+def test_no_secret_of_env_example_passes_in_production(name):
+    example = dotenv_values(ENV_EXAMPLE)
+    assert name in example
+    assert name in refusal(**{name: example[name] or ""})
+
+
+def test_the_verify_url_base_of_env_example_does_not_pass_in_production():
+    example = dotenv_values(ENV_EXAMPLE)
+    assert "VERIFY_URL_BASE" in refusal(VERIFY_URL_BASE=example["VERIFY_URL_BASE"] or "")
