@@ -84,6 +84,9 @@ class Settings:
     worker_rescue_interval_seconds: int = 5
     worker_shutdown_seconds: float = 30.0
     worker_database_outage_seconds: float = 120.0
+    # Each status query (`ingest status`, /api/internal/status, /metrics) is cancelled
+    # after this long; 0 sets no limit.
+    status_statement_timeout_seconds: float = 5.0
     log_format: str = "auto"
     log_level: str = "INFO"
 

@@ -24,7 +24,11 @@ PROMETHEUS = PrometheusConfig(app_name="ingest", prefix="ingest_http", group_pat
 async def refresh_status(request: Request) -> None:
     try:
         async with request.app.state.runtime.pool.connection(timeout=2.0) as conn:
-            STATUS.report = await status.collect(conn, Thresholds())
+            STATUS.report = await status.collect(
+                conn,
+                Thresholds(),
+                statement_timeout=request.app.state.settings.status_statement_timeout_seconds,
+            )
     except (psycopg.Error, PoolTimeout) as exc:
         # The page still serves this process's own metrics; the gauges say why not more.
         log.warning("status queries failed", error=type(exc).__name__)

@@ -23,13 +23,18 @@ PHASE3_AGE = "oldest_phase3_seconds"
 FAILED_DMS = "failed_dms_in_window"
 
 
-async def collect(conn: Connection, thresholds: Thresholds) -> dict[str, Any]:
+async def collect(
+    conn: Connection, thresholds: Thresholds, *, statement_timeout: float
+) -> dict[str, Any]:
+    """The report; each query is cancelled after `statement_timeout` seconds (raising
+    `psycopg.errors.QueryCanceled`, an `OperationalError`)."""
     reports: dict[str, Any] = await status_store.report(
         conn,
         window_seconds=thresholds.window,
         unhandled_after_seconds=thresholds.unhandled_after,
         stalled_after_seconds=thresholds.stalled_after,
         failed_limit=thresholds.failed_limit,
+        statement_timeout_seconds=statement_timeout,
     )
     [reports["messages_unhandled"]] = reports["messages_unhandled"]
     checks = _checks(reports, thresholds)

@@ -94,7 +94,8 @@ async def run(
         autocommit=True,
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
     ) as conn:
-        report = await status.collect(conn, thresholds)
+        timeout = settings.status_statement_timeout_seconds
+        report = await status.collect(conn, thresholds, statement_timeout=timeout)
         if not watch:
             _show(console, report, as_json)
             return exit_code(report)
@@ -113,7 +114,7 @@ async def run(
                     await asyncio.wait_for(stop.wait(), interval)
                     return exit_code(report)
                 except TimeoutError:
-                    report = await status.collect(conn, thresholds)
+                    report = await status.collect(conn, thresholds, statement_timeout=timeout)
 
 
 def _show(console: Console, report: dict[str, Any], as_json: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -27,7 +28,7 @@ async def collect(env: dict[str, str], **thresholds) -> dict:
     async with await psycopg.AsyncConnection.connect(
         env["DATABASE_URL"], row_factory=dict_row
     ) as conn:
-        return await status.collect(conn, Thresholds(**thresholds))
+        return await status.collect(conn, Thresholds(**thresholds), statement_timeout=30)
 
 
 def checks(report: dict) -> dict[str, bool]:
@@ -110,7 +111,7 @@ def test_status_queries_run_as_they_are_in_psql(name, db, troubled):
 
 def test_a_session_setting_changes_a_status_querys_parameter(db, troubled):
     assert len(db.execute(QUERIES["status_outbound"]).fetchall()) == 2
-    db.execute("SET ingest.dm_window = '3 hours'")
+    db.execute("SET ingest.status_window = '3 hours'")
     assert len(db.execute(QUERIES["status_outbound"]).fetchall()) == 3
 
 
@@ -166,6 +167,30 @@ def test_status_watch_refreshes_until_stopped(env, troubled):
         process.stdout.close()
     assert reports[0]["generated_at"] < reports[1]["generated_at"]
     assert all(report["healthy"] is False for report in reports)
+
+
+async def test_a_status_query_past_its_time_limit_is_cancelled_for_that_report_only(env, db):
+    # A long transaction holds a lock that a status query waits for.
+    with psycopg.connect(env["DATABASE_URL"]) as blocker:
+        blocker.execute("LOCK TABLE outbound_messages IN ACCESS EXCLUSIVE MODE")
+        async with await psycopg.AsyncConnection.connect(
+            env["DATABASE_URL"], row_factory=dict_row, autocommit=True
+        ) as conn:
+            with pytest.raises(psycopg.errors.QueryCanceled):
+                async with asyncio.timeout(30):
+                    await status.collect(conn, Thresholds(), statement_timeout=0.2)
+            cur = await conn.execute("SHOW statement_timeout")
+            assert (await cur.fetchone())["statement_timeout"] == "0"
+
+
+def test_status_command_gives_up_on_a_query_past_its_time_limit(env, db):
+    with psycopg.connect(env["DATABASE_URL"]) as blocker:
+        blocker.execute("LOCK TABLE outbound_messages IN ACCESS EXCLUSIVE MODE")
+        result = run_cli({**env, "STATUS_STATEMENT_TIMEOUT_SECONDS": "0.5"}, "status", timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "ingest status: a status query ran past STATUS_STATEMENT_TIMEOUT_SECONDS (0.5 s)"
+    )
 
 
 def test_status_command_says_when_the_database_is_unreachable(env):
