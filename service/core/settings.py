@@ -74,6 +74,10 @@ class Settings:
     # How often a worker looks for jobs whose scheduled time came (retries); new jobs
     # arrive by LISTEN/NOTIFY at once.
     worker_poll_seconds: float = 0.5
+    # GET /metrics on web answers only `Authorization: Bearer <this>`; unset, it answers 404.
+    metrics_token: str | None = dataclasses.field(default=None, repr=False)
+    # The gauges that /metrics reads from the database are computed at most this often.
+    metrics_cache_seconds: float = 10.0
     # A worker's own /metrics (prometheus-client's server on HOST); 0 leaves it off.
     worker_metrics_port: int = 0
     # Retention: finished jobs (and their events), and done Phase 3 rows, older than these.

@@ -14,7 +14,7 @@ from service.core.runtime import Runtime, open_runtime
 from service.core.settings import SERVICE_SETTINGS, Settings
 from service.http.errors import EXCEPTION_HANDLERS
 from service.http.internal import InternalController
-from service.http.metrics import PROMETHEUS, MetricsController
+from service.http.metrics import PROMETHEUS, MetricsController, status_cache
 from service.http.operations import OperationsController, ProbesController
 from service.http.request_log import request_log_middleware
 from service.http.webhooks import WebhookController
@@ -40,16 +40,18 @@ def create_app(settings: Settings) -> Litestar:
     def provide_runtime(request: Request) -> Runtime:
         return request.app.state.runtime
 
+    # Without METRICS_TOKEN there is no /metrics at all (404): nothing to guess a token for.
+    metrics = [MetricsController] if settings.metrics_token else []
     return Litestar(
         route_handlers=[
             InternalController,
             WebhookController,
             OperationsController,
             ProbesController,
-            MetricsController,
+            *metrics,
         ],
         lifespan=[runtime_lifespan],
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "status_cache": status_cache(settings)}),
         dependencies={"rt": Provide(provide_runtime, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[PROMETHEUS.middleware, request_log_middleware],

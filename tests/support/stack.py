@@ -26,6 +26,8 @@ ACCESS_TOKEN = "test-access-token-0123456789"
 SCOPED_ID = "17841400000000001"
 APP_SECRET = "test-app-secret-0123456789"
 VERIFY_TOKEN = "test-verify-token-0123456789"
+METRICS_TOKEN = "test-metrics-token-0123456789"
+SCRAPE = {"authorization": f"Bearer {METRICS_TOKEN}"}
 WEBHOOK = "/api/webhooks/instagram"
 T = TypeVar("T")
 
@@ -39,6 +41,9 @@ def make_env(*, database_url: str, graph_url: str, **extra: str) -> dict[str, st
         "INSTAGRAM_API_BASE_URL": graph_url,
         "INSTAGRAM_APP_SECRET": APP_SECRET,
         "INSTAGRAM_WEBHOOK_VERIFICATION_TOKEN": VERIFY_TOKEN,
+        "METRICS_TOKEN": METRICS_TOKEN,
+        # Each scrape reads the status gauges afresh, unless a test says otherwise.
+        "METRICS_CACHE_SECONDS": "0",
         # The production 1 s / 2 s / 4 s schedule, scaled down so tests stay quick.
         "SEND_BACKOFF_BASE_SECONDS": "0.05",
         "SEND_BACKOFF_CAP_SECONDS": "0.5",
