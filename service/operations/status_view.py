@@ -35,6 +35,11 @@ TABLES = (
     ),
     ("Phase 3 backlog", "phase3", ("status", "items", "oldest_message_id", "oldest_seconds")),
     (
+        "Webhook deliveries not forwarded",
+        "deliveries",
+        ("status", "deliveries", "in_window", "oldest_seconds", "latest_id", "latest_error"),
+    ),
+    (
         "Stalled jobs",
         "stalled_jobs",
         ("id", "queue", "task", "args", "worker_id", "last_heartbeat", "started_at"),
@@ -43,10 +48,20 @@ TABLES = (
 
 
 def render(report: dict[str, Any]) -> Group:
-    checks = Table("check", "value", "limit", "", title="Health", title_justify="left")
+    checks = Table(
+        "check",
+        "value",
+        "limit",
+        "",
+        Column("detail", overflow="fold"),
+        title="Health",
+        title_justify="left",
+    )
     for check in report["checks"]:
         mark = "[green]ok[/]" if check["ok"] else "[bold red]FAIL[/]"
-        checks.add_row(check["name"], str(check["value"]), f"{check['limit']:g}", mark)
+        checks.add_row(
+            check["name"], str(check["value"]), f"{check['limit']:g}", mark, _cell(check["detail"])
+        )
     tables = [checks]
     for title, key, columns in TABLES:
         # Folded, not cut: an id or an error is no use half shown.

@@ -19,6 +19,7 @@ REPORTS = {
     "messages_unhandled": query("status_messages_unhandled"),
     "phase3": query("status_phase3"),
     "stalled_jobs": query("status_stalled_jobs"),
+    "deliveries": query("status_deliveries"),
 }
 
 

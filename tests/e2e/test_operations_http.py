@@ -154,6 +154,18 @@ def test_the_status_gauges_are_read_at_most_once_per_cache_period(env, sandbox, 
         assert samples(stack.client.get("/metrics", headers=SCRAPE).text)[dm] == 1
 
 
+def test_a_failed_delivery_shows_in_the_gauges(api, db):
+    seed.delivery(db, status="failed", attempts=13, error="ConnectError")
+    seed.delivery(db, status="received", minutes_ago=30)
+    page = samples(api.get("/metrics", headers=SCRAPE).text)
+    assert page[key("ingest_webhook_deliveries", status="failed")] == 1
+    assert page[key("ingest_webhook_deliveries", status="received")] == 1
+    assert page[key("ingest_check_ok", check="failed_deliveries_in_window")] == 0
+    assert page[key("ingest_check_ok", check="oldest_delivery_wait_seconds")] == 0
+    assert page[key("ingest_check_value", check="oldest_delivery_wait_seconds")] >= 1800
+    assert page[key("ingest_healthy")] == 0
+
+
 def test_metrics_after_a_real_flow(stack, db):
     before = samples(stack.client.get("/metrics", headers=SCRAPE).text)
     assert stack.ingest(mid="m-metrics", sender_ig_id="user-m").status_code == 202

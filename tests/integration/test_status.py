@@ -17,6 +17,7 @@ from psycopg.rows import dict_row
 from service.operations import status
 from service.operations.thresholds import Thresholds
 from service.store.queries import QUERIES
+from tests.support import seed
 from tests.support.stack import ROOT, run_cli
 
 PSQL_QUERIES = [
@@ -71,6 +72,8 @@ async def test_status_reports_the_seeded_rows_exactly(env, troubled):
         "unhandled_messages": False,
         "oldest_phase3_seconds": False,
         "failed_dms_in_window": True,
+        "oldest_delivery_wait_seconds": True,
+        "failed_deliveries_in_window": True,
     }
     assert report["healthy"] is False
 
@@ -99,7 +102,41 @@ async def test_thresholds_change_what_counts(env, troubled):
         "unhandled_messages": True,
         "oldest_phase3_seconds": True,
         "failed_dms_in_window": False,
+        "oldest_delivery_wait_seconds": True,
+        "failed_deliveries_in_window": True,
     }
+
+
+CONFIGURATION_ERROR = (
+    "configuration error: the ingest endpoint answered HTTP 401 (check INTERNAL_SERVICE_TOKEN)"
+)
+
+
+async def test_a_failed_delivery_or_one_waiting_too_long_fails_its_check(env, db):
+    seed.delivery(db, status="forwarded", minutes_ago=30, attempts=1)
+    seed.delivery(db, status="received")
+    seed.delivery(db, status="received", minutes_ago=20, attempts=5, error=CONFIGURATION_ERROR)
+    seed.delivery(db, status="failed", minutes_ago=90, attempts=13, error="ConnectError: old")
+    failed = seed.delivery(db, status="failed", minutes_ago=50, attempts=13, error="ConnectError")
+
+    report = await collect(env)
+    assert [
+        (r["status"], r["deliveries"], r["in_window"], r["latest_error"])
+        for r in report["deliveries"]
+    ] == [("failed", 2, 1, "ConnectError"), ("received", 2, 1, CONFIGURATION_ERROR)]
+    assert report["deliveries"][0]["latest_id"] == failed
+    named = {check["name"]: check for check in report["checks"]}
+    waiting = named["oldest_delivery_wait_seconds"]
+    assert waiting["ok"] is False and waiting["limit"] == 600
+    assert 1200 <= waiting["value"] < 1260 and waiting["detail"] == CONFIGURATION_ERROR
+    failures = named["failed_deliveries_in_window"]
+    assert (failures["ok"], failures["value"], failures["limit"]) == (False, 1, 0)
+    assert failures["detail"] == "ConnectError"
+    assert named["stalled_jobs"]["detail"] is None
+    assert report["healthy"] is False
+
+    lenient = await collect(env, max_delivery_wait=3600, max_failed_deliveries=1)
+    assert lenient["healthy"] is True
 
 
 @pytest.mark.parametrize("name", PSQL_QUERIES)

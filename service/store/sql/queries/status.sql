@@ -108,6 +108,32 @@ CROSS JOIN LATERAL (
 ) AS oldest
 ORDER BY backlog.status;
 
+-- status_deliveries --
+-- Webhook deliveries not forwarded, by status (received: waiting for a forwarding attempt;
+-- failed: its retries ran out, or a message was refused): how many, how many of them had
+-- their last attempt within ingest.status_window (default 1 hour), how long the oldest has
+-- waited since it was received, and the latest one's error.
+SELECT pending.status, pending.deliveries, pending.in_window, pending.oldest_seconds,
+       latest.id AS latest_id, latest.last_error AS latest_error
+FROM (
+    SELECT status, count(*) AS deliveries,
+           count(*) FILTER (
+               WHERE processed_at > now() - coalesce(
+                   nullif(current_setting('ingest.status_window', true), ''), '1 hour')::interval
+           ) AS in_window,
+           extract(epoch FROM now() - min(received_at))::bigint AS oldest_seconds
+    FROM webhook_deliveries
+    WHERE status <> 'forwarded'
+    GROUP BY status
+) AS pending
+CROSS JOIN LATERAL (
+    SELECT id, last_error FROM webhook_deliveries
+    WHERE status = pending.status AND status <> 'forwarded'
+    ORDER BY processed_at DESC NULLS LAST, id DESC
+    LIMIT 1
+) AS latest
+ORDER BY pending.status;
+
 -- status_stalled_jobs --
 -- Jobs in `doing` whose worker has sent no heartbeat for ingest.stalled_after (default
 -- 30 seconds; workers beat every 10) or is gone: procrastinate's own test of a stalled
