@@ -24,6 +24,8 @@ DEFAULT_INSTAGRAM_API_BASE_URL = "https://graph.instagram.com/v24.0"
 
 # What the web and worker processes cannot run without, beyond DATABASE_URL.
 SERVICE_SETTINGS = ("internal_service_token", "instagram_access_token")
+# ...and what a worker needs besides: where it forwards the webhook's deliveries.
+WORKER_SETTINGS = (*SERVICE_SETTINGS, "internal_ingest_url")
 
 
 class SettingsError(Exception):
@@ -40,7 +42,9 @@ class Settings:
     instagram_api_base_url: str = DEFAULT_INSTAGRAM_API_BASE_URL
     instagram_webhook_verification_token: str | None = dataclasses.field(default=None, repr=False)
     instagram_app_secret: str | None = dataclasses.field(default=None, repr=False)
-    internal_ingest_url: str = "http://127.0.0.1:8000/api/internal/ingest-event"
+    # Required by the worker: this service's own ingest endpoint, as the workers reach it,
+    # where the webhook's deliveries are forwarded (no default: a guess fails them all).
+    internal_ingest_url: str | None = None
     # Development only: accept webhook posts without X-Hub-Signature-256 when no app secret
     # is set. Without either, the web process refuses to start.
     webhook_allow_unsigned: bool = False

@@ -108,7 +108,8 @@ async def test_thresholds_change_what_counts(env, troubled):
 
 
 CONFIGURATION_ERROR = (
-    "configuration error: the ingest endpoint answered HTTP 401 (check INTERNAL_SERVICE_TOKEN)"
+    "configuration error: HTTP 401 from the ingest endpoint (check INTERNAL_SERVICE_TOKEN:"
+    ' web does not take the worker\'s token): {"status_code":401}'
 )
 
 

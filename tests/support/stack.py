@@ -41,6 +41,8 @@ def make_env(*, database_url: str, graph_url: str, **extra: str) -> dict[str, st
         "INSTAGRAM_API_BASE_URL": graph_url,
         "INSTAGRAM_APP_SECRET": APP_SECRET,
         "INSTAGRAM_WEBHOOK_VERIFICATION_TOKEN": VERIFY_TOKEN,
+        # Nothing listens there: a test whose deliveries must arrive runs a live server.
+        "INTERNAL_INGEST_URL": "http://127.0.0.1:9/api/internal/ingest-event",
         "METRICS_TOKEN": METRICS_TOKEN,
         # Each scrape reads the status gauges afresh, unless a test says otherwise.
         "METRICS_CACHE_SECONDS": "0",

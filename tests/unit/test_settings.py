@@ -93,7 +93,7 @@ def test_every_default():
         "instagram_api_base_url": "https://graph.instagram.com/v24.0",
         "instagram_webhook_verification_token": None,
         "instagram_app_secret": None,
-        "internal_ingest_url": "http://127.0.0.1:8000/api/internal/ingest-event",
+        "internal_ingest_url": None,
         "webhook_allow_unsigned": False,
         "forward_max_retries": 12,
         "forward_backoff_base_seconds": 1.0,
