@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from psycopg.types.json import Jsonb
 
 from service.core.runtime import open_runtime
 from service.core.settings import Settings
@@ -15,6 +16,7 @@ from service.http.app import create_app
 from service.operations.retention import purge_forwarded_deliveries
 from tests.support.live_server import LiveServer
 from tests.support.meta_payloads import delivery, entry, message_item
+from tests.support.processes import start_worker
 from tests.support.stack import ROOT, SERVICE_TOKEN, Stack, wait_until
 
 
@@ -87,6 +89,32 @@ def test_an_endpoint_that_refuses_the_worker_is_a_configuration_error_retried_li
     assert setting in row["last_error"]
     [check] = [c for c in report["checks"] if c["name"] == "failed_deliveries_in_window"]
     assert check["ok"] is False and check["detail"] == row["last_error"]
+
+
+def test_a_delivery_whose_job_failed_for_good_is_found_by_the_sweep_and_forwarded(env, sandbox, db):
+    env = {**env, "WORKER_RESCUE_INTERVAL_SECONDS": "1"}
+    with Stack(env, sandbox, db, worker=False, live_server=True) as stack:
+        lost = stack.deliver(delivery(entry(message_item("mid.lost", text="hi")))).json()
+        kept = stack.deliver(delivery(entry(message_item("mid.kept", text="hi")))).json()
+        # The first one's job gave up (an error retried until its budget ran out), before
+        # any attempt was recorded: nothing would run it again.
+        db.execute(
+            "UPDATE procrastinate_jobs SET status = 'failed', attempts = 8 WHERE args = %s",
+            (Jsonb({"delivery_id": lost["delivery_id"]}),),
+        )
+        stack.worker = start_worker(stack.env, db)
+        for delivery_id in (lost["delivery_id"], kept["delivery_id"]):
+            assert stack.delivery_settled(delivery_id)["status"] == "forwarded"
+        jobs = stack.rows(
+            "SELECT args->>'delivery_id' AS delivery, status::text FROM procrastinate_jobs"
+            " WHERE task_name = 'forward_delivery' ORDER BY id"
+        )
+    assert [(int(job["delivery"]), job["status"]) for job in jobs] == [
+        (lost["delivery_id"], "failed"),
+        (kept["delivery_id"], "succeeded"),
+        (lost["delivery_id"], "succeeded"),
+    ]
+    stack.wait_handled("mid.lost")
 
 
 def test_replaying_a_delivery_that_does_not_exist_fails_with_one_line(env):
