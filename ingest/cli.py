@@ -125,15 +125,24 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     elif args.command == "status":
         from service.operations import status_view
 
-        return asyncio.run(
-            status_view.run(
-                settings,
-                Thresholds.from_options(vars(args)),
-                as_json=args.json,
-                watch=args.watch,
-                interval=args.interval,
+        try:
+            return asyncio.run(
+                status_view.run(
+                    settings,
+                    Thresholds.from_options(vars(args)),
+                    as_json=args.json,
+                    watch=args.watch,
+                    interval=args.interval,
+                )
             )
-        )
+        except psycopg.errors.QueryCanceled:
+            limit = settings.status_statement_timeout_seconds
+            print(
+                f"ingest status: a status query ran past STATUS_STATEMENT_TIMEOUT_SECONDS"
+                f" ({limit:g} s)",
+                file=sys.stderr,
+            )
+            return 2
     elif args.command == "retry-failed":
         from service.operations import requeue_view
 

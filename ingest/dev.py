@@ -110,7 +110,7 @@ def _run(started: contextlib.ExitStack, host: str) -> int:
 async def _serve(settings: Settings) -> None:
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings),
+            create_app(settings, development=True),
             host=settings.host,
             port=settings.port,
             log_config=None,

@@ -29,7 +29,7 @@ from service.core import jobs
 from service.core.backoff import backoff_seconds, waits
 from service.core.db import is_database_unavailable
 from service.core.runtime import Runtime, open_runtime
-from service.core.settings import SERVICE_SETTINGS, Settings
+from service.core.settings import WORKER_SETTINGS, Settings
 from workers import middleware, rescue, tasks
 
 log = structlog.get_logger("workers")
@@ -39,7 +39,7 @@ async def run(
     settings: Settings, *, concurrency: int | None = None, install_signal_handlers: bool = True
 ) -> int:
     """Work until asked to stop (0), or until the database stays unreachable (1)."""
-    settings.require(*SERVICE_SETTINGS)
+    settings.require(*WORKER_SETTINGS)
     concurrency = concurrency or settings.worker_concurrency
     app = jobs.make_app(settings.database_url)
     tasks.register(app)

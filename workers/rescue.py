@@ -5,7 +5,9 @@ still in `doing` whose worker has been silent for `worker_stalled_seconds` (SIGK
 a lost machine, a worker loop restarted after a database outage) will never finish by
 itself; this periodic task hands it back with procrastinate's `retry_job`, so the next free
 worker runs it again. It also fails the DMs left pending with no job at all (see
-`service.dms.sending`), so no DM stays pending for ever. Jobs are safe to run twice:
+`service.dms.sending`), so no DM stays pending for ever, and defers the forwarding again of
+webhook deliveries whose job failed for good (`service.webhooks.recovery`), so none stays
+`received` for ever. Jobs are safe to run twice:
 processing is idempotent by mid, and a send that was in flight is bounded by its recovery
 point (docs/reliability.md).
 
@@ -31,6 +33,7 @@ from service.core.runtime import Runtime
 from service.core.settings import Settings
 from service.dms import sending
 from service.store import procrastinate_jobs
+from service.webhooks import recovery
 from workers.middleware import Fields
 
 log = structlog.get_logger("workers")
@@ -75,4 +78,12 @@ async def rescue_stalled_jobs(context: procrastinate.JobContext, timestamp: int)
     orphaned = await sending.fail_orphaned(rt)
     if orphaned:
         log.warning("failed DMs that nothing would finish", outbound_ids=[str(i) for i in orphaned])
-    return {"level": "debug", "rescued": len(rescued), "orphaned": len(orphaned)}
+    deliveries = await recovery.forward_orphaned(rt)
+    if deliveries:
+        log.warning("deferred again deliveries that nothing would forward", delivery_ids=deliveries)
+    return {
+        "level": "debug",
+        "rescued": len(rescued),
+        "orphaned": len(orphaned),
+        "deliveries": len(deliveries),
+    }

@@ -25,6 +25,8 @@ DEFAULT_INSTAGRAM_API_BASE_URL = "https://graph.instagram.com/v24.0"
 
 # What the web and worker processes cannot run without, beyond DATABASE_URL.
 SERVICE_SETTINGS = ("internal_service_token", "instagram_access_token")
+# ...and what a worker needs besides: where it forwards the webhook's deliveries.
+WORKER_SETTINGS = (*SERVICE_SETTINGS, "internal_ingest_url")
 
 
 class SettingsError(Exception):
@@ -41,7 +43,9 @@ class Settings:
     instagram_api_base_url: str = DEFAULT_INSTAGRAM_API_BASE_URL
     instagram_webhook_verification_token: str | None = dataclasses.field(default=None, repr=False)
     instagram_app_secret: str | None = dataclasses.field(default=None, repr=False)
-    internal_ingest_url: str = "http://127.0.0.1:8000/api/internal/ingest-event"
+    # Required by the worker: this service's own ingest endpoint, as the workers reach it,
+    # where the webhook's deliveries are forwarded (no default: a guess fails them all).
+    internal_ingest_url: str | None = None
     # Development only: accept webhook posts without X-Hub-Signature-256 when no app secret
     # is set. Without either, the web process refuses to start.
     webhook_allow_unsigned: bool = False
@@ -77,6 +81,10 @@ class Settings:
     # How often a worker looks for jobs whose scheduled time came (retries); new jobs
     # arrive by LISTEN/NOTIFY at once.
     worker_poll_seconds: float = 0.5
+    # GET /metrics on web answers only `Authorization: Bearer <this>`; unset, it answers 404.
+    metrics_token: str | None = dataclasses.field(default=None, repr=False)
+    # The gauges that /metrics reads from the database are computed at most this often.
+    metrics_cache_seconds: float = 10.0
     # A worker's own /metrics (prometheus-client's server on HOST); 0 leaves it off.
     worker_metrics_port: int = 0
     # Retention: finished jobs (and their events), and done Phase 3 rows, older than these.
@@ -87,6 +95,9 @@ class Settings:
     worker_rescue_interval_seconds: int = 5
     worker_shutdown_seconds: float = 30.0
     worker_database_outage_seconds: float = 120.0
+    # Each status query (`ingest status`, /api/internal/status, /metrics) is cancelled
+    # after this long; 0 sets no limit.
+    status_statement_timeout_seconds: float = 5.0
     log_format: str = "auto"
     log_level: str = "INFO"
 

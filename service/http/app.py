@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from litestar import Litestar, Request
+from litestar import Litestar, Request, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -13,8 +13,9 @@ from litestar.openapi import OpenAPIConfig
 from service.core.runtime import Runtime, open_runtime
 from service.core.settings import SERVICE_SETTINGS, Settings
 from service.http.error_responses import EXCEPTION_HANDLERS
+from service.http.guards import require_service_token
 from service.http.internal import InternalController
-from service.http.metrics_endpoint import PROMETHEUS, MetricsController
+from service.http.metrics_endpoint import PROMETHEUS, MetricsController, status_cache
 from service.http.operations import OperationsController, ProbesController
 from service.http.request_log import request_log_middleware
 from service.http.webhooks import WebhookController
@@ -28,7 +29,9 @@ def check_settings(settings: Settings) -> None:
     settings.check_webhook_signing()
 
 
-def create_app(settings: Settings) -> Litestar:
+def create_app(settings: Settings, *, development: bool = False) -> Litestar:
+    """The app; `development` (only `ingest dev` says so) serves the OpenAPI schema and its
+    docs page to anyone, where production asks for the service token."""
     check_settings(settings)
 
     @contextlib.asynccontextmanager
@@ -40,21 +43,31 @@ def create_app(settings: Settings) -> Litestar:
     def provide_runtime(request: Request) -> Runtime:
         return request.app.state.runtime
 
+    # Without METRICS_TOKEN there is no /metrics at all (404): nothing to guess a token for.
+    metrics = [MetricsController] if settings.metrics_token else []
     return Litestar(
         route_handlers=[
             InternalController,
             WebhookController,
             OperationsController,
             ProbesController,
-            MetricsController,
+            *metrics,
         ],
         lifespan=[runtime_lifespan],
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "status_cache": status_cache(settings)}),
         dependencies={"rt": Provide(provide_runtime, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[PROMETHEUS.middleware, request_log_middleware],
         openapi_config=OpenAPIConfig(
-            title="Reeva Instagram ingestion", version="1.0.0", path="/schema"
+            title="Reeva Instagram ingestion",
+            version="1.0.0",
+            # The schema maps every endpoint and field: on the public port, it is for callers.
+            openapi_router=Router(
+                path="/schema",
+                route_handlers=[],
+                guards=[] if development else [require_service_token],
+                include_in_schema=False,
+            ),
         ),
         request_max_body_size=MAX_BODY_BYTES,
         # structlog owns logging (service.core.logs); Litestar must not reconfigure it.

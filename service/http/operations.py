@@ -49,7 +49,9 @@ class OperationsController(Controller):
         except ValueError as exc:
             raise ValidationException(str(exc)) from None
         async with rt.pool.connection() as conn:
-            return await status.collect(conn, thresholds)
+            return await status.collect(
+                conn, thresholds, statement_timeout=rt.settings.status_statement_timeout_seconds
+            )
 
     @get("/outbound/{outbound_id:str}")
     async def outbound_message(

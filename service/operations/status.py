@@ -21,15 +21,22 @@ JOB_WAIT = "oldest_job_wait_seconds"
 UNHANDLED_MESSAGES = "unhandled_messages"
 PHASE3_AGE = "oldest_phase3_seconds"
 FAILED_DMS = "failed_dms_in_window"
+DELIVERY_WAIT = "oldest_delivery_wait_seconds"
+FAILED_DELIVERIES = "failed_deliveries_in_window"
 
 
-async def collect(conn: Connection, thresholds: Thresholds) -> dict[str, Any]:
+async def collect(
+    conn: Connection, thresholds: Thresholds, *, statement_timeout: float
+) -> dict[str, Any]:
+    """The report; each query is cancelled after `statement_timeout` seconds (raising
+    `psycopg.errors.QueryCanceled`, an `OperationalError`)."""
     reports: dict[str, Any] = await status_store.report(
         conn,
         window_seconds=thresholds.window,
         unhandled_after_seconds=thresholds.unhandled_after,
         stalled_after_seconds=thresholds.stalled_after,
         failed_limit=thresholds.failed_limit,
+        statement_timeout_seconds=statement_timeout,
     )
     [reports["messages_unhandled"]] = reports["messages_unhandled"]
     checks = _checks(reports, thresholds)
@@ -55,17 +62,35 @@ def _checks(reports: dict[str, Any], t: Thresholds) -> list[dict[str, Any]]:
         default=0,
     )
     failed = sum(row["dms"] for row in reports["outbound"] if row["status"] == "failed")
+    deliveries = {row["status"]: row for row in reports["deliveries"]}
+    waiting = deliveries.get("received", {})
+    failed_deliveries = deliveries.get("failed", {})
     return [
         _check(STALLED_JOBS, len(reports["stalled_jobs"]), 0),
         _check(JOB_WAIT, job_wait, t.max_job_wait),
         _check(UNHANDLED_MESSAGES, reports["messages_unhandled"]["messages"], 0),
         _check(PHASE3_AGE, phase3_age, t.max_phase3_age),
         _check(FAILED_DMS, failed, t.max_failed_dms),
+        # The latest error names the cause: an outage, or the worker's own configuration
+        # (`service.webhooks.forward`).
+        _check(
+            DELIVERY_WAIT,
+            waiting.get("oldest_seconds", 0),
+            t.max_delivery_wait,
+            waiting.get("latest_error"),
+        ),
+        _check(
+            FAILED_DELIVERIES,
+            failed_deliveries.get("in_window", 0),
+            t.max_failed_deliveries,
+            failed_deliveries.get("latest_error"),
+        ),
     ]
 
 
-def _check(name: str, value: float, limit: float) -> dict[str, Any]:
-    return {"name": name, "value": value, "limit": limit, "ok": value <= limit}
+def _check(name: str, value: float, limit: float, detail: str | None = None) -> dict[str, Any]:
+    """A check; `detail`, when given, says what its value is made of (an error)."""
+    return {"name": name, "value": value, "limit": limit, "ok": value <= limit, "detail": detail}
 
 
 def _plain(value: Any) -> Any:

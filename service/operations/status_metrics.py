@@ -49,6 +49,12 @@ class StatusCollector(Collector):
             {(r["status"],): r["items"] for r in report["phase3"]},
         )
         yield _gauge(
+            "ingest_webhook_deliveries",
+            "Webhook deliveries not forwarded, by status (received or failed).",
+            ["status"],
+            {(r["status"],): r["deliveries"] for r in report["deliveries"]},
+        )
+        yield _gauge(
             "ingest_check_ok",
             "1 when the status check passes.",
             ["check"],

@@ -35,6 +35,11 @@ TABLES = (
     ),
     ("Phase 3 backlog", "phase3", ("status", "items", "oldest_message_id", "oldest_seconds")),
     (
+        "Webhook deliveries not forwarded",
+        "deliveries",
+        ("status", "deliveries", "in_window", "oldest_seconds", "latest_id", "latest_error"),
+    ),
+    (
         "Stalled jobs",
         "stalled_jobs",
         ("id", "queue", "task", "args", "worker_id", "last_heartbeat", "started_at"),
@@ -43,10 +48,20 @@ TABLES = (
 
 
 def render(report: dict[str, Any]) -> Group:
-    checks = Table("check", "value", "limit", "", title="Health", title_justify="left")
+    checks = Table(
+        "check",
+        "value",
+        "limit",
+        "",
+        Column("detail", overflow="fold"),
+        title="Health",
+        title_justify="left",
+    )
     for check in report["checks"]:
         mark = "[green]ok[/]" if check["ok"] else "[bold red]FAIL[/]"
-        checks.add_row(check["name"], str(check["value"]), f"{check['limit']:g}", mark)
+        checks.add_row(
+            check["name"], str(check["value"]), f"{check['limit']:g}", mark, _cell(check["detail"])
+        )
     tables = [checks]
     for title, key, columns in TABLES:
         # Folded, not cut: an id or an error is no use half shown.
@@ -94,7 +109,8 @@ async def run(
         autocommit=True,
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
     ) as conn:
-        report = await status.collect(conn, thresholds)
+        timeout = settings.status_statement_timeout_seconds
+        report = await status.collect(conn, thresholds, statement_timeout=timeout)
         if not watch:
             _show(console, report, as_json)
             return exit_code(report)
@@ -113,7 +129,7 @@ async def run(
                     await asyncio.wait_for(stop.wait(), interval)
                     return exit_code(report)
                 except TimeoutError:
-                    report = await status.collect(conn, thresholds)
+                    report = await status.collect(conn, thresholds, statement_timeout=timeout)
 
 
 def _show(console: Console, report: dict[str, Any], as_json: bool) -> None:

@@ -50,6 +50,12 @@ class Thresholds:
     max_job_wait: float = _option(300.0, "unhealthy if a runnable job has waited longer")
     max_phase3_age: float = _option(3600.0, "unhealthy if a Phase 3 row not done is older")
     max_failed_dms: int = _option(10, "unhealthy if more DMs than this failed within the window")
+    max_delivery_wait: float = _option(
+        600.0, "unhealthy if a webhook delivery has waited longer to be forwarded"
+    )
+    max_failed_deliveries: int = _option(
+        0, "unhealthy if more webhook deliveries than this failed within the window"
+    )
     failed_limit: int = _option(20, "how many of the latest failed DMs to list")
 
     @classmethod

@@ -19,6 +19,7 @@ REPORTS = {
     "messages_unhandled": query("status_messages_unhandled"),
     "phase3": query("status_phase3"),
     "stalled_jobs": query("status_stalled_jobs"),
+    "deliveries": query("status_deliveries"),
 }
 
 
@@ -29,8 +30,10 @@ async def report(
     unhandled_after_seconds: float,
     stalled_after_seconds: float,
     failed_limit: int,
+    statement_timeout_seconds: float,
 ) -> dict[str, list[DictRow]]:
-    """Run every status query in one transaction, with these parameters; {name: rows}."""
+    """Run every status query in one transaction, with these parameters, each cancelled
+    after `statement_timeout_seconds` (0: no limit); {name: rows}."""
     async with conn.transaction():
         await conn.execute(
             _CONFIGURE,
@@ -39,6 +42,7 @@ async def report(
                 "unhandled_after": _interval(unhandled_after_seconds),
                 "stalled_after": _interval(stalled_after_seconds),
                 "failed_limit": str(failed_limit),
+                "statement_timeout": f"{round(statement_timeout_seconds * 1000)}ms",
             },
         )
         reports: dict[str, list[DictRow]] = {}

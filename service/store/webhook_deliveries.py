@@ -10,6 +10,7 @@ _INSERT = query("webhook_deliveries_insert")
 _GET = query("webhook_deliveries_get")
 _RECORD_ATTEMPT = query("webhook_deliveries_record_attempt")
 _PURGE = query("webhook_deliveries_purge")
+_ORPHANED = query("webhook_deliveries_orphaned")
 
 
 async def insert(conn: Connection, *, body: str, signed: bool) -> int:
@@ -47,3 +48,10 @@ async def record_attempt(
 async def purge_forwarded(conn: Connection, *, retention_days: int) -> int:
     row = await fetch_row(conn, _PURGE, {"retention_days": retention_days})
     return row["deleted"]
+
+
+async def lock_orphaned(conn: Connection, *, task_name: str, limit: int) -> list[int]:
+    """Ids of deliveries still received whose `task_name` job is no longer queued or
+    running, locked until the transaction ends."""
+    cur = await conn.execute(_ORPHANED, {"task_name": task_name, "limit": limit})
+    return [row["id"] for row in await cur.fetchall()]

@@ -3,7 +3,10 @@ internal ingest endpoint, so every message comes in one way (webhook -> ingest-e
 
 Every post is safe to repeat: the endpoint is idempotent by `mid`. So a failed attempt is
 simply run again in full, later (`RetryLater`, with backoff), until it succeeds or the
-retries run out; the delivery row records each attempt's outcome.
+retries run out; the delivery row records each attempt's outcome. An endpoint that refuses
+the worker itself (401, 403, 404: a wrong INTERNAL_SERVICE_TOKEN or INTERNAL_INGEST_URL) is
+a configuration error, retried like an outage and named in the delivery's error, which the
+status checks show; only a refusal of the message (another 4xx) fails the delivery at once.
 
 Standby messages (another app controlled the conversation, Meta's handover protocol) are
 forwarded with `source: "standby"`: the service records them and never answers them, as
@@ -27,7 +30,7 @@ import httpx
 from service.core.backoff import backoff_seconds
 from service.core.jobs import RetryLater
 from service.core.runtime import Runtime, open_runtime
-from service.core.settings import Settings
+from service.core.settings import WORKER_SETTINGS, Settings
 from service.store import webhook_deliveries
 from service.store.rows import WebhookDelivery
 from service.webhooks.events import InboundMessage
@@ -38,6 +41,20 @@ _MAX_REFUSALS_SHOWN = 5
 
 class _IngestUnavailable(Exception):
     """The endpoint could not take the message now (network, 5xx, 429): try again."""
+
+
+class _IngestMisconfigured(_IngestUnavailable):
+    """The endpoint refused the worker itself (401, 403, 404): the worker's settings are
+    wrong, not the message. Retried like an outage, so a fix of the settings (and a restart)
+    forwards it, instead of the delivery failing at once."""
+
+
+# What each answer says is wrong, when it is the worker's configuration.
+_MISCONFIGURED = {
+    401: "check INTERNAL_SERVICE_TOKEN: web does not take the worker's token",
+    403: "check INTERNAL_SERVICE_TOKEN: web does not take the worker's token",
+    404: "check INTERNAL_INGEST_URL: it is not web's /api/internal/ingest-event",
+}
 
 
 class _IngestRefused(Exception):
@@ -115,11 +132,13 @@ def _held_back_because(message: InboundMessage) -> str | None:
 
 
 async def _post(rt: Runtime, message: InboundMessage) -> None:
+    url = rt.settings.internal_ingest_url
+    if not url:  # required by the processes that forward (WORKER_SETTINGS)
+        raise _IngestMisconfigured("configuration error: INTERNAL_INGEST_URL is unset")
     try:
         response = await rt.http.post(
-            rt.settings.internal_ingest_url,
+            url,
             json=message.to_ingest_body(),
-            # Required by the worker; unset (a replay by hand), the endpoint answers 401.
             headers={"x-service-token": rt.settings.internal_service_token or ""},
         )
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
@@ -127,6 +146,11 @@ async def _post(rt: Runtime, message: InboundMessage) -> None:
     if response.is_success:
         return
     detail = f"HTTP {response.status_code} {response.text[:200]}"
+    if response.status_code in _MISCONFIGURED:
+        raise _IngestMisconfigured(
+            f"configuration error: HTTP {response.status_code} from the ingest endpoint"
+            f" ({_MISCONFIGURED[response.status_code]}): {response.text[:200]}"
+        )
     if response.status_code in (408, 429) or response.status_code >= 500:
         raise _IngestUnavailable(f"ingest endpoint: {detail}")
     raise _IngestRefused(detail)
@@ -134,5 +158,6 @@ async def _post(rt: Runtime, message: InboundMessage) -> None:
 
 async def replay_delivery(settings: Settings, delivery_id: int) -> ForwardResult | None:
     """Run a stored delivery again, once, now (`ingest replay-delivery`)."""
+    settings.require(*WORKER_SETTINGS)
     async with open_runtime(settings, pool_max_size=2) as rt:
         return await forward_delivery(rt, delivery_id, retry=False)

@@ -6,8 +6,10 @@ import datetime as dt
 import hashlib
 import uuid
 
+import httpx
 import pytest
 
+from tests.support.processes import ServiceProcess, free_port
 from tests.support.stack import SERVICE_TOKEN, Stack
 
 GOOD_EVENT = {
@@ -137,10 +139,34 @@ def test_an_accepted_event_defers_exactly_one_job_with_only_its_mid(api):
     assert message["attachments"][0]["type"] == "ig_reel"
 
 
-def test_the_openapi_schema_is_served(api):
-    response = api.client.get("/schema/openapi.json")
+def test_the_openapi_schema_is_served_only_with_the_service_token(api):
+    for headers in ({}, {"x-service-token": "wrong-token"}):
+        refused = api.client.get("/schema/openapi.json", headers=headers)
+        assert refused.status_code == 401 and "paths" not in refused.json()
+    assert api.client.get("/schema", headers={"x-service-token": "wrong"}).status_code == 401
+    response = api.client.get("/schema/openapi.json", headers={"x-service-token": SERVICE_TOKEN})
     assert response.status_code == 200
     assert INGEST in response.json()["paths"]
+
+
+def test_ingest_dev_serves_the_openapi_schema_to_anyone(env):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    dev = ServiceProcess("dev", {**env, "PORT": str(port), "HOST": "127.0.0.1"})
+
+    def answers() -> httpx.Response | None:
+        try:
+            return httpx.get(f"{url}/schema/openapi.json", timeout=2)
+        except httpx.TransportError:
+            return None
+
+    try:
+        dev.start(answers)
+        response = answers()
+    finally:
+        dev.terminate()
+        dev.close()
+    assert response.status_code == 200 and INGEST in response.json()["paths"]
 
 
 def test_generate_verification_returns_only_the_hash(api):

@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from service.core.migrate import MIGRATIONS
 from tests.support import seed
 from tests.support.processes import free_port, wait_until
-from tests.support.stack import SERVICE_TOKEN, Stack
+from tests.support.stack import SCRAPE, SERVICE_TOKEN, Stack
 
 TOKEN = {"x-service-token": SERVICE_TOKEN}
 
@@ -121,8 +121,53 @@ def env(env):
     return {**env, "HOST": "127.0.0.1", "WORKER_METRICS_PORT": str(free_port())}
 
 
+def test_metrics_is_not_served_without_a_metrics_token(env, sandbox, db):
+    env = {name: value for name, value in env.items() if name != "METRICS_TOKEN"}
+    with Stack(env, sandbox, db, worker=False) as stack:
+        response = stack.client.get("/metrics", headers=SCRAPE)
+    assert response.status_code == 404
+
+
+def test_metrics_needs_the_metrics_token_as_a_bearer_token(api):
+    for headers in (
+        {},
+        {"authorization": "Bearer wrong-token"},
+        {"authorization": SCRAPE["authorization"].removeprefix("Bearer ")},
+        {"x-service-token": SERVICE_TOKEN},
+    ):
+        refused = api.get("/metrics", headers=headers)
+        assert refused.status_code == 401, headers
+        assert refused.json()["status_code"] == 401
+        assert "ingest_status_up" not in refused.text
+    page = samples(api.get("/metrics", headers=SCRAPE).text)
+    assert page[key("ingest_status_up")] == 1
+
+
+def test_the_status_gauges_are_read_at_most_once_per_cache_period(env, sandbox, db):
+    dm = key("ingest_dms_in_window", kind="custom", status="failed")
+    with Stack({**env, "METRICS_CACHE_SECONDS": "3600"}, sandbox, db, worker=False) as stack:
+        first = samples(stack.client.get("/metrics", headers=SCRAPE).text)
+        seed.failed_dm(db, kind="custom")
+        second = samples(stack.client.get("/metrics", headers=SCRAPE).text)
+    assert dm not in first and dm not in second
+    with Stack(env, sandbox, db, worker=False) as stack:  # METRICS_CACHE_SECONDS=0
+        assert samples(stack.client.get("/metrics", headers=SCRAPE).text)[dm] == 1
+
+
+def test_a_failed_delivery_shows_in_the_gauges(api, db):
+    seed.delivery(db, status="failed", attempts=13, error="ConnectError")
+    seed.delivery(db, status="received", minutes_ago=30)
+    page = samples(api.get("/metrics", headers=SCRAPE).text)
+    assert page[key("ingest_webhook_deliveries", status="failed")] == 1
+    assert page[key("ingest_webhook_deliveries", status="received")] == 1
+    assert page[key("ingest_check_ok", check="failed_deliveries_in_window")] == 0
+    assert page[key("ingest_check_ok", check="oldest_delivery_wait_seconds")] == 0
+    assert page[key("ingest_check_value", check="oldest_delivery_wait_seconds")] >= 1800
+    assert page[key("ingest_healthy")] == 0
+
+
 def test_metrics_after_a_real_flow(stack, db):
-    before = samples(stack.client.get("/metrics").text)
+    before = samples(stack.client.get("/metrics", headers=SCRAPE).text)
     assert stack.ingest(mid="m-metrics", sender_ig_id="user-m").status_code == 202
     stack.outbound_settled(1)
     # The outbound row settles inside the job; the job itself is marked done just after.
@@ -133,7 +178,7 @@ def test_metrics_after_a_real_flow(stack, db):
         ),
         what="the message's job to succeed",
     )
-    web = samples(stack.client.get("/metrics").text)
+    web = samples(stack.client.get("/metrics", headers=SCRAPE).text)
 
     def grew(name: str, **labels: str) -> float:
         return web.get(key(name, **labels), 0) - before.get(key(name, **labels), 0)
@@ -168,7 +213,7 @@ def test_metrics_after_a_real_flow(stack, db):
 def test_metrics_answer_while_the_status_queries_fail(api, db):
     db.execute("ALTER TABLE outbound_messages RENAME TO outbound_messages_gone")
     try:
-        page = samples(wait_until(lambda: api.get("/metrics")).text)
+        page = samples(wait_until(lambda: api.get("/metrics", headers=SCRAPE)).text)
     finally:
         db.execute("ALTER TABLE outbound_messages_gone RENAME TO outbound_messages")
     assert page[key("ingest_status_up")] == 0

@@ -15,7 +15,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis.generation.modes import GenerationMode
 
 from tests.faults.harness import FaultStack
-from tests.support.stack import SERVICE_TOKEN, run_cli
+from tests.support.stack import SCRAPE, SERVICE_TOKEN, run_cli
 
 OPERATIONS = [
     ("POST", f"/api/internal/{endpoint}")
@@ -40,7 +40,8 @@ TABLES = [
     "procrastinate_jobs",
     "webhook_deliveries",
 ]
-HEADERS = {"x-service-token": SERVICE_TOKEN}
+# The service token for the internal API and the schema, the metrics token for /metrics.
+HEADERS = {"x-service-token": SERVICE_TOKEN, **SCRAPE}
 FUZZ = settings(
     max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
 )
@@ -57,7 +58,7 @@ def web(cluster, sandbox_server):
 
 @pytest.fixture(scope="module")
 def api_schema(web):
-    return schemathesis.openapi.from_url(f"{web.web_url}/schema/openapi.json")
+    return schemathesis.openapi.from_url(f"{web.web_url}/schema/openapi.json", headers=HEADERS)
 
 
 def counts(stack: FaultStack) -> dict[str, int]:

@@ -29,6 +29,27 @@ def test_web_and_worker_stop_without_the_service_settings(tmp_path):
         )
 
 
+@pytest.mark.parametrize("command", ["worker", "replay-delivery 1"])
+def test_the_worker_stops_without_the_ingest_endpoint_it_forwards_to(command, tmp_path):
+    # No default: one pointing at a port of this machine would fail every delivery quietly.
+    result = subprocess.run(
+        [sys.executable, "-m", "ingest.cli", *command.split()],
+        cwd=tmp_path,
+        env={
+            "PYTHONPATH": str(ROOT),
+            "DATABASE_URL": "postgresql://x",
+            "INTERNAL_SERVICE_TOKEN": "t",
+            "INSTAGRAM_ACCESS_TOKEN": "t",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    name = command.split()[0]
+    assert result.stderr.strip() == f"ingest {name}: missing required setting INTERNAL_INGEST_URL"
+
+
 @pytest.mark.parametrize("command", ["web", "worker", "migrate"])
 def test_a_process_without_its_settings_stops_with_one_line(command, tmp_path):
     result = subprocess.run(

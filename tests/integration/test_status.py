@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ from psycopg.rows import dict_row
 from service.operations import status
 from service.operations.thresholds import Thresholds
 from service.store.queries import QUERIES
+from tests.support import seed
 from tests.support.stack import ROOT, run_cli
 
 PSQL_QUERIES = [
@@ -27,7 +29,7 @@ async def collect(env: dict[str, str], **thresholds) -> dict:
     async with await psycopg.AsyncConnection.connect(
         env["DATABASE_URL"], row_factory=dict_row
     ) as conn:
-        return await status.collect(conn, Thresholds(**thresholds))
+        return await status.collect(conn, Thresholds(**thresholds), statement_timeout=30)
 
 
 def checks(report: dict) -> dict[str, bool]:
@@ -70,6 +72,8 @@ async def test_status_reports_the_seeded_rows_exactly(env, troubled):
         "unhandled_messages": False,
         "oldest_phase3_seconds": False,
         "failed_dms_in_window": True,
+        "oldest_delivery_wait_seconds": True,
+        "failed_deliveries_in_window": True,
     }
     assert report["healthy"] is False
 
@@ -98,7 +102,42 @@ async def test_thresholds_change_what_counts(env, troubled):
         "unhandled_messages": True,
         "oldest_phase3_seconds": True,
         "failed_dms_in_window": False,
+        "oldest_delivery_wait_seconds": True,
+        "failed_deliveries_in_window": True,
     }
+
+
+CONFIGURATION_ERROR = (
+    "configuration error: HTTP 401 from the ingest endpoint (check INTERNAL_SERVICE_TOKEN:"
+    ' web does not take the worker\'s token): {"status_code":401}'
+)
+
+
+async def test_a_failed_delivery_or_one_waiting_too_long_fails_its_check(env, db):
+    seed.delivery(db, status="forwarded", minutes_ago=30, attempts=1)
+    seed.delivery(db, status="received")
+    seed.delivery(db, status="received", minutes_ago=20, attempts=5, error=CONFIGURATION_ERROR)
+    seed.delivery(db, status="failed", minutes_ago=90, attempts=13, error="ConnectError: old")
+    failed = seed.delivery(db, status="failed", minutes_ago=50, attempts=13, error="ConnectError")
+
+    report = await collect(env)
+    assert [
+        (r["status"], r["deliveries"], r["in_window"], r["latest_error"])
+        for r in report["deliveries"]
+    ] == [("failed", 2, 1, "ConnectError"), ("received", 2, 1, CONFIGURATION_ERROR)]
+    assert report["deliveries"][0]["latest_id"] == failed
+    named = {check["name"]: check for check in report["checks"]}
+    waiting = named["oldest_delivery_wait_seconds"]
+    assert waiting["ok"] is False and waiting["limit"] == 600
+    assert 1200 <= waiting["value"] < 1260 and waiting["detail"] == CONFIGURATION_ERROR
+    failures = named["failed_deliveries_in_window"]
+    assert (failures["ok"], failures["value"], failures["limit"]) == (False, 1, 0)
+    assert failures["detail"] == "ConnectError"
+    assert named["stalled_jobs"]["detail"] is None
+    assert report["healthy"] is False
+
+    lenient = await collect(env, max_delivery_wait=3600, max_failed_deliveries=1)
+    assert lenient["healthy"] is True
 
 
 @pytest.mark.parametrize("name", PSQL_QUERIES)
@@ -110,7 +149,7 @@ def test_status_queries_run_as_they_are_in_psql(name, db, troubled):
 
 def test_a_session_setting_changes_a_status_querys_parameter(db, troubled):
     assert len(db.execute(QUERIES["status_outbound"]).fetchall()) == 2
-    db.execute("SET ingest.dm_window = '3 hours'")
+    db.execute("SET ingest.status_window = '3 hours'")
     assert len(db.execute(QUERIES["status_outbound"]).fetchall()) == 3
 
 
@@ -166,6 +205,30 @@ def test_status_watch_refreshes_until_stopped(env, troubled):
         process.stdout.close()
     assert reports[0]["generated_at"] < reports[1]["generated_at"]
     assert all(report["healthy"] is False for report in reports)
+
+
+async def test_a_status_query_past_its_time_limit_is_cancelled_for_that_report_only(env, db):
+    # A long transaction holds a lock that a status query waits for.
+    with psycopg.connect(env["DATABASE_URL"]) as blocker:
+        blocker.execute("LOCK TABLE outbound_messages IN ACCESS EXCLUSIVE MODE")
+        async with await psycopg.AsyncConnection.connect(
+            env["DATABASE_URL"], row_factory=dict_row, autocommit=True
+        ) as conn:
+            with pytest.raises(psycopg.errors.QueryCanceled):
+                async with asyncio.timeout(30):
+                    await status.collect(conn, Thresholds(), statement_timeout=0.2)
+            cur = await conn.execute("SHOW statement_timeout")
+            assert (await cur.fetchone())["statement_timeout"] == "0"
+
+
+def test_status_command_gives_up_on_a_query_past_its_time_limit(env, db):
+    with psycopg.connect(env["DATABASE_URL"]) as blocker:
+        blocker.execute("LOCK TABLE outbound_messages IN ACCESS EXCLUSIVE MODE")
+        result = run_cli({**env, "STATUS_STATEMENT_TIMEOUT_SECONDS": "0.5"}, "status", timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "ingest status: a status query ran past STATUS_STATEMENT_TIMEOUT_SECONDS (0.5 s)"
+    )
 
 
 def test_status_command_says_when_the_database_is_unreachable(env):

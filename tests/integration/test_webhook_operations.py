@@ -7,13 +7,17 @@ import os
 import subprocess
 import sys
 
+import pytest
+from psycopg.types.json import Jsonb
+
 from service.core.runtime import open_runtime
 from service.core.settings import Settings
 from service.http.app import create_app
 from service.operations.retention import purge_forwarded_deliveries
 from tests.support.live_server import LiveServer
 from tests.support.meta_payloads import delivery, entry, message_item
-from tests.support.stack import ROOT, Stack, wait_until
+from tests.support.processes import start_worker
+from tests.support.stack import ROOT, SERVICE_TOKEN, Stack, wait_until
 
 
 def test_a_delivery_fails_after_its_retries_and_a_replay_forwards_it(env, sandbox, db):
@@ -50,6 +54,67 @@ def test_a_delivery_fails_after_its_retries_and_a_replay_forwards_it(env, sandbo
         assert row["status"] == "forwarded" and row["attempts"] == 4 and row["last_error"] is None
         [dm] = stack.outbound_settled(1)
         assert dm["status"] == "sent"
+
+
+@pytest.mark.parametrize(
+    ("mistake", "setting", "status"),
+    [
+        ("a path that is not the endpoint's", "INTERNAL_INGEST_URL", 404),
+        ("a token that web does not take", "INTERNAL_SERVICE_TOKEN", 401),
+    ],
+)
+def test_an_endpoint_that_refuses_the_worker_is_a_configuration_error_retried_like_an_outage(
+    mistake, setting, status, env, sandbox, db
+):
+    endpoint = LiveServer()
+    web_env, url = env, f"{endpoint.url}/api/internal/ingest-event"
+    if setting == "INTERNAL_INGEST_URL":
+        url = f"{endpoint.url}/api/internal/ingest"
+    else:
+        web_env = {**env, "INTERNAL_SERVICE_TOKEN": "another-service-token-0123456789"}
+    env = {**env, "INTERNAL_INGEST_URL": url, "FORWARD_MAX_RETRIES": "2"}
+    endpoint.start(create_app(Settings.from_mapping(web_env)), wait_until=wait_until)
+    try:
+        with Stack(env, sandbox, db) as stack:
+            response = stack.deliver(delivery(entry(message_item("mid.1", text="hi"))))
+            row = stack.delivery_settled(response.json()["delivery_id"])
+            report = stack.client.get(
+                "/api/internal/status", headers={"x-service-token": SERVICE_TOKEN}
+            ).json()
+    finally:
+        endpoint.stop()
+
+    assert row["status"] == "failed" and row["attempts"] == 3, mistake  # retried, not refused
+    assert row["last_error"].startswith(f"configuration error: HTTP {status} "), row["last_error"]
+    assert setting in row["last_error"]
+    [check] = [c for c in report["checks"] if c["name"] == "failed_deliveries_in_window"]
+    assert check["ok"] is False and check["detail"] == row["last_error"]
+
+
+def test_a_delivery_whose_job_failed_for_good_is_found_by_the_sweep_and_forwarded(env, sandbox, db):
+    env = {**env, "WORKER_RESCUE_INTERVAL_SECONDS": "1"}
+    with Stack(env, sandbox, db, worker=False, live_server=True) as stack:
+        lost = stack.deliver(delivery(entry(message_item("mid.lost", text="hi")))).json()
+        kept = stack.deliver(delivery(entry(message_item("mid.kept", text="hi")))).json()
+        # The first one's job gave up (an error retried until its budget ran out), before
+        # any attempt was recorded: nothing would run it again.
+        db.execute(
+            "UPDATE procrastinate_jobs SET status = 'failed', attempts = 8 WHERE args = %s",
+            (Jsonb({"delivery_id": lost["delivery_id"]}),),
+        )
+        stack.worker = start_worker(stack.env, db)
+        for delivery_id in (lost["delivery_id"], kept["delivery_id"]):
+            assert stack.delivery_settled(delivery_id)["status"] == "forwarded"
+        jobs = stack.rows(
+            "SELECT args->>'delivery_id' AS delivery, status::text FROM procrastinate_jobs"
+            " WHERE task_name = 'forward_delivery' ORDER BY id"
+        )
+    assert [(int(job["delivery"]), job["status"]) for job in jobs] == [
+        (lost["delivery_id"], "failed"),
+        (kept["delivery_id"], "succeeded"),
+        (lost["delivery_id"], "succeeded"),
+    ]
+    stack.wait_handled("mid.lost")
 
 
 def test_replaying_a_delivery_that_does_not_exist_fails_with_one_line(env):

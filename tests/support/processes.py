@@ -139,7 +139,7 @@ def start_web(env: dict[str, str], **how: Any) -> tuple[ServiceProcess, str]:
 
     def answers() -> bool:
         try:
-            return httpx.get(f"{url}/schema/openapi.json", timeout=2).status_code == 200
+            return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
         except httpx.TransportError:
             return False
 

@@ -109,3 +109,23 @@ def finished_job(
         (job_id, status, days_ago),
     )
     return job_id
+
+
+def delivery(
+    db,
+    *,
+    status: str = "received",
+    minutes_ago: float = 0,
+    attempts: int = 0,
+    error: str | None = None,
+) -> int:
+    """A webhook delivery received `minutes_ago`, its last attempt (if any) made then too."""
+    row = db.execute(
+        "INSERT INTO webhook_deliveries (body, signed, received_at, status, attempts,"
+        " last_error, processed_at) VALUES ('{}', true, now() - make_interval(mins => %(ago)s),"
+        " %(status)s, %(attempts)s, %(error)s,"
+        " CASE WHEN %(attempts)s > 0 THEN now() - make_interval(mins => %(ago)s) END)"
+        " RETURNING id",
+        {"ago": minutes_ago, "status": status, "attempts": attempts, "error": error},
+    ).fetchone()
+    return row["id"]

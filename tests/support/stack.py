@@ -26,6 +26,8 @@ ACCESS_TOKEN = "test-access-token-0123456789"
 SCOPED_ID = "17841400000000001"
 APP_SECRET = "test-app-secret-0123456789"
 VERIFY_TOKEN = "test-verify-token-0123456789"
+METRICS_TOKEN = "test-metrics-token-0123456789"
+SCRAPE = {"authorization": f"Bearer {METRICS_TOKEN}"}
 WEBHOOK = "/api/webhooks/instagram"
 T = TypeVar("T")
 
@@ -41,6 +43,11 @@ def make_env(*, database_url: str, graph_url: str, **extra: str) -> dict[str, st
         "INSTAGRAM_WEBHOOK_VERIFICATION_TOKEN": VERIFY_TOKEN,
         # The spec's link, which the flows' DMs are checked against; production needs it set.
         "VERIFY_URL_BASE": DEFAULT_VERIFY_URL_BASE,
+        # Nothing listens there: a test whose deliveries must arrive runs a live server.
+        "INTERNAL_INGEST_URL": "http://127.0.0.1:9/api/internal/ingest-event",
+        "METRICS_TOKEN": METRICS_TOKEN,
+        # Each scrape reads the status gauges afresh, unless a test says otherwise.
+        "METRICS_CACHE_SECONDS": "0",
         # The production 1 s / 2 s / 4 s schedule, scaled down so tests stay quick.
         "SEND_BACKOFF_BASE_SECONDS": "0.05",
         "SEND_BACKOFF_CAP_SECONDS": "0.5",

@@ -93,7 +93,7 @@ def test_every_default():
         "instagram_api_base_url": "https://graph.instagram.com/v24.0",
         "instagram_webhook_verification_token": None,
         "instagram_app_secret": None,
-        "internal_ingest_url": "http://127.0.0.1:8000/api/internal/ingest-event",
+        "internal_ingest_url": None,
         "webhook_allow_unsigned": False,
         "forward_max_retries": 12,
         "forward_backoff_base_seconds": 1.0,
@@ -115,6 +115,8 @@ def test_every_default():
         "worker_concurrency": 50,
         "worker_pool_size": 10,
         "worker_poll_seconds": 0.5,
+        "metrics_token": None,
+        "metrics_cache_seconds": 10.0,
         "worker_metrics_port": 0,
         "job_retention_days": 7.0,
         "phase3_retention_days": 30.0,
@@ -123,6 +125,7 @@ def test_every_default():
         "worker_rescue_interval_seconds": 5,
         "worker_shutdown_seconds": 30.0,
         "worker_database_outage_seconds": 120.0,
+        "status_statement_timeout_seconds": 5.0,
         "log_format": "auto",
         "log_level": "INFO",
     }
@@ -138,8 +141,9 @@ def test_secrets_stay_out_of_the_settings_repr():
             "INSTAGRAM_ACCESS_TOKEN": "acc3ss",
             "INSTAGRAM_APP_SECRET": "app5ecret",
             "INSTAGRAM_WEBHOOK_VERIFICATION_TOKEN": "v3rify",
+            "METRICS_TOKEN": "m3trics",
         }
     )
-    assert not {"s3cret", "acc3ss", "app5ecret", "v3rify"} & set(
+    assert not {"s3cret", "acc3ss", "app5ecret", "v3rify", "m3trics"} & set(
         repr(settings).replace("'", " ").split()
     )

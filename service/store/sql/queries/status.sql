@@ -1,11 +1,12 @@
 -- The status queries: what is queued, what is stuck, which DMs failed. `ingest status`,
 -- GET /api/internal/status and GET /metrics run them, and each one also runs as it is
--- when pasted into psql.
+-- when pasted into psql. Each reads only what it reports, through an index, never a whole
+-- table: they stay cheap however long the history grows.
 --
 -- That is why they take no %(name)s placeholders: their parameters are session
 -- settings that default when unset. In psql, change one for the session first if the
 -- default does not suit, e.g.
---     SET ingest.dm_window = '24 hours';        -- DMs by kind and status: how far back
+--     SET ingest.status_window = '24 hours';    -- DMs and finished jobs: how far back
 --     SET ingest.unhandled_after = '5 minutes'; -- report messages unprocessed longer
 --     SET ingest.stalled_after = '30 seconds';  -- a worker silent longer is stalled
 --     SET ingest.failed_limit = '20';           -- how many of the latest failed DMs
@@ -13,36 +14,60 @@
 -- here that psql cannot run as it is). Ages are whole seconds.
 
 -- status_configure --
--- Set the status queries' parameters for the current transaction.
-SELECT set_config('ingest.dm_window', %(window)s, true),
+-- Set the status queries' parameters, and their time limit, for the current transaction.
+SELECT set_config('ingest.status_window', %(window)s, true),
        set_config('ingest.unhandled_after', %(unhandled_after)s, true),
        set_config('ingest.stalled_after', %(stalled_after)s, true),
-       set_config('ingest.failed_limit', %(failed_limit)s, true);
+       set_config('ingest.failed_limit', %(failed_limit)s, true),
+       -- SET LOCAL statement_timeout: a report that cannot be had quickly is cancelled
+       -- rather than left to load the database behind a public endpoint.
+       set_config('statement_timeout', %(statement_timeout)s, true),
+       -- Compiling them costs more than running them (0.6 s of JIT seen at 3M jobs).
+       set_config('jit', 'off', true);
 
 -- status_jobs --
--- Jobs by queue, task and status, and how long the oldest runnable `todo` job has
--- waited (a job scheduled for later, like a send's retry, is not waiting yet).
-WITH job AS (
+-- Jobs by queue, task and status: every live one (todo, doing), and those that finished
+-- within ingest.status_window (default 1 hour); and how long the oldest runnable `todo`
+-- job has waited (a job scheduled for later, like a send's retry, is not waiting yet).
+WITH live AS (
     SELECT j.queue_name, j.task_name, j.status,
            CASE WHEN j.status = 'todo' THEN coalesce(j.scheduled_at, (
                SELECT max(e.at) FROM procrastinate_events e
                WHERE e.job_id = j.id AND e.type IN ('deferred', 'deferred_for_retry', 'retried')
            )) END AS waiting_since
     FROM procrastinate_jobs j
+    WHERE j.status IN ('todo', 'doing')
+), finished AS (
+    -- Jobs have no time of their own: the event that finished one says when. Each
+    -- job is looked up by its id (LIMIT 1 keeps it a lookup: joined as a set, the planner
+    -- reads the whole job table once the window holds a few thousand jobs).
+    SELECT DISTINCT ON (e.job_id) j.queue_name, j.task_name, j.status,
+           NULL::timestamptz AS waiting_since
+    FROM procrastinate_events e
+    CROSS JOIN LATERAL (
+        SELECT queue_name, task_name, status FROM procrastinate_jobs
+        WHERE id = e.job_id AND status IN ('succeeded', 'failed', 'cancelled', 'aborted')
+        LIMIT 1
+    ) j
+    WHERE e.type IN ('succeeded', 'failed', 'cancelled', 'aborted')
+      AND e.at > now() - coalesce(nullif(current_setting('ingest.status_window', true), ''),
+                                  '1 hour')::interval
 )
 SELECT queue_name AS queue, task_name AS task, status::text AS status, count(*) AS jobs,
        extract(epoch FROM now() - min(waiting_since) FILTER (WHERE waiting_since <= now()))::bigint
            AS oldest_todo_seconds
-FROM job
+FROM (SELECT * FROM live UNION ALL SELECT * FROM finished) AS job
 GROUP BY queue_name, task_name, status
 ORDER BY queue_name, task_name, status;
 
 -- status_outbound --
--- DMs created within ingest.dm_window (default 1 hour), by kind and status, with the
--- Graph API calls they took.
+-- DMs created within ingest.status_window (default 1 hour), by kind and status, with the
+-- Graph API calls they took. (Every status is named, so that the index on (status,
+-- created_at) finds the window.)
 SELECT kind, status, count(*) AS dms, sum(attempts) AS attempts
 FROM outbound_messages
-WHERE created_at > now() - coalesce(nullif(current_setting('ingest.dm_window', true), ''),
+WHERE status IN ('pending', 'sent', 'failed')
+  AND created_at > now() - coalesce(nullif(current_setting('ingest.status_window', true), ''),
                                     '1 hour')::interval
 GROUP BY kind, status
 ORDER BY kind, status;
@@ -59,7 +84,9 @@ LIMIT coalesce(nullif(current_setting('ingest.failed_limit', true), ''), '20')::
 -- Messages stored longer than ingest.unhandled_after (default 5 minutes) ago whose
 -- processing has not finished (handled_at IS NULL): how many, and the oldest.
 SELECT count(*) AS messages,
-       (array_agg(id ORDER BY created_at))[1] AS oldest_mid,
+       CASE WHEN count(*) > 0 THEN (
+           SELECT id FROM messages WHERE handled_at IS NULL ORDER BY created_at, id LIMIT 1
+       ) END AS oldest_mid,
        extract(epoch FROM now() - min(created_at))::bigint AS oldest_seconds
 FROM messages
 WHERE handled_at IS NULL
@@ -68,13 +95,44 @@ WHERE handled_at IS NULL
 
 -- status_phase3 --
 -- The Phase 3 backlog: rows not done yet, by status, with the oldest of each.
-SELECT status, count(*) AS items,
-       (array_agg(message_id ORDER BY created_at))[1] AS oldest_message_id,
-       extract(epoch FROM now() - min(created_at))::bigint AS oldest_seconds
-FROM phase3_queue
-WHERE status <> 'done'
-GROUP BY status
-ORDER BY status;
+SELECT backlog.status, backlog.items, oldest.message_id AS oldest_message_id,
+       extract(epoch FROM now() - oldest.created_at)::bigint AS oldest_seconds
+FROM (
+    SELECT status, count(*) AS items FROM phase3_queue WHERE status <> 'done' GROUP BY status
+) AS backlog
+CROSS JOIN LATERAL (
+    SELECT message_id, created_at FROM phase3_queue
+    WHERE status = backlog.status AND status <> 'done'
+    ORDER BY created_at
+    LIMIT 1
+) AS oldest
+ORDER BY backlog.status;
+
+-- status_deliveries --
+-- Webhook deliveries not forwarded, by status (received: waiting for a forwarding attempt;
+-- failed: its retries ran out, or a message was refused): how many, how many of them had
+-- their last attempt within ingest.status_window (default 1 hour), how long the oldest has
+-- waited since it was received, and the latest one's error.
+SELECT pending.status, pending.deliveries, pending.in_window, pending.oldest_seconds,
+       latest.id AS latest_id, latest.last_error AS latest_error
+FROM (
+    SELECT status, count(*) AS deliveries,
+           count(*) FILTER (
+               WHERE processed_at > now() - coalesce(
+                   nullif(current_setting('ingest.status_window', true), ''), '1 hour')::interval
+           ) AS in_window,
+           extract(epoch FROM now() - min(received_at))::bigint AS oldest_seconds
+    FROM webhook_deliveries
+    WHERE status <> 'forwarded'
+    GROUP BY status
+) AS pending
+CROSS JOIN LATERAL (
+    SELECT id, last_error FROM webhook_deliveries
+    WHERE status = pending.status AND status <> 'forwarded'
+    ORDER BY processed_at DESC NULLS LAST, id DESC
+    LIMIT 1
+) AS latest
+ORDER BY pending.status;
 
 -- status_stalled_jobs --
 -- Jobs in `doing` whose worker has sent no heartbeat for ingest.stalled_after (default

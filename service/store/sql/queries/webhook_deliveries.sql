@@ -32,3 +32,20 @@ WITH gone AS (
     RETURNING 1
 )
 SELECT count(*) AS deleted FROM gone;
+
+-- webhook_deliveries_orphaned --
+-- Deliveries still `received` whose forwarding job is neither queued nor running (it failed
+-- for good, or was cancelled or deleted): nothing would ever forward them. Locked, so that
+-- their new jobs are deferred once; at most `limit`, oldest first.
+SELECT d.id
+FROM webhook_deliveries d
+WHERE d.status = 'received'
+  AND NOT EXISTS (
+      SELECT 1 FROM procrastinate_jobs j
+      WHERE j.task_name = %(task_name)s
+        AND j.status IN ('todo', 'doing')
+        AND j.args = jsonb_build_object('delivery_id', d.id)
+  )
+ORDER BY d.received_at
+LIMIT %(limit)s
+FOR UPDATE OF d SKIP LOCKED;
