@@ -38,8 +38,11 @@ def test_the_worker_stops_without_the_ingest_endpoint_it_forwards_to(command, tm
         env={
             "PYTHONPATH": str(ROOT),
             "DATABASE_URL": "postgresql://x",
-            "INTERNAL_SERVICE_TOKEN": "t",
-            "INSTAGRAM_ACCESS_TOKEN": "t",
+            # Settings production accepts, so that only the ingest endpoint is missing.
+            "INTERNAL_SERVICE_TOKEN": "a-service-token-of-at-least-32-characters",
+            "INSTAGRAM_ACCESS_TOKEN": "an-access-token",
+            "INSTAGRAM_APP_SECRET": "an-app-secret",
+            "VERIFY_URL_BASE": "https://reeva.example/verify",
         },
         capture_output=True,
         text=True,
