@@ -120,8 +120,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     elif args.command == "connect":
         from service.operations.accounts import connect
 
-        profile = asyncio.run(connect(settings, args.ig_id, args.user_id or uuid.uuid4()))
-        print(f"{profile.ig_id} connected to user {profile.connected_user_id}")
+        connected = asyncio.run(connect(settings, args.ig_id, args.user_id or uuid.uuid4()))
+        released = connected.released_messages
+        print(
+            f"{connected.ig_id} connected to user {connected.user_id}; "
+            f"{released} earlier message{'' if released == 1 else 's'} released to Phase 3"
+        )
     elif args.command == "status":
         from service.operations import status_view
 

@@ -15,6 +15,15 @@ class InvalidRequest(ServiceError):
     """The request is well-formed but cannot be carried out as asked."""
 
 
+class Conflict(ServiceError):
+    """The request contradicts what an earlier one did (a key reused with another body,
+    a DM already sent)."""
+
+
+class Gone(ServiceError):
+    """What the request names existed but is no longer usable (an expired token)."""
+
+
 class MalformedRequest(ServiceError):
     """The request body cannot be read at all (e.g. it is not JSON)."""
 

@@ -65,6 +65,11 @@ class Settings:
     # Tunables, each with a documented default in .env.example.
     verification_resend_seconds: int = 600
     verification_token_ttl_seconds: int = 3600
+    # On connecting, the messages the user sent within this many days before reach Phase 3.
+    release_window_days: int = 7
+    # Sent to a user once connected, `{count}` replaced by the messages released; unset
+    # sends nothing.
+    connected_dm_text: str = ""
     send_max_retries: int = 3
     send_backoff_base_seconds: float = 1.0
     send_backoff_cap_seconds: float = 10.0

@@ -17,6 +17,8 @@ from litestar.status_codes import (
     HTTP_401_UNAUTHORIZED,
     HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_410_GONE,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
@@ -26,7 +28,9 @@ from procrastinate.exceptions import ConnectorException
 
 from service.core.db import is_database_unavailable
 from service.core.errors import (
+    Conflict,
     Forbidden,
+    Gone,
     InvalidRequest,
     MalformedRequest,
     NotFound,
@@ -55,6 +59,8 @@ _SERVICE_ERROR_STATUS: dict[type[ServiceError], int] = {
     Unauthenticated: HTTP_401_UNAUTHORIZED,
     Forbidden: HTTP_403_FORBIDDEN,
     NotFound: HTTP_404_NOT_FOUND,
+    Conflict: HTTP_409_CONFLICT,
+    Gone: HTTP_410_GONE,
     InvalidRequest: HTTP_422_UNPROCESSABLE_ENTITY,
 }
 

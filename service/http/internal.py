@@ -1,4 +1,4 @@
-"""The internal API: ingest-event and the three DM/token endpoints."""
+"""The internal API: ingest-event, the three DM/token endpoints, and verify."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from litestar.exceptions import ValidationException
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
+from service.accounts import verification
 from service.core.errors import InvalidRequest
 from service.core.runtime import Runtime
 from service.dms import requests
@@ -19,6 +20,8 @@ from service.http.schemas import (
     SendDmRequest,
     SendDmResponse,
     SendVerificationDmRequest,
+    VerifyRequest,
+    VerifyResponse,
 )
 from service.instagram import text_fits
 from service.messages.inbound import IngestEventRequest
@@ -81,6 +84,23 @@ class InternalController(Controller):
             raise InvalidRequest("message_text is longer than the Graph API's 1000 bytes")
         dm = await requests.send_dm(rt, ig_id=data.ig_id, text=data.message_text, kind=data.kind)
         return _dm_response(dm)
+
+    @post("/verify", status_code=HTTP_200_OK)
+    async def verify(
+        self, data: JSONBody[VerifyRequest], rt: NamedDependency[Runtime]
+    ) -> VerifyResponse:
+        """Consume a verification token: connect the account to the user and release the
+        messages they sent before. 404 unknown token, 410 expired, 409 taken."""
+        connected = await verification.verify(
+            rt, token=data.token, ig_id=data.ig_id, user_id=data.user_id
+        )
+        return VerifyResponse(
+            success=True,
+            ig_id=connected.ig_id,
+            user_id=connected.user_id,
+            connected_at=connected.connected_at,
+            released_messages=connected.released_messages,
+        )
 
 
 def _dm_response(dm: OutboundMessage) -> Response[SendDmResponse]:

@@ -35,6 +35,20 @@ class SendVerificationDmRequest(msgspec.Struct, kw_only=True):
     token_plain: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 
 
+class VerifyRequest(msgspec.Struct, kw_only=True):
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    ig_id: Id
+    user_id: uuid.UUID
+
+
+class VerifyResponse(msgspec.Struct, kw_only=True):
+    success: bool
+    ig_id: str
+    user_id: uuid.UUID
+    connected_at: dt.datetime
+    released_messages: int
+
+
 class SendDmRequest(msgspec.Struct, kw_only=True):
     ig_id: Id
     message_text: Text

@@ -1,17 +1,15 @@
-"""Linking Instagram accounts to Reeva users (done by Phase 2's verification in production;
-`ingest connect` does it by hand for development and support)."""
+"""Linking Instagram accounts to Reeva users by hand (`ingest connect`), for development and
+support; it connects as a verification link does (`service.accounts.verification`)."""
 
 from __future__ import annotations
 
 import uuid
 
-from service.core.db import make_pool
+from service.accounts import verification
+from service.core.runtime import open_runtime
 from service.core.settings import Settings
-from service.store import instagram_profiles
-from service.store.rows import InstagramProfile
 
 
-async def connect(settings: Settings, ig_id: str, user_id: uuid.UUID) -> InstagramProfile:
-    async with make_pool(settings, min_size=1, max_size=1) as pool:
-        async with pool.connection() as conn, conn.transaction():
-            return await instagram_profiles.connect(conn, ig_id, user_id)
+async def connect(settings: Settings, ig_id: str, user_id: uuid.UUID) -> verification.Connected:
+    async with open_runtime(settings, pool_max_size=2) as rt:
+        return await verification.connect(rt, ig_id=ig_id, user_id=user_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import msgspec
@@ -17,6 +18,7 @@ _CLAIM = query("messages_claim")
 _ACKNOWLEDGE = query("messages_acknowledge")
 _MARK_HANDLED = query("messages_mark_handled")
 _REOPEN = query("messages_reopen")
+_RELEASE = query("messages_release")
 _JSON_COLUMNS = ("attachments", "reply_to", "quick_reply")
 
 
@@ -78,6 +80,15 @@ async def mark_handled(conn: Connection, mid: str, *, processed: bool) -> float:
 async def reopen(conn: Connection, mid: str) -> bool:
     """Clear the message's handled_at so its processing can run again; False if unknown."""
     return await fetch_one(conn, _REOPEN, {"mid": mid}) is not None
+
+
+async def release(conn: Connection, *, ig_id: str, user_id: uuid.UUID, window_days: int) -> int:
+    """Queue for Phase 3 what the account sent while unconnected, within `window_days`;
+    returns how many messages that was."""
+    row = await fetch_row(
+        conn, _RELEASE, {"ig_id": ig_id, "user_id": user_id, "window_days": window_days}
+    )
+    return row["released"]
 
 
 def _json(value: Any) -> Jsonb | None:

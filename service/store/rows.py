@@ -55,6 +55,9 @@ class VerificationToken:
     expires_at: dt.datetime
     consumed: bool
     created_by_event_id: str | None
+    consumed_at: dt.datetime | None = None
+    consumed_by_user_id: uuid.UUID | None = None
+    released_messages: int | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

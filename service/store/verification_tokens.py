@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
+
 from service.core.db import Connection
-from service.store.queries import fetch_one, query
+from service.store.queries import fetch_one, fetch_row, query
 from service.store.rows import VerificationToken, from_row
 
 _UPSERT_FOR_EVENT = query("verification_tokens_upsert_for_event")
 _GET_FOR_EVENT = query("verification_tokens_get_for_event")
 _GET_LIVE = query("verification_tokens_get_live")
+_LOCK = query("verification_tokens_lock")
+_CONSUME = query("verification_tokens_consume")
 
 
 async def upsert_for_event(
@@ -36,3 +40,20 @@ async def get_for_event(conn: Connection, event_id: str) -> VerificationToken | 
 async def get_live(conn: Connection, *, token_hash: str, ig_id: str) -> VerificationToken | None:
     row = await fetch_one(conn, _GET_LIVE, {"token_hash": token_hash, "ig_id": ig_id})
     return None if row is None else from_row(VerificationToken, row)
+
+
+async def lock(conn: Connection, token_hash: str) -> tuple[VerificationToken, bool] | None:
+    """The token and whether it has expired, locked until the transaction ends; None if
+    no token has this hash."""
+    row = await fetch_one(conn, _LOCK, {"token_hash": token_hash})
+    return None if row is None else (from_row(VerificationToken, row), row["expired"])
+
+
+async def consume(
+    conn: Connection, *, token_hash: str, user_id: uuid.UUID, released_messages: int
+) -> None:
+    await fetch_row(
+        conn,
+        _CONSUME,
+        {"token_hash": token_hash, "user_id": user_id, "released_messages": released_messages},
+    )

@@ -104,6 +104,8 @@ def test_every_default():
         "port": 8000,
         "verification_resend_seconds": 600,
         "verification_token_ttl_seconds": 3600,
+        "release_window_days": 7,
+        "connected_dm_text": "",
         "send_max_retries": 3,
         "send_backoff_base_seconds": 1.0,
         "send_backoff_cap_seconds": 10.0,

@@ -7,7 +7,8 @@ ON CONFLICT (ig_id) DO UPDATE SET updated_at = now()
 RETURNING ig_id, username, display_name, profile_pic_url, connected_user_id, connected_at;
 
 -- instagram_profiles_connect --
--- Link an Instagram account to a Reeva user, creating either side as needed.
+-- Link an Instagram account to a Reeva user, creating either side as needed; linking it
+-- again to the same user keeps the first `connected_at`.
 WITH person AS (
     INSERT INTO profiles (id) VALUES (%(user_id)s)
     ON CONFLICT (id) DO UPDATE SET updated_at = now()
@@ -16,5 +17,10 @@ WITH person AS (
 INSERT INTO instagram_profiles (ig_id, connected_user_id, connected_at)
 SELECT %(ig_id)s, person.id, now() FROM person
 ON CONFLICT (ig_id) DO UPDATE
-SET connected_user_id = EXCLUDED.connected_user_id, connected_at = now()
+SET connected_user_id = EXCLUDED.connected_user_id,
+    connected_at = CASE
+        WHEN instagram_profiles.connected_user_id = EXCLUDED.connected_user_id
+            THEN instagram_profiles.connected_at
+        ELSE now()
+    END
 RETURNING ig_id, username, display_name, profile_pic_url, connected_user_id, connected_at;

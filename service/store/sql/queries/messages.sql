@@ -73,3 +73,24 @@ UPDATE messages
 SET handled_at = NULL
 WHERE id = %(mid)s
 RETURNING id;
+
+-- messages_release --
+-- On connecting: hand to Phase 3 the messages the user sent while unconnected, within
+-- `window_days` of now. Only handled ones: a message still waiting for its job is decided
+-- by that job, which now finds the sender connected (and skipping it here keeps this
+-- statement from waiting on a row lock that job holds while it waits on the profile's).
+-- Echoes and standby messages never reach Phase 3. Returns how many were released.
+WITH released AS (
+    UPDATE messages
+    SET processed = true
+    WHERE sender_ig_id = %(ig_id)s
+      AND NOT processed AND handled_at IS NOT NULL
+      AND NOT is_echo AND source = 'messaging'
+      AND "timestamp" >= now() - make_interval(days => %(window_days)s)
+    RETURNING id, "timestamp"
+), queued AS (
+    INSERT INTO phase3_queue (message_id, ig_id, connected_user_id)
+    SELECT id, %(ig_id)s, %(user_id)s FROM released ORDER BY "timestamp", id
+    ON CONFLICT (message_id) DO NOTHING
+)
+SELECT count(*)::integer AS released FROM released;

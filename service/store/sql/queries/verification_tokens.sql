@@ -20,3 +20,20 @@ SELECT token_hash, ig_id, expires_at, consumed, created_by_event_id
 FROM verification_tokens
 WHERE token_hash = %(token_hash)s AND ig_id = %(ig_id)s
   AND NOT consumed AND expires_at > now();
+
+-- verification_tokens_lock --
+-- A token by hash, whatever its state, locked until the transaction ends: two calls that
+-- consume one token are serialised here, so only the first connects.
+SELECT token_hash, ig_id, expires_at, consumed, created_by_event_id,
+       consumed_at, consumed_by_user_id, released_messages, expires_at <= now() AS expired
+FROM verification_tokens
+WHERE token_hash = %(token_hash)s
+FOR UPDATE;
+
+-- verification_tokens_consume --
+-- Mark a token used by a user, with the number of earlier messages that released.
+UPDATE verification_tokens
+SET consumed = true, consumed_at = now(), consumed_by_user_id = %(user_id)s,
+    released_messages = %(released_messages)s
+WHERE token_hash = %(token_hash)s
+RETURNING token_hash;

@@ -1,0 +1,1 @@
+"""Linking Instagram accounts to Reeva users."""
