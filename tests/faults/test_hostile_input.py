@@ -19,7 +19,13 @@ from tests.support.stack import SCRAPE, SERVICE_TOKEN, run_cli
 
 OPERATIONS = [
     ("POST", f"/api/internal/{endpoint}")
-    for endpoint in ("ingest-event", "generate-verification", "send-verification-dm", "send-dm")
+    for endpoint in (
+        "ingest-event",
+        "generate-verification",
+        "send-verification-dm",
+        "send-dm",
+        "verify",
+    )
 ] + [
     ("GET", "/api/internal/status"),
     ("GET", "/api/internal/outbound/{outbound_id}"),

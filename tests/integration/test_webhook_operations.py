@@ -105,15 +105,22 @@ def test_a_delivery_whose_job_failed_for_good_is_found_by_the_sweep_and_forwarde
         stack.worker = start_worker(stack.env, db)
         for delivery_id in (lost["delivery_id"], kept["delivery_id"]):
             assert stack.delivery_settled(delivery_id)["status"] == "forwarded"
-        jobs = stack.rows(
-            "SELECT args->>'delivery_id' AS delivery, status::text FROM procrastinate_jobs"
-            " WHERE task_name = 'forward_delivery' ORDER BY id"
-        )
-    assert [(int(job["delivery"]), job["status"]) for job in jobs] == [
-        (lost["delivery_id"], "failed"),
-        (kept["delivery_id"], "succeeded"),
-        (lost["delivery_id"], "succeeded"),
-    ]
+
+        def jobs() -> list[tuple[int, str]]:
+            rows = stack.rows(
+                "SELECT args->>'delivery_id' AS delivery, status::text FROM procrastinate_jobs"
+                " WHERE task_name = 'forward_delivery' ORDER BY id"
+            )
+            return [(int(job["delivery"]), job["status"]) for job in rows]
+
+        # The delivery row is settled a moment before its job's row is finished.
+        expected = [
+            (lost["delivery_id"], "failed"),
+            (kept["delivery_id"], "succeeded"),
+            (lost["delivery_id"], "succeeded"),
+        ]
+        wait_until(lambda: jobs() == expected, timeout=30)
+        assert jobs() == expected
     stack.wait_handled("mid.lost")
 
 
