@@ -99,6 +99,13 @@ def check_database_url(url: str) -> None:
         raise SettingsError("setting DATABASE_URL is malformed: its port is not a number")
 
 
+def check_reachable(url: str, *, timeout: int = 10) -> None:
+    """Raise `psycopg.OperationalError` when the database cannot be reached: checked before
+    a server starts, whose own start-up failure would be a traceback."""
+    with psycopg.connect(url, connect_timeout=timeout):
+        pass
+
+
 def _mask(quoted: re.Match[str]) -> str:
     word = quoted[1]
     return quoted[0] if word in _KEYWORDS or len(word) <= 1 else '"…"'

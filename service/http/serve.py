@@ -8,6 +8,7 @@ import uvicorn
 from litestar import Litestar
 
 from service.core import logs
+from service.core.db import check_reachable
 from service.core.settings import Settings
 from service.http.app import check_settings, create_app
 
@@ -22,6 +23,7 @@ def app_from_env() -> Litestar:
 def serve(settings: Settings, *, workers: int = 1) -> None:
     # Checked here too, so that several worker processes do not each fail the same way.
     check_settings(settings)
+    check_reachable(settings.database_url)
     options: dict[str, Any] = dict(
         host=settings.host,
         port=settings.port,

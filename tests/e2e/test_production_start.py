@@ -117,3 +117,16 @@ def test_every_command_stops_on_a_malformed_database_url(command, tmp_path):
         graph_url="https://graph.instagram.com/v24.0",
     )
     assert_one_line_without_the_password(ingest(command, env, tmp_path), command)
+
+
+@pytest.mark.parametrize("command", ["web", "worker"])
+def test_an_unreachable_database_stops_the_process_with_one_line(command, tmp_path):
+    env = make_env(
+        database_url="postgresql://reeva:s3cretpw@127.0.0.1:1/reeva",
+        graph_url="https://graph.instagram.com/v24.0",
+    )
+    result = ingest(command, env, tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "s3cretpw" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith(f"ingest {command}: database unreachable: ")
