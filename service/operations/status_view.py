@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import signal
 from typing import Any
 
@@ -24,6 +25,8 @@ from service.operations import status
 from service.operations.thresholds import Thresholds
 
 CONNECT_TIMEOUT_SECONDS = 10
+# C0 and C1 control characters and DEL: rich passes ESC through to the terminal.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Each table: its title, the report's key, and the columns shown.
 TABLES = (
     ("Jobs", "jobs", ("queue", "task", "status", "jobs", "oldest_todo_seconds")),
@@ -77,7 +80,9 @@ def render(report: dict[str, Any]) -> Group:
         f" {unhandled['messages']}"
     )
     if unhandled["messages"]:
-        waiting.append(f" (oldest {unhandled['oldest_mid']}, {unhandled['oldest_seconds']} s)")
+        waiting.append(
+            f" (oldest {_printable(unhandled['oldest_mid'])}, {unhandled['oldest_seconds']} s)"
+        )
     verdict = "[green]healthy[/]" if report["healthy"] else "[bold red]unhealthy[/]"
     return Group(*tables, waiting, f"{verdict} at {report['generated_at']}")
 
@@ -86,7 +91,12 @@ def _cell(value: Any) -> Text:
     """A cell's text, never read as rich markup: error texts and ids come from outside."""
     if value is None:
         return Text("-")
-    return Text(json.dumps(value) if isinstance(value, (dict, list)) else str(value))
+    return Text(_printable(json.dumps(value) if isinstance(value, (dict, list)) else str(value)))
+
+
+def _printable(text: str) -> str:
+    """`text` with each control character shown as its escape (`\\x1b`)."""
+    return _CONTROL.sub(lambda char: f"\\x{ord(char[0]):02x}", text)
 
 
 def exit_code(report: dict[str, Any]) -> int:
