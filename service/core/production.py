@@ -11,6 +11,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from service.core.settings import SERVICE_SETTINGS, Settings, SettingsError
+from service.instagram.client import MAX_TEXT_BYTES, text_fits
 
 # The settings that are secrets: none may keep a placeholder.
 SECRETS = (
@@ -19,6 +20,8 @@ SECRETS = (
     "instagram_app_secret",
     "instagram_webhook_verification_token",
 )
+# Secrets that may be unset (their feature off), but never a placeholder when set.
+OPTIONAL_SECRETS = ("metrics_token",)
 PLACEHOLDERS = frozenset(
     {
         "your_service_token",
@@ -31,22 +34,33 @@ PLACEHOLDERS = frozenset(
 )
 # Long enough that guessing it is hopeless: `openssl rand -hex 32` gives 64 characters.
 MIN_SERVICE_TOKEN_CHARS = 32
+# The bearer tokens checked against that length.
+BEARER_TOKENS = ("internal_service_token", "metrics_token")
+# `{count}` in CONNECTED_DM_TEXT filled in with as many digits as a count may have.
+LARGEST_COUNT = "999999"
 
 
 def check_production(settings: Settings) -> None:
     """Raise `SettingsError`, one line naming the setting, for the first one that only
     development may have."""
     settings.require(*SERVICE_SETTINGS)
-    for name in SECRETS:
+    for name in SECRETS + OPTIONAL_SECRETS:
         value = getattr(settings, name)
         if value is not None and value.strip().lower() in PLACEHOLDERS:
             raise SettingsError(
                 f"setting {name.upper()} is a placeholder from .env.example: set the real secret"
             )
-    if len(settings.internal_service_token or "") < MIN_SERVICE_TOKEN_CHARS:
+    for name in BEARER_TOKENS:
+        value = getattr(settings, name)
+        # The service token is required above; the metrics token is checked when set.
+        if value is not None and len(value) < MIN_SERVICE_TOKEN_CHARS:
+            raise SettingsError(
+                f"setting {name.upper()} must be at least {MIN_SERVICE_TOKEN_CHARS} "
+                "characters (e.g. `openssl rand -hex 32`)"
+            )
+    if not text_fits(settings.connected_dm_text.replace("{count}", LARGEST_COUNT)):
         raise SettingsError(
-            f"setting INTERNAL_SERVICE_TOKEN must be at least {MIN_SERVICE_TOKEN_CHARS} "
-            "characters (e.g. `openssl rand -hex 32`)"
+            f"setting CONNECTED_DM_TEXT is longer than a DM's {MAX_TEXT_BYTES} bytes"
         )
     if not settings.verify_url_base:
         raise SettingsError(

@@ -94,3 +94,13 @@ def test_no_secret_of_env_example_passes_in_production(name):
 def test_the_verify_url_base_of_env_example_does_not_pass_in_production():
     example = dotenv_values(ENV_EXAMPLE)
     assert "VERIFY_URL_BASE" in refusal(VERIFY_URL_BASE=example["VERIFY_URL_BASE"] or "")
+
+
+@pytest.mark.parametrize("token", ["change-me", "short-metrics-token"])
+def test_a_weak_metrics_token_is_refused(token):
+    assert "METRICS_TOKEN" in refusal(METRICS_TOKEN=token)
+
+
+def test_a_connected_dm_text_longer_than_a_dm_is_refused():
+    assert "CONNECTED_DM_TEXT" in refusal(CONNECTED_DM_TEXT="é" * 499 + " {count}")
+    check_production(Settings.from_mapping({**PRODUCTION, "CONNECTED_DM_TEXT": "é" * 495}))
