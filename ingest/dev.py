@@ -8,7 +8,9 @@ No INSTAGRAM_APP_SECRET: the webhook accepts unsigned posts (WEBHOOK_ALLOW_UNSIG
 a warning at start and on every such post; set the secret to test signatures.
 The web server listens on 127.0.0.1:3000, as those examples expect: loopback whatever HOST
 says (a `.env` copied from `.env.example` gives production's 0.0.0.0), unless `--host` asks
-for another address. No VERIFY_URL_BASE: the spec's tunnel link.
+for another address. No VERIFY_URL_BASE: the spec's tunnel link. A secret that still holds
+its `.env.example` placeholder counts as unset, with a warning, so a copied template gives the
+sandbox rather than calls to Instagram with a placeholder token.
 
 Stopped with Ctrl-C (SIGINT) or SIGTERM, it stops what it started: the web server, the
 worker, the sandbox and the embedded Postgres. A Postgres that an earlier run left running
@@ -32,6 +34,7 @@ from devtools.sandbox import Sandbox
 from service.core import logs
 from service.core.db import check_database_url
 from service.core.migrate import migrate
+from service.core.production import OPTIONAL_SECRETS, PLACEHOLDERS, SECRETS
 from service.core.settings import DEFAULT_VERIFY_URL_BASE, DEV_ENV_FILE, Settings
 from service.http.app import create_app
 from workers import main as worker_main
@@ -58,9 +61,20 @@ def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+def drop_placeholders(env: dict[str, str]) -> list[str]:
+    """Remove from `env` the secrets that hold a placeholder; returns their names."""
+    names = [name.upper() for name in SECRETS + OPTIONAL_SECRETS]
+    dropped = [name for name in names if env.get(name, "").strip().lower() in PLACEHOLDERS]
+    for name in dropped:
+        del env[name]
+    return dropped
+
+
 def _run(started: contextlib.ExitStack, host: str) -> int:
     env = dict(os.environ)
     logs.configure(fmt=env.get("LOG_FORMAT", "console"), level=env.get("LOG_LEVEL", "INFO"))
+    for name in drop_placeholders(env):
+        log.warning("placeholder from .env.example treated as unset", setting=name)
     env.setdefault("PORT", "3000")
     env["HOST"] = host
     env["VERIFY_URL_BASE"] = env.get("VERIFY_URL_BASE") or DEFAULT_VERIFY_URL_BASE
