@@ -66,6 +66,8 @@ def migrate(database_url: str) -> list[str]:
                 continue
             schema_migrations.apply(conn, migration.name, migration.sql)
             applied_now.append(migration.name)
+        # Every time, in the same transaction: a database migrated before is fixed too.
+        schema_migrations.lock_out_exposed_roles(conn)
     for name in applied_now:
         log.info("migration applied", migration=name)
     return applied_now

@@ -22,6 +22,7 @@ _CREATE = query("schema_migrations_create")
 _LIST = query("schema_migrations_list")
 _INSERT = query("schema_migrations_insert")
 _FIND_PROCRASTINATE = query("schema_migrations_find_procrastinate")
+_LOCK_OUT_EXPOSED_ROLES = query("privileges_lock_out_exposed_roles")
 
 
 async def applied(conn: Connection) -> set[str]:
@@ -56,3 +57,10 @@ def apply(conn: SyncConnection, name: str, sql: str) -> None:
     """Run a migration's SQL and record it as applied, in the caller's transaction."""
     conn.execute(sql)
     record(conn, name)
+
+
+def lock_out_exposed_roles(conn: SyncConnection) -> None:
+    """Where Supabase's `anon` and `authenticated` exist, take from them (and PUBLIC) every
+    privilege on our tables, sequences, functions and types, and enable RLS on our tables;
+    a no-op elsewhere, and once done."""
+    conn.execute(_LOCK_OUT_EXPOSED_ROLES)
