@@ -11,6 +11,7 @@ name order.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -69,3 +70,13 @@ def files_after(recorded: Version, directory: Traversable = MIGRATIONS_DIR) -> l
         if recorded < version <= INSTALLED:
             found.append(File(match[1], version, path.read_text(encoding="utf-8")))
     return found
+
+
+@functools.lru_cache(maxsize=8)
+def pending(recorded: str | None) -> tuple[str, ...]:
+    """What `ingest migrate` would apply to a schema recorded as `recorded` (readiness asks on
+    every probe, hence the cache); nothing for a newer one, which migrating cannot help."""
+    since = parse_version(recorded) if recorded else UNVERSIONED
+    if since > INSTALLED:
+        return ()
+    return tuple(f"procrastinate {file.name}" for file in files_after(since))

@@ -27,9 +27,10 @@ _FIND_PROCRASTINATE = query("schema_migrations_find_procrastinate")
 _LOCK_OUT_EXPOSED_ROLES = query("privileges_lock_out_exposed_roles")
 
 
-async def applied(conn: Connection) -> set[str]:
+async def applied(conn: Connection) -> dict[str, str | None]:
+    """{name: version} of what is applied; the version is procrastinate's, on its row."""
     cur = await conn.execute(_LIST)
-    return {row["name"] for row in await cur.fetchall()}
+    return {row["name"]: row["version"] for row in await cur.fetchall()}
 
 
 def lock(conn: SyncConnection) -> None:

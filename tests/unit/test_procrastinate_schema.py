@@ -35,3 +35,10 @@ def test_a_newer_schema_than_the_installed_procrastinate_is_refused():
     newer = (INSTALLED[0], INSTALLED[1] + 1, 0)
     with pytest.raises(NewerThanInstalled, match="newer than the installed procrastinate"):
         files_after(newer)
+
+
+def test_pending_names_what_migrate_would_apply():
+    assert procrastinate_schema.pending("3.0.0")[0] == "procrastinate 03.01.00_01_pre_add_heartbeat"
+    assert procrastinate_schema.pending(procrastinate_schema.INSTALLED_VERSION) == ()
+    assert procrastinate_schema.pending(None) == ()  # taken as 3.8
+    assert procrastinate_schema.pending("99.0.0") == ()  # migrating cannot help
