@@ -1,7 +1,9 @@
 """Applies `service/store/sql/migrations/` and procrastinate's schema, idempotently.
 
 Everything runs in one transaction under an advisory lock, so concurrent `ingest migrate`
-runs (several release phases at once) apply each migration exactly once.
+runs (several release phases at once) apply each migration exactly once. procrastinate's
+schema is recorded with its version; after an upgrade of procrastinate, its migration files
+since that version are applied (`service.core.procrastinate_schema`).
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from importlib.resources.abc import Traversable
 
 import psycopg
 import structlog
-from procrastinate import __version__ as procrastinate_version
 from procrastinate.schema import SchemaManager
 from psycopg.rows import dict_row
 
+from service.core import procrastinate_schema
+from service.core.procrastinate_schema import INSTALLED_VERSION
 from service.store import schema_migrations
 from service.store.queries import SQL_DIR, MissingSQL, sql_files
 
@@ -55,17 +58,40 @@ def migrate(database_url: str) -> list[str]:
         schema_migrations.lock(conn)
         schema_migrations.create(conn)
         done = schema_migrations.applied_sync(conn)
-        if PROCRASTINATE_SCHEMA not in done:
-            if schema_migrations.find_procrastinate(conn):
-                schema_migrations.record(conn, PROCRASTINATE_SCHEMA)
-            else:
-                schema_migrations.apply(conn, PROCRASTINATE_SCHEMA, SchemaManager.get_schema())
-            applied_now.append(f"procrastinate {procrastinate_version}")
+        applied_now += _migrate_procrastinate(conn, done)
         for migration in MIGRATIONS:
             if migration.name in done:
                 continue
             schema_migrations.apply(conn, migration.name, migration.sql)
             applied_now.append(migration.name)
+        # Every time, in the same transaction: a database migrated before is fixed too.
+        schema_migrations.lock_out_exposed_roles(conn)
     for name in applied_now:
         log.info("migration applied", migration=name)
     return applied_now
+
+
+def _migrate_procrastinate(
+    conn: schema_migrations.SyncConnection, done: dict[str, str | None]
+) -> list[str]:
+    """Bring procrastinate's schema to the installed version's; returns what was applied."""
+    if PROCRASTINATE_SCHEMA not in done:
+        if schema_migrations.find_procrastinate(conn):
+            # Applied by other means, of a version no one recorded: taken as current.
+            schema_migrations.record(conn, PROCRASTINATE_SCHEMA, version=INSTALLED_VERSION)
+        else:
+            schema = SchemaManager.get_schema()
+            schema_migrations.apply(conn, PROCRASTINATE_SCHEMA, schema, version=INSTALLED_VERSION)
+        return [f"procrastinate {INSTALLED_VERSION}"]
+    recorded = done[PROCRASTINATE_SCHEMA]
+    since = (
+        procrastinate_schema.parse_version(recorded)
+        if recorded
+        else procrastinate_schema.UNVERSIONED
+    )
+    files = procrastinate_schema.files_after(since)
+    for file in files:
+        schema_migrations.run(conn, file.sql)
+    if recorded != INSTALLED_VERSION:
+        schema_migrations.set_version(conn, PROCRASTINATE_SCHEMA, INSTALLED_VERSION)
+    return [f"procrastinate {file.name}" for file in files]

@@ -1,4 +1,5 @@
-"""Readiness: the database answers, and every migration this code ships is applied.
+"""Readiness: the database answers, and every migration this code ships is applied (its
+own, and procrastinate's files up to the installed procrastinate).
 
 A web process that is up but not ready (database down, or a release that has not run
 `ingest migrate` yet) should get no traffic; GET /readyz says which it is.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import psycopg
 from psycopg_pool import PoolTimeout
 
+from service.core import procrastinate_schema
 from service.core.db import Pool
 from service.core.migrate import MIGRATIONS, PROCRASTINATE_SCHEMA
 from service.store import schema_migrations
@@ -28,7 +30,9 @@ async def check(pool: Pool, *, timeout: float = 2.0) -> dict[str, object]:
         }
     except (psycopg.OperationalError, PoolTimeout):
         return {"ready": False, "detail": "database unreachable", "missing": []}
-    missing = sorted(expected - applied)
+    missing = sorted(expected - applied.keys())
+    if PROCRASTINATE_SCHEMA in applied:
+        missing += procrastinate_schema.pending(applied[PROCRASTINATE_SCHEMA])
     if missing:
         return {
             "ready": False,

@@ -63,6 +63,15 @@ def test_readyz_is_503_when_a_migration_is_missing(api, db):
     }
 
 
+def test_readyz_is_503_while_procrastinate_files_are_missing(api, db):
+    # Recorded before an upgrade of procrastinate: its newer files are not applied yet.
+    db.execute("UPDATE schema_migrations SET version = '3.0.0' WHERE name = 'procrastinate'")
+    response = api.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["detail"] == "migrations not applied: run `ingest migrate`"
+    assert "procrastinate 03.01.00_01_pre_add_heartbeat" in response.json()["missing"]
+
+
 def test_status_endpoint_needs_the_service_token(api):
     assert api.get("/api/internal/status").status_code == 401
     assert api.get("/api/internal/status", headers={"x-service-token": "wrong"}).status_code == 401
