@@ -19,6 +19,10 @@ ALTER TABLE phase3_queue
         CHECK (status IN ('queued', 'claimed', 'done', 'failed', 'withdrawn')),
     DROP CONSTRAINT phase3_queue_message_id_key;
 CREATE UNIQUE INDEX phase3_queue_message_kind ON phase3_queue (message_id, kind);
+-- Retention deletes withdrawn rows as it does done ones (`completed_at` is when).
+DROP INDEX phase3_queue_completed;
+CREATE INDEX phase3_queue_finished ON phase3_queue (completed_at)
+    WHERE status IN ('done', 'withdrawn');
 
 -- Every edit event as received, once per (mid, num_edit): an edit of a message not stored
 -- (yet) is kept here, and an edit that names no sender, which cannot be tied to anyone, is

@@ -69,10 +69,11 @@ WHERE id = %(id)s AND status = 'claimed' AND claim_token = %(claim_token)s
 RETURNING id, status;
 
 -- phase3_queue_delete_done --
--- Retention: delete the rows done more than `seconds` ago; returns how many went.
+-- Retention: delete the rows done (or withdrawn) more than `seconds` ago; returns how many went.
 WITH deleted AS (
     DELETE FROM phase3_queue
-    WHERE status = 'done' AND completed_at < now() - make_interval(secs => %(seconds)s)
+    WHERE status IN ('done', 'withdrawn')
+      AND completed_at < now() - make_interval(secs => %(seconds)s)
     RETURNING 1
 )
 SELECT count(*) AS deleted FROM deleted;
