@@ -11,7 +11,11 @@ ALTER TABLE messages
 
 -- Phase 3 rows come in two kinds: a message to work on, and the notice that a message a
 -- consumer may already have worked on was unsent. A message row not yet worked on is
--- `withdrawn` instead, and never handed out.
+-- `withdrawn` instead, and never handed out. A message now has up to two rows, so the unique
+-- key is (message_id, kind): processes still running the statements of before this
+-- migration fail to queue Phase 3 rows (their ON CONFLICT names the key dropped here), and
+-- their jobs are retried with backoff, for about a quarter of an hour, until new workers
+-- run them; so replace the workers soon after the release.
 ALTER TABLE phase3_queue
     ADD COLUMN kind text NOT NULL DEFAULT 'message' CHECK (kind IN ('message', 'deletion')),
     DROP CONSTRAINT phase3_queue_status_check,
