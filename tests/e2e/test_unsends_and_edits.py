@@ -21,6 +21,7 @@ from tests.support.meta_payloads import (
     item,
     message_item,
 )
+from tests.support.processes import start_worker
 from tests.support.stack import SCRAPE, SERVICE_TOKEN, run_cli
 
 REEL = attachment("ig_reel", reel_video_id="18087782618022081", title="a reel", url=CDN)
@@ -281,3 +282,21 @@ def metrics(client) -> dict[tuple[str, tuple], float]:
 
 def counter(client) -> float:
     return metrics(client).get(("ingest_senderless_edits_total", ()), 0.0)
+
+
+def test_a_message_unsent_before_its_processing_is_never_answered(web_only, db):
+    connect(db, "user-1")
+    assert web_only.ingest(mid="mid-w", message_text="wait").status_code == 202
+    assert web_only.ingest(mid="mid-w", is_deleted=True).status_code == 202
+
+    worker = start_worker(web_only.env, db)
+    try:
+        web_only.wait_handled("mid-w")
+    finally:
+        worker.terminate()
+        worker.close()
+
+    assert_cleared(message(web_only, "mid-w"))
+    assert web_only.rows("SELECT * FROM outbound_messages") == []
+    assert web_only.rows("SELECT * FROM phase3_queue") == []
+    assert web_only.sandbox.messages() == []
