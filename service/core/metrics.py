@@ -34,6 +34,23 @@ INGEST_LATENCY = Histogram(
     "From a message being stored to its processing finished.",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
+UNSENDS = Counter(
+    "ingest_unsends",
+    "Unsends taken in by this process, by outcome: unsent, remembered (before their"
+    " message), repeated.",
+    ["outcome"],
+)
+EDITS = Counter(
+    "ingest_edits",
+    "Edits taken in by this process (repeats not counted), by outcome: applied, stale,"
+    " unsent, unknown_message.",
+    ["outcome"],
+)
+SENDERLESS_EDITS = Counter(
+    "ingest_senderless_edits",
+    "Edits that named no sender, counted in this process (repeats not counted): messages"
+    " arriving in a form that cannot be stored.",
+)
 
 # An outbound row's status after a send, as the DMS counter's result.
 DM_RESULTS = {"sent": "sent", "pending": "retrying", "failed": "failed"}

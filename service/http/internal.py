@@ -1,4 +1,4 @@
-"""The internal API: ingest-event, the three DM/token endpoints, and verify."""
+"""The internal API: ingest-event and ingest-edit, the three DM/token endpoints, and verify."""
 
 from __future__ import annotations
 
@@ -24,11 +24,13 @@ from service.http.schemas import (
     VerifyResponse,
 )
 from service.instagram import text_fits
+from service.messages import edits
 from service.messages.inbound import IngestEventRequest
 from service.messages.ingestion import ingest_event
 from service.store.rows import OutboundMessage
 
 ACCEPTED = IngestEventResponse(success=True, message="Event accepted for processing")
+EDIT_ACCEPTED = IngestEventResponse(success=True, message="Edit accepted")
 # Bodies larger than any valid request are refused (413) before they are read in full.
 MAX_BODY_BYTES = 64 * 1024
 MAX_EVENT_BODY_BYTES = 1024 * 1024  # a message text of 100 000 characters, escaped
@@ -54,6 +56,19 @@ class InternalController(Controller):
             raise ValidationException(f"timestamp: {exc}") from None
         await ingest_event(rt, event)
         return ACCEPTED
+
+    @post("/ingest-edit", status_code=HTTP_202_ACCEPTED, request_max_body_size=MAX_EVENT_BODY_BYTES)
+    async def ingest_edit(
+        self, data: JSONBody[edits.IngestEditRequest], rt: NamedDependency[Runtime]
+    ) -> IngestEventResponse:
+        """Apply an edit (Meta's `message_edit`) to its stored message and record it; a
+        repeated edit is accepted again and changes nothing."""
+        try:
+            edited_at = edits.edit_time(data)
+        except ValueError as exc:
+            raise ValidationException(f"timestamp: {exc}") from None
+        await edits.ingest_edit(rt, data, edited_at)
+        return EDIT_ACCEPTED
 
     @post("/generate-verification", status_code=HTTP_200_OK)
     async def generate_verification(

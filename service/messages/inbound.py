@@ -1,8 +1,8 @@
 """The inbound message, in its two shapes.
 
-`IngestEventRequest` is the body of `POST /api/internal/ingest-event` as the spec writes it:
-the endpoint decodes it and the webhook forwarder writes it. `InboundEvent` is the message
-as the service stores it, its timestamp read (`to_event`).
+`IngestEventRequest` is the body of `POST /api/internal/ingest-event` as the spec writes it
+(plus `is_deleted`, an unsend): the endpoint decodes it and the webhook forwarder writes it.
+`InboundEvent` is the message as the service stores it, its timestamp read (`to_event`).
 """
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ class IngestEventRequest(msgspec.Struct, kw_only=True, frozen=True, omit_default
     quick_reply: dict[str, Any] | None = None
     is_echo: bool = False
     source: Source = "messaging"
+    # An unsend (Meta's `is_deleted`): the message of this mid is to be forgotten, whether it
+    # is stored already or arrives later; its text and attachments, if any, are ignored.
+    is_deleted: bool = False
 
     def to_event(self) -> InboundEvent:
         """The message to store; ValueError, with a message fit for the caller, if the
@@ -67,3 +70,4 @@ class InboundEvent(msgspec.Struct, kw_only=True, frozen=True):
     quick_reply: Any = None
     is_echo: bool = False
     source: str = "messaging"
+    is_deleted: bool = False

@@ -2,8 +2,9 @@
 
 Unconnected sender: a verification DM (unless one is already under way). Connected
 sender: an acknowledgement DM, a Phase 3 queue row and `processed = true`. The decision is
-one transaction; running it twice changes nothing. Echoes of our own DMs and standby
-messages (another app controls the conversation) are recorded and never answered.
+one transaction; running it twice changes nothing. Echoes of our own DMs, standby
+messages (another app controls the conversation) and messages unsent before their
+processing are recorded and never answered.
 
 The DM the decision created is then sent by the same job (`service.dms.sending`, with its
 recovery point), so a message costs one job, not two. The job is the DM's guarantee: a
@@ -21,7 +22,7 @@ from service.core.db import Connection
 from service.core.runtime import Runtime
 from service.dms import sending, texts
 from service.store import messages, outbound_messages
-from service.store.rows import OutboundMessage
+from service.store.rows import Message, OutboundMessage
 
 
 class Outcome(enum.StrEnum):
@@ -29,6 +30,7 @@ class Outcome(enum.StrEnum):
     ALREADY_HANDLED = "already_handled"
     ECHO = "echo"
     STANDBY = "standby"
+    UNSENT = "unsent"
     VERIFICATION_QUEUED = "verification_queued"
     VERIFICATION_SUPPRESSED = "verification_suppressed"
     ACKNOWLEDGED = "acknowledged"
@@ -67,9 +69,10 @@ async def decide(rt: Runtime, mid: str) -> tuple[Outcome, list[OutboundMessage]]
         if profile is None:
             # An echo is our own outgoing DM, mirrored back by Meta: answering it would
             # loop. A standby message belongs to the app that controls the conversation.
+            # An unsent message is answered by nobody.
             latency = await messages.mark_handled(conn, mid, processed=False)
             metrics.INGEST_LATENCY.observe(latency)
-            return (Outcome.ECHO if message.is_echo else Outcome.STANDBY), []
+            return _unanswered(message), []
         if profile.connected:
             outcome = Outcome.ACKNOWLEDGED
             latency, dm = await messages.acknowledge(
@@ -96,3 +99,9 @@ async def _ask_to_verify(
         conn, recipient_ig_id=ig_id, kind="verification", payload={"text": text}, message_id=mid
     )
     return Outcome.VERIFICATION_QUEUED, dm
+
+
+def _unanswered(message: Message) -> Outcome:
+    if message.deleted_at is not None:
+        return Outcome.UNSENT
+    return Outcome.ECHO if message.is_echo else Outcome.STANDBY

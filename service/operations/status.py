@@ -23,6 +23,7 @@ PHASE3_AGE = "oldest_phase3_seconds"
 FAILED_DMS = "failed_dms_in_window"
 DELIVERY_WAIT = "oldest_delivery_wait_seconds"
 FAILED_DELIVERIES = "failed_deliveries_in_window"
+SENDERLESS_EDITS = "senderless_edits_in_window"
 
 
 async def collect(
@@ -39,6 +40,7 @@ async def collect(
         statement_timeout_seconds=statement_timeout,
     )
     [reports["messages_unhandled"]] = reports["messages_unhandled"]
+    [reports["senderless_edits"]] = reports["senderless_edits"]
     checks = _checks(reports, thresholds)
     return _plain(
         {
@@ -85,7 +87,24 @@ def _checks(reports: dict[str, Any], t: Thresholds) -> list[dict[str, Any]]:
             t.max_failed_deliveries,
             failed_deliveries.get("latest_error"),
         ),
+        # Meta is reported to send DMs to an app that is not Live as edits without a sender
+        # (`service.messages.edits`): messages are arriving that cannot be stored.
+        _check(
+            SENDERLESS_EDITS,
+            reports["senderless_edits"]["edits"],
+            t.max_senderless_edits,
+            _senderless_detail(reports["senderless_edits"]),
+        ),
     ]
+
+
+def _senderless_detail(row: dict[str, Any]) -> str | None:
+    if not row["edits"]:
+        return None
+    return (
+        f"edits without a sender, the latest at {row['latest_at'].isoformat()}: is the app"
+        " Live, with Advanced Access to instagram_business_manage_messages?"
+    )
 
 
 def _check(name: str, value: float, limit: float, detail: str | None = None) -> dict[str, Any]:

@@ -56,6 +56,9 @@ class Thresholds:
     max_failed_deliveries: int = _option(
         0, "unhealthy if more webhook deliveries than this failed within the window"
     )
+    max_senderless_edits: int = _option(
+        0, "unhealthy if more edits than this arrived without a sender within the window"
+    )
     failed_limit: int = _option(20, "how many of the latest failed DMs to list")
 
     @classmethod

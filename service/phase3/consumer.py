@@ -1,7 +1,8 @@
 """The reference Phase 3 consumer (`ingest phase3`): claim, extend while working, complete
 or fail; the example of the contract in docs/phase3.md.
 
-It is the seam where Phase 3 plugs in: replace `handle` with the real work. It wakes on
+It is the seam where Phase 3 plugs in: replace `save` (a message to save) and `forget` (a
+deletion notice: the message was unsent, so undo what `save` did) with the real work. It wakes on
 the queue's NOTIFY and also polls, so a missed notification only delays a row.
 
 Leases are per item: the consumer claims one row at a time, and renews that row's lease
@@ -48,13 +49,29 @@ def consumer_id() -> str:
 
 
 async def handle(item: Phase3Item) -> None:
-    log.info(
-        "phase3 item",
-        message_id=item.message_id,
-        ig_id=item.ig_id,
-        connected_user_id=str(item.connected_user_id),
-        attempts=item.attempts,
-    )
+    """One claimed row, by its kind; both kinds are idempotent by `message_id`."""
+    if item.kind == "deletion":
+        await forget(item)
+    else:
+        await save(item)
+
+
+async def save(item: Phase3Item) -> None:
+    log.info("phase3 item", kind=item.kind, attempts=item.attempts, **_names(item))
+
+
+async def forget(item: Phase3Item) -> None:
+    """The message was unsent after a consumer may have saved it: remove what was saved.
+    Its text and attachments are already gone from `messages`."""
+    log.info("phase3 deletion", kind=item.kind, attempts=item.attempts, **_names(item))
+
+
+def _names(item: Phase3Item) -> dict[str, str]:
+    return {
+        "message_id": item.message_id,
+        "ig_id": item.ig_id,
+        "connected_user_id": str(item.connected_user_id),
+    }
 
 
 async def drain(pool: Pool, consumer: str) -> int:

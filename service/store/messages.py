@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -19,6 +21,9 @@ _ACKNOWLEDGE = query("messages_acknowledge")
 _MARK_HANDLED = query("messages_mark_handled")
 _REOPEN = query("messages_reopen")
 _RELEASE = query("messages_release")
+_UNSEND = query("messages_unsend")
+_REMEMBER_UNSEND = query("messages_remember_unsend")
+_EDIT = query("messages_edit")
 _JSON_COLUMNS = ("attachments", "reply_to", "quick_reply")
 
 
@@ -93,3 +98,47 @@ async def release(conn: Connection, *, ig_id: str, user_id: uuid.UUID, window_da
 
 def _json(value: Any) -> Jsonb | None:
     return None if value is None else Jsonb(value)
+
+
+async def unsend(conn: Connection, mid: str) -> bool | None:
+    """Clear the stored message's content and mark it unsent, locking it; True when this
+    call unsent it, False when it was unsent before, None when the mid is not stored."""
+    row = await fetch_one(conn, _UNSEND, {"mid": mid})
+    return None if row is None else row["cleared"]
+
+
+async def remember_unsend(conn: Connection, event: InboundEvent) -> bool:
+    """Store the tombstone of a message unsent before it arrived; False when the mid turned
+    out to be stored (by a transaction that committed meanwhile)."""
+    params = {
+        "mid": event.mid,
+        "sender_ig_id": event.sender_ig_id,
+        "recipient_ig_id": event.recipient_ig_id,
+        "timestamp": event.timestamp,
+        "is_echo": event.is_echo,
+        "source": event.source,
+    }
+    return await fetch_one(conn, _REMEMBER_UNSEND, params) is not None
+
+
+@dataclasses.dataclass(frozen=True)
+class Edited:
+    """What an edit found: the message unsent (it keeps no text), or whether it applied."""
+
+    unsent: bool
+    applied: bool
+
+
+async def edit(
+    conn: Connection, *, mid: str, text: str | None, num_edit: int, edited_at: dt.datetime
+) -> Edited | None:
+    """Give the message the edited text unless it already had this edit or a later one, or
+    was unsent; None when the mid is not stored."""
+    row = await fetch_one(
+        conn,
+        _EDIT,
+        {"mid": mid, "message_text": text, "num_edit": num_edit, "edited_at": edited_at},
+    )
+    if row is None:
+        return None
+    return Edited(unsent=row["deleted_at"] is not None, applied=row["applied"])

@@ -1,6 +1,7 @@
 """The `phase3_queue` table: the hand-off of connected users' messages to Phase 3.
 
-Rows are added by the processing's decision (`messages.acknowledge`); these are the
+Rows are added by the processing's decision (`messages.acknowledge`) and withdrawn, or
+followed by a deletion notice, when their message is unsent (`withdraw`); the rest is the
 consumers' side: listen, claim, extend, complete, fail (the contract of docs/phase3.md),
 and retention. A claim returns each row with a fresh `claim_token`; extend, complete and fail
 take effect only while the row still holds that token, and say whether they did."""
@@ -22,6 +23,7 @@ _COMPLETE = query("phase3_queue_complete")
 _FAIL = query("phase3_queue_fail")
 _DELETE_DONE = query("phase3_queue_delete_done")
 _LISTEN = query("phase3_queue_listen")
+_WITHDRAW = query("phase3_queue_withdraw")
 
 
 async def listen(conn: AsyncConnection[Any]) -> None:
@@ -99,3 +101,10 @@ async def delete_done_before(conn: Connection, *, seconds: float) -> int:
     """Delete rows done more than `seconds` ago; returns how many."""
     row = await fetch_row(conn, _DELETE_DONE, {"seconds": seconds})
     return row["deleted"]
+
+
+async def withdraw(conn: Connection, mid: str) -> tuple[int, int]:
+    """The message was unsent: withdraw its row unless done, and queue a deletion notice if
+    a consumer may have worked on it; returns (rows withdrawn, notices queued)."""
+    row = await fetch_row(conn, _WITHDRAW, {"mid": mid})
+    return row["withdrawn"], row["notices"]

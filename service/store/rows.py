@@ -46,6 +46,7 @@ class Message:
     timestamp: dt.datetime
     processed: bool
     handled_at: dt.datetime | None
+    deleted_at: dt.datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -83,6 +84,8 @@ class OutboundMessage:
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Phase3Item:
     id: int
+    # "message": work on the message; "deletion": the message was unsent, undo that work.
+    kind: str
     message_id: str
     ig_id: str
     connected_user_id: uuid.UUID

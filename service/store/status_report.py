@@ -20,6 +20,7 @@ REPORTS = {
     "phase3": query("status_phase3"),
     "stalled_jobs": query("status_stalled_jobs"),
     "deliveries": query("status_deliveries"),
+    "senderless_edits": query("status_senderless_edits"),
 }
 
 

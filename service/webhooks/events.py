@@ -1,9 +1,10 @@
 """The value types that `service.webhooks.parse` produces from one Meta webhook delivery.
 
-`InboundMessage` is the internal ingest endpoint's request (`to_ingest_body`), plus the
-flags the forwarder needs to decide whether to forward it. Everything else Meta sends on the
-messaging fields (reactions, reads, postbacks, referrals, edits, unknown kinds) is kept as
-an `OtherEvent` with its raw item, so it can be logged or stored without being ingested.
+`InboundMessage` is the internal ingest endpoint's request (`to_ingest_body`), an unsend
+included, plus the flag the forwarder needs to decide whether to forward it; `InboundEdit`
+is the edit endpoint's. Everything else Meta sends on the messaging fields (reactions,
+reads, postbacks, referrals, unknown kinds) is kept as an `OtherEvent` with its raw item, so
+it can be logged or stored without being ingested.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from service.messages.edits import IngestEditRequest
 from service.messages.inbound import IngestEventRequest
 
 
@@ -27,8 +29,6 @@ class InboundMessage(IngestEventRequest, kw_only=True, frozen=True):
     conversation (Meta's handover protocol): that app answers, we must not.
     """
 
-    # The sender unsent it: the service records it and never answers it.
-    is_deleted: bool = False
     # Meta could not render it (e.g. some stickers and GIFs): recorded, not answered.
     is_unsupported: bool = False
 
@@ -44,8 +44,8 @@ class InboundMessage(IngestEventRequest, kw_only=True, frozen=True):
 class OtherEvent:
     """A messaging event that is not a message to ingest.
 
-    `kind` is one of "reaction", "read", "postback", "referral", "optin", "message_edit"
-    or "unknown". `mid` is the message the event refers to, when Meta names one.
+    `kind` is one of "reaction", "read", "postback", "referral", "optin" or "unknown".
+    `mid` is the message the event refers to, when Meta names one.
     """
 
     kind: str
@@ -56,6 +56,13 @@ class OtherEvent:
     raw: dict[str, Any]
 
 
+class InboundEdit(IngestEditRequest, kw_only=True, frozen=True):
+    """One `message_edit` event: the body of `POST /api/internal/ingest-edit` as it is."""
+
+    def to_ingest_body(self) -> dict[str, Any]:
+        return msgspec.to_builtins(self)
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedDelivery:
     """Everything one delivery held, in delivery order, plus what was wrong with it."""
@@ -63,3 +70,4 @@ class ParsedDelivery:
     messages: tuple[InboundMessage, ...] = ()
     other_events: tuple[OtherEvent, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    edits: tuple[InboundEdit, ...] = ()

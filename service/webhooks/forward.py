@@ -1,5 +1,7 @@
 """The `forward_delivery` job: parse a stored delivery and post its messages to the
 internal ingest endpoint, so every message comes in one way (webhook -> ingest-event).
+Unsends (`is_deleted`) go there too; edits go to its sibling `ingest-edit` (the same URL
+with that last segment), so INTERNAL_INGEST_URL stays the one setting.
 
 Every post is safe to repeat: the endpoint is idempotent by `mid`. So a failed attempt is
 simply run again in full, later (`RetryLater`, with backoff), until it succeeds or the
@@ -12,12 +14,9 @@ Standby messages (another app controlled the conversation, Meta's handover proto
 forwarded with `source: "standby"`: the service records them and never answers them, as
 that app answers. What is not forwarded (the raw delivery keeps it, and the job's log line
 counts it):
-- deleted messages (`is_deleted`): an unsend carries no content and reuses the mid of the
-  message it removes, so as a message it would either change nothing or, arriving first,
-  become an empty message that gets answered;
 - unsupported messages (`is_unsupported`, e.g. GIFs and stickers): Meta gives no content
   to save, and acknowledging what we cannot read would mislead the user;
-- reactions, reads, postbacks, referrals, edits and unknown events: never answered.
+- reactions, reads, postbacks, referrals and unknown events: never answered.
 """
 
 from __future__ import annotations
@@ -33,10 +32,12 @@ from service.core.runtime import Runtime, open_runtime
 from service.core.settings import WORKER_SETTINGS, Settings
 from service.store import webhook_deliveries
 from service.store.rows import WebhookDelivery
-from service.webhooks.events import InboundMessage
+from service.webhooks.events import InboundEdit, InboundMessage
 from service.webhooks.parse import parse_delivery
 
 _MAX_REFUSALS_SHOWN = 5
+# Resolved against INTERNAL_INGEST_URL (`.../api/internal/ingest-event`).
+EDIT_ENDPOINT = "ingest-edit"
 
 
 class _IngestUnavailable(Exception):
@@ -83,14 +84,17 @@ async def forward_delivery(
         reason for reason in map(_held_back_because, parsed.messages) if reason
     )
     forwarded, refused, unavailable = 0, [], None
-    for message in parsed.messages:
-        if _held_back_because(message):
-            continue
+    events: list[InboundMessage | InboundEdit] = [
+        message for message in parsed.messages if not _held_back_because(message)
+    ]
+    # Edits after the messages: an edit in the same delivery as its message finds it stored.
+    events.extend(parsed.edits)
+    for event in events:
         try:
-            await _post(rt, message)
+            await _post(rt, event)
             forwarded += 1
         except _IngestRefused as exc:
-            refused.append(f"{message.mid[:80]}: {exc}")
+            refused.append(f"{event.mid[:80]}: {exc}")
         except _IngestUnavailable as exc:
             unavailable = str(exc)
             break
@@ -124,21 +128,22 @@ async def forward_delivery(
 
 
 def _held_back_because(message: InboundMessage) -> str | None:
-    if message.is_deleted:
-        return "deleted"
-    if message.is_unsupported:
+    # An unsupported unsend (if Meta sends one) is still an unsend.
+    if message.is_unsupported and not message.is_deleted:
         return "unsupported"
     return None
 
 
-async def _post(rt: Runtime, message: InboundMessage) -> None:
+async def _post(rt: Runtime, event: InboundMessage | InboundEdit) -> None:
     url = rt.settings.internal_ingest_url
     if not url:  # required by the processes that forward (WORKER_SETTINGS)
         raise _IngestMisconfigured("configuration error: INTERNAL_INGEST_URL is unset")
     try:
+        if isinstance(event, InboundEdit):
+            url = str(httpx.URL(url).join(EDIT_ENDPOINT))
         response = await rt.http.post(
             url,
-            json=message.to_ingest_body(),
+            json=event.to_ingest_body(),
             headers={"x-service-token": rt.settings.internal_service_token or ""},
         )
     except (httpx.HTTPError, httpx.InvalidURL) as exc:

@@ -9,6 +9,9 @@ Notification Examples"); `standby` holds the same items while another app owns t
                     "timestamp": <ms>, "message" | "message_edit" | "reaction" | "read"
                     | "postback" | "referral" | "optin": {...}}]}]}
 
+An unsend is a `message` with `"is_deleted": true` and the mid of the message it removes;
+an edit is ``"message_edit": {"mid", "text", "num_edit"}``, the count of edits so far.
+
 The App Dashboard's test button sends an item as ``changes: [{"field": "messages", "value":
 <item>}]``, with a timestamp in seconds written as a string.
 
@@ -26,13 +29,13 @@ from typing import Any, NamedTuple
 
 from service.messages.inbound import Source
 from service.messages.timestamps import is_milliseconds
-from service.webhooks.events import InboundMessage, OtherEvent, ParsedDelivery
+from service.webhooks.events import InboundEdit, InboundMessage, OtherEvent, ParsedDelivery
 
 META_BATCH_LIMIT = 1000
 MAX_WARNINGS = 100
 _MAX_TIMESTAMP_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: beyond it no database keeps it
 # The item key that names each non-message event kind, in the order they are tried.
-_OTHER_KINDS = ("message_edit", "reaction", "read", "postback", "referral", "optin")
+_OTHER_KINDS = ("reaction", "read", "postback", "referral", "optin")
 
 
 class _Collector:
@@ -40,6 +43,7 @@ class _Collector:
 
     def __init__(self) -> None:
         self.messages: list[InboundMessage] = []
+        self.edits: list[InboundEdit] = []
         self.other_events: list[OtherEvent] = []
         self.warnings: list[str] = []
         self.suppressed = 0
@@ -59,7 +63,12 @@ class _Collector:
         warnings = list(self.warnings)
         if self.suppressed:
             warnings.append(f"{self.suppressed} more warnings suppressed")
-        return ParsedDelivery(tuple(self.messages), tuple(self.other_events), tuple(warnings))
+        return ParsedDelivery(
+            messages=tuple(self.messages),
+            other_events=tuple(self.other_events),
+            warnings=tuple(warnings),
+            edits=tuple(self.edits),
+        )
 
 
 def parse_delivery(payload: object, *, received_ms: int | None = None) -> ParsedDelivery:
@@ -153,6 +162,9 @@ def _read_item(item: object, path: str, entry: _Entry, out: _Collector) -> None:
     if "message" in item:
         _read_message(item["message"], path, header, entry, out)
         return
+    if "message_edit" in item:
+        _read_edit(item["message_edit"], path, header, out)
+        return
     for kind in _OTHER_KINDS:
         if kind in item:
             detail = item[kind]
@@ -204,6 +216,46 @@ def _read_message(
             source=entry.source,
         )
     )
+
+
+def _read_edit(edit: object, path: str, header: _Header, out: _Collector) -> None:
+    """An edit is kept even without a sender: Meta is reported to send messages to an app
+    that is not Live as edits without one, and the service counts those."""
+    if not isinstance(edit, dict):
+        out.warn(f"{path}.message_edit is {_describe(edit)}, not an object: skipped")
+        return
+    mid = _ig_id(edit.get("mid"))
+    num_edit = _count(edit.get("num_edit"))
+    if mid is None or num_edit is None or header.timestamp_ms is None:
+        required = {"mid": mid, "num_edit": num_edit, "timestamp": header.timestamp_ms}
+        missing = ", ".join(name for name, value in required.items() if value is None)
+        out.warn(f"{path}: edit skipped, no valid {missing}")
+        return
+    text = edit.get("text")
+    if text is not None and not isinstance(text, str):
+        out.warn(f"{path}.message_edit.text is {_describe(text)}, not str: dropped")
+        text = None
+    if header.sender is None:
+        out.warn(f"{path}: edit of {mid[:80]} names no sender")
+    out.edits.append(
+        InboundEdit(
+            mid=mid,
+            timestamp=header.timestamp_ms,
+            num_edit=num_edit,
+            text=text,
+            sender_ig_id=header.sender,
+            recipient_ig_id=header.recipient,
+        )
+    )
+
+
+def _count(value: object) -> int | None:
+    """A non-negative count; Meta documents an integer, and a digit string is the same."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 6:
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 1_000_000:
+        return value
+    return None
 
 
 def _attachments(value: object, path: str, out: _Collector) -> list[dict[str, Any]] | None:

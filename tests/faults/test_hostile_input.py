@@ -21,6 +21,7 @@ OPERATIONS = [
     ("POST", f"/api/internal/{endpoint}")
     for endpoint in (
         "ingest-event",
+        "ingest-edit",
         "generate-verification",
         "send-verification-dm",
         "send-dm",
@@ -45,6 +46,7 @@ TABLES = [
     "phase3_queue",
     "procrastinate_jobs",
     "webhook_deliveries",
+    "message_edits",
 ]
 # The service token for the internal API and the schema, the metrics token for /metrics.
 HEADERS = {"x-service-token": SERVICE_TOKEN, **SCRAPE}
@@ -215,6 +217,7 @@ def test_a_timestamp_beyond_the_years_one_to_9999_in_utc_is_refused(web, timesta
     assert counts(web) == before
 
 
+EDIT = {"mid": "mid-1", "sender_ig_id": "user", "timestamp": "1734123456", "num_edit": 1}
 # Each id of the internal API, in a body that is valid but for it.
 IDS = (
     [
@@ -225,6 +228,7 @@ IDS = (
         ("/api/internal/generate-verification", field, {"ig_id": "user", "event_id": "mid-1"})
         for field in ("ig_id", "event_id")
     ]
+    + [("/api/internal/ingest-edit", field, EDIT) for field in ("mid", "sender_ig_id")]
     + [
         ("/api/internal/send-verification-dm", "ig_id", {"ig_id": "user", "token_plain": "t"}),
         ("/api/internal/send-dm", "ig_id", {"ig_id": "user", "message_text": "hi"}),

@@ -304,3 +304,46 @@ def test_the_reference_consumer_completes_every_row(env, db):
     rows = db.execute("SELECT status FROM phase3_queue").fetchall()
     assert [r["status"] for r in rows] == ["done", "done"]
     assert "phase3 drained" in result.stderr and '"completed": 2' in result.stderr
+
+
+async def withdraw(database_url, mid: str) -> tuple[int, int]:
+    return await run(database_url, lambda c: phase3_queue.withdraw(c, mid))
+
+
+def kinds(db, mid: str) -> dict[str, str]:
+    rows = db.execute("SELECT kind, status FROM phase3_queue WHERE message_id = %s", (mid,))
+    return {row["kind"]: row["status"] for row in rows.fetchall()}
+
+
+async def test_an_unsent_message_is_withdrawn_or_noticed_by_what_consumers_saw(database_url, db):
+    seed(db, "retried", "failed", "held", "done")
+    items = {item.message_id: item for item in await claim(database_url, "c")}
+    await fail(database_url, items["retried"], retry_in=0)
+    await fail(database_url, items["failed"], max_attempts=1)
+    assert await complete(database_url, items["done"]) is True
+    seed(db, "fresh")  # never claimed
+    mids = ["fresh", *items]
+
+    results = {mid: await withdraw(database_url, mid) for mid in mids}
+
+    assert results == {
+        "fresh": (1, 0),
+        "retried": (1, 1),
+        "failed": (1, 1),
+        "held": (1, 1),
+        "done": (0, 1),
+    }
+    assert kinds(db, "fresh") == {"message": "withdrawn"}
+    for mid in ("retried", "failed", "held"):
+        assert kinds(db, mid) == {"message": "withdrawn", "deletion": "queued"}, mid
+    assert kinds(db, "done") == {"message": "done", "deletion": "queued"}
+    # The holder's claim is gone; the notices, but for the held one's, are claimable now.
+    assert await extend(database_url, items["held"]) is False
+    notices = await claim(database_url, "c")
+    assert sorted((i.kind, i.message_id) for i in notices) == [
+        ("deletion", "done"),
+        ("deletion", "failed"),
+        ("deletion", "retried"),
+    ]
+    # Again: nothing more changes.
+    assert [await withdraw(database_url, mid) for mid in mids] == [(0, 0)] * 5

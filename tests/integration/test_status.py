@@ -74,6 +74,7 @@ async def test_status_reports_the_seeded_rows_exactly(env, troubled):
         "failed_dms_in_window": True,
         "oldest_delivery_wait_seconds": True,
         "failed_deliveries_in_window": True,
+        "senderless_edits_in_window": True,
     }
     assert report["healthy"] is False
 
@@ -104,6 +105,7 @@ async def test_thresholds_change_what_counts(env, troubled):
         "failed_dms_in_window": False,
         "oldest_delivery_wait_seconds": True,
         "failed_deliveries_in_window": True,
+        "senderless_edits_in_window": True,
     }
 
 

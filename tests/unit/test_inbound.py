@@ -65,6 +65,12 @@ def test_what_the_webhook_forwards_decodes_as_the_same_request():
 
 
 def test_the_webhook_keeps_its_own_flags_out_of_the_ingest_body():
-    message = InboundMessage(**BODY, is_deleted=True, is_unsupported=True)
+    message = InboundMessage(**BODY, is_unsupported=True)
 
     assert message.to_ingest_body() == BODY
+
+
+def test_an_unsend_is_forwarded_as_an_ingest_request_with_is_deleted():
+    message = InboundMessage(**BODY, is_deleted=True)
+
+    assert message.to_ingest_body() == {**BODY, "is_deleted": True}

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service.webhooks.events import InboundMessage, OtherEvent, ParsedDelivery
+from service.webhooks.events import InboundEdit, InboundMessage, OtherEvent, ParsedDelivery
 from service.webhooks.parse import MAX_WARNINGS, META_BATCH_LIMIT, parse_delivery
 from tests.support.meta_payloads import (
     ACCOUNT,
@@ -202,6 +202,64 @@ def test_an_unsend_in_the_same_delivery_as_its_message_is_not_a_duplicate() -> N
     assert [(m.mid, m.is_deleted) for m in parsed.messages] == [("mid.x", False), ("mid.x", True)]
 
 
+# --- edits ---------------------------------------------------------------------------------
+
+
+def test_an_edit_becomes_an_inbound_edit_with_its_ingest_body() -> None:
+    parsed = parse_delivery(
+        delivery(entry(item(message_edit={"mid": "mid.e", "text": "edited", "num_edit": 1})))
+    )
+
+    assert parsed.warnings == () and parsed.other_events == () and parsed.messages == ()
+    assert parsed.edits == (
+        InboundEdit(
+            mid="mid.e",
+            timestamp=SENT_MS,
+            num_edit=1,
+            text="edited",
+            sender_ig_id=USER,
+            recipient_ig_id=ACCOUNT,
+        ),
+    )
+    assert parsed.edits[0].to_ingest_body() == {
+        "mid": "mid.e",
+        "timestamp": SENT_MS,
+        "num_edit": 1,
+        "text": "edited",
+        "sender_ig_id": USER,
+        "recipient_ig_id": ACCOUNT,
+    }
+
+
+def test_an_edit_without_a_sender_is_kept_and_warned_about() -> None:
+    raw = {"recipient": {"id": ACCOUNT}, "timestamp": SENT_MS}
+    raw["message_edit"] = {"mid": "mid.e", "text": "hello", "num_edit": 0}
+
+    parsed = parse_delivery(delivery(entry(raw)))
+
+    [edit] = parsed.edits
+    assert edit.sender_ig_id is None and edit.num_edit == 0 and edit.text == "hello"
+    assert edit.to_ingest_body() == {
+        "mid": "mid.e",
+        "timestamp": SENT_MS,
+        "num_edit": 0,
+        "text": "hello",
+        "recipient_ig_id": ACCOUNT,
+    }
+    assert parsed.warnings == ("entry[0].messaging[0]: edit of mid.e names no sender",)
+
+
+@pytest.mark.parametrize(
+    "detail",
+    [{"text": "x", "num_edit": 1}, {"mid": "mid.e", "text": "x"}, {"mid": "mid.e", "num_edit": -1}],
+)
+def test_an_edit_without_a_mid_or_a_count_is_skipped_with_a_warning(detail: dict) -> None:
+    parsed = parse_delivery(delivery(entry(item(message_edit=detail))))
+
+    assert parsed.edits == ()
+    assert len(parsed.warnings) == 1 and "edit skipped" in parsed.warnings[0]
+
+
 # --- other events --------------------------------------------------------------------------
 
 
@@ -225,7 +283,6 @@ def test_an_unsend_in_the_same_delivery_as_its_message_is_not_a_duplicate() -> N
             {"ref": "campaign-1", "source": "IGME_SOURCE_LINK", "type": "OPEN_THREAD"},
             None,
         ),
-        ("message_edit", {"mid": "mid.e", "text": "edited", "num_edit": 1}, "mid.e"),
         ("optin", {"type": "notification_messages", "payload": "x"}, None),
     ],
 )
@@ -623,6 +680,9 @@ def assert_well_formed(parsed: ParsedDelivery) -> None:
         json.dumps(received.to_ingest_body())
     for event in parsed.other_events:
         assert isinstance(event.kind, str) and isinstance(event.raw, dict)
+    for edit in parsed.edits:
+        assert isinstance(edit.mid, str) and edit.mid.strip() and edit.num_edit >= 0
+        json.dumps(edit.to_ingest_body())
     assert all(isinstance(w, str) for w in parsed.warnings)
 
 

@@ -9,19 +9,19 @@ RETURNING id;
 
 -- messages_claim --
 -- Lock a message for its processing and, when it is to be answered (not handled yet, not
--- an echo, not a standby message), find or create its sender's profile: the update takes
+-- an echo, not a standby message, not unsent), find or create its sender's profile: the update takes
 -- the profile's row lock, which serialises one sender's messages. The `profile_` columns
 -- are NULL when the profile was not touched; no row when the message is unknown.
 WITH message AS (
     SELECT id, sender_ig_id, recipient_ig_id, message_text, attachments, is_echo, source,
-           "timestamp", processed, handled_at
+           "timestamp", processed, handled_at, deleted_at
     FROM messages
     WHERE id = %(mid)s
     FOR UPDATE
 ), profile AS (
     INSERT INTO instagram_profiles (ig_id)
     SELECT sender_ig_id FROM message
-    WHERE handled_at IS NULL AND NOT is_echo AND source <> 'standby'
+    WHERE handled_at IS NULL AND NOT is_echo AND source <> 'standby' AND deleted_at IS NULL
     ON CONFLICT (ig_id) DO UPDATE SET updated_at = now()
     RETURNING ig_id, username, display_name, profile_pic_url, connected_user_id, connected_at
 )
@@ -47,7 +47,7 @@ WITH dm AS (
 ), queued AS (
     INSERT INTO phase3_queue (message_id, ig_id, connected_user_id)
     VALUES (%(mid)s, %(ig_id)s, %(connected_user_id)s)
-    ON CONFLICT (message_id) DO NOTHING
+    ON CONFLICT (message_id, kind) DO NOTHING
 ), handled AS (
     UPDATE messages
     SET handled_at = now(), processed = true
@@ -79,18 +79,59 @@ RETURNING id;
 -- `window_days` of now. Only handled ones: a message still waiting for its job is decided
 -- by that job, which now finds the sender connected (and skipping it here keeps this
 -- statement from waiting on a row lock that job holds while it waits on the profile's).
--- Echoes and standby messages never reach Phase 3. Returns how many were released.
+-- Echoes, standby and unsent messages never reach Phase 3. Returns how many were released.
 WITH released AS (
     UPDATE messages
     SET processed = true
     WHERE sender_ig_id = %(ig_id)s
       AND NOT processed AND handled_at IS NOT NULL
-      AND NOT is_echo AND source = 'messaging'
+      AND NOT is_echo AND source = 'messaging' AND deleted_at IS NULL
       AND "timestamp" >= now() - make_interval(days => %(window_days)s)
     RETURNING id, "timestamp"
 ), queued AS (
     INSERT INTO phase3_queue (message_id, ig_id, connected_user_id)
     SELECT id, %(ig_id)s, %(user_id)s FROM released ORDER BY "timestamp", id
-    ON CONFLICT (message_id) DO NOTHING
+    ON CONFLICT (message_id, kind) DO NOTHING
 )
 SELECT count(*)::integer AS released FROM released;
+
+-- messages_unsend --
+-- Clear an unsent message's content and set `deleted_at`, once; returns the row when the
+-- message is stored (`cleared` false when it was unsent before), no row when it is not.
+WITH target AS (
+    SELECT id, deleted_at FROM messages WHERE id = %(mid)s FOR UPDATE
+), cleared AS (
+    UPDATE messages m
+    SET message_text = NULL, attachments = NULL, quick_reply = NULL, deleted_at = now()
+    FROM target
+    WHERE m.id = target.id AND target.deleted_at IS NULL
+    RETURNING m.id
+)
+SELECT target.id, EXISTS (SELECT 1 FROM cleared) AS cleared FROM target;
+
+-- messages_remember_unsend --
+-- The tombstone of a message unsent before it arrived: its row, without content, unsent and
+-- already handled, so the message, arriving later, is a known mid and changes nothing.
+-- Returns the mid when the row was made, no row when the mid is known after all.
+INSERT INTO messages (id, sender_ig_id, recipient_ig_id, "timestamp", is_echo, source,
+                      deleted_at, handled_at)
+VALUES (%(mid)s, %(sender_ig_id)s, %(recipient_ig_id)s, %(timestamp)s, %(is_echo)s,
+        %(source)s, now(), now())
+ON CONFLICT (id) DO NOTHING
+RETURNING id;
+
+-- messages_edit --
+-- Apply an edit to a stored message that was not unsent: its text becomes the edit's, unless
+-- the message already had this edit or a later one (`num_edit` counts them), so a repeated
+-- or late edit changes nothing. Returns the message's row (`applied` whether this edit
+-- changed it); no row when the mid is unknown.
+WITH target AS (
+    SELECT id, edit_count, deleted_at FROM messages WHERE id = %(mid)s FOR UPDATE
+), edited AS (
+    UPDATE messages m
+    SET message_text = %(message_text)s, edited_at = %(edited_at)s, edit_count = %(num_edit)s
+    FROM target
+    WHERE m.id = target.id AND target.deleted_at IS NULL AND target.edit_count < %(num_edit)s
+    RETURNING m.id
+)
+SELECT target.id, target.deleted_at, EXISTS (SELECT 1 FROM edited) AS applied FROM target;

@@ -38,7 +38,7 @@ SET status = 'claimed',
     available_at = now() + make_interval(secs => %(visibility_seconds)s)
 FROM picked
 WHERE q.id = picked.id
-RETURNING q.id, q.message_id, q.ig_id, q.connected_user_id, q.attempts, q.claim_token;
+RETURNING q.id, q.kind, q.message_id, q.ig_id, q.connected_user_id, q.attempts, q.claim_token;
 
 -- phase3_queue_extend --
 -- Renew a claim's lease: `visibility_seconds` from now. Only the claim whose token the row
@@ -69,13 +69,43 @@ WHERE id = %(id)s AND status = 'claimed' AND claim_token = %(claim_token)s
 RETURNING id, status;
 
 -- phase3_queue_delete_done --
--- Retention: delete the rows done more than `seconds` ago; returns how many went.
+-- Retention: delete the rows done (or withdrawn) more than `seconds` ago; returns how many went.
 WITH deleted AS (
     DELETE FROM phase3_queue
-    WHERE status = 'done' AND completed_at < now() - make_interval(secs => %(seconds)s)
+    WHERE status IN ('done', 'withdrawn')
+      AND completed_at < now() - make_interval(secs => %(seconds)s)
     RETURNING 1
 )
 SELECT count(*) AS deleted FROM deleted;
+
+-- phase3_queue_withdraw --
+-- A message was unsent: its row, unless done, becomes `withdrawn` (never handed out again;
+-- a consumer still holding it finds its claim gone at its next extend or complete), and
+-- when a consumer may have worked on it (done, or claimed at least once) a `deletion`
+-- notice is queued, claimable once the current lease, if any, has ended. Repeating it
+-- changes nothing. Returns how many rows were withdrawn and notices queued.
+WITH target AS (
+    SELECT id, status, attempts, available_at, ig_id, connected_user_id
+    FROM phase3_queue
+    WHERE message_id = %(mid)s AND kind = 'message'
+    FOR UPDATE
+), withdrawn AS (
+    UPDATE phase3_queue q
+    SET status = 'withdrawn', claimed_by = NULL, claim_token = NULL, completed_at = now()
+    FROM target
+    WHERE q.id = target.id AND target.status IN ('queued', 'claimed', 'failed')
+    RETURNING q.id
+), notice AS (
+    INSERT INTO phase3_queue (message_id, ig_id, connected_user_id, kind, available_at)
+    SELECT %(mid)s, ig_id, connected_user_id, 'deletion',
+           CASE WHEN status = 'claimed' THEN greatest(now(), available_at) ELSE now() END
+    FROM target
+    WHERE status = 'done' OR attempts > 0
+    ON CONFLICT (message_id, kind) DO NOTHING
+    RETURNING id
+)
+SELECT (SELECT count(*) FROM withdrawn)::integer AS withdrawn,
+       (SELECT count(*) FROM notice)::integer AS notices;
 
 -- phase3_queue_listen --
 -- Be woken when a row is added: the table's insert trigger notifies this channel.

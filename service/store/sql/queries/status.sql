@@ -94,11 +94,14 @@ WHERE handled_at IS NULL
                                     '5 minutes')::interval;
 
 -- status_phase3 --
--- The Phase 3 backlog: rows not done yet, by status, with the oldest of each.
+-- The Phase 3 backlog: rows not done (nor withdrawn: their message was unsent) yet, by
+-- status, with the oldest of each.
 SELECT backlog.status, backlog.items, oldest.message_id AS oldest_message_id,
        extract(epoch FROM now() - oldest.created_at)::bigint AS oldest_seconds
 FROM (
-    SELECT status, count(*) AS items FROM phase3_queue WHERE status <> 'done' GROUP BY status
+    SELECT status, count(*) AS items FROM phase3_queue
+    WHERE status <> 'done' AND status <> 'withdrawn'
+    GROUP BY status
 ) AS backlog
 CROSS JOIN LATERAL (
     SELECT message_id, created_at FROM phase3_queue
@@ -133,6 +136,16 @@ CROSS JOIN LATERAL (
     LIMIT 1
 ) AS latest
 ORDER BY pending.status;
+
+-- status_senderless_edits --
+-- Edits that named no sender (what Meta is reported to send for messages to an app that is
+-- not Live): how many arrived within ingest.status_window (default 1 hour), and the latest.
+-- Each is a message that cannot be stored as one.
+SELECT count(*) AS edits, max(received_at) AS latest_at
+FROM message_edits
+WHERE sender_ig_id IS NULL
+  AND received_at > now() - coalesce(nullif(current_setting('ingest.status_window', true), ''),
+                                     '1 hour')::interval;
 
 -- status_stalled_jobs --
 -- Jobs in `doing` whose worker has sent no heartbeat for ingest.stalled_after (default

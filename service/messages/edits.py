@@ -1,0 +1,83 @@
+"""Edits (Meta's `message_edit`): a stored message takes the edited text.
+
+An edit names the message by its mid and counts itself (`num_edit`: 1 for the first edit),
+so a repeated or late edit (one the message already had, or an earlier one) changes
+nothing. The original text stays in the stored webhook delivery. Every edit is recorded
+in `message_edits`, also when its message is not stored, so nothing accepted is lost.
+
+An edit that names no sender cannot be tied to a user: Meta is reported to send DMs to an
+app that is not Live this way, as edits with `num_edit` 0 and no sender. Such an edit is
+counted (`ingest_senderless_edits_total`, and the status check `senderless_edits_in_window`),
+since it means messages are arriving in a form the service cannot store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Annotated
+
+import msgspec
+
+from service.core import metrics
+from service.core.runtime import Runtime
+from service.messages.inbound import Id, Text
+from service.messages.timestamps import parse_event_timestamp
+from service.store import message_edits, messages
+
+# Meta's clients allow five edits; the bound only keeps the count a sane integer.
+NumEdit = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
+
+
+class IngestEditRequest(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True):
+    """The body of `POST /api/internal/ingest-edit`."""
+
+    mid: Id
+    timestamp: str | int | float  # as ingest-event reads it: when the user edited
+    num_edit: NumEdit
+    text: Text | None = None
+    sender_ig_id: Id | None = None
+    recipient_ig_id: Id | None = None
+
+
+class EditOutcome(enum.StrEnum):
+    APPLIED = "applied"  # the message took the edited text
+    STALE = "stale"  # the message already had this edit or a later one
+    UNSENT = "unsent"  # the message was unsent: it keeps no text
+    UNKNOWN_MESSAGE = "unknown_message"  # no message of this mid is stored (yet)
+
+
+async def ingest_edit(rt: Runtime, edit: IngestEditRequest, edited_at: dt.datetime) -> EditOutcome:
+    """Apply the edit to its message, if stored, and record it; one transaction."""
+    async with rt.pool.connection() as conn, conn.transaction():
+        found = await messages.edit(
+            conn, mid=edit.mid, text=edit.text, num_edit=edit.num_edit, edited_at=edited_at
+        )
+        outcome = _outcome(found)
+        new = await message_edits.insert(
+            conn,
+            mid=edit.mid,
+            num_edit=edit.num_edit,
+            text=edit.text,
+            sender_ig_id=edit.sender_ig_id,
+            edited_at=edited_at,
+            applied=outcome == EditOutcome.APPLIED,
+        )
+    if new:
+        metrics.EDITS.labels(outcome.value).inc()
+        if edit.sender_ig_id is None:
+            metrics.SENDERLESS_EDITS.inc()
+    return outcome
+
+
+def _outcome(found: messages.Edited | None) -> EditOutcome:
+    if found is None:
+        return EditOutcome.UNKNOWN_MESSAGE
+    if found.unsent:
+        return EditOutcome.UNSENT
+    return EditOutcome.APPLIED if found.applied else EditOutcome.STALE
+
+
+def edit_time(edit: IngestEditRequest) -> dt.datetime:
+    """The edit's time; ValueError, fit for the caller, if it cannot be read."""
+    return parse_event_timestamp(edit.timestamp)

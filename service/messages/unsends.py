@@ -1,0 +1,56 @@
+"""Unsends (Meta's `is_deleted`): a message its sender took back is forgotten.
+
+A stored message loses its text, attachments and quick reply and gets `deleted_at`, and its
+Phase 3 row is withdrawn, or followed by a deletion notice when a consumer may already
+have worked on it (`phase3_queue.withdraw`, docs/phase3.md). An unsend that arrives before
+its message is remembered as the message's row itself, already unsent and handled, so the
+message, arriving later, is a known mid: stored deleted, never processed, never answered.
+An unsend is never answered either, and repeating one changes nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+from service.core import metrics
+from service.core.db import Connection
+from service.core.runtime import Runtime
+from service.messages.inbound import InboundEvent
+from service.store import messages, phase3_queue
+
+
+class UnsendOutcome(enum.StrEnum):
+    UNSENT = "unsent"  # a stored message, cleared now
+    REMEMBERED = "remembered"  # before its message: the tombstone is stored
+    REPEATED = "repeated"  # unsent before: nothing changed
+
+
+@dataclasses.dataclass(frozen=True)
+class Unsent:
+    outcome: UnsendOutcome
+    withdrawn: int = 0  # Phase 3 rows withdrawn
+    notices: int = 0  # Phase 3 deletion notices queued
+
+
+async def unsend(rt: Runtime, event: InboundEvent) -> Unsent:
+    """Forget the message of `event.mid`, stored or still to come; one transaction."""
+    async with rt.pool.connection() as conn, conn.transaction():
+        result = await _unsend(conn, event)
+    metrics.UNSENDS.labels(result.outcome.value).inc()
+    return result
+
+
+async def _unsend(conn: Connection, event: InboundEvent) -> Unsent:
+    cleared = await messages.unsend(conn, event.mid)
+    if cleared is None:
+        if await messages.remember_unsend(conn, event):
+            return Unsent(UnsendOutcome.REMEMBERED)
+        # The message was stored meanwhile, by a transaction that committed after this
+        # statement's snapshot: unsend it as stored.
+        cleared = await messages.unsend(conn, event.mid)
+    # The message's row lock, taken above, orders this after any Phase 3 row its
+    # processing added, and before any its processing would add (it finds it unsent).
+    withdrawn, notices = await phase3_queue.withdraw(conn, event.mid)
+    outcome = UnsendOutcome.UNSENT if cleared else UnsendOutcome.REPEATED
+    return Unsent(outcome, withdrawn, notices)

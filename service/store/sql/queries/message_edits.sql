@@ -1,0 +1,7 @@
+-- message_edits_insert --
+-- Record an edit event once per (mid, num_edit); returns its id when it is new, no row for a
+-- repeat.
+INSERT INTO message_edits (message_id, num_edit, message_text, sender_ig_id, edited_at, applied)
+VALUES (%(mid)s, %(num_edit)s, %(message_text)s, %(sender_ig_id)s, %(edited_at)s, %(applied)s)
+ON CONFLICT (message_id, num_edit) DO NOTHING
+RETURNING id;
