@@ -10,7 +10,7 @@ from devtools.sandbox import ScriptedResponse
 from service.core.runtime import open_runtime
 from service.core.settings import Settings
 from service.dms import sending
-from service.operations import accounts, requeue
+from service.operations import accounts, requeue, retention
 from tests.e2e.test_flows import VERIFICATION_LINK
 from tests.support import seed
 from tests.support.stack import run_cli
@@ -154,3 +154,23 @@ def test_replay_of_an_unknown_message_fails(env):
     result = run_cli(env, "replay", "no-such-mid")
     assert result.returncode == 1
     assert "no message with mid 'no-such-mid'" in result.stderr
+
+
+async def test_replay_after_retention_removed_the_done_phase3_row_queues_nothing_again(stack, db):
+    await accounts.connect(stack.settings, "user-kept", uuid.uuid4())
+    stack.ingest(mid="m-aged", sender_ig_id="user-kept")
+    stack.wait_handled("m-aged")
+    stack.outbound_settled(1)
+    db.execute(
+        "UPDATE phase3_queue SET status = 'done', completed_at = now() - interval '31 days'"
+        " WHERE message_id = 'm-aged'"
+    )
+    assert await in_runtime(stack.env, retention.remove_done_phase3_rows) == 1
+
+    result = run_cli(stack.env, "replay", "m-aged")
+    assert result.returncode == 0, result.stderr
+    stack.wait_handled("m-aged")
+    assert stack.rows("SELECT * FROM phase3_queue") == []
+    [message] = stack.rows("SELECT processed FROM messages")
+    assert message["processed"] is True
+    assert len(stack.rows("SELECT * FROM outbound_messages")) == 1
