@@ -89,13 +89,36 @@ def _add_operations(commands) -> None:
         help="failed within this long, e.g. 2h",
     )
     retry.add_argument("--recipient", metavar="IG_ID")
+    retry.add_argument(
+        "--include-unknown",
+        action="store_true",
+        help="also those cut off mid-send, whose delivery is unknown (a second copy may reach"
+        " the user)",
+    )
     retry.add_argument("--dry-run", action="store_true", help="list them, change nothing")
+    retry.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=500,
+        metavar="N",
+        help="DMs re-queued per transaction (default %(default)s)",
+    )
     replay = commands.add_parser("replay", help="run a message's processing again")
     replay.add_argument("mid")
     replay_delivery = commands.add_parser(
         "replay-delivery", help="forward a stored webhook delivery again, now"
     )
     replay_delivery.add_argument("delivery_id", type=int)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"not a positive whole number: {text!r}")
+    return value
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -156,7 +179,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                 kind=args.kind,
                 recipient=args.recipient,
                 since_seconds=args.since,
+                include_unknown=args.include_unknown,
                 dry_run=args.dry_run,
+                batch_size=args.batch_size,
             )
         )
     elif args.command == "replay":

@@ -66,8 +66,10 @@ def test_dry_run_lists_what_would_be_requeued_and_changes_nothing(env, db, faile
 
 async def test_filters_select_by_kind_recipient_and_age(env, db, failed):
     async def would(**filters) -> list:
-        dms = await in_runtime(env, lambda rt: requeue.retry_failed(rt, dry_run=True, **filters))
-        return sorted(str(dm.id) for dm in dms)
+        requeued = await in_runtime(
+            env, lambda rt: requeue.retry_failed(rt, dry_run=True, **filters)
+        )
+        return sorted(str(dm.id) for dm in requeued.dms)
 
     def ids(*names: str) -> list:
         return sorted(str(failed[name]) for name in names)
@@ -174,3 +176,37 @@ async def test_replay_after_retention_removed_the_done_phase3_row_queues_nothing
     [message] = stack.rows("SELECT processed FROM messages")
     assert message["processed"] is True
     assert len(stack.rows("SELECT * FROM outbound_messages")) == 1
+
+
+def test_dms_whose_delivery_is_unknown_are_requeued_only_when_asked(env, db, failed):
+    interrupted = seed.failed_dm(db, recipient="user-i", error=sending.INTERRUPTED, attempts=4)
+    orphaned = seed.failed_dm(db, recipient="user-o", error=sending.ORPHANED, attempts=1)
+
+    result = run_cli(env, "retry-failed")
+    assert result.returncode == 0, result.stderr
+    assert "4 failed DMs re-queued" in result.stdout
+    assert "2 failed DMs whose delivery is unknown left out (--include-unknown" in result.stdout
+    assert statuses(db)[interrupted][0] == statuses(db)[orphaned][0] == "failed"
+    assert str(interrupted) not in send_jobs(db) and str(orphaned) not in send_jobs(db)
+
+    result = run_cli(env, "retry-failed", "--include-unknown")
+    assert result.returncode == 0, result.stderr
+    assert "2 failed DMs re-queued" in result.stdout
+    assert statuses(db)[interrupted][0] == statuses(db)[orphaned][0] == "pending"
+    assert {str(interrupted), str(orphaned)} <= set(send_jobs(db))
+
+
+def test_requeue_commits_in_batches_not_one_transaction_for_every_row(env, db, failed):
+    dry = run_cli(env, "retry-failed", "--batch-size", "1", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "4 failed DMs would be re-queued (dry run)" in dry.stdout
+
+    result = run_cli(env, "retry-failed", "--batch-size", "2")
+    assert result.returncode == 0, result.stderr
+    assert "4 failed DMs re-queued" in result.stdout
+    # xmin is the transaction that last wrote a row: 4 rows, 2 per transaction.
+    rows = db.execute(
+        "SELECT xmin::text AS tx FROM outbound_messages WHERE status = 'pending'"
+    ).fetchall()
+    assert len(rows) == 4 and len({row["tx"] for row in rows}) == 2
+    assert len(send_jobs(db)) == 4
