@@ -43,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     connect.add_argument("--user-id", type=uuid.UUID, default=None)
     _add_operations(commands)
     args = parser.parse_args(argv)
+    if args.command == "replay-delivery" and (args.delivery_id is None) == (args.status is None):
+        commands.choices["replay-delivery"].error("give a delivery id or --status failed")
+    if args.command == "replay-delivery" and args.status is None and (args.since or args.dry_run):
+        commands.choices["replay-delivery"].error("--since and --dry-run go with --status")
 
     settings = None
     try:
@@ -106,9 +110,22 @@ def _add_operations(commands) -> None:
     replay = commands.add_parser("replay", help="run a message's processing again")
     replay.add_argument("mid")
     replay_delivery = commands.add_parser(
-        "replay-delivery", help="forward a stored webhook delivery again, now"
+        "replay-delivery",
+        help="forward a stored webhook delivery again, now; or re-queue every failed one",
     )
-    replay_delivery.add_argument("delivery_id", type=int)
+    replay_delivery.add_argument("delivery_id", type=int, nargs="?")
+    replay_delivery.add_argument(
+        "--status", choices=("failed",), help="instead of one id: re-queue every failed delivery"
+    )
+    replay_delivery.add_argument(
+        "--since",
+        type=duration_argument,
+        metavar="DURATION",
+        help="with --status: failed within this long, e.g. 2h",
+    )
+    replay_delivery.add_argument(
+        "--dry-run", action="store_true", help="with --status: count them, change nothing"
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -188,6 +205,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from service.operations import requeue_view
 
         return asyncio.run(requeue_view.replay(settings, args.mid))
+    elif args.command == "replay-delivery" and args.status:
+        return _replay_failed(settings, since_seconds=args.since, dry_run=args.dry_run)
     elif args.command == "replay-delivery":
         return _replay(settings, args.delivery_id)
     return 0
@@ -207,6 +226,16 @@ def _replay(settings: Settings, delivery_id: int) -> int:
         + (f"; error: {delivery.last_error}" if delivery.last_error else "")
     )
     return 0 if delivery.status == "forwarded" else 1
+
+
+def _replay_failed(settings: Settings, *, since_seconds: float | None, dry_run: bool) -> int:
+    from service.webhooks.recovery import replay_failed
+
+    ids = asyncio.run(replay_failed(settings, since_seconds=since_seconds, dry_run=dry_run))
+    noun = "delivery" if len(ids) == 1 else "deliveries"
+    verb = "would be re-queued (dry run)" if dry_run else "re-queued"
+    print(f"{len(ids)} failed {noun} {verb}")
+    return 0
 
 
 if __name__ == "__main__":
