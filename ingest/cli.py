@@ -43,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     connect.add_argument("--user-id", type=uuid.UUID, default=None)
     _add_operations(commands)
     args = parser.parse_args(argv)
+    if args.command == "replay-delivery" and (args.delivery_id is None) == (args.status is None):
+        commands.choices["replay-delivery"].error("give a delivery id or --status failed")
+    if args.command == "replay-delivery" and args.status is None and (args.since or args.dry_run):
+        commands.choices["replay-delivery"].error("--since and --dry-run go with --status")
 
     settings = None
     try:
@@ -89,13 +93,49 @@ def _add_operations(commands) -> None:
         help="failed within this long, e.g. 2h",
     )
     retry.add_argument("--recipient", metavar="IG_ID")
+    retry.add_argument(
+        "--include-unknown",
+        action="store_true",
+        help="also those cut off mid-send, whose delivery is unknown (a second copy may reach"
+        " the user)",
+    )
     retry.add_argument("--dry-run", action="store_true", help="list them, change nothing")
+    retry.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=500,
+        metavar="N",
+        help="DMs re-queued per transaction (default %(default)s)",
+    )
     replay = commands.add_parser("replay", help="run a message's processing again")
     replay.add_argument("mid")
     replay_delivery = commands.add_parser(
-        "replay-delivery", help="forward a stored webhook delivery again, now"
+        "replay-delivery",
+        help="forward a stored webhook delivery again, now; or re-queue every failed one",
     )
-    replay_delivery.add_argument("delivery_id", type=int)
+    replay_delivery.add_argument("delivery_id", type=int, nargs="?")
+    replay_delivery.add_argument(
+        "--status", choices=("failed",), help="instead of one id: re-queue every failed delivery"
+    )
+    replay_delivery.add_argument(
+        "--since",
+        type=duration_argument,
+        metavar="DURATION",
+        help="with --status: failed within this long, e.g. 2h",
+    )
+    replay_delivery.add_argument(
+        "--dry-run", action="store_true", help="with --status: count them, change nothing"
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"not a positive whole number: {text!r}")
+    return value
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -156,13 +196,17 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                 kind=args.kind,
                 recipient=args.recipient,
                 since_seconds=args.since,
+                include_unknown=args.include_unknown,
                 dry_run=args.dry_run,
+                batch_size=args.batch_size,
             )
         )
     elif args.command == "replay":
         from service.operations import requeue_view
 
         return asyncio.run(requeue_view.replay(settings, args.mid))
+    elif args.command == "replay-delivery" and args.status:
+        return _replay_failed(settings, since_seconds=args.since, dry_run=args.dry_run)
     elif args.command == "replay-delivery":
         return _replay(settings, args.delivery_id)
     return 0
@@ -182,6 +226,16 @@ def _replay(settings: Settings, delivery_id: int) -> int:
         + (f"; error: {delivery.last_error}" if delivery.last_error else "")
     )
     return 0 if delivery.status == "forwarded" else 1
+
+
+def _replay_failed(settings: Settings, *, since_seconds: float | None, dry_run: bool) -> int:
+    from service.webhooks.recovery import replay_failed
+
+    ids = asyncio.run(replay_failed(settings, since_seconds=since_seconds, dry_run=dry_run))
+    noun = "delivery" if len(ids) == 1 else "deliveries"
+    verb = "would be re-queued (dry run)" if dry_run else "re-queued"
+    print(f"{len(ids)} failed {noun} {verb}")
+    return 0
 
 
 if __name__ == "__main__":

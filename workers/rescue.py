@@ -11,6 +11,13 @@ webhook deliveries whose job failed for good (`service.webhooks.recovery`), so n
 processing is idempotent by mid, and a send that was in flight is bounded by its recovery
 point (docs/reliability.md).
 
+A stalled job with a queueing lock cannot go back to `todo` while a sibling holding the same
+lock waits there (the lock's unique index; `retry_job` raises UniqueViolation): the sibling
+is queued to do the same work, so the stalled job is failed instead, logged and counted
+(`ingest_rescue_superseded_jobs_total`), never left `doing`. The rescue's own jobs are the
+usual case: a worker killed while it ran a rescue leaves that rescue `doing` while the next
+tick's waits.
+
 The worst case from a crash to the job queued again is about
 `worker_stalled_seconds + worker_rescue_interval_seconds` (25 s by default).
 
@@ -25,9 +32,11 @@ from __future__ import annotations
 
 import procrastinate
 import structlog
-from procrastinate.exceptions import ConnectorException
+from procrastinate.exceptions import ConnectorException, UniqueViolation
+from procrastinate.jobs import Job, Status
+from procrastinate.manager import JobManager
 
-from service.core import jobs
+from service.core import jobs, metrics
 from service.core.db import is_database_unavailable
 from service.core.runtime import Runtime
 from service.core.settings import Settings
@@ -63,10 +72,14 @@ async def rescue_stalled_jobs(context: procrastinate.JobContext, timestamp: int)
     stalled = await manager.get_stalled_jobs(
         seconds_since_heartbeat=rt.settings.worker_stalled_seconds
     )
-    rescued = []
+    rescued, superseded = [], []
     for job in stalled:
         try:
             await manager.retry_job(job)
+        except UniqueViolation:
+            if await _fail_superseded(manager, job):
+                superseded.append(f"{job.task_name}[{job.id}]")
+            continue
         except ConnectorException as exc:
             if is_database_unavailable(exc):
                 raise
@@ -75,6 +88,8 @@ async def rescue_stalled_jobs(context: procrastinate.JobContext, timestamp: int)
         rescued.append(f"{job.task_name}[{job.id}]")
     if rescued:
         log.warning("rescued jobs of stalled workers", jobs=rescued)
+    if superseded:
+        log.warning("failed stalled jobs a waiting job supersedes", jobs=superseded)
     orphaned = await sending.fail_orphaned(rt)
     if orphaned:
         log.warning("failed DMs that nothing would finish", outbound_ids=[str(i) for i in orphaned])
@@ -84,6 +99,21 @@ async def rescue_stalled_jobs(context: procrastinate.JobContext, timestamp: int)
     return {
         "level": "debug",
         "rescued": len(rescued),
+        "superseded": len(superseded),
         "orphaned": len(orphaned),
         "deliveries": len(deliveries),
     }
+
+
+async def _fail_superseded(manager: JobManager, job: Job) -> bool:
+    """Fail a stalled job whose queueing lock a `todo` sibling holds; False when it was
+    finished or rescued by someone else meanwhile."""
+    assert job.id is not None
+    try:
+        await manager.finish_job_by_id_async(job.id, status=Status.FAILED, delete_job=False)
+    except ConnectorException as exc:
+        if is_database_unavailable(exc):
+            raise
+        return False
+    metrics.RESCUE_SUPERSEDED.labels(job.task_name).inc()
+    return True

@@ -19,6 +19,12 @@ JOBS_FAILED = Counter(
     "Job runs that raised, by task (procrastinate may retry the job).",
     ["task"],
 )
+RESCUE_SUPERSEDED = Counter(
+    "ingest_rescue_superseded_jobs",
+    "Stalled jobs the rescue failed instead of re-queueing, because a waiting job holds"
+    " their queueing lock, by task.",
+    ["task"],
+)
 DMS = Counter(
     "ingest_dms",
     "Graph API sends by DM kind and result: sent, retrying or failed.",

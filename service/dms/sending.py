@@ -48,12 +48,15 @@ from service.store import outbound_messages
 from service.store import verification_tokens as token_store
 from service.store.rows import OutboundMessage
 
+# How the error of a DM whose delivery is unknown begins: `retry-failed` leaves those out
+# unless asked, as a new attempt may send the user a second copy.
+UNKNOWN_DELIVERY = "interrupted:"
 INTERRUPTED = (
-    "interrupted: the worker stopped during the last allowed attempt; "
+    f"{UNKNOWN_DELIVERY} the worker stopped during the last allowed attempt; "
     "whether Meta delivered it is unknown"
 )
 ORPHANED = (
-    "interrupted: the process sending it stopped and no job is left to finish it; "
+    f"{UNKNOWN_DELIVERY} the process sending it stopped and no job is left to finish it; "
     "whether Meta delivered it is unknown"
 )
 # Longer than any live sender leaves a pending row untouched: a request that sends

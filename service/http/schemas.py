@@ -66,3 +66,5 @@ class SendDmResponse(msgspec.Struct, kw_only=True, omit_defaults=True):
 class DeliveryAccepted(msgspec.Struct):
     success: bool
     delivery_id: int
+    # The same bytes were stored already (within 24 hours): nothing new was queued.
+    duplicate: bool = False

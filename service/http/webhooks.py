@@ -38,7 +38,8 @@ class WebhookController(Controller):
     async def receive_delivery(
         self, request: Request, rt: NamedDependency[Runtime]
     ) -> DeliveryAccepted:
-        """Store a signed delivery and queue its forwarding; 200 as soon as it is stored."""
+        """Store a signed delivery and queue its forwarding; 200 as soon as it is stored.
+        The same bytes again within 24 hours: 200 with the stored delivery's id."""
         body = await request.body()
-        delivery_id = await accept_delivery(rt, body, request.headers.get(SIGNATURE_HEADER))
-        return DeliveryAccepted(success=True, delivery_id=delivery_id)
+        delivery_id, new = await accept_delivery(rt, body, request.headers.get(SIGNATURE_HEADER))
+        return DeliveryAccepted(success=True, delivery_id=delivery_id, duplicate=not new)

@@ -1,19 +1,30 @@
 """Running things again by hand: failed DMs (`ingest retry-failed`) and a message's
 processing (`ingest replay`).
 
-Both change rows and defer the jobs in one transaction, so a job never runs ahead of the
-change it needs, and a crash in between leaves nothing half done.
+Both change rows and defer the jobs in one transaction (retry-failed: one per batch), so a
+job never runs ahead of the change it needs, and a crash in between leaves nothing half
+done.
 """
 
 from __future__ import annotations
 
-import psycopg
+import dataclasses
 
 from service.core import jobs
 from service.core.errors import NotFound
 from service.core.runtime import Runtime
+from service.dms import sending
 from service.store import messages, outbound_messages
 from service.store.rows import OutboundMessage
+
+# DMs re-queued per transaction: each batch's rows stay locked only until it commits.
+REQUEUE_BATCH_SIZE = 500
+
+
+@dataclasses.dataclass(frozen=True)
+class Requeued:
+    dms: list[OutboundMessage]
+    unknown_left_out: int  # matching DMs whose delivery is unknown, not re-queued
 
 
 async def retry_failed(
@@ -22,21 +33,39 @@ async def retry_failed(
     kind: str | None = None,
     recipient: str | None = None,
     since_seconds: float | None = None,
+    include_unknown: bool = False,
     dry_run: bool = False,
-) -> list[OutboundMessage]:
-    """Re-queue the matching failed DMs as new attempts; returns them. A dry run makes
-    the same selection in a transaction that it rolls back, so it lists exactly the DMs
-    that a real run would re-queue at that moment."""
+    batch_size: int = REQUEUE_BATCH_SIZE,
+) -> Requeued:
+    """Re-queue the matching failed DMs as new attempts, `batch_size` per transaction,
+    oldest first. A DM cut off mid-send, whose delivery is unknown (`sending.INTERRUPTED`,
+    `sending.ORPHANED`), may have reached the user: it is left out unless
+    `include_unknown`. A dry run makes the same selection in transactions that it rolls
+    back, so it lists exactly the DMs that a real run would re-queue at that moment."""
+    which = outbound_messages.FailedFilter(
+        unknown_prefix=sending.UNKNOWN_DELIVERY,
+        kind=kind,
+        recipient=recipient,
+        since_seconds=since_seconds,
+        include_unknown=include_unknown,
+    )
+    requeued: list[OutboundMessage] = []
     async with rt.pool.connection() as conn:
-        async with conn.transaction():
-            dms = await outbound_messages.requeue_failed(
-                conn, kind=kind, recipient=recipient, since_seconds=since_seconds
-            )
-            if dry_run:
-                raise psycopg.Rollback()
-            for dm in dms:
-                await jobs.defer_send_outbound(rt.jobs, conn, dm.id)
-    return dms
+        while True:
+            async with conn.transaction(force_rollback=dry_run):
+                batch = await outbound_messages.requeue_failed(
+                    conn, which, batch_size=batch_size, after=requeued[-1] if requeued else None
+                )
+                if not dry_run:
+                    for dm in batch:
+                        await jobs.defer_send_outbound(rt.jobs, conn, dm.id)
+            requeued.extend(batch)
+            if len(batch) < batch_size:
+                break
+        unknown = (
+            0 if include_unknown else await outbound_messages.count_failed_unknown(conn, which)
+        )
+    return Requeued(requeued, unknown)
 
 
 async def replay(rt: Runtime, mid: str) -> int:

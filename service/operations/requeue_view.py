@@ -17,12 +17,21 @@ async def retry_failed(
     kind: str | None,
     recipient: str | None,
     since_seconds: float | None,
+    include_unknown: bool,
     dry_run: bool,
+    batch_size: int,
 ) -> int:
     async with open_runtime(settings, pool_max_size=2) as rt:
-        dms = await requeue.retry_failed(
-            rt, kind=kind, recipient=recipient, since_seconds=since_seconds, dry_run=dry_run
+        requeued = await requeue.retry_failed(
+            rt,
+            kind=kind,
+            recipient=recipient,
+            since_seconds=since_seconds,
+            include_unknown=include_unknown,
+            dry_run=dry_run,
+            batch_size=batch_size,
         )
+    dms = requeued.dms
     console = Console()
     if dms:
         table = Table(
@@ -48,6 +57,12 @@ async def retry_failed(
         console.print(table)
     verb = "would be re-queued (dry run)" if dry_run else "re-queued"
     console.print(f"{len(dms)} failed DM{'' if len(dms) == 1 else 's'} {verb}")
+    if unknown := requeued.unknown_left_out:
+        console.print(
+            f"{unknown} failed DM{'' if unknown == 1 else 's'} whose delivery is unknown left"
+            " out (--include-unknown re-queues them; the user may get a second copy)",
+            soft_wrap=True,
+        )
     return 0
 
 

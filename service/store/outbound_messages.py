@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any
 
@@ -16,6 +17,7 @@ _GET = query("outbound_messages_get")
 _GET_PENDING_FOR_MESSAGE = query("outbound_messages_get_pending_for_message")
 _BEGIN_ATTEMPT = query("outbound_messages_begin_attempt")
 _REQUEUE_FAILED = query("outbound_messages_requeue_failed")
+_COUNT_FAILED_UNKNOWN = query("outbound_messages_count_failed_unknown")
 _RECORD_ATTEMPT = query("outbound_messages_record_attempt")
 _FAIL_ORPHANED = query("outbound_messages_fail_orphaned")
 _HAS_RECENT_VERIFICATION = query("outbound_messages_has_recent_verification")
@@ -79,23 +81,46 @@ async def begin_attempt(
     return row["hold_seconds"], began
 
 
+@dataclasses.dataclass(frozen=True)
+class FailedFilter:
+    """Which failed DMs `retry-failed` takes: each field optional; a DM whose error starts
+    with `unknown_prefix` (its delivery unknown) only with `include_unknown`."""
+
+    unknown_prefix: str
+    kind: str | None = None
+    recipient: str | None = None
+    since_seconds: float | None = None
+    include_unknown: bool = False
+
+
 async def requeue_failed(
     conn: Connection,
+    which: FailedFilter,
     *,
-    kind: str | None = None,
-    recipient: str | None = None,
-    since_seconds: float | None = None,
+    batch_size: int,
+    after: OutboundMessage | None = None,
 ) -> list[OutboundMessage]:
-    """Set matching failed DMs back to pending with a fresh retry budget; returns them."""
+    """Set up to `batch_size` matching failed DMs, in (created_at, id) order after `after`,
+    back to pending with a fresh retry budget; returns them in that order."""
     cur = await conn.execute(
         _REQUEUE_FAILED,
         {
-            "kind": kind,
-            "recipient": recipient,
-            "since_seconds": since_seconds,
+            **dataclasses.asdict(which),
+            "batch_size": batch_size,
+            "after_created_at": after.created_at if after else None,
+            "after_id": after.id if after else None,
         },
     )
-    return [from_row(OutboundMessage, row) for row in await cur.fetchall()]
+    dms = [from_row(OutboundMessage, row) for row in await cur.fetchall()]
+    return sorted(dms, key=lambda dm: (dm.created_at, dm.id))
+
+
+async def count_failed_unknown(conn: Connection, which: FailedFilter) -> int:
+    """How many failed DMs `which` matches but for their unknown delivery."""
+    params = dataclasses.asdict(which)
+    del params["include_unknown"]
+    row = await fetch_row(conn, _COUNT_FAILED_UNKNOWN, params)
+    return row["unknown"]
 
 
 async def record_attempt(

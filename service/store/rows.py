@@ -104,4 +104,6 @@ class WebhookDelivery:
     messages_forwarded: int
     last_error: str | None
     processed_at: dt.datetime | None
+    # `attempts` when an operator last re-queued it; the retry limit counts from here.
+    retry_base: int = 0
     body: Any = None

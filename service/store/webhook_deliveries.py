@@ -6,17 +6,33 @@ from service.core.db import Connection
 from service.store.queries import fetch_one, fetch_row, query
 from service.store.rows import WebhookDelivery, from_row
 
+_RELEASE_DIGEST = query("webhook_deliveries_release_digest")
 _INSERT = query("webhook_deliveries_insert")
+_GET_BY_DIGEST = query("webhook_deliveries_get_by_digest")
+_REQUEUE_FAILED = query("webhook_deliveries_requeue_failed")
 _GET = query("webhook_deliveries_get")
 _RECORD_ATTEMPT = query("webhook_deliveries_record_attempt")
 _PURGE = query("webhook_deliveries_purge")
 _ORPHANED = query("webhook_deliveries_orphaned")
 
 
-async def insert(conn: Connection, *, body: str, signed: bool) -> int:
-    """Store a delivery; `body` is JSON text, which Postgres decodes into jsonb."""
-    row = await fetch_row(conn, _INSERT, {"body": body, "signed": signed})
-    return row["id"]
+async def insert_once(
+    conn: Connection, *, body: str, signed: bool, body_sha256: bytes, window_seconds: float
+) -> tuple[int, bool]:
+    """Store a delivery (`body` is JSON text, which Postgres decodes into jsonb) unless
+    one of the same bytes (`body_sha256`) was received within `window_seconds`; returns
+    the delivery's id and whether it is new. Run it in the transaction that defers the
+    new delivery's job."""
+    params = {"body": body, "signed": signed, "body_sha256": body_sha256}
+    await conn.execute(_RELEASE_DIGEST, {**params, "window_seconds": window_seconds})
+    while True:
+        inserted = await fetch_one(conn, _INSERT, params)
+        if inserted is not None:
+            return inserted["id"], True
+        # Stored by another post; unless that row's digest was released meanwhile.
+        stored = await fetch_one(conn, _GET_BY_DIGEST, params)
+        if stored is not None:
+            return stored["id"], False
 
 
 async def get(conn: Connection, delivery_id: int) -> WebhookDelivery | None:
@@ -55,3 +71,15 @@ async def lock_orphaned(conn: Connection, *, task_name: str, limit: int) -> list
     running, locked until the transaction ends."""
     cur = await conn.execute(_ORPHANED, {"task_name": task_name, "limit": limit})
     return [row["id"] for row in await cur.fetchall()]
+
+
+async def requeue_failed(
+    conn: Connection, *, since_seconds: float | None, batch_size: int, after_id: int | None
+) -> list[int]:
+    """Set up to `batch_size` failed deliveries with ids above `after_id` back to received,
+    with a fresh retry budget; their ids, ascending."""
+    cur = await conn.execute(
+        _REQUEUE_FAILED,
+        {"since_seconds": since_seconds, "batch_size": batch_size, "after_id": after_id},
+    )
+    return sorted(row["id"] for row in await cur.fetchall())

@@ -98,7 +98,9 @@ async def forward_delivery(
         except _IngestUnavailable as exc:
             unavailable = str(exc)
             break
-    retries_left = retry and delivery.attempts < rt.settings.forward_max_retries
+    # Counted from `retry_base`: a delivery an operator re-queued has the full budget again.
+    tried = delivery.attempts - delivery.retry_base
+    retries_left = retry and tried < rt.settings.forward_max_retries
     if unavailable:
         status, error = ("received" if retries_left else "failed"), unavailable
     elif refused:
@@ -113,7 +115,7 @@ async def forward_delivery(
     if unavailable and retries_left:
         raise RetryLater(
             backoff_seconds(
-                delivery.attempts + 1,
+                tried + 1,
                 base=rt.settings.forward_backoff_base_seconds,
                 cap=rt.settings.forward_backoff_cap_seconds,
             ),

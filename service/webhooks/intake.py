@@ -4,12 +4,14 @@
 Nothing here reads the events: parsing and forwarding happen in the job, so the answer to
 Meta is quick and our own downstream trouble never becomes a non-200 that, after about an
 hour, makes Meta disable the webhook. Only malformed JSON is refused (400): no retry could
-fix it. A body is kept as Postgres' jsonb; JSON text that jsonb cannot hold (`\\u0000`) is
-stored with U+FFFD in place of each NUL character, the one change ever made to a body.
+fix it. The same bytes posted again within 24 hours are answered 200 and stored once. A
+body is kept as Postgres' jsonb; JSON text that jsonb cannot hold (`\\u0000`) is stored
+with U+FFFD in place of each NUL character, the one change ever made to a body.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import msgspec
@@ -25,16 +27,29 @@ from service.webhooks.signatures import verify_signature
 log = structlog.get_logger("webhooks")
 
 
-async def accept_delivery(rt: Runtime, body: bytes, signature: str | None) -> int:
-    """Store a verified delivery and defer its forwarding; returns the delivery's id."""
+# The same bytes posted again within this long are the delivery already stored.
+REPLAY_WINDOW_SECONDS = 24 * 3600
+
+
+async def accept_delivery(rt: Runtime, body: bytes, signature: str | None) -> tuple[int, bool]:
+    """Store a verified delivery and defer its forwarding; returns the delivery's id and
+    whether it is new: the same bytes posted again within `REPLAY_WINDOW_SECONDS` (a
+    captured delivery replayed, a retry of one we answered) are the stored delivery."""
     signed = _check_signature(rt.settings, body, signature)
     text, payload = _decode(body)
     async with rt.pool.connection() as conn, conn.transaction():
-        delivery_id = await webhook_deliveries.insert(
-            conn, body=_storable(text, payload), signed=signed
+        delivery_id, new = await webhook_deliveries.insert_once(
+            conn,
+            body=_storable(text, payload),
+            signed=signed,
+            body_sha256=hashlib.sha256(body).digest(),
+            window_seconds=REPLAY_WINDOW_SECONDS,
         )
-        await jobs.defer_forward_delivery(rt.jobs, conn, delivery_id)
-    return delivery_id
+        if new:
+            await jobs.defer_forward_delivery(rt.jobs, conn, delivery_id)
+    if not new:
+        log.info("webhook delivery already stored", delivery_id=delivery_id)
+    return delivery_id, new
 
 
 def _check_signature(settings: Settings, body: bytes, signature: str | None) -> bool:

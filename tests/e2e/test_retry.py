@@ -10,7 +10,7 @@ from devtools.sandbox import ScriptedResponse
 from service.core.runtime import open_runtime
 from service.core.settings import Settings
 from service.dms import sending
-from service.operations import accounts, requeue
+from service.operations import accounts, requeue, retention
 from tests.e2e.test_flows import VERIFICATION_LINK
 from tests.support import seed
 from tests.support.stack import run_cli
@@ -66,8 +66,10 @@ def test_dry_run_lists_what_would_be_requeued_and_changes_nothing(env, db, faile
 
 async def test_filters_select_by_kind_recipient_and_age(env, db, failed):
     async def would(**filters) -> list:
-        dms = await in_runtime(env, lambda rt: requeue.retry_failed(rt, dry_run=True, **filters))
-        return sorted(str(dm.id) for dm in dms)
+        requeued = await in_runtime(
+            env, lambda rt: requeue.retry_failed(rt, dry_run=True, **filters)
+        )
+        return sorted(str(dm.id) for dm in requeued.dms)
 
     def ids(*names: str) -> list:
         return sorted(str(failed[name]) for name in names)
@@ -154,3 +156,57 @@ def test_replay_of_an_unknown_message_fails(env):
     result = run_cli(env, "replay", "no-such-mid")
     assert result.returncode == 1
     assert "no message with mid 'no-such-mid'" in result.stderr
+
+
+async def test_replay_after_retention_removed_the_done_phase3_row_queues_nothing_again(stack, db):
+    await accounts.connect(stack.settings, "user-kept", uuid.uuid4())
+    stack.ingest(mid="m-aged", sender_ig_id="user-kept")
+    stack.wait_handled("m-aged")
+    stack.outbound_settled(1)
+    db.execute(
+        "UPDATE phase3_queue SET status = 'done', completed_at = now() - interval '31 days'"
+        " WHERE message_id = 'm-aged'"
+    )
+    assert await in_runtime(stack.env, retention.remove_done_phase3_rows) == 1
+
+    result = run_cli(stack.env, "replay", "m-aged")
+    assert result.returncode == 0, result.stderr
+    stack.wait_handled("m-aged")
+    assert stack.rows("SELECT * FROM phase3_queue") == []
+    [message] = stack.rows("SELECT processed FROM messages")
+    assert message["processed"] is True
+    assert len(stack.rows("SELECT * FROM outbound_messages")) == 1
+
+
+def test_dms_whose_delivery_is_unknown_are_requeued_only_when_asked(env, db, failed):
+    interrupted = seed.failed_dm(db, recipient="user-i", error=sending.INTERRUPTED, attempts=4)
+    orphaned = seed.failed_dm(db, recipient="user-o", error=sending.ORPHANED, attempts=1)
+
+    result = run_cli(env, "retry-failed")
+    assert result.returncode == 0, result.stderr
+    assert "4 failed DMs re-queued" in result.stdout
+    assert "2 failed DMs whose delivery is unknown left out (--include-unknown" in result.stdout
+    assert statuses(db)[interrupted][0] == statuses(db)[orphaned][0] == "failed"
+    assert str(interrupted) not in send_jobs(db) and str(orphaned) not in send_jobs(db)
+
+    result = run_cli(env, "retry-failed", "--include-unknown")
+    assert result.returncode == 0, result.stderr
+    assert "2 failed DMs re-queued" in result.stdout
+    assert statuses(db)[interrupted][0] == statuses(db)[orphaned][0] == "pending"
+    assert {str(interrupted), str(orphaned)} <= set(send_jobs(db))
+
+
+def test_requeue_commits_in_batches_not_one_transaction_for_every_row(env, db, failed):
+    dry = run_cli(env, "retry-failed", "--batch-size", "1", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "4 failed DMs would be re-queued (dry run)" in dry.stdout
+
+    result = run_cli(env, "retry-failed", "--batch-size", "2")
+    assert result.returncode == 0, result.stderr
+    assert "4 failed DMs re-queued" in result.stdout
+    # xmin is the transaction that last wrote a row: 4 rows, 2 per transaction.
+    rows = db.execute(
+        "SELECT xmin::text AS tx FROM outbound_messages WHERE status = 'pending'"
+    ).fetchall()
+    assert len(rows) == 4 and len({row["tx"] for row in rows}) == 2
+    assert len(send_jobs(db)) == 4

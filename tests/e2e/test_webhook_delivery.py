@@ -3,8 +3,13 @@ them over HTTP to the app's ingest endpoint, and the rows and DMs that follow.""
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
+import threading
 
+import httpx
+
+from service.webhooks.signatures import SIGNATURE_HEADER, signature
 from tests.e2e.test_flows import connect
 from tests.support.meta_payloads import (
     ACCOUNT,
@@ -18,7 +23,7 @@ from tests.support.meta_payloads import (
     item,
     message_item,
 )
-from tests.support.stack import wait_until
+from tests.support.stack import APP_SECRET, WEBHOOK, wait_until
 
 OTHER_USER = "1254009876543210"
 
@@ -210,10 +215,11 @@ def test_reactions_reads_and_unknown_events_are_acknowledged_and_never_answered(
 
 
 def test_a_redelivered_delivery_makes_no_second_message_or_dm(webhook_stack):
-    payload = delivery(entry(message_item("mid.dup", text="twice")))
-    first = deliver_and_settle(webhook_stack, payload)
+    # Meta's redelivery of the message, in a batch of its own: other bytes, the same mid.
+    first = deliver_and_settle(webhook_stack, delivery(entry(message_item("mid.dup", text="x"))))
     webhook_stack.outbound_settled(1)
-    second = deliver_and_settle(webhook_stack, payload)
+    again = delivery(entry(message_item("mid.dup", text="x"), time=ENTRY_MS + 1000))
+    second = deliver_and_settle(webhook_stack, again)
 
     assert first["id"] != second["id"] and second["status"] == "forwarded"
     assert list(messages(webhook_stack)) == ["mid.dup"]
@@ -275,3 +281,62 @@ def test_a_message_the_ingest_endpoint_refuses_fails_the_delivery_but_not_the_ot
     assert row["last_error"].startswith("1 refused by the ingest endpoint: mmmm")
     assert "HTTP 400" in row["last_error"]
     assert list(messages(webhook_stack)) == ["mid.fine"]
+
+
+def test_the_same_signed_body_posted_again_within_a_day_is_answered_200_and_stored_once(
+    webhook_stack,
+):
+    body = json.dumps(delivery(entry(message_item("mid.replayed", text="again")))).encode()
+    first, second = webhook_stack.deliver(body), webhook_stack.deliver(body)
+
+    assert first.status_code == second.status_code == 200
+    assert first.json()["success"] is True and first.json()["duplicate"] is False
+    assert second.json() == {**first.json(), "duplicate": True}
+    assert deliver_and_settle(webhook_stack, body)["attempts"] == 1
+    assert len(webhook_stack.rows("SELECT * FROM webhook_deliveries")) == 1
+    jobs = webhook_stack.rows(
+        "SELECT * FROM procrastinate_jobs WHERE task_name = 'forward_delivery'"
+    )
+    assert len(jobs) == 1
+    assert list(messages(webhook_stack)) == ["mid.replayed"]
+    webhook_stack.outbound_settled(1)
+    assert len(webhook_stack.sandbox.messages()) == 1
+
+
+def test_the_same_signed_body_posted_concurrently_is_stored_once(webhook_stack):
+    body = json.dumps(delivery(entry(message_item("mid.racing", text="at once")))).encode()
+    headers = {"content-type": "application/json", SIGNATURE_HEADER: signature(APP_SECRET, body)}
+    url = f"{webhook_stack.live_server.url}{WEBHOOK}"
+    start = threading.Barrier(8)
+
+    def post(_: int) -> httpx.Response:
+        start.wait(timeout=30)
+        return httpx.post(url, content=body, headers=headers, timeout=30)
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(post, range(8)))
+
+    assert [a.status_code for a in answers] == [200] * 8
+    assert len({a.json()["delivery_id"] for a in answers}) == 1
+    assert sum(not a.json()["duplicate"] for a in answers) == 1
+    [row] = webhook_stack.rows("SELECT id FROM webhook_deliveries")
+    deliver_and_settle(webhook_stack, body)
+    assert list(messages(webhook_stack)) == ["mid.racing"]
+    webhook_stack.outbound_settled(1)
+    assert len(webhook_stack.rows("SELECT * FROM outbound_messages")) == 1
+    assert len(webhook_stack.sandbox.messages()) == 1
+
+
+def test_the_same_body_posted_a_day_later_is_stored_again(webhook_stack):
+    body = json.dumps(delivery(entry(message_item("mid.later", text="later")))).encode()
+    first = deliver_and_settle(webhook_stack, body)
+    webhook_stack.db.execute(
+        "UPDATE webhook_deliveries SET received_at = now() - interval '25 hours'"
+    )
+
+    second = webhook_stack.deliver(body).json()
+    assert second["duplicate"] is False and second["delivery_id"] != first["id"]
+    assert webhook_stack.delivery_settled(second["delivery_id"])["status"] == "forwarded"
+    assert len(webhook_stack.rows("SELECT * FROM webhook_deliveries")) == 2
+    assert list(messages(webhook_stack)) == ["mid.later"]  # the mid is known: no second
+    assert len(webhook_stack.rows("SELECT * FROM outbound_messages")) == 1

@@ -81,7 +81,7 @@ def test_a_signed_delivery_is_stored_as_received_with_its_job_and_answered_200(w
     response = web_only.deliver(TEXT)
     assert response.status_code == 200
     [row], [job] = stored(web_only)
-    assert response.json() == {"success": True, "delivery_id": row["id"]}
+    assert response.json() == {"success": True, "delivery_id": row["id"], "duplicate": False}
     assert row["body"] == TEXT and row["signed"] is True
     assert row["status"] == "received" and row["attempts"] == 0
     assert job["args"] == {"delivery_id": row["id"]} and job["queue_name"] == "webhooks"

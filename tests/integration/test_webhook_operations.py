@@ -17,7 +17,7 @@ from service.operations.retention import purge_forwarded_deliveries
 from tests.support.live_server import LiveServer
 from tests.support.meta_payloads import delivery, entry, message_item
 from tests.support.processes import start_worker
-from tests.support.stack import ROOT, SERVICE_TOKEN, Stack, wait_until
+from tests.support.stack import ROOT, SERVICE_TOKEN, Stack, run_cli, wait_until
 
 
 def test_a_delivery_fails_after_its_retries_and_a_replay_forwards_it(env, sandbox, db):
@@ -54,6 +54,62 @@ def test_a_delivery_fails_after_its_retries_and_a_replay_forwards_it(env, sandbo
         assert row["status"] == "forwarded" and row["attempts"] == 4 and row["last_error"] is None
         [dm] = stack.outbound_settled(1)
         assert dm["status"] == "sent"
+
+
+def test_failed_deliveries_are_replayed_in_bulk_with_a_fresh_budget(env, sandbox, db):
+    endpoint = LiveServer()  # bound but not yet listening: connections are refused
+    env = {
+        **env,
+        "INTERNAL_INGEST_URL": f"{endpoint.url}/api/internal/ingest-event",
+        "FORWARD_MAX_RETRIES": "1",
+    }
+    with Stack(env, sandbox, db) as stack:
+        ids = [
+            stack.deliver(delivery(entry(message_item(f"mid.bulk{n}", text="hi")))).json()[
+                "delivery_id"
+            ]
+            for n in range(3)
+        ]
+        assert all(stack.delivery_settled(i)["status"] == "failed" for i in ids)
+        old = ids[0]
+        db.execute(
+            "UPDATE webhook_deliveries SET processed_at = now() - interval '3 hours' WHERE id = %s",
+            (old,),
+        )
+        endpoint.start(create_app(stack.settings), wait_until=wait_until)
+        try:
+            dry = run_cli(
+                env, "replay-delivery", "--status", "failed", "--since", "2h", "--dry-run"
+            )
+            assert dry.returncode == 0, dry.stderr
+            assert dry.stdout.strip() == "2 failed deliveries would be re-queued (dry run)"
+            assert {r["status"] for r in stack.rows("SELECT * FROM webhook_deliveries")} == {
+                "failed"
+            }
+
+            bulk = run_cli(env, "replay-delivery", "--status", "failed", "--since", "2h")
+            assert bulk.returncode == 0, bulk.stderr
+            assert bulk.stdout.strip() == "2 failed deliveries re-queued"
+            for delivery_id in ids[1:]:
+                row = stack.delivery_settled(delivery_id)
+                assert (row["status"], row["attempts"], row["retry_base"]) == ("forwarded", 3, 2)
+            for mid in ("mid.bulk1", "mid.bulk2"):
+                stack.wait_handled(mid)
+        finally:
+            endpoint.stop()
+        [left] = stack.rows("SELECT * FROM webhook_deliveries WHERE status = 'failed'")
+        assert left["id"] == old
+        assert sorted(r["id"] for r in stack.rows("SELECT id FROM messages")) == [
+            "mid.bulk1",
+            "mid.bulk2",
+        ]
+
+
+def test_replay_delivery_takes_an_id_or_a_status_not_both(env):
+    for args in ([], ["7", "--status", "failed"], ["7", "--since", "2h"]):
+        result = run_cli(env, "replay-delivery", *args)
+        assert result.returncode == 2, (args, result.stdout)
+        assert "replay-delivery" in result.stderr.splitlines()[-1]
 
 
 @pytest.mark.parametrize(

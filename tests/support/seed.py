@@ -67,25 +67,26 @@ def job(
     status: str = "todo",
     minutes_ago: float = 0,
     worker_id: int | None = None,
+    queueing_lock: str | None = None,
 ) -> int:
-    """A job; a `todo` one has been runnable for `minutes_ago`."""
+    """A job; a `todo` one has been runnable for `minutes_ago` (negative: not yet)."""
     row = db.execute(
         "INSERT INTO procrastinate_jobs (queue_name, task_name, args, status, scheduled_at,"
-        " worker_id) VALUES (%s, %s, %s, %s, now() - make_interval(mins => %s), %s)"
-        " RETURNING id",
-        (queue, task, Jsonb({"mid": "m"}), status, minutes_ago, worker_id),
+        " worker_id, queueing_lock)"
+        " VALUES (%s, %s, %s, %s, now() - make_interval(mins => %s), %s, %s) RETURNING id",
+        (queue, task, Jsonb({"mid": "m"}), status, minutes_ago, worker_id, queueing_lock),
     ).fetchone()
     return row["id"]
 
 
-def stalled_job(db, *, silent_minutes: float = 5) -> int:
+def stalled_job(db, *, silent_minutes: float = 5, queueing_lock: str | None = None) -> int:
     """A `doing` job whose worker last sent a heartbeat `silent_minutes` ago."""
     worker = db.execute(
         "INSERT INTO procrastinate_workers (last_heartbeat)"
         " VALUES (now() - make_interval(mins => %s)) RETURNING id",
         (silent_minutes,),
     ).fetchone()
-    return job(db, status="doing", worker_id=worker["id"])
+    return job(db, status="doing", worker_id=worker["id"], queueing_lock=queueing_lock)
 
 
 def phase3_row(db, mid: str, *, status: str = "queued", minutes_ago: float = 0) -> None:

@@ -35,9 +35,10 @@ FROM message LEFT JOIN profile ON true;
 
 -- messages_acknowledge --
 -- Decide a connected sender's message in one statement: its acknowledgement DM (none when
--- it already has one), its Phase 3 row (once), and handled with `processed`. Returns how
--- long the message took from being stored to this point, and the DM's columns when it was
--- created, else NULLs.
+-- it already has one), its Phase 3 row (once: none when the message was already
+-- `processed`, whose row retention may have deleted since), and handled with `processed`.
+-- Returns how long the message took from being stored to this point, and the DM's columns
+-- when it was created, else NULLs.
 WITH dm AS (
     INSERT INTO outbound_messages (recipient_ig_id, kind, payload, message_id)
     VALUES (%(ig_id)s, 'acknowledgement', %(payload)s, %(mid)s)
@@ -46,7 +47,8 @@ WITH dm AS (
               remote_message_id, error, message_id, sending_attempt_id, sending_started_at
 ), queued AS (
     INSERT INTO phase3_queue (message_id, ig_id, connected_user_id)
-    VALUES (%(mid)s, %(ig_id)s, %(connected_user_id)s)
+    SELECT %(mid)s, %(ig_id)s, %(connected_user_id)s
+    WHERE NOT EXISTS (SELECT 1 FROM messages WHERE id = %(mid)s AND processed)
     ON CONFLICT (message_id, kind) DO NOTHING
 ), handled AS (
     UPDATE messages

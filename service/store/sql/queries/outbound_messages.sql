@@ -109,14 +109,16 @@ SELECT EXISTS (
 ) AS recent;
 
 -- outbound_messages_requeue_failed --
--- Put failed DMs back to `pending` as new attempts (`ingest retry-failed`), each with a
--- fresh retry budget: `retry_base` takes the calls made so far, which `attempts` keeps
--- counting. Each filter is optional; `since_seconds` means failed that recently. A
--- verification DM asked for through send-verification-dm stays out: its token's
--- plaintext was never stored, so no job could send its link again.
-UPDATE outbound_messages o
-SET status = 'pending', retry_base = o.attempts, requeued_at = now()
-FROM (
+-- Put a batch of failed DMs back to `pending` as new attempts (`ingest retry-failed`), each
+-- with a fresh retry budget: `retry_base` takes the calls made so far, which `attempts`
+-- keeps counting. At most `batch_size`, in (created_at, id) order after the cursor
+-- (`after_created_at`, `after_id`; NULLs: from the start), so that each batch commits on
+-- its own. Each filter is optional; `since_seconds` means failed that recently. A DM whose
+-- error starts with `unknown_prefix` (a send cut off, whose delivery is unknown) is taken
+-- only with `include_unknown`. A verification DM asked for through send-verification-dm
+-- stays out: its token's plaintext was never stored, so no job could send its link again.
+-- The batch is a CTE, evaluated once: as a subquery in FROM, a rescan could take more.
+WITH batch AS MATERIALIZED (
     SELECT id
     FROM outbound_messages
     WHERE status = 'failed'
@@ -125,9 +127,29 @@ FROM (
       AND (%(since_seconds)s::float8 IS NULL
            OR updated_at >= now() - make_interval(secs => %(since_seconds)s::float8))
       AND NOT (kind = 'verification' AND message_id IS NULL)
-    ORDER BY created_at
+      AND (%(include_unknown)s OR NOT starts_with(coalesce(error, ''), %(unknown_prefix)s))
+      AND (%(after_created_at)s::timestamptz IS NULL
+           OR (created_at, id) > (%(after_created_at)s::timestamptz, %(after_id)s::uuid))
+    ORDER BY created_at, id
+    LIMIT %(batch_size)s
     FOR UPDATE
-) failed
-WHERE o.id = failed.id AND o.status = 'failed'
+)
+UPDATE outbound_messages o
+SET status = 'pending', retry_base = o.attempts, requeued_at = now()
+FROM batch
+WHERE o.id = batch.id AND o.status = 'failed'
 RETURNING o.id, o.recipient_ig_id, o.kind, o.payload, o.status, o.attempts, o.retry_base,
           o.remote_message_id, o.error, o.message_id, o.requeued_at, o.created_at, o.updated_at;
+
+-- outbound_messages_count_failed_unknown --
+-- How many failed DMs `retry-failed` with the same filters leaves out because their
+-- delivery is unknown (error starting with `unknown_prefix`).
+SELECT count(*)::integer AS unknown
+FROM outbound_messages
+WHERE status = 'failed'
+  AND (%(kind)s::text IS NULL OR kind = %(kind)s::text)
+  AND (%(recipient)s::text IS NULL OR recipient_ig_id = %(recipient)s::text)
+  AND (%(since_seconds)s::float8 IS NULL
+       OR updated_at >= now() - make_interval(secs => %(since_seconds)s::float8))
+  AND NOT (kind = 'verification' AND message_id IS NULL)
+  AND starts_with(coalesce(error, ''), %(unknown_prefix)s);

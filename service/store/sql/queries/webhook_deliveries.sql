@@ -1,13 +1,28 @@
+-- webhook_deliveries_release_digest --
+-- Before storing a body: forget the digest of a delivery of the same bytes received more
+-- than `window_seconds` ago, so that this post is stored as a delivery of its own.
+UPDATE webhook_deliveries
+SET body_sha256 = NULL
+WHERE body_sha256 = %(body_sha256)s
+  AND received_at < now() - make_interval(secs => %(window_seconds)s);
+
 -- webhook_deliveries_insert --
--- Store a delivery as received (`body` is JSON text); returns its id.
-INSERT INTO webhook_deliveries (body, signed)
-VALUES (%(body)s::jsonb, %(signed)s)
+-- Store a delivery as received (`body` is JSON text); returns its id, or no row when a
+-- delivery of the same bytes is already stored (a concurrent post of them waits here
+-- until the first one's transaction ends).
+INSERT INTO webhook_deliveries (body, signed, body_sha256)
+VALUES (%(body)s::jsonb, %(signed)s, %(body_sha256)s)
+ON CONFLICT (body_sha256) WHERE body_sha256 IS NOT NULL DO NOTHING
 RETURNING id;
+
+-- webhook_deliveries_get_by_digest --
+-- The delivery stored with these bytes' digest.
+SELECT id FROM webhook_deliveries WHERE body_sha256 = %(body_sha256)s;
 
 -- webhook_deliveries_get --
 -- One delivery, with its body.
-SELECT id, body, signed, received_at, status, attempts, messages_forwarded, last_error,
-       processed_at
+SELECT id, body, signed, received_at, status, attempts, retry_base, messages_forwarded,
+       last_error, processed_at
 FROM webhook_deliveries
 WHERE id = %(id)s;
 
@@ -20,8 +35,8 @@ SET attempts = attempts + 1,
     last_error = %(last_error)s,
     processed_at = now()
 WHERE id = %(id)s
-RETURNING id, signed, received_at, status, attempts, messages_forwarded, last_error,
-          processed_at;
+RETURNING id, signed, received_at, status, attempts, retry_base, messages_forwarded,
+          last_error, processed_at;
 
 -- webhook_deliveries_purge --
 -- Delete forwarded deliveries older than the retention; returns how many went.
@@ -49,3 +64,25 @@ WHERE d.status = 'received'
 ORDER BY d.received_at
 LIMIT %(limit)s
 FOR UPDATE OF d SKIP LOCKED;
+
+-- webhook_deliveries_requeue_failed --
+-- Put a batch of failed deliveries back to `received` (`ingest replay-delivery --status
+-- failed`), with a fresh retry budget: `retry_base` takes the attempts made so far. At most
+-- `batch_size`, by id after `after_id` (NULL: from the start); `since_seconds` (optional)
+-- means failed that recently. Returns their ids.
+WITH batch AS MATERIALIZED (
+    SELECT id
+    FROM webhook_deliveries
+    WHERE status = 'failed'
+      AND (%(since_seconds)s::float8 IS NULL
+           OR processed_at >= now() - make_interval(secs => %(since_seconds)s::float8))
+      AND (%(after_id)s::bigint IS NULL OR id > %(after_id)s::bigint)
+    ORDER BY id
+    LIMIT %(batch_size)s
+    FOR UPDATE
+)
+UPDATE webhook_deliveries d
+SET status = 'received', retry_base = d.attempts
+FROM batch
+WHERE d.id = batch.id AND d.status = 'failed'
+RETURNING d.id;
