@@ -10,7 +10,7 @@ the work, and needs no worker port.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 JOBS_DEFERRED = Counter("ingest_jobs_deferred", "Jobs deferred by this process, by task.", ["task"])
 JOBS_SUCCEEDED = Counter("ingest_jobs_succeeded", "Job runs that finished, by task.", ["task"])
@@ -33,6 +33,11 @@ INGEST_LATENCY = Histogram(
     "ingest_message_latency_seconds",
     "From a message being stored to its processing finished.",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+
+WEBHOOK_SUBSCRIBED = Gauge(
+    "ingest_webhook_subscribed",
+    "1 when the last read of the account's webhook subscription found `messages`, else 0.",
 )
 
 # An outbound row's status after a send, as the DMS counter's result.

@@ -20,6 +20,9 @@ REPORTS = {
     "phase3": query("status_phase3"),
     "stalled_jobs": query("status_stalled_jobs"),
     "deliveries": query("status_deliveries"),
+    "access_tokens": query("status_access_tokens"),
+    "webhook_subscriptions": query("status_webhook_subscriptions"),
+    "webhook_silence": query("status_webhook_silence"),
 }
 
 
