@@ -74,6 +74,9 @@ def test_the_periodic_refresh_reaches_a_running_worker_without_a_restart(stack, 
     stack.sandbox.wait_for_messages(2)
     assert stack.sandbox.accounts.send_tokens[-1] == refreshed
     assert tables_holding(db, refreshed) == []
+    logged = stack.worker.output()
+    assert "refresh_access_token" in logged
+    assert refreshed not in logged and ACCESS_TOKEN not in logged
 
 
 def test_a_refused_token_holds_every_send_until_a_new_one_is_set(stack, db):

@@ -139,3 +139,22 @@ async def test_the_token_checks_pass_with_no_stored_token(env):
 async def test_without_a_key_nothing_is_stored(env, db):
     await start(env, TOKEN_ENCRYPTION_KEY="")
     assert token_row(db) is None
+
+
+async def test_a_successful_refresh_lifts_the_hold_of_a_refused_token(env, sandbox, db):
+    settings = await start(env)
+    db.execute("UPDATE graph_access_tokens SET invalid_at = now(), invalid_error = 'refused'")
+    assert not (await checks(env))[status.ACCESS_TOKEN_INVALID]["ok"]
+    age_token(db, issued_days_ago=51, expires_in_days=9)
+    assert (await refresh(settings)).outcome == "refreshed"
+    assert token_row(db)["invalid_at"] is None
+    assert (await checks(env))[status.ACCESS_TOKEN_INVALID]["ok"]
+
+
+async def test_a_refused_refresh_marks_the_token_refused(env, sandbox, db):
+    settings = await start(env)
+    age_token(db, issued_days_ago=51, expires_in_days=9)
+    sandbox.accounts.revoke(ACCESS_TOKEN)
+    assert (await refresh(settings)).outcome == "failed"
+    check = (await checks(env))[status.ACCESS_TOKEN_INVALID]
+    assert not check["ok"] and "code 190" in check["detail"]
