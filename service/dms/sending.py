@@ -69,6 +69,13 @@ TOKEN_HELD = (
     "new one (`ingest token set`, or a refresh)"
 )
 RECORD_RETRY_SECONDS = 10
+
+
+class TokenHeld(RetryLater):
+    """The account's sends are held by a refused access token: a job waits and looks
+    again; a caller that sends in-line cannot wait that long (`service.dms.requests`)."""
+
+
 RECORD_PAUSE_SECONDS = 0.5
 
 
@@ -145,7 +152,7 @@ async def call_and_record(
             lease_seconds=attempt_lease_seconds(s),
         )
     if hold.token_invalid:
-        raise RetryLater(s.token_hold_recheck_seconds, TOKEN_HELD)
+        raise TokenHeld(s.token_hold_recheck_seconds, TOKEN_HELD)
     if hold.rate_limit_seconds > 0:
         raise RetryLater(hold.rate_limit_seconds, "the account is over a Graph API rate limit")
     if began is None:
@@ -200,8 +207,13 @@ async def call_and_record(
                 raise
             await asyncio.sleep(RECORD_PAUSE_SECONDS)
     if status == "pending":
-        raise RetryLater(retry, error or "")
+        raise (TokenHeld if refund else RetryLater)(retry, error or "")
     return row
+
+
+async def fail_held(rt: Runtime, dm: OutboundMessage) -> OutboundMessage | None:
+    """Fail a DM that a refused token holds, for a sender that cannot wait for a new one."""
+    return await _settle_without_call(rt, dm, TOKEN_HELD)
 
 
 async def _settle_without_call(
