@@ -20,6 +20,8 @@ from bench.server import ROOT
 from service.core.settings import DEFAULT_VERIFY_URL_BASE
 
 SERVICE_TOKEN = "bench-service-token-0123456789abcdef"  # production wants 32+
+# A Fernet key for the benchmark only: `ingest web` and `ingest worker` require one.
+TOKEN_ENCRYPTION_KEY = "YmVuY2gtb25seS10b2tlbi1lbmNyeXB0aW9uLWtleS0="
 APP_SECRET = "bench-app-secret-0123456789"
 SCOPED_ID = "17841400000000001"
 INGEST_PATH = "/api/internal/ingest-event"
@@ -57,6 +59,7 @@ class Stack:
             "DATABASE_URL": self.database_url,
             "INTERNAL_SERVICE_TOKEN": SERVICE_TOKEN,
             "INSTAGRAM_ACCESS_TOKEN": "bench-access-token-0123456789",
+            "TOKEN_ENCRYPTION_KEY": TOKEN_ENCRYPTION_KEY,
             "INSTAGRAM_SCOPED_ID": SCOPED_ID,
             "INSTAGRAM_API_BASE_URL": self.sandbox_url,
             "INSTAGRAM_APP_SECRET": APP_SECRET,

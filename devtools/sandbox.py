@@ -8,6 +8,9 @@ the next scripted response, if any; a scripted non-2xx records nothing (set `del
 (one response or a list), `POST /_sandbox/reset`. Each DM records when its request arrived
 (`arrived_at`, before the latency) and when it was answered (`received_at`, after).
 
+The account endpoints (token refresh, webhook subscriptions) and a revoked token's code 190:
+`devtools.sandbox_accounts`, as `sandbox.accounts`.
+
 In-process: `with Sandbox(latency_seconds=0.05) as sandbox: ... sandbox.url ...`.
 Standalone: `python -m devtools.sandbox --port 8900 --latency-ms 50` (`--port 0`: a free port).
 """
@@ -29,6 +32,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import uvicorn
+
+from devtools.sandbox_accounts import Accounts, graph_error
 
 log = logging.getLogger("sandbox")
 _TOKEN_IN_LINK = re.compile(r"token=[^&\s]+")
@@ -83,6 +88,7 @@ class Sandbox:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        self.accounts = Accounts()
 
     def start(self, timeout: float = 10.0) -> Sandbox:
         """Serve in a background thread with its own event loop; return once accepting."""
@@ -153,6 +159,7 @@ class Sandbox:
             self._messages.clear()
             self._attempts = 0
             self._script.clear()
+        self.accounts.reset()
 
     def wait_for_messages(self, n: int, timeout: float = 10.0) -> list[SandboxMessage]:
         """The recorded DMs once there are at least `n`; AssertionError at the deadline."""
@@ -175,6 +182,11 @@ class Sandbox:
             await _answer(send, *self._control(method, path, raw))
         elif method == "POST" and len(parts) >= 3 and parts[-1] == "messages" and parts[-2]:
             await self._send_api(send, dict(scope["headers"]), parts[-2], raw)
+        elif self.accounts.handles(method, parts):
+            headers = dict(scope["headers"])
+            await _answer(
+                send, *self.accounts.answer(method, parts, scope["query_string"], headers)
+            )
         else:
             await _answer(send, 404, _graph_error(f"Unknown path {method} {path}", 803))
 
@@ -188,6 +200,8 @@ class Sandbox:
         auth = headers.get(b"authorization", b"")
         if not auth.startswith(b"Bearer ") or not auth[7:].strip():
             return await _answer(send, 400, _graph_error("Invalid OAuth access token", 190))
+        if self.accounts.refused(auth[7:].strip().decode("latin-1")):
+            return await _answer(send, 400, _graph_error("Error validating access token", 190))
         dm = _parse_dm(raw)
         if isinstance(dm, str):
             return await _answer(send, 400, _graph_error(dm, 100))
@@ -227,6 +241,14 @@ class Sandbox:
         if (method, path) == ("POST", "/_sandbox/reset"):
             self.reset()
             return 200, {"reset": True}
+        if path in ("/_sandbox/accounts", "/_sandbox/revoke", "/_sandbox/unsubscribe"):
+            try:
+                document = json.loads(raw) if raw else None
+            except ValueError:
+                return 400, {"error": "the body must be JSON"}
+            answered = self.accounts.control(method, path, document)
+            if answered is not None:
+                return answered
         if (method, path) == ("POST", "/_sandbox/script"):
             try:
                 document = json.loads(raw)
@@ -290,10 +312,7 @@ def _parse_dm(raw: bytes) -> tuple[str, str] | str:
     return recipient_id, text
 
 
-def _graph_error(message: str, code: int) -> dict[str, Any]:
-    kind = "OAuthException" if code == 190 else "IGApiException"
-    trace = uuid.uuid4().hex[:12]
-    return {"error": {"message": message, "type": kind, "code": code, "fbtrace_id": trace}}
+_graph_error = graph_error
 
 
 def _now() -> datetime.datetime:

@@ -1,5 +1,5 @@
 """`ingest`: the project's command line (migrate, web, worker, dev, phase3, connect,
-status, retry-failed, replay, replay-delivery)."""
+status, retry-failed, replay, replay-delivery, token, subscribe)."""
 
 from __future__ import annotations
 
@@ -49,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         commands.choices["replay-delivery"].error("--since and --dry-run go with --status")
 
     settings = None
+    if args.command == "token" and args.token_command == "new-key":
+        from service.operations import token_view
+
+        return token_view.print_new_key()  # needs no settings
     try:
         if args.command == "dev":
             from ingest import dev
@@ -83,6 +87,11 @@ def _add_operations(commands) -> None:
     status.add_argument("--json", action="store_true", help="one JSON document per report")
     status.add_argument("--watch", action="store_true", help="refresh until interrupted")
     status.add_argument("--interval", type=float, default=2.0, help="seconds between refreshes")
+    status.add_argument(
+        "--check-remote",
+        action="store_true",
+        help="read the webhook subscription from the Graph API first",
+    )
     Thresholds.add_arguments(status)
     retry = commands.add_parser("retry-failed", help="re-queue failed DMs as new attempts")
     retry.add_argument("--kind", choices=("verification", "acknowledgement", "custom"))
@@ -125,6 +134,19 @@ def _add_operations(commands) -> None:
     )
     replay_delivery.add_argument(
         "--dry-run", action="store_true", help="with --status: count them, change nothing"
+    )
+    token = commands.add_parser("token", help="the stored Graph API access token")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    token_status = token_commands.add_parser(
+        "status", help="age, expiry, last refresh and its outcome"
+    )
+    token_status.add_argument("--json", action="store_true")
+    token_commands.add_parser(
+        "set", help="store a new token, read from stdin or a prompt (never an argument)"
+    )
+    token_commands.add_parser("new-key", help="print a new TOKEN_ENCRYPTION_KEY")
+    commands.add_parser(
+        "subscribe", help="subscribe the account to the webhook fields the service reads"
     )
 
 
@@ -177,6 +199,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                     as_json=args.json,
                     watch=args.watch,
                     interval=args.interval,
+                    check_remote=args.check_remote,
                 )
             )
         except psycopg.errors.QueryCanceled:
@@ -209,7 +232,19 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return _replay_failed(settings, since_seconds=args.since, dry_run=args.dry_run)
     elif args.command == "replay-delivery":
         return _replay(settings, args.delivery_id)
+    elif args.command in ("token", "subscribe"):
+        return _token(args, settings)
     return 0
+
+
+def _token(args: argparse.Namespace, settings: Settings) -> int:
+    from service.operations import token_view
+
+    if args.command == "subscribe":
+        return asyncio.run(token_view.subscribe(settings))
+    if args.token_command == "set":
+        return asyncio.run(token_view.set_token(settings, token_view.read_token()))
+    return asyncio.run(token_view.status(settings, as_json=args.json))
 
 
 def _replay(settings: Settings, delivery_id: int) -> int:

@@ -37,6 +37,7 @@ from service.core.migrate import migrate
 from service.core.production import OPTIONAL_SECRETS, PLACEHOLDERS, SECRETS
 from service.core.settings import DEFAULT_VERIFY_URL_BASE, DEV_ENV_FILE, Settings
 from service.http.app import create_app
+from service.instagram.token_cipher import DEV_TOKEN_ENCRYPTION_KEY
 from workers import main as worker_main
 
 log = structlog.get_logger("dev")
@@ -82,12 +83,20 @@ def _run(started: contextlib.ExitStack, host: str) -> int:
         check_database_url(env["DATABASE_URL"])
     else:
         env["DATABASE_URL"] = started.enter_context(embedded_db.serving())
-        # Other `ingest` commands run in this folder (connect, status) read it from here.
-        DEV_ENV_FILE.write_text(f"DATABASE_URL={env['DATABASE_URL']}\n")
+        # Other `ingest` commands run in this folder (connect, status, token) read it from
+        # here.
+        DEV_ENV_FILE.write_text(
+            f"DATABASE_URL={env['DATABASE_URL']}\n"
+            f"TOKEN_ENCRYPTION_KEY={env.get('TOKEN_ENCRYPTION_KEY') or DEV_TOKEN_ENCRYPTION_KEY}\n"
+        )
         log.warning(
             "DATABASE_URL is not set: using the embedded Postgres in .data/postgres",
             database_url=env["DATABASE_URL"],
         )
+    if not env.get("TOKEN_ENCRYPTION_KEY"):
+        # A fixed key, so the token stored by one run is read by the next (and by the other
+        # `ingest` commands); production refuses it.
+        env["TOKEN_ENCRYPTION_KEY"] = DEV_TOKEN_ENCRYPTION_KEY
     if not env.get("INTERNAL_SERVICE_TOKEN"):
         env["INTERNAL_SERVICE_TOKEN"] = DEV_SERVICE_TOKEN
         log.warning("INTERNAL_SERVICE_TOKEN is not set: using the example token your_service_token")

@@ -12,7 +12,7 @@ from service.core import jobs
 from service.core.runtime import Runtime
 from service.dms import sending
 from service.messages import processing
-from service.operations import retention
+from service.operations import access_token, retention, webhook_subscription
 from service.store.rows import OutboundMessage
 from service.webhooks import forward
 from workers.middleware import Fields
@@ -20,8 +20,14 @@ from workers.retry_strategy import IngestRetryStrategy
 
 REMOVE_OLD_JOBS = "remove_old_jobs"
 REMOVE_DONE_PHASE3_ROWS = "remove_done_phase3_rows"
+REFRESH_ACCESS_TOKEN = "refresh_access_token"
+CHECK_WEBHOOK_SUBSCRIPTION = "check_webhook_subscription"
 # Hourly, off the hour so it does not meet every other service's cron at :00.
 RETENTION_CRON = "17 * * * *"
+# Hourly too: a refresh is due for days before the token expires, and Meta disables a
+# subscription after about an hour of failed deliveries.
+TOKEN_REFRESH_CRON = "23 * * * *"
+SUBSCRIPTION_CHECK_CRON = "41 * * * *"
 
 
 def register(app: procrastinate.App) -> None:
@@ -44,6 +50,13 @@ def register(app: procrastinate.App) -> None:
     ):
         app.periodic(cron=RETENTION_CRON, periodic_id=name)(
             app.task(name=name, queue=queue, pass_context=True)(task)
+        )
+    for name, cron, task in (
+        (REFRESH_ACCESS_TOKEN, TOKEN_REFRESH_CRON, refresh_access_token),
+        (CHECK_WEBHOOK_SUBSCRIPTION, SUBSCRIPTION_CHECK_CRON, check_webhook_subscription),
+    ):
+        app.periodic(cron=cron, periodic_id=name)(
+            app.task(name=name, queue=jobs.QUEUE_MAINTENANCE, pass_context=True)(task)
         )
 
 
@@ -102,3 +115,22 @@ async def remove_old_jobs(context: procrastinate.JobContext, timestamp: int) -> 
 
 async def remove_done_phase3_rows(context: procrastinate.JobContext, timestamp: int) -> Fields:
     return {"deleted": await retention.remove_done_phase3_rows(_runtime(context))}
+
+
+async def refresh_access_token(context: procrastinate.JobContext, timestamp: int) -> Fields:
+    rt = _runtime(context)
+    result = await access_token.refresh_if_due(rt.settings, rt.pool, rt.http)
+    fields: dict[str, Any] = {"outcome": result.outcome, "error": result.error}
+    if result.expires_at is not None:
+        fields["expires_at"] = result.expires_at.isoformat()
+    if result.outcome == "failed":
+        fields["level"] = "warning"
+    return fields
+
+
+async def check_webhook_subscription(context: procrastinate.JobContext, timestamp: int) -> Fields:
+    found = await webhook_subscription.check(_runtime(context))
+    fields: dict[str, Any] = {"subscribed": found.subscribed, "fields": list(found.fields)}
+    if not found.subscribed:
+        fields |= {"level": "warning", "error": found.error}
+    return fields

@@ -10,7 +10,7 @@ the work, and needs no worker port.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 JOBS_DEFERRED = Counter("ingest_jobs_deferred", "Jobs deferred by this process, by task.", ["task"])
 JOBS_SUCCEEDED = Counter("ingest_jobs_succeeded", "Job runs that finished, by task.", ["task"])
@@ -56,6 +56,11 @@ SENDERLESS_EDITS = Counter(
     "ingest_senderless_edits",
     "Edits that named no sender, counted in this process (repeats not counted): messages"
     " arriving in a form that cannot be stored.",
+)
+
+WEBHOOK_SUBSCRIBED = Gauge(
+    "ingest_webhook_subscribed",
+    "1 when the last read of the account's webhook subscription found `messages`, else 0.",
 )
 
 # An outbound row's status after a send, as the DMS counter's result.

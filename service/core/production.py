@@ -2,7 +2,8 @@
 development default.
 
 `ingest web` and `ingest worker` call `check_production` at start; `ingest dev` does not,
-since it fills in exactly these defaults. The placeholders are the spec's and those of
+since it fills in exactly these defaults (a fixed TOKEN_ENCRYPTION_KEY among them, which
+production refuses). The placeholders are the spec's and those of
 `.env.example` (a test holds the two together), so a copied template never runs as is.
 """
 
@@ -12,6 +13,7 @@ from urllib.parse import urlsplit
 
 from service.core.settings import SERVICE_SETTINGS, Settings, SettingsError
 from service.instagram.client import MAX_TEXT_BYTES, text_fits
+from service.instagram.token_cipher import DEV_TOKEN_ENCRYPTION_KEY, is_valid_key
 
 # The settings that are secrets: none may keep a placeholder.
 SECRETS = (
@@ -19,6 +21,7 @@ SECRETS = (
     "instagram_access_token",
     "instagram_app_secret",
     "instagram_webhook_verification_token",
+    "token_encryption_key",
 )
 # Secrets that may be unset (their feature off), but never a placeholder when set.
 OPTIONAL_SECRETS = ("metrics_token",)
@@ -70,5 +73,24 @@ def check_production(settings: Settings) -> None:
     url = urlsplit(settings.verify_url_base)
     if url.scheme != "https" or not url.hostname:
         raise SettingsError("setting VERIFY_URL_BASE must be an https:// URL")
+    _check_token_key(settings.token_encryption_key)
     if settings.webhook_allow_unsigned:
         raise SettingsError("setting WEBHOOK_ALLOW_UNSIGNED=true is for `ingest dev` only")
+
+
+def _check_token_key(key: str | None) -> None:
+    """Production keeps its access token in Postgres, so it needs a key of its own: the
+    token renews itself only when stored (`service.operations.access_token`)."""
+    if not key:
+        raise SettingsError(
+            "missing required setting TOKEN_ENCRYPTION_KEY (it encrypts the stored access "
+            "token; `ingest token new-key` prints one)"
+        )
+    if not is_valid_key(key):
+        raise SettingsError(
+            "setting TOKEN_ENCRYPTION_KEY must be a Fernet key (`ingest token new-key`)"
+        )
+    if key == DEV_TOKEN_ENCRYPTION_KEY:
+        raise SettingsError(
+            "setting TOKEN_ENCRYPTION_KEY is the `ingest dev` key: set one of your own"
+        )

@@ -13,7 +13,8 @@ import procrastinate
 from service.core import jobs
 from service.core.db import Pool, make_pool
 from service.core.settings import Settings
-from service.instagram import GraphClient, build_http_client
+from service.instagram import GraphClient, TokenSource, build_http_client
+from service.operations import access_token
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,6 +24,8 @@ class Runtime:
     jobs: procrastinate.App
     graph: GraphClient
     http: httpx.AsyncClient
+    # The access token of every Graph API call (the stored one, when there is a key).
+    tokens: TokenSource
 
 
 @contextlib.asynccontextmanager
@@ -39,13 +42,17 @@ async def open_runtime(
     app = job_app or jobs.make_app(settings.database_url)
     try:
         async with app.open_async(pool), build_http_client(settings.graph_timeout_seconds) as http:
+            # The stored token when TOKEN_ENCRYPTION_KEY is set, seeded from the setting.
+            await access_token.seed(settings, pool)
+            tokens = access_token.token_source(settings, pool)
             graph = GraphClient(
                 http,
                 base_url=settings.instagram_api_base_url,
                 scoped_id=settings.instagram_scoped_id,
-                # Unset only where no DM is sent: the web and worker processes require it.
-                access_token=settings.instagram_access_token or "",
+                access_token=tokens,
             )
-            yield Runtime(settings=settings, pool=pool, jobs=app, graph=graph, http=http)
+            yield Runtime(
+                settings=settings, pool=pool, jobs=app, graph=graph, http=http, tokens=tokens
+            )
     finally:
         await pool.close()

@@ -43,6 +43,19 @@ class Settings:
     instagram_api_base_url: str = DEFAULT_INSTAGRAM_API_BASE_URL
     instagram_webhook_verification_token: str | None = dataclasses.field(default=None, repr=False)
     instagram_app_secret: str | None = dataclasses.field(default=None, repr=False)
+    # Fernet key of the access token stored in Postgres (`ingest token new-key`). Required
+    # in production; unset elsewhere, the processes use INSTAGRAM_ACCESS_TOKEN as it is
+    # and nothing renews it.
+    token_encryption_key: str | None = dataclasses.field(default=None, repr=False)
+    # The stored token is refreshed once at least a day old and this close to expiry.
+    token_refresh_days: float = 10.0
+    # How long a process keeps the stored token before reading it again: a token renewed
+    # or set by another process is used within this long.
+    token_cache_seconds: float = 10.0
+    # While the token is invalid (Graph code 190), each held send looks again this often.
+    token_hold_recheck_seconds: float = 30.0
+    # No signed webhook delivery for this long fails the `webhook_silence` check; 0: off.
+    webhook_silence_seconds: float = 21600.0
     # Required by the worker: this service's own ingest endpoint, as the workers reach it,
     # where the webhook's deliveries are forwarded (no default: a guess fails them all).
     internal_ingest_url: str | None = None

@@ -62,6 +62,10 @@ async def send_verification_dm(rt: Runtime, *, ig_id: str, token_plain: str) -> 
             # None: another attempt holds the row now; answer with it as pending (202), as
             # `send_dm` does for a DM still under way, not with a 500.
             return await sending.call_and_record(rt, dm, text, {}) or dm
+        except sending.TokenHeld:
+            # The hold lasts until an operator acts, and no job could send this DM later
+            # (the token's plaintext is not stored): fail it now; the caller may ask again.
+            return await sending.fail_held(rt, dm) or dm
         except jobs.RetryLater as exc:
             await asyncio.sleep(exc.delay_seconds)
             async with rt.pool.connection() as conn:

@@ -15,7 +15,10 @@ slot. Permanent errors fail at once.
 
 Rate limits hold the whole account: a rate-limit answer records a hold in
 `graph_rate_limits` (the Retry-After, else this retry's backoff), and every send of that
-account waits it out without calling and without spending an attempt.
+account waits it out without calling and without spending an attempt. An access token
+refused with code 190 holds them the same way, with no end time: until another token is
+stored (`ingest token set` or a refresh, `service.operations.access_token`); each held send
+looks again every `token_hold_recheck_seconds`.
 
 Interrupted sends: the Graph API has no idempotency key, so each call first commits a
 recovery point (the attempt counted and marked in flight); a rescued job that finds the mark
@@ -40,10 +43,12 @@ from service.dms import texts, token_mint
 from service.instagram import (
     DeliveredWithError,
     GraphError,
+    InvalidAccessTokenError,
     PermanentGraphError,
     RateLimitedError,
     TransientGraphError,
 )
+from service.operations import access_token
 from service.store import outbound_messages
 from service.store import verification_tokens as token_store
 from service.store.rows import OutboundMessage
@@ -62,7 +67,18 @@ ORPHANED = (
 # Longer than any live sender leaves a pending row untouched: a request that sends
 # in-line (send-verification-dm) waits at most its retries' backoff between calls.
 ORPHANED_AFTER_SECONDS = 600
+TOKEN_HELD = (
+    "the access token was refused (Graph API code 190): the account's sends wait for a "
+    "new one (`ingest token set`, or a refresh)"
+)
 RECORD_RETRY_SECONDS = 10
+
+
+class TokenHeld(RetryLater):
+    """The account's sends are held by a refused access token: a job waits and looks
+    again; a caller that sends in-line cannot wait that long (`service.dms.requests`)."""
+
+
 RECORD_PAUSE_SECONDS = 0.5
 
 
@@ -138,11 +154,13 @@ async def call_and_record(
             attempt_id=attempt_id,
             lease_seconds=attempt_lease_seconds(s),
         )
-    if hold > 0:
-        raise RetryLater(hold, "the account is over a Graph API rate limit")
+    if hold.token_invalid:
+        raise TokenHeld(s.token_hold_recheck_seconds, TOKEN_HELD)
+    if hold.rate_limit_seconds > 0:
+        raise RetryLater(hold.rate_limit_seconds, "the account is over a Graph API rate limit")
     if began is None:
         return await _in_flight_or_settled(rt, dm)
-    status, remote_id, error, retry, limited = "sent", None, None, 0.0, False
+    status, remote_id, error, retry, limited, refund = "sent", None, None, 0.0, False, False
     try:
         with metrics.GRAPH_LATENCY.time():
             result = await rt.graph.send_text(dm.recipient_ig_id, text)
@@ -155,6 +173,15 @@ async def call_and_record(
         retry = retry_delay(s, _calls(began), exc.retry_after)
         limited = isinstance(exc, RateLimitedError)
         status = "failed" if _calls(began) > s.send_max_retries else "pending"
+    except InvalidAccessTokenError as exc:
+        error = describe(exc)
+        if exc.token_digest is None:  # a token that no one can replace without a restart
+            status = "failed"
+        else:
+            # Not this DM's fault: hold the account's sends until a new token is stored,
+            # and give this one its attempt back.
+            await access_token.mark_invalid(rt.pool, s.instagram_scoped_id, exc)
+            status, retry, refund = "pending", s.token_hold_recheck_seconds, True
     except PermanentGraphError as exc:
         status, error = "failed", describe(exc)
     metrics.DMS.labels(dm.kind, metrics.DM_RESULTS[status]).inc()
@@ -173,6 +200,7 @@ async def call_and_record(
                     payload_patch=patch,
                     scoped_id=s.instagram_scoped_id,
                     hold_seconds=retry if limited else 0.0,
+                    refund=refund,
                 )
             break
         except psycopg.OperationalError:
@@ -182,8 +210,13 @@ async def call_and_record(
                 raise
             await asyncio.sleep(RECORD_PAUSE_SECONDS)
     if status == "pending":
-        raise RetryLater(retry, error or "")
+        raise (TokenHeld if refund else RetryLater)(retry, error or "")
     return row
+
+
+async def fail_held(rt: Runtime, dm: OutboundMessage) -> OutboundMessage | None:
+    """Fail a DM that a refused token holds, for a sender that cannot wait for a new one."""
+    return await _settle_without_call(rt, dm, TOKEN_HELD)
 
 
 async def _settle_without_call(

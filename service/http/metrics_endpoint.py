@@ -47,7 +47,10 @@ async def _read_status(request: Request) -> dict[str, Any] | None:
     try:
         async with request.app.state.runtime.pool.connection(timeout=_POOL_WAIT_SECONDS) as conn:
             return await status.collect(
-                conn, Thresholds(), statement_timeout=settings.status_statement_timeout_seconds
+                conn,
+                Thresholds(),
+                statement_timeout=settings.status_statement_timeout_seconds,
+                webhook_silence_seconds=settings.webhook_silence_seconds,
             )
     except (psycopg.Error, PoolTimeout) as exc:
         # The page still serves this process's own metrics; the gauges say why not more.

@@ -50,7 +50,10 @@ class OperationsController(Controller):
             raise ValidationException(str(exc)) from None
         async with rt.pool.connection() as conn:
             return await status.collect(
-                conn, thresholds, statement_timeout=rt.settings.status_statement_timeout_seconds
+                conn,
+                thresholds,
+                statement_timeout=rt.settings.status_statement_timeout_seconds,
+                webhook_silence_seconds=rt.settings.webhook_silence_seconds,
             )
 
     @get("/outbound/{outbound_id:str}")

@@ -1,9 +1,13 @@
-"""Instagram Graph API: the Send API client and its error tree (see `graph_errors`)."""
+"""Instagram Graph API: the Send API client, the account calls (`account_api`), and the
+error tree (see `graph_errors`)."""
 
 from service.instagram.client import (
     MAX_TEXT_BYTES,
+    CurrentToken,
     GraphClient,
     SendResult,
+    StaticToken,
+    TokenSource,
     build_http_client,
     text_fits,
 )
@@ -19,6 +23,7 @@ from service.instagram.graph_errors import (
 
 __all__ = [
     "MAX_TEXT_BYTES",
+    "CurrentToken",
     "DeliveredWithError",
     "GraphClient",
     "GraphError",
@@ -26,6 +31,8 @@ __all__ = [
     "PermanentGraphError",
     "RateLimitedError",
     "SendResult",
+    "StaticToken",
+    "TokenSource",
     "TransientGraphError",
     "build_http_client",
     "parse_retry_after",

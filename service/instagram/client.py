@@ -9,11 +9,13 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+from typing import Protocol
 
 import httpx
 
 from service.instagram.graph_errors import (
     DeliveredWithError,
+    InvalidAccessTokenError,
     PermanentGraphError,
     TransientGraphError,
     error_from_response,
@@ -89,16 +91,47 @@ class SendResult:
     message_id: str
 
 
+@dataclasses.dataclass(frozen=True)
+class CurrentToken:
+    """The access token to call with; `digest` names it (keyed hash) when it is the
+    stored one, so that a refusal marks that token and no newer one."""
+
+    value: str = dataclasses.field(repr=False)
+    digest: str | None = None
+
+
+class TokenSource(Protocol):
+    async def current(self) -> CurrentToken: ...
+
+
+class StaticToken:
+    """A token fixed for the process's life (INSTAGRAM_ACCESS_TOKEN, no key to store it)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = CurrentToken(token)
+
+    def __repr__(self) -> str:
+        return "StaticToken(<token>)"
+
+    async def current(self) -> CurrentToken:
+        return self._token
+
+
 class GraphClient:
-    """Sends text DMs as one Instagram professional account (`scoped_id`, or `me`)."""
+    """Sends text DMs as one Instagram professional account (`scoped_id`, or `me`), with
+    the token that `access_token` gives at each call (a string: always that one)."""
 
     def __init__(
-        self, http: httpx.AsyncClient, *, base_url: str, scoped_id: str, access_token: str
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str,
+        scoped_id: str,
+        access_token: str | TokenSource,
     ) -> None:
         self._http = http
         self._url = f"{base_url.rstrip('/')}/{scoped_id}/messages"
-        self._token = access_token
-        self._headers = {"Authorization": f"Bearer {access_token}"}
+        self._tokens = StaticToken(access_token) if isinstance(access_token, str) else access_token
 
     def __repr__(self) -> str:
         return f"GraphClient(url={self._url!r})"
@@ -109,20 +142,25 @@ class GraphClient:
             size = len(text.encode("utf-8"))
             raise PermanentGraphError(f"text is {size} bytes; the limit is {MAX_TEXT_BYTES}")
         body = {"recipient": {"id": recipient_id}, "message": {"text": text}}
+        token = await self._tokens.current()
+        headers = {"Authorization": f"Bearer {token.value}"}
         try:
-            response = await self._http.post(self._url, json=body, headers=self._headers)
+            response = await self._http.post(self._url, json=body, headers=headers)
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             # Configuration, not the network: every retry would fail the same way.
-            raise PermanentGraphError(self._describe(exc)) from exc
+            raise PermanentGraphError(describe_transport(exc, token.value)) from exc
         except httpx.TransportError as exc:
             # Timeouts included: they are retried, accepting that a read timeout after Meta
             # accepted the DM may duplicate it (docs/reliability.md).
-            raise TransientGraphError(self._describe(exc)) from exc
+            raise TransientGraphError(describe_transport(exc, token.value)) from exc
 
         if not response.is_success:
-            raise error_from_response(
-                response.status_code, response.headers, response.content, redact=self._token
+            error = error_from_response(
+                response.status_code, response.headers, response.content, redact=token.value
             )
+            if isinstance(error, InvalidAccessTokenError):
+                error.token_digest = token.digest
+            raise error
         return self._result(response, recipient_id)
 
     def _result(self, response: httpx.Response, recipient_id: str) -> SendResult:
@@ -144,6 +182,8 @@ class GraphClient:
             message_id=message_id,
         )
 
-    def _describe(self, exc: Exception) -> str:
-        message = f"{type(exc).__name__} calling the Graph API: {str(exc) or 'no detail'}"
-        return message.replace(self._token, "[redacted]") if self._token else message
+
+def describe_transport(exc: Exception, token: str) -> str:
+    """A transport error's line, without the token (an httpx error may quote the URL)."""
+    message = f"{type(exc).__name__} calling the Graph API: {str(exc) or 'no detail'}"
+    return message.replace(token, "[redacted]") if token else message

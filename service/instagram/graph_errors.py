@@ -90,7 +90,10 @@ class PermanentGraphError(GraphError):
 
 
 class InvalidAccessTokenError(PermanentGraphError):
-    """The access token is invalid or expired (code 190): every send will fail until replaced."""
+    """The access token is invalid or expired (code 190): every send will fail until replaced.
+    `token_digest` names the stored token refused (None: not a stored one)."""
+
+    token_digest: str | None = None
 
 
 class DeliveredWithError(GraphError):

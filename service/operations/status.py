@@ -24,13 +24,26 @@ FAILED_DMS = "failed_dms_in_window"
 DELIVERY_WAIT = "oldest_delivery_wait_seconds"
 FAILED_DELIVERIES = "failed_deliveries_in_window"
 SENDERLESS_EDITS = "senderless_edits_in_window"
+ACCESS_TOKEN_INVALID = "access_token_invalid"
+ACCESS_TOKEN_EXPIRY = "access_token_expiry"
+WEBHOOK_SUBSCRIPTION = "webhook_subscription"
+WEBHOOK_SILENCE = "webhook_silence_seconds"
+# The access token check fails this close to expiry: a refresh (due 10 days before, by
+# default) has not succeeded for days.
+TOKEN_EXPIRY_WARNING_DAYS = 7
+DEFAULT_WEBHOOK_SILENCE_SECONDS = 21600.0
 
 
 async def collect(
-    conn: Connection, thresholds: Thresholds, *, statement_timeout: float
+    conn: Connection,
+    thresholds: Thresholds,
+    *,
+    statement_timeout: float,
+    webhook_silence_seconds: float = DEFAULT_WEBHOOK_SILENCE_SECONDS,
 ) -> dict[str, Any]:
     """The report; each query is cancelled after `statement_timeout` seconds (raising
-    `psycopg.errors.QueryCanceled`, an `OperationalError`)."""
+    `psycopg.errors.QueryCanceled`, an `OperationalError`). `webhook_silence_seconds`
+    (WEBHOOK_SILENCE_SECONDS; 0: off) is how long without a signed delivery is unhealthy."""
     reports: dict[str, Any] = await status_store.report(
         conn,
         window_seconds=thresholds.window,
@@ -41,7 +54,8 @@ async def collect(
     )
     [reports["messages_unhandled"]] = reports["messages_unhandled"]
     [reports["senderless_edits"]] = reports["senderless_edits"]
-    checks = _checks(reports, thresholds)
+    [reports["webhook_silence"]] = reports["webhook_silence"]
+    checks = [*_checks(reports, thresholds), *_account_checks(reports, webhook_silence_seconds)]
     return _plain(
         {
             "generated_at": dt.datetime.now(dt.UTC),
@@ -105,6 +119,59 @@ def _senderless_detail(row: dict[str, Any]) -> str | None:
         f"edits without a sender, the latest at {row['latest_at'].isoformat()}: is the app"
         " Live, with Advanced Access to instagram_business_manage_messages?"
     )
+
+
+def _account_checks(reports: dict[str, Any], silence_limit: float) -> list[dict[str, Any]]:
+    """The checks that the service keeps working unattended: the access token (refused,
+    or near expiry with no refresh), the webhook subscription, and webhook silence."""
+    tokens = reports["access_tokens"]
+    invalid = [row for row in tokens if row["invalid_at"] is not None]
+    warning = TOKEN_EXPIRY_WARNING_DAYS * 86400
+    expiring = [row for row in tokens if row["expires_in_seconds"] < warning]
+    lost = [row for row in reports["webhook_subscriptions"] if not row["subscribed"]]
+    silence = reports["webhook_silence"]
+    silent = (silence["silent_seconds"] or 0) if silence_limit > 0 else 0
+    return [
+        _check(
+            ACCESS_TOKEN_INVALID,
+            len(invalid),
+            0,
+            "; ".join(f"{row['scoped_id']}: {row['invalid_error']}" for row in invalid) or None,
+        ),
+        _check(ACCESS_TOKEN_EXPIRY, len(expiring), 0, _expiry_detail(expiring)),
+        _check(
+            WEBHOOK_SUBSCRIPTION,
+            len(lost),
+            0,
+            "; ".join(f"{row['scoped_id']}: {row['error']}" for row in lost) or None,
+        ),
+        _check(
+            WEBHOOK_SILENCE,
+            silent,
+            silence_limit,
+            None
+            if silence_limit <= 0 or silence["latest_signed_at"] is None
+            else f"latest signed delivery at {silence['latest_signed_at'].isoformat()}",
+        ),
+    ]
+
+
+def _expiry_detail(rows: list[dict[str, Any]]) -> str | None:
+    """What an operator needs about an expiring token: when, and why no refresh helped."""
+    parts = []
+    for row in rows:
+        last = (
+            f"last refresh failed: {row['refresh_error']}"
+            if row["refresh_error"]
+            else f"last refreshed {row['refreshed_at'].isoformat()}"
+            if row["refreshed_at"]
+            else "never refreshed"
+        )
+        parts.append(
+            f"{row['scoped_id']}: expires {row['expires_at'].isoformat()} "
+            f"(in {row['expires_in_seconds'] / 86400:.1f} days); {last}"
+        )
+    return "; ".join(parts) or None
 
 
 def _check(name: str, value: float, limit: float, detail: str | None = None) -> dict[str, Any]:

@@ -36,6 +36,24 @@ TABLES = (
         "outbound_failed",
         ("id", "recipient_ig_id", "kind", "attempts", "error", "failed_at"),
     ),
+    (
+        "Access token",
+        "access_tokens",
+        (
+            "scoped_id",
+            "source",
+            "age_seconds",
+            "expires_at",
+            "refreshed_at",
+            "refresh_error",
+            "invalid_error",
+        ),
+    ),
+    (
+        "Webhook subscription",
+        "webhook_subscriptions",
+        ("scoped_id", "checked_at", "subscribed", "subscribed_fields", "error"),
+    ),
     ("Phase 3 backlog", "phase3", ("status", "items", "oldest_message_id", "oldest_seconds")),
     (
         "Webhook deliveries not forwarded",
@@ -110,8 +128,11 @@ async def run(
     as_json: bool = False,
     watch: bool = False,
     interval: float = 2.0,
+    check_remote: bool = False,
 ) -> int:
     console = Console()
+    if check_remote:
+        await _check_remote(settings, console, as_json)
     # One connection, not a pool: an unreachable database fails the check at once.
     async with await psycopg.AsyncConnection.connect(
         settings.database_url,
@@ -120,7 +141,10 @@ async def run(
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
     ) as conn:
         timeout = settings.status_statement_timeout_seconds
-        report = await status.collect(conn, thresholds, statement_timeout=timeout)
+        silence = settings.webhook_silence_seconds
+        report = await status.collect(
+            conn, thresholds, statement_timeout=timeout, webhook_silence_seconds=silence
+        )
         if not watch:
             _show(console, report, as_json)
             return exit_code(report)
@@ -139,7 +163,9 @@ async def run(
                     await asyncio.wait_for(stop.wait(), interval)
                     return exit_code(report)
                 except TimeoutError:
-                    report = await status.collect(conn, thresholds, statement_timeout=timeout)
+                    report = await status.collect(
+                        conn, thresholds, statement_timeout=timeout, webhook_silence_seconds=silence
+                    )
 
 
 def _show(console: Console, report: dict[str, Any], as_json: bool) -> None:
@@ -147,3 +173,16 @@ def _show(console: Console, report: dict[str, Any], as_json: bool) -> None:
         print(json.dumps(report), flush=True)
     else:
         console.print(render(report))
+
+
+async def _check_remote(settings: Settings, console: Console, as_json: bool) -> None:
+    """Read the webhook subscription from Meta now, so the report's check is current."""
+    from service.core.runtime import open_runtime
+    from service.operations import webhook_subscription
+
+    async with open_runtime(settings, pool_max_size=2) as rt:
+        found = await webhook_subscription.check(rt)
+    if not as_json:
+        fields = ", ".join(found.fields) or "none"
+        detail = f" ({found.error})" if found.error else ""
+        console.print(Text(f"webhook subscription: {fields}{detail}"))

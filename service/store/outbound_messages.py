@@ -23,6 +23,15 @@ _FAIL_ORPHANED = query("outbound_messages_fail_orphaned")
 _HAS_RECENT_VERIFICATION = query("outbound_messages_has_recent_verification")
 
 
+@dataclasses.dataclass(frozen=True)
+class Hold:
+    """What keeps an account's sends waiting: a rate limit's seconds left (0: none), and
+    an access token the Graph API refused (until another one is stored)."""
+
+    rate_limit_seconds: float
+    token_invalid: bool
+
+
 async def insert(
     conn: Connection,
     *,
@@ -63,10 +72,10 @@ async def begin_attempt(
     scoped_id: str,
     attempt_id: uuid.UUID,
     lease_seconds: float,
-) -> tuple[float, OutboundMessage | None]:
+) -> tuple[Hold, OutboundMessage | None]:
     """Count an attempt and mark it in flight, unless the account `scoped_id` is held by a
-    rate limit; returns the hold's seconds left (0 when none) and the row, None if held,
-    not pending, or an earlier attempt may still be in flight. Commit before the call."""
+    rate limit or an invalid access token; returns the hold and the row, None if held, not
+    pending, or an earlier attempt may still be in flight. Commit before the call."""
     row = await fetch_row(
         conn,
         _BEGIN_ATTEMPT,
@@ -78,7 +87,7 @@ async def begin_attempt(
         },
     )
     began = None if row["id"] is None else from_row(OutboundMessage, row)
-    return row["hold_seconds"], began
+    return Hold(rate_limit_seconds=row["hold_seconds"], token_invalid=row["token_invalid"]), began
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,11 +144,13 @@ async def record_attempt(
     payload_patch: dict[str, Any] | None = None,
     scoped_id: str | None = None,
     hold_seconds: float = 0.0,
+    refund: bool = False,
 ) -> OutboundMessage | None:
     """Record a send's outcome and close its attempt; None if no longer pending or no
     longer this attempt's (`attempt_id` None: decided without a call, refused while an
     attempt younger than `lease_seconds` is marked). `hold_seconds` > 0 (a rate limit)
-    also holds every send of the account `scoped_id` that long, in the same statement."""
+    also holds every send of the account `scoped_id` that long, in the same statement.
+    `refund`: this call does not count against the DM's retry budget."""
     row = await fetch_one(
         conn,
         _RECORD_ATTEMPT,
@@ -153,6 +164,7 @@ async def record_attempt(
             "payload_patch": Jsonb(payload_patch or {}),
             "scoped_id": scoped_id,
             "hold_seconds": hold_seconds,
+            "refund": refund,
         },
     )
     return None if row is None else from_row(OutboundMessage, row)

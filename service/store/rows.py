@@ -107,3 +107,21 @@ class WebhookDelivery:
     # `attempts` when an operator last re-queued it; the retry limit counts from here.
     retry_base: int = 0
     body: Any = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StoredAccessToken:
+    """An account's access token as stored: encrypted, with its lifecycle."""
+
+    scoped_id: str
+    token_ciphertext: str = dataclasses.field(repr=False)
+    token_digest: str = dataclasses.field(repr=False)
+    seed_digest: str | None = dataclasses.field(default=None, repr=False)
+    source: str
+    issued_at: dt.datetime
+    expires_at: dt.datetime
+    refreshed_at: dt.datetime | None = None
+    refresh_attempted_at: dt.datetime | None = None
+    refresh_error: str | None = None
+    invalid_at: dt.datetime | None = None
+    invalid_error: str | None = None

@@ -73,12 +73,6 @@ MATRIX = {
         1,
         "PermanentGraphError: off (HTTP 400, code 200, subcode 2534041, fbtrace_id trace)",
     ),
-    "invalid access token": (
-        [scripted(401, graph_error(190, message="expired"))],
-        "failed",
-        1,
-        "InvalidAccessTokenError: expired (HTTP 401, code 190, fbtrace_id trace)",
-    ),
     "sent, yet an error": (
         [ScriptedResponse(status=500, body=graph_error(1, 1357046, "sent anyway"), deliver=True)],
         "sent",
@@ -120,6 +114,21 @@ async def test_graph_fault_ends_in_the_right_state(case, settings, sandbox, db):
     }
     assert sandbox.attempts == attempts
     assert len(sandbox.messages()) == (status == "sent")
+
+
+async def test_an_invalid_token_fails_at_once_when_no_token_is_stored(env, sandbox, db):
+    # Without TOKEN_ENCRYPTION_KEY nothing could replace the token without a restart, so
+    # holding would wait forever (the stored token's hold: tests/e2e/test_access_token.py).
+    sandbox.script(scripted(401, graph_error(190, message="expired")))
+    settings = Settings.from_mapping({**env, "TOKEN_ENCRYPTION_KEY": ""})
+    dm_id = insert_dm(db)
+    await send_until_settled(settings, dm_id)
+    assert row(db, dm_id) == {
+        "status": "failed",
+        "attempts": 1,
+        "error": "InvalidAccessTokenError: expired (HTTP 401, code 190, fbtrace_id trace)",
+        "sending_attempt_id": None,
+    }
 
 
 async def test_connection_refused_is_retried_then_fails(env, db):

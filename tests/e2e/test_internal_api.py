@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.support.processes import ServiceProcess, free_port
-from tests.support.stack import SERVICE_TOKEN, Stack
+from tests.support.stack import ACCESS_TOKEN, SERVICE_TOKEN, Stack
 
 GOOD_EVENT = {
     "mid": "m-1",
@@ -264,3 +264,19 @@ def test_send_dm_through_the_worker_returns_the_remote_id(stack):
     assert sent.text == "hi there"
     [dm] = stack.rows("SELECT * FROM outbound_messages")
     assert dm["kind"] == "custom" and dm["status"] == "sent" and dm["attempts"] == 1
+
+
+def test_send_verification_dm_answers_at_once_while_a_refused_token_holds_sends(api):
+    # No job could send this DM later (its token's plaintext is not stored), and the hold
+    # lasts until an operator acts: the request fails the DM instead of waiting.
+    api.sandbox.accounts.revoke(ACCESS_TOKEN)
+    for ig_id, plaintext in (("user-3", "ab" * 32), ("user-4", "cd" * 32)):
+        insert_token(api, ig_id, plaintext)
+        response = api.post(
+            "/api/internal/send-verification-dm", {"ig_id": ig_id, "token_plain": plaintext}
+        )
+        assert response.json()["success"] is False, response.text
+    rows = api.rows("SELECT status, error FROM outbound_messages ORDER BY created_at")
+    assert [r["status"] for r in rows] == ["failed", "failed"]
+    assert all("code 190" in r["error"] for r in rows)
+    assert api.sandbox.attempts == 1  # the second met the hold and made no call

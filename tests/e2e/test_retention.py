@@ -9,7 +9,7 @@ from tests.support.stack import wait_until
 from workers import tasks
 
 
-def test_retention_tasks_run_hourly_on_the_maintenance_queue(database_url):
+def test_periodic_tasks_run_hourly_on_the_maintenance_queue(database_url):
     app = jobs.make_app(database_url)
     tasks.register(app)
     periodic = {
@@ -19,6 +19,12 @@ def test_retention_tasks_run_hourly_on_the_maintenance_queue(database_url):
         (tasks.REMOVE_OLD_JOBS, jobs.QUEUE_MAINTENANCE, tasks.RETENTION_CRON),
         (tasks.REMOVE_DONE_PHASE3_ROWS, jobs.QUEUE_MAINTENANCE, tasks.RETENTION_CRON),
         (jobs.PURGE_WEBHOOK_DELIVERIES, jobs.QUEUE_MAINTENANCE, tasks.RETENTION_CRON),
+        (tasks.REFRESH_ACCESS_TOKEN, jobs.QUEUE_MAINTENANCE, tasks.TOKEN_REFRESH_CRON),
+        (
+            tasks.CHECK_WEBHOOK_SUBSCRIPTION,
+            jobs.QUEUE_MAINTENANCE,
+            tasks.SUBSCRIPTION_CHECK_CRON,
+        ),
     }
     assert jobs.QUEUE_MAINTENANCE in jobs.QUEUES
 

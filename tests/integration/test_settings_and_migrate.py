@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from service.core.migrate import MIGRATIONS, migrate
-from tests.support.stack import ROOT
+from tests.support.stack import ROOT, TOKEN_KEY
 
 
 def test_web_and_worker_stop_without_the_service_settings(tmp_path):
@@ -43,6 +43,7 @@ def test_the_worker_stops_without_the_ingest_endpoint_it_forwards_to(command, tm
             "INSTAGRAM_ACCESS_TOKEN": "an-access-token",
             "INSTAGRAM_APP_SECRET": "an-app-secret",
             "VERIFY_URL_BASE": "https://reeva.example/verify",
+            "TOKEN_ENCRYPTION_KEY": TOKEN_KEY,
         },
         capture_output=True,
         text=True,

@@ -27,6 +27,8 @@ SCOPED_ID = "17841400000000001"
 APP_SECRET = "test-app-secret-0123456789"
 VERIFY_TOKEN = "test-verify-token-0123456789"
 METRICS_TOKEN = "test-metrics-token-0123456789abcdef"
+# A Fernet key for tests only (production refuses none but the dev key; this is no secret).
+TOKEN_KEY = "dGVzdC1vbmx5LXRva2VuLWVuY3J5cHRpb24ta2V5LTA="
 SCRAPE = {"authorization": f"Bearer {METRICS_TOKEN}"}
 WEBHOOK = "/api/webhooks/instagram"
 T = TypeVar("T")
@@ -46,6 +48,11 @@ def make_env(*, database_url: str, graph_url: str, **extra: str) -> dict[str, st
         # Nothing listens there: a test whose deliveries must arrive runs a live server.
         "INTERNAL_INGEST_URL": "http://127.0.0.1:9/api/internal/ingest-event",
         "METRICS_TOKEN": METRICS_TOKEN,
+        "TOKEN_ENCRYPTION_KEY": TOKEN_KEY,
+        # A token stored or refreshed by one process reaches the others within this long,
+        # and a send held by a refused token looks again as often.
+        "TOKEN_CACHE_SECONDS": "0.2",
+        "TOKEN_HOLD_RECHECK_SECONDS": "0.2",
         # Each scrape reads the status gauges afresh, unless a test says otherwise.
         "METRICS_CACHE_SECONDS": "0",
         # The production 1 s / 2 s / 4 s schedule, scaled down so tests stay quick.

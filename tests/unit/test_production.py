@@ -10,6 +10,7 @@ from dotenv import dotenv_values
 
 from service.core.production import SECRETS, check_production
 from service.core.settings import DEFAULT_VERIFY_URL_BASE, Settings, SettingsError
+from service.instagram.token_cipher import DEV_TOKEN_ENCRYPTION_KEY
 
 ENV_EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
 PRODUCTION = {
@@ -19,6 +20,7 @@ PRODUCTION = {
     "INSTAGRAM_APP_SECRET": "9b7d5f3a1c8e6b4d2f0a9c7e5b3d1f8a",
     "INSTAGRAM_WEBHOOK_VERIFICATION_TOKEN": "m4Rk2vQ8sT6wY1zA",
     "VERIFY_URL_BASE": "https://app.reeva.example/verify",
+    "TOKEN_ENCRYPTION_KEY": "h8b3yXb0c9k2Qf7V4mJt1sLr6pNw5aZe0uGi3dKo9xE=",
 }
 
 
@@ -104,3 +106,17 @@ def test_a_weak_metrics_token_is_refused(token):
 def test_a_connected_dm_text_longer_than_a_dm_is_refused():
     assert "CONNECTED_DM_TEXT" in refusal(CONNECTED_DM_TEXT="é" * 499 + " {count}")
     check_production(Settings.from_mapping({**PRODUCTION, "CONNECTED_DM_TEXT": "é" * 495}))
+
+
+def test_an_unset_token_encryption_key_is_refused():
+    assert refusal(TOKEN_ENCRYPTION_KEY="").startswith(
+        "missing required setting TOKEN_ENCRYPTION_KEY"
+    )
+
+
+def test_a_token_encryption_key_that_is_not_a_fernet_key_is_refused():
+    assert "must be a Fernet key" in refusal(TOKEN_ENCRYPTION_KEY="not-a-key")
+
+
+def test_the_dev_token_encryption_key_is_refused():
+    assert "`ingest dev` key" in refusal(TOKEN_ENCRYPTION_KEY=DEV_TOKEN_ENCRYPTION_KEY)

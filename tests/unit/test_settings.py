@@ -93,6 +93,11 @@ def test_every_default():
         "instagram_api_base_url": "https://graph.instagram.com/v24.0",
         "instagram_webhook_verification_token": None,
         "instagram_app_secret": None,
+        "token_encryption_key": None,  # production refuses to start without it
+        "token_refresh_days": 10.0,
+        "token_cache_seconds": 10.0,
+        "token_hold_recheck_seconds": 30.0,
+        "webhook_silence_seconds": 21600.0,
         "internal_ingest_url": None,
         "webhook_allow_unsigned": False,
         "forward_max_retries": 12,

@@ -27,12 +27,19 @@ ORDER BY created_at;
 -- The recovery point, committed before a Graph API call: count the attempt and mark it in
 -- flight. Nothing while the account `scoped_id` is held by a rate limit (`hold_seconds`
 -- says how long), and nothing while an earlier attempt may still be in flight (marked less
--- than `lease_seconds` ago), so two runners of one send never call at once. One row always:
--- `hold_seconds`, and the DM's columns when the attempt began, else NULLs.
+-- than `lease_seconds` ago), so two runners of one send never call at once. Nothing either
+-- while the account's access token is marked invalid (code 190; `token_invalid`). One row
+-- always: `hold_seconds`, `token_invalid`, and the DM's columns when the attempt began,
+-- else NULLs.
 WITH hold AS (
     SELECT coalesce(max(extract(epoch FROM limited_until - now())), 0)::float8 AS seconds
     FROM graph_rate_limits
     WHERE scoped_id = %(scoped_id)s AND limited_until > now()
+), token AS (
+    SELECT EXISTS (
+        SELECT 1 FROM graph_access_tokens
+        WHERE scoped_id = %(scoped_id)s AND invalid_at IS NOT NULL
+    ) AS invalid
 ), began AS (
     UPDATE outbound_messages
     SET attempts = attempts + 1,
@@ -40,20 +47,23 @@ WITH hold AS (
         sending_started_at = now()
     WHERE id = %(id)s AND status = 'pending'
       AND (SELECT seconds FROM hold) = 0
+      AND NOT (SELECT invalid FROM token)
       AND (sending_attempt_id IS NULL
            OR sending_started_at < now() - make_interval(secs => %(lease_seconds)s))
     RETURNING id, recipient_ig_id, kind, payload, status, attempts, retry_base,
               remote_message_id, error, message_id, sending_attempt_id, sending_started_at
 )
-SELECT hold.seconds AS hold_seconds, began.*
-FROM hold LEFT JOIN began ON true;
+SELECT hold.seconds AS hold_seconds, token.invalid AS token_invalid, began.*
+FROM hold CROSS JOIN token LEFT JOIN began ON true;
 
 -- outbound_messages_record_attempt --
 -- Record the outcome of attempt `attempt_id` and clear its recovery point. A NULL
 -- attempt_id is a decision made without a call, taken only if no attempt may still be in
 -- flight. Nothing when the row is no longer pending or the attempt is not the row's.
 -- A rate-limit answer also holds every send of the account `scoped_id` for
--- `hold_seconds` from now (when above 0), never shortening a longer hold.
+-- `hold_seconds` from now (when above 0), never shortening a longer hold. `refund`: the
+-- call does not count against the retry budget (the access token was refused: not the
+-- DM's fault), though `attempts` still counts it.
 WITH hold AS (
     INSERT INTO graph_rate_limits (scoped_id, limited_until, error)
     SELECT %(scoped_id)s, now() + make_interval(secs => %(hold_seconds)s), %(error)s
@@ -67,6 +77,7 @@ SET status = %(status)s,
     remote_message_id = coalesce(%(remote_message_id)s, remote_message_id),
     error = %(error)s,
     payload = payload || %(payload_patch)s,
+    retry_base = retry_base + CASE WHEN %(refund)s THEN 1 ELSE 0 END,
     sending_attempt_id = NULL,
     sending_started_at = NULL
 WHERE id = %(id)s AND status = 'pending'

@@ -162,3 +162,27 @@ WHERE j.status = 'doing'
        OR w.last_heartbeat < now() - coalesce(
               nullif(current_setting('ingest.stalled_after', true), ''), '30 seconds')::interval)
 ORDER BY j.id;
+
+-- status_access_tokens --
+-- Each stored access token's lifecycle (never the token): age, expiry, the last refresh
+-- and its outcome, and whether the Graph API refused it (code 190).
+SELECT scoped_id, source, issued_at, expires_at,
+       extract(epoch FROM now() - issued_at)::bigint AS age_seconds,
+       extract(epoch FROM expires_at - now())::bigint AS expires_in_seconds,
+       refreshed_at, refresh_attempted_at, refresh_error, invalid_at, invalid_error
+FROM graph_access_tokens
+ORDER BY scoped_id;
+
+-- status_webhook_subscriptions --
+-- What the last read of each account's webhook subscription found.
+SELECT scoped_id, checked_at, subscribed, subscribed_fields, error,
+       extract(epoch FROM now() - checked_at)::bigint AS checked_seconds_ago
+FROM webhook_subscription_checks
+ORDER BY scoped_id;
+
+-- status_webhook_silence --
+-- When the latest signed webhook delivery arrived (NULL: none stored).
+SELECT max(received_at) AS latest_signed_at,
+       extract(epoch FROM now() - max(received_at))::bigint AS silent_seconds
+FROM webhook_deliveries
+WHERE signed;

@@ -1,0 +1,66 @@
+"""The webhook subscription watchdog: Meta disables an app's subscription after about an
+hour of failed deliveries, and then nothing arrives and nothing errs. So the service reads
+`GET /{scoped_id}/subscribed_apps` every hour (and at `ingest status --check-remote`),
+records what it found for the `webhook_subscription` check, and sets a gauge; `ingest
+subscribe` subscribes the account again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from service.core import metrics
+from service.core.runtime import Runtime
+from service.instagram import GraphError, account_api
+from service.store import webhook_subscription_checks as store
+
+
+@dataclasses.dataclass(frozen=True)
+class SubscriptionCheck:
+    subscribed: bool
+    fields: tuple[str, ...]
+    error: str | None
+
+
+async def check(rt: Runtime) -> SubscriptionCheck:
+    """Read the account's subscription, record it, and set the gauge."""
+    s = rt.settings
+    try:
+        token = await rt.tokens.current()
+        apps = await account_api.subscriptions(
+            rt.http, s.instagram_api_base_url, s.instagram_scoped_id, token.value
+        )
+    except GraphError as exc:
+        result = SubscriptionCheck(False, (), f"reading subscribed_apps failed: {exc}")
+    else:
+        fields = tuple(sorted({field for app in apps for field in app.fields}))
+        subscribed = account_api.REQUIRED_FIELD in fields
+        error = None
+        if not apps:
+            error = "no app is subscribed to the account's webhooks (`ingest subscribe`)"
+        elif not subscribed:
+            error = (
+                f"the subscription lacks the `{account_api.REQUIRED_FIELD}` field "
+                "(`ingest subscribe`)"
+            )
+        result = SubscriptionCheck(subscribed, fields, error)
+    async with rt.pool.connection() as conn:
+        await store.record(
+            conn,
+            scoped_id=s.instagram_scoped_id,
+            subscribed=result.subscribed,
+            fields=list(result.fields),
+            error=result.error,
+        )
+    metrics.WEBHOOK_SUBSCRIBED.set(int(result.subscribed))
+    return result
+
+
+async def subscribe(rt: Runtime) -> dict[str, Any]:
+    """Subscribe the account to the fields the service reads; Meta's answer."""
+    s = rt.settings
+    token = await rt.tokens.current()
+    return await account_api.subscribe(
+        rt.http, s.instagram_api_base_url, s.instagram_scoped_id, token.value
+    )
