@@ -22,23 +22,23 @@ from service.store.rows import OutboundMessage, VerificationToken
 
 
 async def generate_verification(rt: Runtime, *, ig_id: str, event_id: str) -> VerificationToken:
-    """Mint a token for the account, or return the event's existing one."""
+    """Mint a token for the account, or return the event's existing one. Concurrent calls
+    for one new event store one token and all answer it (or 404, for another account)."""
     async with rt.pool.connection() as conn, conn.transaction():
         await instagram_profiles.upsert(conn, ig_id)
-        existing = await token_store.get_for_event(conn, event_id)
-        if existing is not None:
-            if existing.ig_id != ig_id:
-                raise NotFound(f"event {event_id!r} already has a token for another account")
-            return existing
-        token = await token_store.upsert_for_event(
+        token = await token_store.insert_for_event(
             conn,
             token_hash=mint().hash,
             ig_id=ig_id,
             event_id=event_id,
             ttl_seconds=rt.settings.verification_token_ttl_seconds,
         )
-        assert token is not None  # a new event's token cannot be consumed yet
-        return token
+        # None: the event has a token, committed before this statement (an insert that
+        # races ours waits for it), so this read finds it.
+        token = token or await token_store.get_for_event(conn, event_id)
+    if token is None or token.ig_id != ig_id:
+        raise NotFound(f"event {event_id!r} already has a token for another account")
+    return token
 
 
 async def send_verification_dm(rt: Runtime, *, ig_id: str, token_plain: str) -> OutboundMessage:
@@ -61,7 +61,7 @@ async def send_verification_dm(rt: Runtime, *, ig_id: str, token_plain: str) -> 
         try:
             # None: another attempt holds the row now; answer with it as pending (202), as
             # `send_dm` does for a DM still under way, not with a 500.
-            return await sending.call_and_record(rt, dm, text, {}) or dm
+            return await sending.call_and_record(rt, dm, text) or dm
         except jobs.RetryLater as exc:
             await asyncio.sleep(exc.delay_seconds)
             async with rt.pool.connection() as conn:
