@@ -20,6 +20,7 @@ from workers.retry_strategy import IngestRetryStrategy
 
 REMOVE_OLD_JOBS = "remove_old_jobs"
 REMOVE_DONE_PHASE3_ROWS = "remove_done_phase3_rows"
+PURGE_IDEMPOTENCY_KEYS = "purge_idempotency_keys"
 # Hourly, off the hour so it does not meet every other service's cron at :00.
 RETENTION_CRON = "17 * * * *"
 
@@ -41,6 +42,7 @@ def register(app: procrastinate.App) -> None:
         (jobs.PURGE_WEBHOOK_DELIVERIES, jobs.QUEUE_MAINTENANCE, purge_webhook_deliveries),
         (REMOVE_OLD_JOBS, jobs.QUEUE_MAINTENANCE, remove_old_jobs),
         (REMOVE_DONE_PHASE3_ROWS, jobs.QUEUE_MAINTENANCE, remove_done_phase3_rows),
+        (PURGE_IDEMPOTENCY_KEYS, jobs.QUEUE_MAINTENANCE, purge_idempotency_keys),
     ):
         app.periodic(cron=RETENTION_CRON, periodic_id=name)(
             app.task(name=name, queue=queue, pass_context=True)(task)
@@ -102,3 +104,7 @@ async def remove_old_jobs(context: procrastinate.JobContext, timestamp: int) -> 
 
 async def remove_done_phase3_rows(context: procrastinate.JobContext, timestamp: int) -> Fields:
     return {"deleted": await retention.remove_done_phase3_rows(_runtime(context))}
+
+
+async def purge_idempotency_keys(context: procrastinate.JobContext, timestamp: int) -> Fields:
+    return {"deleted": await retention.purge_idempotency_keys(_runtime(context))}

@@ -107,3 +107,11 @@ class WebhookDelivery:
     # `attempts` when an operator last re-queued it; the retry limit counts from here.
     retry_base: int = 0
     body: Any = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class IdempotencyKey:
+    key_hash: str
+    request_hash: str
+    outbound_message_id: uuid.UUID
+    created_at: dt.datetime

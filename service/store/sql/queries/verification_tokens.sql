@@ -24,11 +24,14 @@ FROM verification_tokens
 WHERE created_by_event_id = %(event_id)s;
 
 -- verification_tokens_get_live --
--- A token by hash, if it belongs to the account and is unconsumed and unexpired.
+-- A token by hash, if it belongs to the account and is unconsumed and unexpired, locked
+-- until the transaction ends: two requests to DM one token are serialised here, so the
+-- second sees the first's DM.
 SELECT token_hash, ig_id, expires_at, consumed, created_by_event_id
 FROM verification_tokens
 WHERE token_hash = %(token_hash)s AND ig_id = %(ig_id)s
-  AND NOT consumed AND expires_at > now();
+  AND NOT consumed AND expires_at > now()
+FOR UPDATE;
 
 -- verification_tokens_lock --
 -- A token by hash, whatever its state, locked until the transaction ends: two calls that
