@@ -15,7 +15,7 @@ DO $$
 DECLARE
     app_tables text[] := ARRAY['schema_migrations', 'profiles', 'instagram_profiles',
         'messages', 'verification_tokens', 'outbound_messages', 'phase3_queue',
-        'webhook_deliveries', 'graph_rate_limits', 'message_edits'];
+        'webhook_deliveries', 'graph_rate_limits', 'message_edits', 'idempotency_keys'];
     app_functions text[] := ARRAY['set_updated_at', 'phase3_queue_notify'];
     exposed oid[];
     grantees text;
