@@ -45,8 +45,9 @@ async def generate_verification(rt: Runtime, *, ig_id: str, event_id: str) -> Ve
         # None: the event has a token, committed before this statement (an insert that
         # races ours waits for it), so this read finds it.
         token = token or await token_store.get_for_event(conn, event_id)
-    if token is None or token.ig_id != ig_id:
-        raise NotFound(f"event {event_id!r} already has a token for another account")
+        if token is None or token.ig_id != ig_id:
+            # Raised in the transaction, so the profile upserted above is rolled back too.
+            raise NotFound(f"event {event_id!r} already has a token for another account")
     return token
 
 

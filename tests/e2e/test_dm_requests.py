@@ -219,6 +219,9 @@ def test_concurrent_generate_verification_for_one_new_event_never_answers_500(
         )
     assert {a.status_code for a in answers} <= {200, 404}, [a.text for a in answers]
     [token] = db.execute("SELECT token_hash, ig_id FROM verification_tokens").fetchall()
+    # A refused request (404) leaves no profile behind.
+    profiles = db.execute("SELECT ig_id FROM instagram_profiles").fetchall()
+    assert profiles == [{"ig_id": token["ig_id"]}]
     for body, answer in zip(bodies, answers, strict=True):
         if answer.status_code == 200:
             assert answer.json()["token_hash"] == token["token_hash"]
