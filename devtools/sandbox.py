@@ -6,7 +6,9 @@ the next scripted response, if any; a scripted non-2xx records nothing (set `del
 "sent, yet an error"). Control endpoints for other processes: `GET /_sandbox/messages`,
 `GET /_sandbox/requests` (counts: Send API requests, DMs recorded), `POST /_sandbox/script`
 (one response or a list), `POST /_sandbox/reset`. Each DM records when its request arrived
-(`arrived_at`, before the latency) and when it was answered (`received_at`, after).
+(`arrived_at`, before the latency) and when it was answered (`received_at`, after). A test
+that needs a send to stay in flight calls `hold()`: requests are counted, then wait until
+`release()` (`wait_for_attempts(n)` tells when they have arrived).
 
 The account endpoints (token refresh, webhook subscriptions) and a revoked token's code 190:
 `devtools.sandbox_accounts`, as `sandbox.accounts`.
@@ -39,6 +41,7 @@ log = logging.getLogger("sandbox")
 _TOKEN_IN_LINK = re.compile(r"token=[^&\s]+")
 MAX_BODY_BYTES = 64 * 1024
 MAX_TEXT_BYTES = 1000  # Meta's limit, enforced here as Meta does
+HOLD_SECONDS = 60.0  # the longest a held request waits for release()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,6 +92,8 @@ class Sandbox:
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self.accounts = Accounts()
+        self._open = threading.Event()  # cleared by hold(): requests wait until release()
+        self._open.set()
 
     def start(self, timeout: float = 10.0) -> Sandbox:
         """Serve in a background thread with its own event loop; return once accepting."""
@@ -160,6 +165,22 @@ class Sandbox:
             self._attempts = 0
             self._script.clear()
         self.accounts.reset()
+        self._open.set()
+
+    def hold(self) -> None:
+        """Keep every Send API request in flight, once counted, until `release()`."""
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+    def wait_for_attempts(self, n: int, timeout: float = 10.0) -> int:
+        """Send API requests received, once there are at least `n`; AssertionError at the
+        deadline."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: self._attempts >= n, timeout):
+                raise AssertionError(f"expected {n} requests in {timeout}s, got {self._attempts}")
+            return self._attempts
 
     def wait_for_messages(self, n: int, timeout: float = 10.0) -> list[SandboxMessage]:
         """The recorded DMs once there are at least `n`; AssertionError at the deadline."""
@@ -196,6 +217,10 @@ class Sandbox:
         arrived_at = _now()
         with self._changed:
             self._attempts += 1
+            self._changed.notify_all()
+        if not self._open.is_set():
+            # Bounded, so that a test that never releases fails rather than hangs.
+            await asyncio.get_running_loop().run_in_executor(None, self._open.wait, HOLD_SECONDS)
         await asyncio.sleep(self.latency_seconds)  # yields: other requests go on meanwhile
         auth = headers.get(b"authorization", b"")
         if not auth.startswith(b"Bearer ") or not auth[7:].strip():

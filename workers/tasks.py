@@ -22,6 +22,7 @@ REMOVE_OLD_JOBS = "remove_old_jobs"
 REMOVE_DONE_PHASE3_ROWS = "remove_done_phase3_rows"
 REFRESH_ACCESS_TOKEN = "refresh_access_token"
 CHECK_WEBHOOK_SUBSCRIPTION = "check_webhook_subscription"
+PURGE_IDEMPOTENCY_KEYS = "purge_idempotency_keys"
 # Hourly, off the hour so it does not meet every other service's cron at :00.
 RETENTION_CRON = "17 * * * *"
 # Hourly too: a refresh is due for days before the token expires, and Meta disables a
@@ -47,6 +48,7 @@ def register(app: procrastinate.App) -> None:
         (jobs.PURGE_WEBHOOK_DELIVERIES, jobs.QUEUE_MAINTENANCE, purge_webhook_deliveries),
         (REMOVE_OLD_JOBS, jobs.QUEUE_MAINTENANCE, remove_old_jobs),
         (REMOVE_DONE_PHASE3_ROWS, jobs.QUEUE_MAINTENANCE, remove_done_phase3_rows),
+        (PURGE_IDEMPOTENCY_KEYS, jobs.QUEUE_MAINTENANCE, purge_idempotency_keys),
     ):
         app.periodic(cron=RETENTION_CRON, periodic_id=name)(
             app.task(name=name, queue=queue, pass_context=True)(task)
@@ -134,3 +136,7 @@ async def check_webhook_subscription(context: procrastinate.JobContext, timestam
     if not found.subscribed:
         fields |= {"level": "warning", "error": found.error}
     return fields
+
+
+async def purge_idempotency_keys(context: procrastinate.JobContext, timestamp: int) -> Fields:
+    return {"deleted": await retention.purge_idempotency_keys(_runtime(context))}

@@ -34,3 +34,12 @@ class Unauthenticated(ServiceError):
 
 class Forbidden(ServiceError):
     """The request's proof of origin is wrong (a bad signature or verify token)."""
+
+
+class RateLimited(ServiceError):
+    """The request would wait out a rate limit longer than it may: try again after
+    `retry_after_seconds`."""
+
+    def __init__(self, message: str, *, retry_after_seconds: float) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds

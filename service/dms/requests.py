@@ -1,9 +1,12 @@
 """DMs asked for through the internal API, and the tokens it mints.
 
 `send_dm` goes through the worker like every other DM (recorded and deferred in one
-transaction) and waits briefly for the result. `send_verification_dm` is given a
-plaintext token, which may never be stored, so no job can carry it: it is sent here,
-in the request, with the same retry schedule as the worker's.
+transaction) and waits briefly for the result; with an `Idempotency-Key`, a repeated
+request answers the first one's DM. Once the DM is recorded, no database error makes its
+answer a 5xx: the caller gets the DM's id, `pending`. `send_verification_dm` is given a
+plaintext token, which may never be stored, so no job can carry it: it is sent here, in
+the request, with the worker's retry schedule but waiting at most `send_dm_wait_seconds`
+in all; a DM it cannot send in that time fails (429 when a rate limit is why).
 """
 
 from __future__ import annotations
@@ -11,42 +14,60 @@ from __future__ import annotations
 import asyncio
 import time
 
+import psycopg
+import structlog
+
 from service.core import backoff, jobs
-from service.core.errors import NotFound
+from service.core.db import Connection
+from service.core.errors import Conflict, NotFound, RateLimited
 from service.core.runtime import Runtime
-from service.dms import sending, texts
+from service.dms import idempotency, sending, texts
 from service.dms.token_mint import hash_token, mint
-from service.store import instagram_profiles, outbound_messages
+from service.store import graph_rate_limits, idempotency_keys, instagram_profiles, outbound_messages
 from service.store import verification_tokens as token_store
 from service.store.rows import OutboundMessage, VerificationToken
 
+log = structlog.get_logger("dms")
+
 
 async def generate_verification(rt: Runtime, *, ig_id: str, event_id: str) -> VerificationToken:
-    """Mint a token for the account, or return the event's existing one."""
+    """Mint a token for the account, or return the event's existing one. Concurrent calls
+    for one new event store one token and all answer it (or 404, for another account)."""
     async with rt.pool.connection() as conn, conn.transaction():
         await instagram_profiles.upsert(conn, ig_id)
-        existing = await token_store.get_for_event(conn, event_id)
-        if existing is not None:
-            if existing.ig_id != ig_id:
-                raise NotFound(f"event {event_id!r} already has a token for another account")
-            return existing
-        token = await token_store.upsert_for_event(
+        token = await token_store.insert_for_event(
             conn,
             token_hash=mint().hash,
             ig_id=ig_id,
             event_id=event_id,
             ttl_seconds=rt.settings.verification_token_ttl_seconds,
         )
-        assert token is not None  # a new event's token cannot be consumed yet
-        return token
+        # None: the event has a token, committed before this statement (an insert that
+        # races ours waits for it), so this read finds it.
+        token = token or await token_store.get_for_event(conn, event_id)
+        if token is None or token.ig_id != ig_id:
+            # Raised in the transaction, so the profile upserted above is rolled back too.
+            raise NotFound(f"event {event_id!r} already has a token for another account")
+    return token
 
 
 async def send_verification_dm(rt: Runtime, *, ig_id: str, token_plain: str) -> OutboundMessage:
-    token_hash = hash_token(token_plain)
+    s, token_hash = rt.settings, hash_token(token_plain)
+    deadline = time.monotonic() + s.send_dm_wait_seconds
     async with rt.pool.connection() as conn, conn.transaction():
+        # Locks the token: a second request for it waits, then sees this one's DM.
         if await token_store.get_live(conn, token_hash=token_hash, ig_id=ig_id) is None:
             raise NotFound("no unexpired, unused verification token matches this ig_id")
-        text = texts.verification_redacted(verify_url_base=rt.settings.verify_url_base, ig_id=ig_id)
+        if await outbound_messages.token_dmed_recently(
+            conn, ig_id=ig_id, token_hash=token_hash, window_seconds=s.verification_resend_seconds
+        ):
+            raise Conflict(
+                "this token was DMed to the account less than VERIFICATION_RESEND_SECONDS ago"
+            )
+        hold = await graph_rate_limits.hold_seconds(conn, s.instagram_scoped_id)
+        if hold > s.send_dm_wait_seconds:
+            raise RateLimited(RATE_LIMITED, retry_after_seconds=hold)
+        text = texts.verification_redacted(verify_url_base=s.verify_url_base, ig_id=ig_id)
         dm = await outbound_messages.insert(
             conn,
             recipient_ig_id=ig_id,
@@ -54,40 +75,112 @@ async def send_verification_dm(rt: Runtime, *, ig_id: str, token_plain: str) -> 
             payload={"text": text, "token_hash": token_hash},
         )
         assert dm is not None  # without a message_id, an insert has nothing to conflict with
-    text = texts.verification(
-        verify_url_base=rt.settings.verify_url_base, token=token_plain, ig_id=ig_id
-    )
+    text = texts.verification(verify_url_base=s.verify_url_base, token=token_plain, ig_id=ig_id)
     while True:
         try:
             # None: another attempt holds the row now; answer with it as pending (202), as
             # `send_dm` does for a DM still under way, not with a 500.
-            return await sending.call_and_record(rt, dm, text, {}) or dm
+            return await sending.call_and_record(rt, dm, text) or dm
         except sending.TokenHeld:
             # The hold lasts until an operator acts, and no job could send this DM later
             # (the token's plaintext is not stored): fail it now; the caller may ask again.
             return await sending.fail_held(rt, dm) or dm
         except jobs.RetryLater as exc:
+            if time.monotonic() + exc.delay_seconds > deadline:
+                return await _give_up(rt, dm)
             await asyncio.sleep(exc.delay_seconds)
             async with rt.pool.connection() as conn:
                 dm = await outbound_messages.get(conn, dm.id) or dm
 
 
-async def send_dm(rt: Runtime, *, ig_id: str, text: str, kind: str) -> OutboundMessage:
-    """Record and defer the DM, then wait up to `send_dm_wait_seconds` for its outcome."""
-    async with rt.pool.connection() as conn, conn.transaction():
+RATE_LIMITED = "the Instagram account is over a Graph API rate limit: nothing was sent"
+OUT_OF_TIME = (
+    "given up: SEND_DM_WAIT_SECONDS ran out, and no job can send a link whose token only the "
+    "request knew"
+)
+
+
+async def _give_up(rt: Runtime, dm: OutboundMessage) -> OutboundMessage:
+    """Fail a DM that the request has no time left to send: its link's token exists only
+    in this request. A rate limit answers 429, so the caller asks again after it."""
+    async with rt.pool.connection() as conn:
+        dm = await outbound_messages.get(conn, dm.id) or dm
+        failed = await outbound_messages.record_attempt(
+            conn,
+            dm.id,
+            status="failed",
+            attempt_id=None,
+            lease_seconds=sending.attempt_lease_seconds(rt.settings),
+            error=f"{dm.error}; {OUT_OF_TIME}" if dm.error else OUT_OF_TIME,
+        )
+        hold = await graph_rate_limits.hold_seconds(conn, rt.settings.instagram_scoped_id)
+    if hold > 0:
+        raise RateLimited(RATE_LIMITED, retry_after_seconds=hold)
+    return failed or dm
+
+
+async def send_dm(
+    rt: Runtime, *, ig_id: str, text: str, kind: str, idempotency_key: str | None = None
+) -> OutboundMessage:
+    """Record and defer the DM, then wait up to `send_dm_wait_seconds` for its outcome.
+    With a key already used for the same request, the DM that request recorded instead."""
+    key = None if idempotency_key is None else idempotency.key_hash(idempotency_key)
+    fields = idempotency.request_hash(ig_id=ig_id, message_text=text, kind=kind)
+    async with rt.pool.connection() as conn:
+        dm = await _record(rt, conn, ig_id=ig_id, text=text, kind=kind, key=key, fields=fields)
+        if dm is None:
+            dm = await _recorded_for_key(conn, key or "", fields)
+    return await wait_for_outcome(rt, dm, rt.settings.send_dm_wait_seconds)
+
+
+async def _record(
+    rt: Runtime,
+    conn: Connection,
+    *,
+    ig_id: str,
+    text: str,
+    kind: str,
+    key: str | None,
+    fields: str,
+) -> OutboundMessage | None:
+    """The DM, its key and its job in one transaction; None (nothing) if the key is taken.
+    A request racing another with the same key waits here for it to commit."""
+    async with conn.transaction() as tx:
         dm = await outbound_messages.insert(
             conn, recipient_ig_id=ig_id, kind=kind, payload={"text": text}
         )
         assert dm is not None  # without a message_id, an insert has nothing to conflict with
+        if key is not None and not await idempotency_keys.insert(
+            conn, key_hash=key, request_hash=fields, outbound_message_id=dm.id
+        ):
+            raise psycopg.Rollback(tx)
         await jobs.defer_send_outbound(rt.jobs, conn, dm.id)
-    return await wait_for_outcome(rt, dm, rt.settings.send_dm_wait_seconds)
+        return dm
+    return None
+
+
+async def _recorded_for_key(conn: Connection, key: str, fields: str) -> OutboundMessage:
+    earlier = await idempotency_keys.get(conn, key)
+    dm = None if earlier is None else await outbound_messages.get(conn, earlier.outbound_message_id)
+    if earlier is None or dm is None:
+        # Deleted between the insert and this read: only a key past its retention is.
+        raise Conflict(f"this {idempotency.HEADER} has just expired; send again")
+    if earlier.request_hash != fields:
+        raise Conflict(f"this {idempotency.HEADER} was used with another request body")
+    return dm
 
 
 async def wait_for_outcome(rt: Runtime, dm: OutboundMessage, seconds: float) -> OutboundMessage:
+    """The DM once settled, or as it last read when `seconds` ran out or the database
+    failed: it is recorded and its job will send it, so the caller hears "pending"."""
     deadline = time.monotonic() + seconds
     pauses = backoff.waits(base=0.01, cap=0.2)
     while dm.status == "pending" and time.monotonic() < deadline:
         await asyncio.sleep(next(pauses))
-        async with rt.pool.connection() as conn:
-            dm = await outbound_messages.get(conn, dm.id) or dm
+        try:
+            async with rt.pool.connection() as conn:
+                dm = await outbound_messages.get(conn, dm.id) or dm
+        except psycopg.Error as exc:
+            log.warning("send-dm outcome unread", outbound_id=str(dm.id), error=type(exc).__name__)
+            break
     return dm

@@ -71,6 +71,7 @@ TOKEN_HELD = (
     "the access token was refused (Graph API code 190): the account's sends wait for a "
     "new one (`ingest token set`, or a refresh)"
 )
+TOKEN_UNUSABLE = "the event's verification token was already used, or is another account's"
 RECORD_RETRY_SECONDS = 10
 
 
@@ -110,28 +111,18 @@ async def send_pending(rt: Runtime, dm: OutboundMessage) -> OutboundMessage | No
         return dm
     if dm.sending_attempt_id is not None and _calls(dm) > rt.settings.send_max_retries:
         return await _settle_without_call(rt, dm, INTERRUPTED)
-    text, patch = dm.payload["text"], {}
+    text, token = dm.payload["text"], None
     if dm.kind == "verification" and dm.message_id is not None:
-        minted = token_mint.mint()
-        async with rt.pool.connection() as conn:
-            stored = await token_store.upsert_for_event(
-                conn,
-                token_hash=minted.hash,
-                ig_id=dm.recipient_ig_id,
-                event_id=dm.message_id,
-                ttl_seconds=rt.settings.verification_token_ttl_seconds,
-            )
-        if stored is None:
-            return await _settle_without_call(
-                rt, dm, "the event's verification token was already used"
-            )
+        # Minted here, stored only by the statement that begins the call (`call_and_record`):
+        # a runner that may not call changes nothing, so the link of a DM already in flight
+        # keeps naming a stored token.
+        token = token_mint.mint()
         text = texts.verification(
             verify_url_base=rt.settings.verify_url_base,
-            token=minted.plaintext,
+            token=token.plaintext,
             ig_id=dm.recipient_ig_id,
         )
-        patch = {"token_hash": minted.hash}
-    return await call_and_record(rt, dm, text, patch)
+    return await call_and_record(rt, dm, text, event_token=token)
 
 
 async def fail_orphaned(rt: Runtime) -> list[uuid.UUID]:
@@ -143,17 +134,40 @@ async def fail_orphaned(rt: Runtime) -> list[uuid.UUID]:
 
 
 async def call_and_record(
-    rt: Runtime, dm: OutboundMessage, text: str, patch: dict
+    rt: Runtime,
+    dm: OutboundMessage,
+    text: str,
+    *,
+    event_token: token_mint.MintedToken | None = None,
 ) -> OutboundMessage | None:
+    """Begin an attempt, make the call, record its outcome. `event_token`: the token in
+    `text`'s link, stored as the DM's event's token in the transaction that begins the
+    attempt, and only if it begins."""
     s, attempt_id = rt.settings, uuid.uuid4()
+    token_refused = False
     async with rt.pool.connection() as conn:
-        hold, began = await outbound_messages.begin_attempt(
-            conn,
-            dm.id,
-            scoped_id=s.instagram_scoped_id,
-            attempt_id=attempt_id,
-            lease_seconds=attempt_lease_seconds(s),
-        )
+        async with conn.transaction() as tx:
+            hold, began = await outbound_messages.begin_attempt(
+                conn,
+                dm.id,
+                scoped_id=s.instagram_scoped_id,
+                attempt_id=attempt_id,
+                lease_seconds=attempt_lease_seconds(s),
+            )
+            if began is not None and event_token is not None:
+                stored = await token_store.upsert_for_event(
+                    conn,
+                    token_hash=event_token.hash,
+                    ig_id=dm.recipient_ig_id,
+                    event_id=began.message_id,
+                    ttl_seconds=s.verification_token_ttl_seconds,
+                )
+                if stored is None:
+                    token_refused = True
+                    raise psycopg.Rollback(tx)  # the attempt is not begun either
+    if token_refused:
+        return await _settle_without_call(rt, dm, TOKEN_UNUSABLE)
+    patch = {} if event_token is None else {"token_hash": event_token.hash}
     if hold.token_invalid:
         raise TokenHeld(s.token_hold_recheck_seconds, TOKEN_HELD)
     if hold.rate_limit_seconds > 0:

@@ -6,6 +6,7 @@ nothing an input can do yields another 5xx.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import psycopg
@@ -20,6 +21,7 @@ from litestar.status_codes import (
     HTTP_409_CONFLICT,
     HTTP_410_GONE,
     HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
@@ -34,6 +36,7 @@ from service.core.errors import (
     InvalidRequest,
     MalformedRequest,
     NotFound,
+    RateLimited,
     ServiceError,
     Unauthenticated,
 )
@@ -70,6 +73,12 @@ def _service_error(status_code: int) -> Callable[[Request, ServiceError], Respon
         return error_response(status_code, str(exc))
 
     return handler
+
+
+def _rate_limited(_: Request, exc: RateLimited) -> Response:
+    response = error_response(HTTP_429_TOO_MANY_REQUESTS, str(exc))
+    response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_seconds)))
+    return response
 
 
 def _data_error(_: Request, exc: psycopg.DataError) -> Response:
@@ -115,6 +124,7 @@ def _unexpected(_: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     HTTPException: _http_exception,
     **{error: _service_error(status) for error, status in _SERVICE_ERROR_STATUS.items()},
+    RateLimited: _rate_limited,
     # psycopg_pool's errors (PoolTimeout, PoolClosed) are OperationalErrors.
     psycopg.Error: _database_error,
     ConnectorException: _database_error,

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, Response, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
-from litestar.params import JSONBody
+from litestar.params import HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from service.accounts import verification
 from service.core.errors import InvalidRequest
 from service.core.runtime import Runtime
-from service.dms import requests
+from service.dms import idempotency, requests
 from service.http.guards import require_service_token
 from service.http.schemas import (
     GenerateVerificationRequest,
@@ -84,20 +86,42 @@ class InternalController(Controller):
     async def send_verification_dm(
         self, data: JSONBody[SendVerificationDmRequest], rt: NamedDependency[Runtime]
     ) -> Response[SendDmResponse]:
-        """Send the verification DM for a live token of this account."""
+        """Send the verification DM for a live token of this account, waiting at most
+        SEND_DM_WAIT_SECONDS; 429 with Retry-After when a rate limit holds longer, 409 when
+        this token was DMed within VERIFICATION_RESEND_SECONDS."""
         dm = await requests.send_verification_dm(rt, ig_id=data.ig_id, token_plain=data.token_plain)
         return _dm_response(dm)
 
     @post("/send-dm", status_code=HTTP_200_OK)
     async def send_dm(
-        self, data: JSONBody[SendDmRequest], rt: NamedDependency[Runtime]
+        self,
+        data: JSONBody[SendDmRequest],
+        rt: NamedDependency[Runtime],
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(
+                name=idempotency.HEADER,
+                description="Repeat the request with the same key to get the first one's "
+                "answer, with nothing sent again; another body under the key is 409. "
+                "Kept 24 hours at least.",
+            ),
+        ] = None,
     ) -> Response[SendDmResponse]:
-        """Send a DM; 200 once sent, 202 with status "pending" if still under way."""
+        """Send a DM; 200 once sent, 202 with status "pending" if still under way (also
+        when its outcome cannot be read: it is recorded and its job sends it)."""
+        if idempotency_key is not None:
+            idempotency.check_key(idempotency_key)
         if not data.message_text.strip():
             raise InvalidRequest("message_text must not be empty")
         if not text_fits(data.message_text):
             raise InvalidRequest("message_text is longer than the Graph API's 1000 bytes")
-        dm = await requests.send_dm(rt, ig_id=data.ig_id, text=data.message_text, kind=data.kind)
+        dm = await requests.send_dm(
+            rt,
+            ig_id=data.ig_id,
+            text=data.message_text,
+            kind=data.kind,
+            idempotency_key=idempotency_key,
+        )
         return _dm_response(dm)
 
     @post("/verify", status_code=HTTP_200_OK)

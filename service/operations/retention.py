@@ -3,7 +3,8 @@
 Finished jobs (succeeded, failed, cancelled, aborted) and their events go
 `job_retention_days` after they finished, through procrastinate's own `remove_old_jobs`;
 done Phase 3 rows go `phase3_retention_days` after completion; forwarded webhook
-deliveries go `webhook_retention_days` after they were forwarded. Messages and outbound DMs are
+deliveries go `webhook_retention_days` after they were forwarded; send-dm's idempotency keys
+go a day after they were first used (`service.dms.idempotency`). Messages and outbound DMs are
 the audit trail and are kept, and so are deliveries never forwarded (still retrying, or
 failed): deleting those would lose events before an operator replays them.
 """
@@ -14,7 +15,8 @@ import procrastinate
 from procrastinate import builtin_tasks
 
 from service.core.runtime import Runtime
-from service.store import phase3_queue, webhook_deliveries
+from service.dms import idempotency
+from service.store import idempotency_keys, phase3_queue, webhook_deliveries
 
 DAY_SECONDS = 86_400
 
@@ -43,3 +45,9 @@ async def purge_forwarded_deliveries(rt: Runtime) -> int:
         return 0
     async with rt.pool.connection() as conn:
         return await webhook_deliveries.purge_forwarded(conn, retention_days=days)
+
+
+async def purge_idempotency_keys(rt: Runtime) -> int:
+    """Delete the idempotency keys past their day; returns how many."""
+    async with rt.pool.connection() as conn:
+        return await idempotency_keys.purge(conn, retention_seconds=idempotency.RETENTION_SECONDS)

@@ -21,6 +21,7 @@ _COUNT_FAILED_UNKNOWN = query("outbound_messages_count_failed_unknown")
 _RECORD_ATTEMPT = query("outbound_messages_record_attempt")
 _FAIL_ORPHANED = query("outbound_messages_fail_orphaned")
 _HAS_RECENT_VERIFICATION = query("outbound_messages_has_recent_verification")
+_TOKEN_DMED_RECENTLY = query("outbound_messages_token_dmed_recently")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,5 +182,17 @@ async def recent_verification_exists(conn: Connection, ig_id: str, window_second
         conn,
         _HAS_RECENT_VERIFICATION,
         {"ig_id": ig_id, "window_seconds": window_seconds},
+    )
+    return bool(row["recent"])
+
+
+async def token_dmed_recently(
+    conn: Connection, *, ig_id: str, token_hash: str, window_seconds: int
+) -> bool:
+    """Whether a DM of this token to the account is pending, or was sent, that recently."""
+    row = await fetch_row(
+        conn,
+        _TOKEN_DMED_RECENTLY,
+        {"ig_id": ig_id, "token_hash": token_hash, "window_seconds": window_seconds},
     )
     return bool(row["recent"])

@@ -125,3 +125,11 @@ class StoredAccessToken:
     refresh_error: str | None = None
     invalid_at: dt.datetime | None = None
     invalid_error: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class IdempotencyKey:
+    key_hash: str
+    request_hash: str
+    outbound_message_id: uuid.UUID
+    created_at: dt.datetime

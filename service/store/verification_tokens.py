@@ -9,6 +9,7 @@ from service.store.queries import fetch_one, fetch_row, query
 from service.store.rows import VerificationToken, from_row
 
 _UPSERT_FOR_EVENT = query("verification_tokens_upsert_for_event")
+_INSERT_FOR_EVENT = query("verification_tokens_insert_for_event")
 _GET_FOR_EVENT = query("verification_tokens_get_for_event")
 _GET_LIVE = query("verification_tokens_get_live")
 _LOCK = query("verification_tokens_lock")
@@ -18,10 +19,28 @@ _CONSUME = query("verification_tokens_consume")
 async def upsert_for_event(
     conn: Connection, *, token_hash: str, ig_id: str, event_id: str | None, ttl_seconds: int
 ) -> VerificationToken | None:
-    """Store the hash; for an event, replace its unconsumed token. None if it was consumed."""
+    """Store the hash; for an event, replace its unconsumed token of the same account. None
+    if it was consumed or is another account's."""
     row = await fetch_one(
         conn,
         _UPSERT_FOR_EVENT,
+        {
+            "token_hash": token_hash,
+            "ig_id": ig_id,
+            "event_id": event_id,
+            "ttl_seconds": ttl_seconds,
+        },
+    )
+    return None if row is None else from_row(VerificationToken, row)
+
+
+async def insert_for_event(
+    conn: Connection, *, token_hash: str, ig_id: str, event_id: str, ttl_seconds: int
+) -> VerificationToken | None:
+    """Store the hash as the event's token; None if the event has one already."""
+    row = await fetch_one(
+        conn,
+        _INSERT_FOR_EVENT,
         {
             "token_hash": token_hash,
             "ig_id": ig_id,

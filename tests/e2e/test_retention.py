@@ -25,6 +25,7 @@ def test_periodic_tasks_run_hourly_on_the_maintenance_queue(database_url):
             jobs.QUEUE_MAINTENANCE,
             tasks.SUBSCRIPTION_CHECK_CRON,
         ),
+        (tasks.PURGE_IDEMPOTENCY_KEYS, jobs.QUEUE_MAINTENANCE, tasks.RETENTION_CRON),
     }
     assert jobs.QUEUE_MAINTENANCE in jobs.QUEUES
 
@@ -74,3 +75,27 @@ def test_retention_deletes_old_finished_jobs_and_done_phase3_rows(stack, db):
     assert phase3 == {"m-done-recent", "m-queued-old"}
     assert len(stack.rows("SELECT * FROM messages")) == 4
     assert len(stack.rows("SELECT * FROM outbound_messages")) == 1
+
+
+def test_retention_deletes_idempotency_keys_after_a_day(stack, db):
+    for key, hours_ago in (("a", 25), ("b", 23)):
+        dm_id = seed.outbound(db, kind="custom", minutes_ago=hours_ago * 60)
+        db.execute(
+            "INSERT INTO idempotency_keys (key_hash, request_hash, outbound_message_id,"
+            " created_at) VALUES (repeat(%s, 64), repeat('0', 64), %s,"
+            " now() - make_interval(hours => %s))",
+            (key, dm_id, hours_ago),
+        )
+    app = jobs.make_app(stack.env["DATABASE_URL"])
+    with app.open():
+        job_id = app.configure_task(
+            tasks.PURGE_IDEMPOTENCY_KEYS, queue=jobs.QUEUE_MAINTENANCE
+        ).defer(timestamp=0)
+    wait_until(
+        lambda: stack.rows(
+            "SELECT 1 FROM procrastinate_jobs WHERE id = %s AND status = 'succeeded'", job_id
+        ),
+        what="the idempotency keys' retention job",
+    )
+    assert stack.rows("SELECT key_hash FROM idempotency_keys") == [{"key_hash": "b" * 64}]
+    assert len(stack.rows("SELECT * FROM outbound_messages")) == 2

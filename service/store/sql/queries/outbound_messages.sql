@@ -119,6 +119,19 @@ SELECT EXISTS (
                AND NOT t.consumed AND t.expires_at > now()))
 ) AS recent;
 
+-- outbound_messages_token_dmed_recently --
+-- Whether a verification DM of this token to this account is under way, or was sent,
+-- within the last `window_seconds`: then send-verification-dm refuses to send it again.
+SELECT EXISTS (
+    SELECT 1
+    FROM outbound_messages
+    WHERE recipient_ig_id = %(ig_id)s
+      AND kind = 'verification'
+      AND created_at > now() - make_interval(secs => %(window_seconds)s)
+      AND payload ->> 'token_hash' = %(token_hash)s
+      AND status IN ('pending', 'sent')
+) AS recent;
+
 -- outbound_messages_requeue_failed --
 -- Put a batch of failed DMs back to `pending` as new attempts (`ingest retry-failed`), each
 -- with a fresh retry budget: `retry_base` takes the calls made so far, which `attempts`
