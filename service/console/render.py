@@ -1,0 +1,79 @@
+"""The console's HTML: Jinja templates from the package's `templates/` (package data, read
+through the package's loader, so a wheel or zip install finds them), escaped by default."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import urlencode
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from litestar import Request, Response
+from litestar.enums import MediaType
+from litestar.utils.scope.state import ScopeState
+
+ENVIRONMENT = Environment(
+    loader=PackageLoader("service.console", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _when(value: dt.datetime | None) -> str:
+    """UTC, to the second: operators compare these with logs, which are in UTC."""
+    if value is None:
+        return "-"
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = int(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} m {s % 60} s"
+    if s < 86400:
+        return f"{s // 3600} h {s % 3600 // 60} m"
+    return f"{s // 86400} d {s % 86400 // 3600} h"
+
+
+def query_string(values: dict[str, Any]) -> str:
+    """A query string of the values that are set."""
+    return urlencode({k: v for k, v in values.items() if v not in (None, "")})
+
+
+ENVIRONMENT.filters.update(when=_when, duration=_duration, query=query_string)
+
+
+def csrf_token(request: Request) -> str:
+    """The token that the CSRF middleware checks on the next POST from this page."""
+    token = ScopeState.from_scope(request.scope).csrf_token
+    return token if isinstance(token, str) else ""
+
+
+def page(
+    request: Request, template: str, *, status_code: int = 200, **context: Any
+) -> Response[str]:
+    html = ENVIRONMENT.get_template(template).render(
+        csrf_token=csrf_token(request),
+        operator=getattr(request.state, "operator", None),
+        **context,
+    )
+    return Response(
+        html,
+        status_code=status_code,
+        media_type=MediaType.HTML,
+        # Nothing here is for another site to frame, nor for a cache to keep.
+        headers={
+            "cache-control": "no-store",
+            "x-frame-options": "DENY",
+            "content-security-policy": (
+                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+                "frame-ancestors 'none'; form-action 'self'"
+            ),
+            "referrer-policy": "same-origin",
+        },
+    )

@@ -1,0 +1,133 @@
+"""The console over HTTP, without a browser: off without CONSOLE_PASSWORD, every page behind
+the sign-in, every POST behind the CSRF token, sign-in failures limited, cookies locked down."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from litestar.testing import TestClient
+
+from service.console.access import MAX_FAILURES
+from service.core.settings import Settings
+from service.http.app import create_app
+from tests.support import seed
+from tests.support.stack import make_env
+
+PASSWORD = "console-password-0123456789"
+PAGES = (
+    "/console",
+    "/console/search?q=x",
+    "/console/message?mid=m-1",
+    "/console/user?ig_id=user-1",
+    "/console/failures",
+    "/console/requeue",
+)
+
+
+@pytest.fixture
+def console(database_url: str, sandbox):
+    env = make_env(database_url=database_url, graph_url=sandbox.url, CONSOLE_PASSWORD=PASSWORD)
+    with TestClient(create_app(Settings.from_mapping(env))) as client:
+        yield client
+
+
+def csrf(client: TestClient, path: str = "/console/login") -> str:
+    page = client.get(path)
+    return re.search(r'name="_csrf_token" value="([^"]+)"', page.text)[1]
+
+
+def sign_in(client: TestClient, password: str = PASSWORD, operator: str = "ada"):
+    token = csrf(client)
+    return client.post(
+        "/console/login",
+        data={"_csrf_token": token, "operator": operator, "password": password, "next": "/console"},
+        follow_redirects=False,
+    )
+
+
+def test_the_console_is_off_without_a_password(database_url, sandbox):
+    env = make_env(database_url=database_url, graph_url=sandbox.url)
+    with TestClient(create_app(Settings.from_mapping(env))) as client:
+        assert client.get("/console").status_code == 404
+        assert client.get("/console/login").status_code == 404
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_signed_out_every_page_redirects_to_sign_in(console, path):
+    answer = console.get(path, follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/console/login?next=")
+
+
+def test_signing_in_sets_a_locked_down_session_cookie(console, db):
+    answer = sign_in(console)
+    assert answer.status_code == 303 and answer.headers["location"] == "/console"
+    cookie = next(
+        c for c in answer.headers.get_list("set-cookie") if c.startswith("console_session=")
+    )
+    assert "HttpOnly" in cookie and "Path=/console" in cookie
+    assert "samesite=strict" in cookie.lower()
+    assert "Secure" not in cookie  # plain http here; https sets it
+    page = console.get("/console")
+    assert page.status_code == 200 and "Checks" in page.text
+    assert page.headers["x-frame-options"] == "DENY"
+
+
+def test_the_session_cookie_is_secure_over_https(database_url, sandbox):
+    env = make_env(database_url=database_url, graph_url=sandbox.url, CONSOLE_PASSWORD=PASSWORD)
+    app = create_app(Settings.from_mapping(env))
+    with TestClient(app, base_url="https://testserver.local") as client:
+        cookies = sign_in(client).headers.get_list("set-cookie")
+    assert any(c.startswith("console_session=") and "Secure" in c for c in cookies)
+
+
+def test_a_wrong_password_is_refused_and_sign_ins_are_limited(console):
+    for _ in range(MAX_FAILURES):
+        assert sign_in(console, password="wrong-password-0123").status_code == 401
+    assert sign_in(console).status_code == 429
+
+
+def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(console, db):
+    dm = seed.failed_dm(db)
+    sign_in(console)
+    answer = console.post("/console/dms/requeue", data={"outbound_id": str(dm)})
+    assert answer.status_code == 403
+    [row] = db.execute("SELECT status FROM outbound_messages WHERE id = %s", (dm,)).fetchall()
+    assert row["status"] == "failed"
+
+
+def test_a_forged_session_cookie_is_not_signed_in(console):
+    console.cookies.set("console_session", "eyJvcGVyYXRvciI6ImV2ZSJ9.forged.sig", path="/console")
+    assert console.get("/console", follow_redirects=False).status_code == 303
+
+
+def test_pages_render_and_hide_message_texts(console, db):
+    seed.message(db, "m-1")
+    db.execute("UPDATE messages SET message_text = 'a private text' WHERE id = 'm-1'")
+    seed.failed_dm(db, message_id="m-1", recipient="sender-m-1")
+    sign_in(console)
+    for path in PAGES:
+        answer = console.get(path.replace("user-1", "sender-m-1"))
+        assert answer.status_code in (200, 404), (path, answer.text)
+        assert "a private text" not in answer.text
+    token = csrf(console, "/console/message?mid=m-1")
+    revealed = console.post("/console/message/reveal", data={"_csrf_token": token, "mid": "m-1"})
+    assert revealed.status_code == 200 and "a private text" in revealed.text
+
+
+def test_search_finds_a_message_and_a_user(console, db):
+    seed.message(db, "m-1")
+    sign_in(console)
+    found = console.get("/console/search?q=m-1", follow_redirects=False)
+    assert found.headers["location"] == "/console/message?mid=m-1"
+    found = console.get("/console/search?q=sender-m-1", follow_redirects=False)
+    assert found.headers["location"] == "/console/user?ig_id=sender-m-1"
+    assert console.get("/console/search?q=nobody").status_code == 404
+
+
+def test_a_bad_cursor_or_filter_is_a_400(console):
+    sign_in(console)
+    assert console.get("/console/failures?dms_before=yesterday").status_code == 400
+    assert console.get("/console/failures?kind=spam").status_code == 400
+    assert console.get("/console/failures?since=soon").status_code == 400
