@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 MINUTES = 24 * 60
 WIDTH, HEIGHT = 960, 220
-LEFT, RIGHT, TOP, BOTTOM = 48, 8, 12, 28
+LEFT, RIGHT, TOP, BOTTOM = 48, 24, 12, 28
 # Each series: its name in the query's rows, its label and its colour.
 SERIES = (
     ("received", "messages received", "#2563eb"),

@@ -28,16 +28,25 @@ def _when(value: dt.datetime | None) -> str:
 
 
 def _duration(seconds: float | None) -> str:
+    """`95` -> `1 m 35 s`: the largest unit and, when not zero, the next."""
     if seconds is None:
         return "-"
-    s = int(seconds)
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} m {s % 60} s"
-    if s < 86400:
-        return f"{s // 3600} h {s % 3600 // 60} m"
-    return f"{s // 86400} d {s % 86400 // 3600} h"
+    rest = int(seconds)
+    if rest < 60:
+        return f"{rest} s"
+    for unit, size, smaller, small_size in (
+        ("d", 86400, "h", 3600),
+        ("h", 3600, "m", 60),
+        ("m", 60, "s", 1),
+    ):
+        if rest >= size:
+            remainder = rest % size // small_size
+            return f"{rest // size} {unit}" + (f" {remainder} {smaller}" if remainder else "")
+    return f"{rest} s"  # not reached: rest >= 60 here
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
 
 
 def query_string(values: dict[str, Any]) -> str:
@@ -45,7 +54,7 @@ def query_string(values: dict[str, Any]) -> str:
     return urlencode({k: v for k, v in values.items() if v not in (None, "")})
 
 
-ENVIRONMENT.filters.update(when=_when, duration=_duration, query=query_string)
+ENVIRONMENT.filters.update(when=_when, duration=_duration, number=_number, query=query_string)
 
 
 def csrf_token(request: Request) -> str:
