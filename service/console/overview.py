@@ -8,6 +8,7 @@ from typing import Any
 
 from service.console import chart
 from service.core.cached import Cached
+from service.core.jobs import QUEUES
 from service.core.runtime import Runtime
 from service.operations import status
 from service.operations.thresholds import Thresholds
@@ -45,7 +46,9 @@ class Overview:
 
 def queues(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per queue: jobs waiting and running, and the oldest wait, from the report's rows."""
-    by_queue: dict[str, dict[str, Any]] = {}
+    by_queue: dict[str, dict[str, Any]] = {
+        name: {"queue": name, "todo": 0, "doing": 0, "oldest_wait": None} for name in QUEUES
+    }
     for row in jobs:
         queue = by_queue.setdefault(
             row["queue"], {"queue": row["queue"], "todo": 0, "doing": 0, "oldest_wait": None}

@@ -2,6 +2,10 @@
 -- pages stay quick however long the history grows (tests/integration/test_console_scale.py
 -- checks their plans).
 
+-- Failed DMs, newest first, a page after the last one seen: (updated_at, id) is the keyset.
+CREATE INDEX outbound_messages_failed_keyset ON outbound_messages (updated_at, id)
+    WHERE status = 'failed';
+
 -- Messages received per minute over the last day (the overview's chart).
 CREATE INDEX messages_created_at ON messages (created_at);
 

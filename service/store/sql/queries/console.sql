@@ -79,8 +79,7 @@ SELECT id, "timestamp", source, processed, handled_at, message_text IS NOT NULL 
 FROM messages
 WHERE sender_ig_id = %(ig_id)s
   AND (%(before_ts)s::timestamptz IS NULL
-       OR "timestamp" < %(before_ts)s::timestamptz
-       OR ("timestamp" = %(before_ts)s::timestamptz AND id < %(before_id)s::text))
+       OR ("timestamp", id) < (%(before_ts)s::timestamptz, %(before_id)s::text))
 ORDER BY "timestamp" DESC, id DESC
 LIMIT %(limit)s;
 
@@ -103,8 +102,7 @@ WHERE status = 'failed'
   AND (%(since_seconds)s::float8 IS NULL
        OR updated_at >= now() - make_interval(secs => %(since_seconds)s::float8))
   AND (%(before_at)s::timestamptz IS NULL
-       OR updated_at < %(before_at)s::timestamptz
-       OR (updated_at = %(before_at)s::timestamptz AND id < %(before_id)s::uuid))
+       OR (updated_at, id) < (%(before_at)s::timestamptz, %(before_id)s::uuid))
 ORDER BY updated_at DESC, id DESC
 LIMIT %(limit)s;
 
@@ -116,8 +114,7 @@ SELECT id, signed, received_at, attempts, messages_forwarded, last_error, proces
 FROM webhook_deliveries
 WHERE status = 'failed' AND status <> 'forwarded'
   AND (%(before_at)s::timestamptz IS NULL
-       OR received_at < %(before_at)s::timestamptz
-       OR (received_at = %(before_at)s::timestamptz AND id < %(before_id)s::bigint))
+       OR (received_at, id) < (%(before_at)s::timestamptz, %(before_id)s::bigint))
 ORDER BY received_at DESC, id DESC
 LIMIT %(limit)s;
 
