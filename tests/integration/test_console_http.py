@@ -7,12 +7,14 @@ import re
 
 import pytest
 from litestar.testing import TestClient
+from psycopg.types.json import Jsonb
 
 from service.console.access import MAX_FAILURES
 from service.core.settings import Settings
 from service.http.app import create_app
 from tests.support import seed
-from tests.support.stack import make_env
+from tests.support.meta_payloads import delivery, entry, message_item
+from tests.support.stack import Stack, make_env
 
 PASSWORD = "console-password-0123456789"
 PAGES = (
@@ -131,3 +133,30 @@ def test_a_bad_cursor_or_filter_is_a_400(console):
     assert console.get("/console/failures?dms_before=yesterday").status_code == 400
     assert console.get("/console/failures?kind=spam").status_code == 400
     assert console.get("/console/failures?since=soon").status_code == 400
+
+
+def test_replaying_a_failed_delivery_forwards_it_and_logs_who_asked(env, sandbox, db, capsys):
+    body = delivery(entry(message_item("mid.replayed", text="hello again")))
+    [row] = db.execute(
+        "INSERT INTO webhook_deliveries (body, signed, status, attempts, last_error, processed_at)"
+        " VALUES (%s, true, 'failed', 13, 'ingest endpoint: HTTP 503', now()) RETURNING id",
+        (Jsonb(body),),
+    ).fetchall()
+    with Stack(
+        {**env, "CONSOLE_PASSWORD": PASSWORD}, sandbox, db, worker=False, live_server=True
+    ) as stack:
+        sign_in(stack.client)
+        failures = stack.client.get("/console/failures")
+        assert f'data-delivery="{row["id"]}"' in failures.text
+        token = csrf(stack.client, "/console/failures")
+        answer = stack.client.post(
+            "/console/deliveries/replay", data={"_csrf_token": token, "delivery_id": row["id"]}
+        )
+    assert answer.status_code == 200 and "forwarded" in answer.text
+    [replayed] = db.execute(
+        "SELECT status, messages_forwarded FROM webhook_deliveries WHERE id = %s", (row["id"],)
+    ).fetchall()
+    assert replayed == {"status": "forwarded", "messages_forwarded": 1}
+    assert db.execute("SELECT 1 FROM messages WHERE id = 'mid.replayed'").fetchall()
+    logged = [line for line in capsys.readouterr().out.splitlines() if "console action" in line]
+    assert len(logged) == 1 and "ada" in logged[0] and "replay_delivery" in logged[0]
