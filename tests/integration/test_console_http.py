@@ -126,6 +126,8 @@ def test_search_finds_a_message_and_a_user(console, db):
     found = console.get("/console/search?q=sender-m-1", follow_redirects=False)
     assert found.headers["location"] == "/console/user?ig_id=sender-m-1"
     assert console.get("/console/search?q=nobody").status_code == 404
+    # A message with no DM, no job and no delivery has a timeline all the same.
+    assert "message stored" in console.get("/console/message?mid=m-1").text
 
 
 def test_a_bad_cursor_or_filter_is_a_400(console):
