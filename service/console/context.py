@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from litestar import Request
 from litestar.exceptions import ValidationException
@@ -16,6 +17,7 @@ from service.console.overview import Overview
 from service.operations.thresholds import parse_duration
 
 MAX_FIELD_CHARS = 1000
+KeyT = TypeVar("KeyT")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -61,16 +63,17 @@ def dm_filter(values: Any) -> DMFilter:
     return DMFilter(kind=kind, error=field(values, "error"), since_seconds=since_seconds)
 
 
-def cursor(values: Any, name: str) -> tuple[dt.datetime, str] | None:
-    """A keyset cursor `<ISO time>~<id>`: the last row of the page before."""
+def cursor(values: Any, name: str, key: Callable[[str], KeyT]) -> tuple[dt.datetime, KeyT] | None:
+    """A keyset cursor `<ISO time>~<key>`: the last row of the page before; `key` reads
+    the key (`int`, `uuid.UUID`, `str`), raising ValueError for one that is not."""
     raw = field(values, name)
     if raw is None:
         return None
-    at, sep, key = raw.partition("~")
+    at, _, rest = raw.partition("~")
     try:
         when = dt.datetime.fromisoformat(at)
+        if when.tzinfo is None or not rest:
+            raise ValueError(raw)
+        return when, key(rest)
     except ValueError:
-        when = None
-    if not sep or not key or when is None or when.tzinfo is None:
-        raise ValidationException(f"{name} is not a cursor of this console")
-    return when, key
+        raise ValidationException(f"{name} is not a cursor of this console") from None

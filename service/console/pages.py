@@ -29,26 +29,6 @@ def _thresholds(request: Request) -> tuple[Thresholds, dict[str, str]]:
         raise ValidationException(str(exc)) from None
 
 
-def _int_cursor(values: Any, name: str) -> Any:
-    found = cursor(values, name)
-    if found is None:
-        return None
-    if not found[1].isdigit():
-        raise ValidationException(f"{name} is not a cursor of this console")
-    return found[0], int(found[1])
-
-
-def _uuid_cursor(values: Any, name: str) -> Any:
-
-    found = cursor(values, name)
-    if found is None:
-        return None
-    try:
-        return found[0], uuid.UUID(found[1])
-    except ValueError:
-        raise ValidationException(f"{name} is not a cursor of this console") from None
-
-
 class PagesController(Controller):
     path = "/console"
     include_in_schema = False
@@ -88,7 +68,7 @@ class PagesController(Controller):
     @get("/user")
     async def user(self, request: Request, rt: NamedDependency[Runtime]) -> Response[str]:
         ig_id = field(request.query_params, "ig_id")
-        before = cursor(request.query_params, "before")
+        before = cursor(request.query_params, "before", str)
         found = await timeline.user(rt, ig_id, before=before) if ig_id else None
         if found is None:
             return render.page(request, "search.html", q=ig_id or "", status_code=404)
@@ -101,8 +81,8 @@ class PagesController(Controller):
         found = await failures.listing(
             rt,
             which,
-            dms_before=_uuid_cursor(params, "dms_before"),
-            deliveries_before=_int_cursor(params, "deliveries_before"),
+            dms_before=cursor(params, "dms_before", uuid.UUID),
+            deliveries_before=cursor(params, "deliveries_before", int),
         )
         given = {name: field(params, name) for name in ("kind", "error", "since")}
         return render.page(request, "failures.html", given=given, kinds=failures.KINDS, **found)

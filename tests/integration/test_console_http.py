@@ -3,12 +3,15 @@ the sign-in, every POST behind the CSRF token, sign-in failures limited, cookies
 
 from __future__ import annotations
 
+import html
 import re
+import uuid
 
 import pytest
 from litestar.testing import TestClient
 from psycopg.types.json import Jsonb
 
+from service.console import failures
 from service.console.access import MAX_FAILURES
 from service.core.settings import Settings
 from service.http.app import create_app
@@ -162,3 +165,16 @@ def test_replaying_a_failed_delivery_forwards_it_and_logs_who_asked(env, sandbox
     assert db.execute("SELECT 1 FROM messages WHERE id = 'mid.replayed'").fetchall()
     logged = [line for line in capsys.readouterr().out.splitlines() if "console action" in line]
     assert len(logged) == 1 and "ada" in logged[0] and "replay_delivery" in logged[0]
+
+
+def test_failed_dms_are_paged_by_keyset_without_repeats_or_gaps(console, db):
+    seeded = {seed.failed_dm(db, minutes_ago=i % 7) for i in range(failures.PAGE + 5)}
+    sign_in(console)
+    seen, path = [], "/console/failures"
+    while path:
+        page = console.get(path)
+        assert page.status_code == 200
+        seen += re.findall(r'<tr data-dm="([^"]+)"', page.text)
+        older = re.search(r'<a href="(/console/failures\?[^"]*dms_before=[^"]+)">Older', page.text)
+        path = html.unescape(older[1]) if older else None
+    assert len(seen) == len(seeded) and {uuid.UUID(dm) for dm in seen} == seeded
