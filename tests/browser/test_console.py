@@ -68,6 +68,10 @@ def test_searching_a_mid_shows_its_dm_and_hides_its_text(page, console, screensh
     assert console.ingest(mid="mid-1", sender_ig_id="user-1", message_text="my secret").is_success
     [dm] = console.outbound_settled(1)
     sign_in(page)
+    page.fill("header input[name=q]", "nobody")
+    page.press("header input[name=q]", "Enter")
+    assert "Nothing is known by" in page.locator("main").inner_text()
+    screenshot(page, "search")
     page.fill("header input[name=q]", "mid-1")
     page.press("header input[name=q]", "Enter")
     page.wait_for_url(re.compile(r"/console/message\?mid=mid-1"))
@@ -93,6 +97,7 @@ def test_a_failed_dm_re_queued_from_the_console_is_sent(page, console, screensho
     screenshot(page, "requeue-dry-run")
     page.click("button:has-text('Re-queue them')")
     assert "1 failed DM re-queued" in page.locator("#outcome").inner_text()
+    screenshot(page, "requeued")
     [sent] = console.outbound_settled(1)
     assert sent["status"] == "sent" and sent["id"] == dm["id"]
     console.sandbox.wait_for_messages(1)
