@@ -64,7 +64,7 @@ def test_the_overview_shows_a_failed_check_after_a_permanent_graph_error(page, c
     screenshot(page, "overview")
 
 
-def test_searching_a_mid_shows_its_dm_and_hides_its_text(page, console, screenshot):
+def test_searching_a_mid_shows_its_dm_and_hides_its_text_and_token(page, console, screenshot):
     assert console.ingest(mid="mid-1", sender_ig_id="user-1", message_text="my secret").is_success
     [dm] = console.outbound_settled(1)
     sign_in(page)
@@ -78,12 +78,17 @@ def test_searching_a_mid_shows_its_dm_and_hides_its_text(page, console, screensh
     row = page.locator(f"tr[data-dm='{dm['id']}']")
     assert "verification" in row.inner_text() and "sent" in row.inner_text()
     assert "my secret" not in page.content()
+    # The DM's link carried a verification token: the console never shows it.
+    [sent] = console.sandbox.wait_for_messages(1)
+    token = re.search(r"token=([^&\s]+)", sent.text)[1]
+    assert token not in page.content()
     screenshot(page, "message")
     page.click("button:has-text('Reveal')")
     page.locator("#content").get_by_text("my secret").wait_for()
     page.click("a:has-text('user-1')")
     page.wait_for_url(re.compile(r"/console/user\?ig_id=user-1"))
     assert "mid-1" in page.locator("main").inner_text()
+    assert token not in page.content()
     screenshot(page, "user")
 
 
