@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.pg import ROOT
-from tests.support.stack import Stack, make_env
+from tests.support.stack import Stack
 
 CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "browser-console-password-0123"
@@ -72,6 +72,3 @@ def sign_in(page, next_path: str = "/console") -> None:
     page.fill("input[name=password]", PASSWORD)
     page.click("button:has-text('Sign in')")
     page.wait_for_url(re.compile(r"/console(?!/login)"))
-
-
-__all__ = ["make_env", "sign_in"]
