@@ -57,10 +57,15 @@ async def message(rt: Runtime, mid: str) -> dict[str, Any] | None:
     ]
     if row["handled_at"]:
         steps.append(Step(row["handled_at"], "message processed"))
-    if phase3:
-        steps.append(Step(phase3["created_at"], "queued for Phase 3"))
-        if phase3["completed_at"]:
-            steps.append(Step(phase3["completed_at"], "Phase 3 done"))
+    if row["edited_at"]:
+        steps.append(Step(row["edited_at"], f"edited by the sender ({row['edit_count']}×)"))
+    if row["deleted_at"]:
+        steps.append(Step(row["deleted_at"], "unsent by the sender: text and attachments gone"))
+    for item in phase3:
+        what = "queued for Phase 3" if item["kind"] == "message" else "Phase 3 told of the unsend"
+        steps.append(Step(item["created_at"], what))
+        if item["completed_at"]:
+            steps.append(Step(item["completed_at"], f"Phase 3 {item['kind']} row {item['status']}"))
     events_by_job: dict[int, list[dict[str, Any]]] = {}
     for event in events:
         events_by_job.setdefault(event["job_id"], []).append(event)

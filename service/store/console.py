@@ -68,8 +68,8 @@ async def job_events(conn: Connection, job_ids: Sequence[int]) -> list[DictRow]:
     return await _all(conn, _JOB_EVENTS, {"job_ids": list(job_ids)})
 
 
-async def message_phase3(conn: Connection, mid: str) -> DictRow | None:
-    return await fetch_one(conn, _MESSAGE_PHASE3, {"mid": mid})
+async def message_phase3(conn: Connection, mid: str) -> list[DictRow]:
+    return await _all(conn, _MESSAGE_PHASE3, {"mid": mid})
 
 
 async def profile(conn: Connection, ig_id: str) -> DictRow | None:

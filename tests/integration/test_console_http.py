@@ -178,3 +178,16 @@ def test_failed_dms_are_paged_by_keyset_without_repeats_or_gaps(console, db):
         older = re.search(r'<a href="(/console/failures\?[^"]*dms_before=[^"]+)">Older', page.text)
         path = html.unescape(older[1]) if older else None
     assert len(seen) == len(seeded) and {uuid.UUID(dm) for dm in seen} == seeded
+
+
+def test_an_unsent_message_shows_its_unsend_and_both_phase3_rows(console, db):
+    seed.phase3_row(db, "m-gone", status="done", minutes_ago=5)
+    db.execute("UPDATE messages SET deleted_at = now(), message_text = NULL WHERE id = 'm-gone'")
+    db.execute(
+        "INSERT INTO phase3_queue (message_id, ig_id, connected_user_id, kind)"
+        " VALUES ('m-gone', 'user-p3', gen_random_uuid(), 'deletion')"
+    )
+    sign_in(console)
+    page = console.get("/console/message?mid=m-gone").text
+    assert "unsent by the sender" in page and "Phase 3 told of the unsend" in page
+    assert page.count("<td>deletion</td>") == 1 and page.count("<td>message</td>") == 1

@@ -6,7 +6,8 @@
 -- console_message --
 -- One message, without its text or attachments: only whether it has them.
 SELECT id, sender_ig_id, recipient_ig_id, is_echo, source, "timestamp", processed,
-       handled_at, created_at, message_text IS NOT NULL AS has_text,
+       handled_at, created_at, deleted_at, edited_at, edit_count,
+       message_text IS NOT NULL AS has_text,
        coalesce(jsonb_array_length(CASE jsonb_typeof(attachments) WHEN 'array'
                                    THEN attachments END), 0) AS attachment_count
 FROM messages
@@ -61,11 +62,12 @@ WHERE job_id = ANY(%(job_ids)s::bigint[])
 ORDER BY at, id;
 
 -- console_message_phase3 --
--- A message's Phase 3 row, if it has one.
-SELECT id, status, attempts, claimed_by, last_error, available_at, claimed_at,
+-- A message's Phase 3 rows: the message's own, and the notice of its unsend, if any.
+SELECT id, kind, status, attempts, claimed_by, last_error, available_at, claimed_at,
        completed_at, created_at
 FROM phase3_queue
-WHERE message_id = %(mid)s;
+WHERE message_id = %(mid)s
+ORDER BY id;
 
 -- console_profile --
 -- One Instagram user: their profile and connection.
