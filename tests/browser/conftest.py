@@ -1,6 +1,6 @@
 """The console in a real browser: Debian's Chromium (`apt-get install chromium`), driven
-headless by Playwright, one browser for the whole session and a fresh context (no cookies)
-per test, against the app as a real HTTP server and a real worker process.
+headless by Playwright, one browser for the tier and a fresh context (no cookies) per test,
+against the app as a real HTTP server and a real worker process.
 
 Screenshots of the pages go to `test-output/browser/` (ignored by git).
 """
@@ -20,8 +20,11 @@ PASSWORD = "browser-console-password-0123"
 SCREENSHOTS = ROOT / "test-output" / "browser"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """One browser for the tier's module. Not for the session: Playwright's sync API keeps
+    an event loop running on this thread until it stops, which the async tests of the tiers
+    that run after this one would find, and fail on."""
     if not CHROMIUM.exists():
         pytest.skip(f"no Chromium at {CHROMIUM}: `apt-get install chromium` runs these tests")
     from playwright.sync_api import sync_playwright
