@@ -79,7 +79,12 @@ def history(db) -> None:
         (list(BIG_TABLES),),
     ).fetchall()
     # Those that reference the others first: a logged table cannot reference an unlogged one.
-    for table in ("procrastinate_periodic_defers", "procrastinate_events", *BIG_TABLES):
+    for table in (
+        "idempotency_keys",
+        "procrastinate_periodic_defers",
+        "procrastinate_events",
+        *BIG_TABLES,
+    ):
         db.execute(f"ALTER TABLE {table} SET UNLOGGED")
     for index in indexes:
         db.execute(f"DROP INDEX {index['indexname']}")
