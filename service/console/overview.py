@@ -1,5 +1,6 @@
 """The overview's data: the status report (the same checks as `ingest status`), queue
-depths, rate-limit holds, and the last day's activity per minute."""
+depths, rate-limit holds, the stored access token's state (a token found invalid holds every
+send), and the last day's activity per minute."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from service.console import chart
 from service.core.cached import Cached
 from service.core.jobs import QUEUES
 from service.core.runtime import Runtime
-from service.operations import status
+from service.operations import access_token, status
 from service.operations.thresholds import Thresholds
 from service.store import console as console_store
 
@@ -36,6 +37,8 @@ class Overview:
 
         counts = await self._activity.get(activity)
         return {
+            # Its lifecycle only: the row's ciphertext and digest never reach a template.
+            "token": await access_token.get(rt.settings, rt.pool),
             "report": report,
             "queues": queues(report["jobs"]),
             "holds": holds,

@@ -17,7 +17,7 @@ from service.core.settings import Settings
 from service.http.app import create_app
 from tests.support import seed
 from tests.support.meta_payloads import delivery, entry, message_item
-from tests.support.stack import Stack, make_env
+from tests.support.stack import ACCESS_TOKEN, Stack, make_env
 
 PASSWORD = "console-password-0123456789"
 PAGES = (
@@ -191,3 +191,16 @@ def test_an_unsent_message_shows_its_unsend_and_both_phase3_rows(console, db):
     page = console.get("/console/message?mid=m-gone").text
     assert "unsent by the sender" in page and "Phase 3 told of the unsend" in page
     assert page.count("<td>deletion</td>") == 1 and page.count("<td>message</td>") == 1
+
+
+def test_the_overview_shows_a_held_access_token_and_never_the_token(console, db):
+    sign_in(console)  # the app stored INSTAGRAM_ACCESS_TOKEN at start
+    [stored] = db.execute("SELECT token_ciphertext FROM graph_access_tokens").fetchall()
+    assert "usable" in console.get("/console").text
+    db.execute(
+        "UPDATE graph_access_tokens SET invalid_at = now(),"
+        " invalid_error = 'InvalidAccessTokenError: Error validating access token'"
+    )
+    page = console.get("/console").text
+    assert "held" in page and "Error validating access token" in page
+    assert stored["token_ciphertext"] not in page and ACCESS_TOKEN not in page
