@@ -108,6 +108,7 @@ def _add_operations(commands) -> None:
         help="also those cut off mid-send, whose delivery is unknown (a second copy may reach"
         " the user)",
     )
+    retry.add_argument("--error", metavar="TEXT", help="whose error contains TEXT")
     retry.add_argument("--dry-run", action="store_true", help="list them, change nothing")
     retry.add_argument(
         "--batch-size",
@@ -220,6 +221,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                 recipient=args.recipient,
                 since_seconds=args.since,
                 include_unknown=args.include_unknown,
+                error=args.error,
                 dry_run=args.dry_run,
                 batch_size=args.batch_size,
             )

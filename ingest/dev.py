@@ -10,7 +10,8 @@ The web server listens on 127.0.0.1:3000, as those examples expect: loopback wha
 says (a `.env` copied from `.env.example` gives production's 0.0.0.0), unless `--host` asks
 for another address. No VERIFY_URL_BASE: the spec's tunnel link. A secret that still holds
 its `.env.example` placeholder counts as unset, with a warning, so a copied template gives the
-sandbox rather than calls to Instagram with a placeholder token.
+sandbox rather than calls to Instagram with a placeholder token. No CONSOLE_PASSWORD: one made
+up for this run, printed with the console's address.
 
 Stopped with Ctrl-C (SIGINT) or SIGTERM, it stops what it started: the web server, the
 worker, the sandbox and the embedded Postgres. A Postgres that an earlier run left running
@@ -23,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import signal
 import sys
 
@@ -124,6 +126,8 @@ def _run(started: contextlib.ExitStack, host: str) -> int:
             sandbox=sandbox.url,
             see_dms=f"{sandbox.url}/_sandbox/messages",
         )
+    if not env.get("CONSOLE_PASSWORD"):
+        env["CONSOLE_PASSWORD"] = secrets.token_urlsafe(12)
     settings = Settings.from_mapping(env)
     migrate(settings.database_url)
     asyncio.run(_serve(settings))
@@ -141,10 +145,14 @@ async def _serve(settings: Settings) -> None:
         )
     )
     worker = asyncio.create_task(worker_main.run(settings, install_signal_handlers=False))
-    log.info(
-        "ready",
-        api=f"http://{settings.host}:{settings.port}/api/internal",
-        docs=f"http://{settings.host}:{settings.port}/schema",
+    base = f"http://{settings.host}:{settings.port}"
+    log.info("ready", api=f"{base}/api/internal", docs=f"{base}/schema", console=f"{base}/console")
+    # On the terminal, not in the log: a password has no place in log files, even this one.
+    print(
+        f"\n  Operator console: {base}/console\n"
+        f"  Sign in with any name and the password {settings.console_password}\n",
+        file=sys.stderr,
+        flush=True,
     )
     try:
         await server.serve()

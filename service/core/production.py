@@ -24,7 +24,7 @@ SECRETS = (
     "token_encryption_key",
 )
 # Secrets that may be unset (their feature off), but never a placeholder when set.
-OPTIONAL_SECRETS = ("metrics_token",)
+OPTIONAL_SECRETS = ("metrics_token", "console_password")
 PLACEHOLDERS = frozenset(
     {
         "your_service_token",
@@ -41,6 +41,8 @@ MIN_SERVICE_TOKEN_CHARS = 32
 BEARER_TOKENS = ("internal_service_token", "metrics_token")
 # `{count}` in CONNECTED_DM_TEXT filled in with as many digits as a count may have.
 LARGEST_COUNT = "999999"
+# The console's password is typed by people, yet guarded only by the sign-in's rate limit.
+MIN_CONSOLE_PASSWORD_CHARS = 16
 
 
 def check_production(settings: Settings) -> None:
@@ -65,6 +67,7 @@ def check_production(settings: Settings) -> None:
         raise SettingsError(
             f"setting CONNECTED_DM_TEXT is longer than a DM's {MAX_TEXT_BYTES} bytes"
         )
+    _check_console_password(settings.console_password)
     if not settings.verify_url_base:
         raise SettingsError(
             "missing required setting VERIFY_URL_BASE (the link of the verification DM; "
@@ -93,4 +96,14 @@ def _check_token_key(key: str | None) -> None:
     if key == DEV_TOKEN_ENCRYPTION_KEY:
         raise SettingsError(
             "setting TOKEN_ENCRYPTION_KEY is the `ingest dev` key: set one of your own"
+        )
+
+
+def _check_console_password(password: str | None) -> None:
+    """Unset turns the console off; set, it must be hard to guess (and no placeholder,
+    which OPTIONAL_SECRETS checks)."""
+    if password is not None and len(password) < MIN_CONSOLE_PASSWORD_CHARS:
+        raise SettingsError(
+            f"setting CONSOLE_PASSWORD must be at least {MIN_CONSOLE_PASSWORD_CHARS} "
+            "characters (e.g. `openssl rand -base64 24`), or unset to turn the console off"
         )

@@ -116,6 +116,9 @@ class Settings:
     # Each status query (`ingest status`, /api/internal/status, /metrics) is cancelled
     # after this long; 0 sets no limit.
     status_statement_timeout_seconds: float = 5.0
+    # Turns on the operator console at /console (service/console), whose sign-in asks for
+    # it; unset, /console answers 404. `ingest dev` makes one up and prints it.
+    console_password: str | None = dataclasses.field(default=None, repr=False)
     log_format: str = "auto"
     log_level: str = "INFO"
 

@@ -45,6 +45,14 @@ def create_app(settings: Settings, *, development: bool = False) -> Litestar:
 
     # Without METRICS_TOKEN there is no /metrics at all (404): nothing to guess a token for.
     metrics = [MetricsController] if settings.metrics_token else []
+    # Likewise the console without CONSOLE_PASSWORD.
+    state = State({"settings": settings, "status_cache": status_cache(settings)})
+    console: list[Router] = []
+    if settings.console_password:
+        from service.console.routes import console_router
+
+        router, state.console = console_router(settings.console_password)
+        console.append(router)
     return Litestar(
         route_handlers=[
             InternalController,
@@ -52,9 +60,10 @@ def create_app(settings: Settings, *, development: bool = False) -> Litestar:
             OperationsController,
             ProbesController,
             *metrics,
+            *console,
         ],
         lifespan=[runtime_lifespan],
-        state=State({"settings": settings, "status_cache": status_cache(settings)}),
+        state=state,
         dependencies={"rt": Provide(provide_runtime, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[PROMETHEUS.middleware, request_log_middleware],

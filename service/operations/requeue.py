@@ -9,6 +9,7 @@ done.
 from __future__ import annotations
 
 import dataclasses
+import uuid
 
 from service.core import jobs
 from service.core.errors import NotFound
@@ -34,6 +35,8 @@ async def retry_failed(
     recipient: str | None = None,
     since_seconds: float | None = None,
     include_unknown: bool = False,
+    error: str | None = None,
+    outbound_id: uuid.UUID | None = None,
     dry_run: bool = False,
     batch_size: int = REQUEUE_BATCH_SIZE,
 ) -> Requeued:
@@ -41,13 +44,17 @@ async def retry_failed(
     oldest first. A DM cut off mid-send, whose delivery is unknown (`sending.INTERRUPTED`,
     `sending.ORPHANED`), may have reached the user: it is left out unless
     `include_unknown`. A dry run makes the same selection in transactions that it rolls
-    back, so it lists exactly the DMs that a real run would re-queue at that moment."""
+    back, so it lists exactly the DMs that a real run would re-queue at that moment.
+    `error` matches a part of the error; `outbound_id` picks one DM (the console's
+    re-queue of one)."""
     which = outbound_messages.FailedFilter(
         unknown_prefix=sending.UNKNOWN_DELIVERY,
         kind=kind,
         recipient=recipient,
         since_seconds=since_seconds,
         include_unknown=include_unknown,
+        error=error,
+        outbound_id=outbound_id,
     )
     requeued: list[OutboundMessage] = []
     async with rt.pool.connection() as conn:

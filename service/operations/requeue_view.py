@@ -20,6 +20,7 @@ async def retry_failed(
     include_unknown: bool,
     dry_run: bool,
     batch_size: int,
+    error: str | None = None,
 ) -> int:
     async with open_runtime(settings, pool_max_size=2) as rt:
         requeued = await requeue.retry_failed(
@@ -30,6 +31,7 @@ async def retry_failed(
             include_unknown=include_unknown,
             dry_run=dry_run,
             batch_size=batch_size,
+            error=error,
         )
     dms = requeued.dms
     console = Console()

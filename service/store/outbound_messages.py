@@ -101,6 +101,9 @@ class FailedFilter:
     recipient: str | None = None
     since_seconds: float | None = None
     include_unknown: bool = False
+    # The console's: a part of the error, and one DM by id.
+    error: str | None = None
+    outbound_id: uuid.UUID | None = None
 
 
 async def requeue_failed(

@@ -8,6 +8,7 @@ token, so it starts the embedded Postgres and the sandbox.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -127,3 +128,27 @@ def test_a_postgres_left_by_a_killed_run_is_reused_then_stopped(dev: Dev) -> Non
     wait_until(
         lambda: postgres_gone(dev, postmaster), timeout=STOP_TIMEOUT, what="Postgres to stop"
     )
+
+
+def test_dev_prints_the_console_and_a_password_that_signs_in(dev: Dev) -> None:
+    dev.start()
+    found = wait_until(
+        lambda: re.search(r"Sign in with any name and the password (\S+)", dev.output()),
+        what="the console's password to be printed",
+    )
+    password = found[1]
+    assert f"Operator console: http://127.0.0.1:{dev.port}/console" in dev.output()
+    # Printed for the operator, never in a log line.
+    assert not [
+        line for line in dev.output().splitlines() if line.startswith("{") and password in line
+    ]
+    with httpx.Client(base_url=f"http://127.0.0.1:{dev.port}", timeout=10) as client:
+        form = client.get("/console/login")
+        token = re.search(r'name="_csrf_token" value="([^"]+)"', form.text)[1]
+        overview = client.post(
+            "/console/login",
+            data={"_csrf_token": token, "operator": "dev", "password": password},
+            follow_redirects=True,
+        )
+    assert overview.status_code == 200 and "Checks" in overview.text
+    dev.stop(signal.SIGINT)

@@ -81,6 +81,11 @@ async def test_filters_select_by_kind_recipient_and_age(env, db, failed):
         "verification"
     )
     assert await would(kind="custom", recipient="user-a") == []
+    # The console's filters: a part of the error, and one DM by id.
+    seed.failed_dm(db, kind="custom", recipient="user-e", error="PermanentGraphError code=551")
+    assert len(await would(error="code=551")) == 1
+    assert await would(outbound_id=failed["custom"]) == ids("custom")
+    assert await would(outbound_id=failed["tokenless"]) == []  # one DM, still the same rules
 
 
 def test_requeue_sets_pending_with_a_fresh_budget_and_defers_a_send(env, db, failed):

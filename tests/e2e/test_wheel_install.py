@@ -8,6 +8,7 @@ in a copy, so that no `build/` left in the checkout leaks stale files into it.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,7 @@ MIGRATIONS = sorted(
 )
 # What a process gets from this one: enough to run, nothing that points at the checkout.
 PASSED_ON = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
+CONSOLE = "wheel-console-password-0123"
 
 
 def run(*argv: str | Path, cwd: Path, env: dict[str, str] | None = None, timeout: float = 600):
@@ -98,7 +100,9 @@ def test_the_installed_wheel_migrates_serves_and_sends_a_dm(venv, empty_database
 
     graph_port = free_port()
     graph = f"http://127.0.0.1:{graph_port}"
-    env = process_env(**make_env(database_url=empty_database, graph_url=graph))
+    env = process_env(
+        **make_env(database_url=empty_database, graph_url=graph, CONSOLE_PASSWORD=CONSOLE)
+    )
     migrated = run(ingest, "migrate", cwd=tmp_path, env=env, timeout=120)
     assert migrated.returncode == 0, migrated.stderr
     assert applied(empty_database) == sorted(["procrastinate", *MIGRATIONS])
@@ -139,11 +143,39 @@ def test_the_installed_wheel_migrates_serves_and_sends_a_dm(venv, empty_database
             what="the verification DM",
         )
         assert dm["recipient_id"] == "user-wheel" and "/verify?token=" in dm["text"]
+        _see_the_message_in_the_console(web_url)
     finally:
         for process in processes:
             process.close()
         sandbox.terminate()
         sandbox.wait(timeout=30)
+
+
+def _see_the_message_in_the_console(web_url: str) -> None:
+    """The console's templates and htmx come from the installed package's data."""
+    with httpx.Client(base_url=web_url, timeout=10) as client:
+        assert client.get("/console/static/htmx.min.js").text.startswith("var htmx")
+        form = client.get("/console/login")
+        token = re.search(r'name="_csrf_token" value="([^"]+)"', form.text)[1]
+        signed_in = client.post(
+            "/console/login",
+            data={"_csrf_token": token, "operator": "ops", "password": CONSOLE},
+            follow_redirects=True,
+        )
+        assert signed_in.status_code == 200 and "Checks" in signed_in.text
+        page = client.get("/console/message", params={"mid": "wheel-1"})
+        assert page.status_code == 200 and "user-wheel" in page.text
+        assert "hello from an installed wheel" not in page.text
+
+
+def test_the_wheel_holds_the_console_templates_and_htmx(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    shipped = {
+        path.relative_to(ROOT).as_posix()
+        for folder in ("templates", "static")
+        for path in (ROOT / "service" / "console" / folder).iterdir()
+    }
+    assert shipped <= names and "service/console/static/htmx.min.js" in shipped
 
 
 def _answers(url: str) -> bool:

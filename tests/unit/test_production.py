@@ -120,3 +120,17 @@ def test_a_token_encryption_key_that_is_not_a_fernet_key_is_refused():
 
 def test_the_dev_token_encryption_key_is_refused():
     assert "`ingest dev` key" in refusal(TOKEN_ENCRYPTION_KEY=DEV_TOKEN_ENCRYPTION_KEY)
+
+
+def test_a_console_password_under_16_characters_is_refused():
+    message = refusal(CONSOLE_PASSWORD="short-password1")
+    assert "CONSOLE_PASSWORD" in message and "short-password1" not in message
+    check_production(Settings.from_mapping({**PRODUCTION, "CONSOLE_PASSWORD": "x" * 16}))
+
+
+def test_a_placeholder_console_password_is_refused():
+    assert "CONSOLE_PASSWORD" in refusal(CONSOLE_PASSWORD="change-me")
+
+
+def test_an_unset_console_password_leaves_the_console_off_and_passes():
+    check_production(Settings.from_mapping({**PRODUCTION, "CONSOLE_PASSWORD": ""}))

@@ -133,6 +133,7 @@ def test_every_default():
         "worker_shutdown_seconds": 30.0,
         "worker_database_outage_seconds": 120.0,
         "status_statement_timeout_seconds": 5.0,
+        "console_password": None,  # unset: no console
         "log_format": "auto",
         "log_level": "INFO",
     }
@@ -149,8 +150,9 @@ def test_secrets_stay_out_of_the_settings_repr():
             "INSTAGRAM_APP_SECRET": "app5ecret",
             "INSTAGRAM_WEBHOOK_VERIFICATION_TOKEN": "v3rify",
             "METRICS_TOKEN": "m3trics",
+            "CONSOLE_PASSWORD": "c0nsole",
         }
     )
-    assert not {"s3cret", "acc3ss", "app5ecret", "v3rify", "m3trics"} & set(
+    assert not {"s3cret", "acc3ss", "app5ecret", "v3rify", "m3trics", "c0nsole"} & set(
         repr(settings).replace("'", " ").split()
     )

@@ -137,7 +137,8 @@ SELECT EXISTS (
 -- with a fresh retry budget: `retry_base` takes the calls made so far, which `attempts`
 -- keeps counting. At most `batch_size`, in (created_at, id) order after the cursor
 -- (`after_created_at`, `after_id`; NULLs: from the start), so that each batch commits on
--- its own. Each filter is optional; `since_seconds` means failed that recently. A DM whose
+-- its own. Each filter is optional; `since_seconds` means failed that recently, `error` a
+-- part of the error, `outbound_id` one DM (the console's re-queue of one). A DM whose
 -- error starts with `unknown_prefix` (a send cut off, whose delivery is unknown) is taken
 -- only with `include_unknown`. A verification DM asked for through send-verification-dm
 -- stays out: its token's plaintext was never stored, so no job could send its link again.
@@ -150,6 +151,8 @@ WITH batch AS MATERIALIZED (
       AND (%(recipient)s::text IS NULL OR recipient_ig_id = %(recipient)s::text)
       AND (%(since_seconds)s::float8 IS NULL
            OR updated_at >= now() - make_interval(secs => %(since_seconds)s::float8))
+      AND (%(error)s::text IS NULL OR strpos(error, %(error)s::text) > 0)
+      AND (%(outbound_id)s::uuid IS NULL OR id = %(outbound_id)s::uuid)
       AND NOT (kind = 'verification' AND message_id IS NULL)
       AND (%(include_unknown)s OR NOT starts_with(coalesce(error, ''), %(unknown_prefix)s))
       AND (%(after_created_at)s::timestamptz IS NULL
@@ -175,5 +178,7 @@ WHERE status = 'failed'
   AND (%(recipient)s::text IS NULL OR recipient_ig_id = %(recipient)s::text)
   AND (%(since_seconds)s::float8 IS NULL
        OR updated_at >= now() - make_interval(secs => %(since_seconds)s::float8))
+  AND (%(error)s::text IS NULL OR strpos(error, %(error)s::text) > 0)
+  AND (%(outbound_id)s::uuid IS NULL OR id = %(outbound_id)s::uuid)
   AND NOT (kind = 'verification' AND message_id IS NULL)
   AND starts_with(coalesce(error, ''), %(unknown_prefix)s);

@@ -1,0 +1,64 @@
+"""The overview's data: the status report (the same checks as `ingest status`), queue
+depths, rate-limit holds, the stored access token's state (a token found invalid holds every
+send), and the last day's activity per minute."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from service.console import chart
+from service.core.cached import Cached
+from service.core.jobs import QUEUES
+from service.core.runtime import Runtime
+from service.operations import access_token, status
+from service.operations.thresholds import Thresholds
+from service.store import console as console_store
+
+# The chart's query reads a day of rows: at most one run per this long, whoever refreshes.
+ACTIVITY_CACHE_SECONDS = 30.0
+
+
+class Overview:
+    def __init__(self) -> None:
+        self._activity: Cached[dict[str, list[int]]] = Cached(seconds=ACTIVITY_CACHE_SECONDS)
+
+    async def collect(self, rt: Runtime, thresholds: Thresholds) -> dict[str, Any]:
+        async with rt.pool.connection() as conn:
+            report = await status.collect(
+                conn, thresholds, statement_timeout=rt.settings.status_statement_timeout_seconds
+            )
+            holds = await console_store.rate_limits(conn)
+
+        async def activity() -> dict[str, list[int]]:
+            async with rt.pool.connection() as conn:
+                rows = await console_store.activity(conn)
+            return chart.per_minute(rows, dt.datetime.now(dt.UTC))
+
+        counts = await self._activity.get(activity)
+        return {
+            # Its lifecycle only: the row's ciphertext and digest never reach a template.
+            "token": await access_token.get(rt.settings, rt.pool),
+            "report": report,
+            "queues": queues(report["jobs"]),
+            "holds": holds,
+            "chart": chart.activity_svg(counts, dt.datetime.now(dt.UTC)),
+            "totals": {name: sum(values) for name, values in counts.items()},
+        }
+
+
+def queues(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per queue: jobs waiting and running, and the oldest wait, from the report's rows."""
+    by_queue: dict[str, dict[str, Any]] = {
+        name: {"queue": name, "todo": 0, "doing": 0, "oldest_wait": None} for name in QUEUES
+    }
+    for row in jobs:
+        queue = by_queue.setdefault(
+            row["queue"], {"queue": row["queue"], "todo": 0, "doing": 0, "oldest_wait": None}
+        )
+        if row["status"] in ("todo", "doing"):
+            queue[row["status"]] += row["jobs"]
+        wait = row["oldest_todo_seconds"]
+        if wait is not None and (queue["oldest_wait"] is None or wait > queue["oldest_wait"]):
+            queue["oldest_wait"] = wait
+    return sorted(by_queue.values(), key=lambda q: q["queue"])

@@ -1,0 +1,1 @@
+"""Browser tests: the operator console in headless Chromium (Playwright)."""
