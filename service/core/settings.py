@@ -80,6 +80,9 @@ class Settings:
     verification_token_ttl_seconds: int = 3600
     # On connecting, the messages the user sent within this many days before reach Phase 3.
     release_window_days: int = 7
+    # Meta's standard messaging window: no DM is sent to a user we last heard from longer
+    # ago than this (it fails at once, without a Graph API call).
+    messaging_window_seconds: int = 86400
     # Sent to a user once connected, `{count}` replaced by the messages released; unset
     # sends nothing.
     connected_dm_text: str = ""
