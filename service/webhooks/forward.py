@@ -16,7 +16,8 @@ that app answers. What is not forwarded (the raw delivery keeps it, and the job'
 counts it):
 - unsupported messages (`is_unsupported`, e.g. GIFs and stickers): Meta gives no content
   to save, and acknowledging what we cannot read would mislead the user;
-- reactions, reads, postbacks, referrals and unknown events: never answered.
+- reactions, reads, postbacks without a mid, referrals and unknown events: never answered.
+  (A postback with one, an ice breaker or a button tap, is a message.)
 
 Of those, the events that open Meta's messaging window (an unsupported message, a
 referral, a postback without a mid) are still noted on their sender's profile here
