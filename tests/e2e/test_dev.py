@@ -86,7 +86,8 @@ class Dev:
         raise AssertionError(f"no sandbox in the output:\n{self.output()}")
 
     def database_url(self) -> str:
-        return (self.folder / ".data" / "dev.env").read_text().strip().split("=", 1)[1]
+        lines = (self.folder / ".data" / "dev.env").read_text().splitlines()
+        return next(line.removeprefix("DATABASE_URL=") for line in lines if "DATABASE_URL=" in line)
 
 
 def running(pid: int) -> bool:
