@@ -8,10 +8,13 @@ No INSTAGRAM_APP_SECRET: the webhook accepts unsigned posts (WEBHOOK_ALLOW_UNSIG
 a warning at start and on every such post; set the secret to test signatures.
 The web server listens on 127.0.0.1:3000, as those examples expect: loopback whatever HOST
 says (a `.env` copied from `.env.example` gives production's 0.0.0.0), unless `--host` asks
-for another address. No VERIFY_URL_BASE: the spec's tunnel link. A secret that still holds
-its `.env.example` placeholder counts as unset, with a warning, so a copied template gives the
-sandbox rather than calls to Instagram with a placeholder token. No CONSOLE_PASSWORD: one made
-up for this run, printed with the console's address.
+for another address. No VERIFY_URL_BASE: the verification DM's link opens a page served
+here (`devtools/verify_page.py`) that connects the account to a development user, so the
+whole path (message, link, connected, earlier messages saved, next message acknowledged) can
+be followed without Reeva's web app. A secret that still holds its `.env.example`
+placeholder counts as unset, with a warning, so a copied template gives the sandbox rather
+than calls to Instagram with a placeholder token. No CONSOLE_PASSWORD: one made up for this
+run, printed with the console's address.
 
 Stopped with Ctrl-C (SIGINT) or SIGTERM, it stops what it started: the web server, the
 worker, the sandbox and the embedded Postgres. A Postgres that an earlier run left running
@@ -31,13 +34,13 @@ import sys
 import structlog
 import uvicorn
 
-from devtools import embedded_db
+from devtools import embedded_db, verify_page
 from devtools.sandbox import Sandbox
 from service.core import logs
 from service.core.db import check_database_url
 from service.core.migrate import migrate
 from service.core.production import OPTIONAL_SECRETS, PLACEHOLDERS, SECRETS
-from service.core.settings import DEFAULT_VERIFY_URL_BASE, DEV_ENV_FILE, Settings
+from service.core.settings import DEV_ENV_FILE, Settings
 from service.http.app import create_app
 from service.instagram.token_cipher import DEV_TOKEN_ENCRYPTION_KEY
 from workers import main as worker_main
@@ -80,7 +83,16 @@ def _run(started: contextlib.ExitStack, host: str) -> int:
         log.warning("placeholder from .env.example treated as unset", setting=name)
     env.setdefault("PORT", "3000")
     env["HOST"] = host
-    env["VERIFY_URL_BASE"] = env.get("VERIFY_URL_BASE") or DEFAULT_VERIFY_URL_BASE
+    if not env.get("VERIFY_URL_BASE"):
+        # As a browser on this machine reaches it, whatever address the server binds.
+        page_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        env["VERIFY_URL_BASE"] = f"http://{page_host}:{env['PORT']}{verify_page.PATH}"
+        log.warning(
+            "VERIFY_URL_BASE is not set: verification links open the development page,"
+            " which connects the account to a development user",
+            verify_url_base=env["VERIFY_URL_BASE"],
+            user_id=str(verify_page.DEV_USER_ID),
+        )
     if env.get("DATABASE_URL"):
         check_database_url(env["DATABASE_URL"])
     else:
@@ -137,7 +149,7 @@ def _run(started: contextlib.ExitStack, host: str) -> int:
 async def _serve(settings: Settings) -> None:
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings, development=True),
+            create_app(settings, development=True, extra_handlers=[verify_page.VerifyPage]),
             host=settings.host,
             port=settings.port,
             log_config=None,

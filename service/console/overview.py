@@ -26,7 +26,10 @@ class Overview:
     async def collect(self, rt: Runtime, thresholds: Thresholds) -> dict[str, Any]:
         async with rt.pool.connection() as conn:
             report = await status.collect(
-                conn, thresholds, statement_timeout=rt.settings.status_statement_timeout_seconds
+                conn,
+                thresholds,
+                statement_timeout=rt.settings.status_statement_timeout_seconds,
+                messaging_window=rt.settings.messaging_window_seconds,
             )
             holds = await console_store.rate_limits(conn)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-# The spec's link: a development tunnel, the default of `ingest dev` only.
+# The spec's link: a development tunnel, never a default (`ingest dev` serves its own page).
 DEFAULT_VERIFY_URL_BASE = "https://c702be487ed4.ngrok-free.app/verify"
 DEFAULT_INSTAGRAM_API_BASE_URL = "https://graph.instagram.com/v24.0"
 
@@ -70,7 +70,7 @@ class Settings:
     forward_backoff_cap_seconds: float = 600.0
     # Forwarded deliveries are deleted after this many days; 0 keeps them forever.
     webhook_retention_days: int = 30
-    # Unset (empty) outside `ingest dev`, which fills in DEFAULT_VERIFY_URL_BASE: production
+    # Unset (empty) outside `ingest dev`, which points it at its own page: production
     # refuses to start without it (service.core.production).
     verify_url_base: str = ""
     host: str = "0.0.0.0"
@@ -80,6 +80,9 @@ class Settings:
     verification_token_ttl_seconds: int = 3600
     # On connecting, the messages the user sent within this many days before reach Phase 3.
     release_window_days: int = 7
+    # Meta's standard messaging window: no DM is sent to a user we last heard from longer
+    # ago than this (it fails at once, without a Graph API call).
+    messaging_window_seconds: int = 86400
     # Sent to a user once connected, `{count}` replaced by the messages released; unset
     # sends nothing.
     connected_dm_text: str = ""

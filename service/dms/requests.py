@@ -21,7 +21,7 @@ from service.core import backoff, jobs
 from service.core.db import Connection
 from service.core.errors import Conflict, NotFound, RateLimited
 from service.core.runtime import Runtime
-from service.dms import idempotency, sending, texts
+from service.dms import idempotency, sending, texts, window
 from service.dms.token_mint import hash_token, mint
 from service.store import graph_rate_limits, idempotency_keys, instagram_profiles, outbound_messages
 from service.store import verification_tokens as token_store
@@ -154,6 +154,11 @@ async def _record(
             conn, key_hash=key, request_hash=fields, outbound_message_id=dm.id
         ):
             raise psycopg.Rollback(tx)
+        refused = await window.refuse_if_closed(
+            conn, rt.settings, dm, lease_seconds=sending.attempt_lease_seconds(rt.settings)
+        )
+        if refused is not None:
+            return refused  # failed at once, with no job; a key kept names it
         await jobs.defer_send_outbound(rt.jobs, conn, dm.id)
         return dm
     return None

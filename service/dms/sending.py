@@ -20,6 +20,9 @@ refused with code 190 holds them the same way, with no end time: until another t
 stored (`ingest token set` or a refresh, `service.operations.access_token`); each held send
 looks again every `token_hold_recheck_seconds`.
 
+A DM to a user whose messaging window has closed fails at once, without a call
+(`service.dms.window`).
+
 Interrupted sends: the Graph API has no idempotency key, so each call first commits a
 recovery point (the attempt counted and marked in flight); a rescued job that finds the mark
 knows the call was cut off, so a crash duplicates a DM at most once. The design, with the
@@ -39,7 +42,7 @@ from service.core.backoff import backoff_seconds
 from service.core.jobs import RetryLater
 from service.core.runtime import Runtime
 from service.core.settings import Settings
-from service.dms import texts, token_mint
+from service.dms import texts, token_mint, window
 from service.instagram import (
     DeliveredWithError,
     GraphError,
@@ -146,6 +149,11 @@ async def call_and_record(
     s, attempt_id = rt.settings, uuid.uuid4()
     token_refused = False
     async with rt.pool.connection() as conn:
+        # Before the rate-limit hold: a DM Meta would refuse need not wait to be refused.
+        refused = await window.refuse_if_closed(conn, s, dm, lease_seconds=attempt_lease_seconds(s))
+        if refused is not None:
+            metrics.DMS.labels(dm.kind, metrics.DM_RESULTS["failed"]).inc()
+            return refused
         async with conn.transaction() as tx:
             hold, began = await outbound_messages.begin_attempt(
                 conn,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from litestar import Litestar, Request, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.types import ControllerRouterHandler
 
 from service.core.runtime import Runtime, open_runtime
 from service.core.settings import SERVICE_SETTINGS, Settings
@@ -29,9 +30,15 @@ def check_settings(settings: Settings) -> None:
     settings.check_webhook_signing()
 
 
-def create_app(settings: Settings, *, development: bool = False) -> Litestar:
+def create_app(
+    settings: Settings,
+    *,
+    development: bool = False,
+    extra_handlers: Sequence[ControllerRouterHandler] = (),
+) -> Litestar:
     """The app; `development` (only `ingest dev` says so) serves the OpenAPI schema and its
-    docs page to anyone, where production asks for the service token."""
+    docs page to anyone, where production asks for the service token. `extra_handlers` are
+    what the composition root adds (`ingest dev`'s verification page)."""
     check_settings(settings)
 
     @contextlib.asynccontextmanager
@@ -61,6 +68,7 @@ def create_app(settings: Settings, *, development: bool = False) -> Litestar:
             ProbesController,
             *metrics,
             *console,
+            *extra_handlers,
         ],
         lifespan=[runtime_lifespan],
         state=state,

@@ -51,6 +51,7 @@ async def _read_status(request: Request) -> dict[str, Any] | None:
                 Thresholds(),
                 statement_timeout=settings.status_statement_timeout_seconds,
                 webhook_silence_seconds=settings.webhook_silence_seconds,
+                messaging_window=settings.messaging_window_seconds,
             )
     except (psycopg.Error, PoolTimeout) as exc:
         # The page still serves this process's own metrics; the gauges say why not more.

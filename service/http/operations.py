@@ -54,6 +54,7 @@ class OperationsController(Controller):
                 thresholds,
                 statement_timeout=rt.settings.status_statement_timeout_seconds,
                 webhook_silence_seconds=rt.settings.webhook_silence_seconds,
+                messaging_window=rt.settings.messaging_window_seconds,
             )
 
     @get("/outbound/{outbound_id:str}")

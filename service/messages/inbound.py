@@ -28,7 +28,9 @@ Id = Annotated[
 ]
 Text = Annotated[str, msgspec.Meta(max_length=100_000, pattern=r"^[^\x00]*$")]
 # "standby": another app controlled the conversation; recorded, never answered.
-Source = Literal["messaging", "standby"]
+# "postback": an ice breaker or button tap, its title as the text; answered like a message,
+# never handed to Phase 3.
+Source = Literal["messaging", "standby", "postback"]
 
 
 # omit_defaults: an encoded request leaves out what the endpoint would default anyway.
@@ -47,6 +49,8 @@ class IngestEventRequest(msgspec.Struct, kw_only=True, frozen=True, omit_default
     # An unsend (Meta's `is_deleted`): the message of this mid is to be forgotten, whether it
     # is stored already or arrives later; its text and attachments, if any, are ignored.
     is_deleted: bool = False
+    # A postback's payload: what the business set on the ice breaker or button tapped.
+    postback_payload: Text | None = None
 
     def to_event(self) -> InboundEvent:
         """The message to store; ValueError, with a message fit for the caller, if the
@@ -71,3 +75,4 @@ class InboundEvent(msgspec.Struct, kw_only=True, frozen=True):
     is_echo: bool = False
     source: str = "messaging"
     is_deleted: bool = False
+    postback_payload: str | None = None

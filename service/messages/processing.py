@@ -1,10 +1,11 @@
 """What happens to an inbound message once stored: the decision for its sender, then the DM.
 
 Unconnected sender: a verification DM (unless one is already under way). Connected
-sender: an acknowledgement DM, a Phase 3 queue row and `processed = true`. The decision is
-one transaction; running it twice changes nothing. Echoes of our own DMs, standby
-messages (another app controls the conversation) and messages unsent before their
-processing are recorded and never answered.
+sender: an acknowledgement DM, a Phase 3 queue row and `processed = true`. A postback (an
+ice breaker or a button tap) is answered the same way, but holds no reel or post, so it
+never reaches Phase 3. The decision is one transaction; running it twice changes nothing.
+Echoes of our own DMs, standby messages (another app controls the conversation) and
+messages unsent before their processing are recorded and never answered.
 
 The DM the decision created is then sent by the same job (`service.dms.sending`, with its
 recovery point), so a message costs one job, not two. The job is the DM's guarantee: a
@@ -76,7 +77,11 @@ async def decide(rt: Runtime, mid: str) -> tuple[Outcome, list[OutboundMessage]]
         if profile.connected:
             outcome = Outcome.ACKNOWLEDGED
             latency, dm = await messages.acknowledge(
-                conn, mid, profile=profile, text=texts.ACKNOWLEDGEMENT
+                conn,
+                mid,
+                profile=profile,
+                text=texts.ACKNOWLEDGEMENT,
+                to_phase3=message.source != "postback",
             )
         else:
             outcome, dm = await _ask_to_verify(rt, conn, message.id, profile.ig_id)

@@ -26,6 +26,9 @@ REQUEUE_BATCH_SIZE = 500
 class Requeued:
     dms: list[OutboundMessage]
     unknown_left_out: int  # matching DMs whose delivery is unknown, not re-queued
+    # Matching DMs left out because their recipient's messaging window has closed: they
+    # would fail again at once.
+    window_closed: int = 0
 
 
 async def retry_failed(
@@ -43,10 +46,10 @@ async def retry_failed(
     """Re-queue the matching failed DMs as new attempts, `batch_size` per transaction,
     oldest first. A DM cut off mid-send, whose delivery is unknown (`sending.INTERRUPTED`,
     `sending.ORPHANED`), may have reached the user: it is left out unless
-    `include_unknown`. A dry run makes the same selection in transactions that it rolls
-    back, so it lists exactly the DMs that a real run would re-queue at that moment.
-    `error` matches a part of the error; `outbound_id` picks one DM (the console's
-    re-queue of one)."""
+    `include_unknown`. So is a DM whose recipient's messaging window has closed. A dry run
+    makes the same selection in transactions that it rolls back, so it lists exactly the
+    DMs that a real run would re-queue at that moment. `error` matches a part of the error;
+    `outbound_id` picks one DM (the console's re-queue of one)."""
     which = outbound_messages.FailedFilter(
         unknown_prefix=sending.UNKNOWN_DELIVERY,
         kind=kind,
@@ -55,6 +58,7 @@ async def retry_failed(
         include_unknown=include_unknown,
         error=error,
         outbound_id=outbound_id,
+        window_seconds=rt.settings.messaging_window_seconds,
     )
     requeued: list[OutboundMessage] = []
     async with rt.pool.connection() as conn:
@@ -72,7 +76,8 @@ async def retry_failed(
         unknown = (
             0 if include_unknown else await outbound_messages.count_failed_unknown(conn, which)
         )
-    return Requeued(requeued, unknown)
+        window_closed = await outbound_messages.count_failed_window_closed(conn, which)
+    return Requeued(requeued, unknown, window_closed)
 
 
 async def replay(rt: Runtime, mid: str) -> int:

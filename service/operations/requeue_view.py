@@ -59,6 +59,12 @@ async def retry_failed(
         console.print(table)
     verb = "would be re-queued (dry run)" if dry_run else "re-queued"
     console.print(f"{len(dms)} failed DM{'' if len(dms) == 1 else 's'} {verb}")
+    if requeued.window_closed:
+        console.print(
+            f"{requeued.window_closed} skipped: the recipient's messaging window has closed"
+            " (they would fail again at once; MESSAGING_WINDOW_SECONDS)",
+            soft_wrap=True,
+        )
     if unknown := requeued.unknown_left_out:
         console.print(
             f"{unknown} failed DM{'' if unknown == 1 else 's'} whose delivery is unknown left"

@@ -30,7 +30,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Each table: its title, the report's key, and the columns shown.
 TABLES = (
     ("Jobs", "jobs", ("queue", "task", "status", "jobs", "oldest_todo_seconds")),
-    ("DMs in the window", "outbound", ("kind", "status", "dms", "attempts")),
+    ("DMs in the window", "outbound", ("kind", "status", "dms", "attempts", "window_closed")),
     (
         "Latest failed DMs",
         "outbound_failed",
@@ -141,9 +141,13 @@ async def run(
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
     ) as conn:
         timeout = settings.status_statement_timeout_seconds
-        silence = settings.webhook_silence_seconds
+        silence, window = settings.webhook_silence_seconds, settings.messaging_window_seconds
         report = await status.collect(
-            conn, thresholds, statement_timeout=timeout, webhook_silence_seconds=silence
+            conn,
+            thresholds,
+            statement_timeout=timeout,
+            webhook_silence_seconds=silence,
+            messaging_window=window,
         )
         if not watch:
             _show(console, report, as_json)
@@ -164,7 +168,11 @@ async def run(
                     return exit_code(report)
                 except TimeoutError:
                     report = await status.collect(
-                        conn, thresholds, statement_timeout=timeout, webhook_silence_seconds=silence
+                        conn,
+                        thresholds,
+                        statement_timeout=timeout,
+                        webhook_silence_seconds=silence,
+                        messaging_window=window,
                     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from service.core.db import Connection
@@ -10,6 +11,7 @@ from service.store.rows import InstagramProfile, from_row
 
 _UPSERT = query("instagram_profiles_upsert")
 _CONNECT = query("instagram_profiles_connect")
+_RECORD_INBOUND = query("instagram_profiles_record_inbound")
 
 
 async def upsert(conn: Connection, ig_id: str) -> InstagramProfile:
@@ -21,3 +23,8 @@ async def upsert(conn: Connection, ig_id: str) -> InstagramProfile:
 async def connect(conn: Connection, ig_id: str, user_id: uuid.UUID) -> InstagramProfile:
     row = await fetch_row(conn, _CONNECT, {"ig_id": ig_id, "user_id": user_id})
     return from_row(InstagramProfile, row)
+
+
+async def record_inbound(conn: Connection, ig_id: str, at: dt.datetime) -> None:
+    """The user opened the messaging window at `at` (kept only if later than known)."""
+    await conn.execute(_RECORD_INBOUND, {"ig_id": ig_id, "at": at})

@@ -57,11 +57,11 @@ async def claim(conn: Connection, mid: str) -> tuple[Message, InstagramProfile |
 
 
 async def acknowledge(
-    conn: Connection, mid: str, *, profile: InstagramProfile, text: str
+    conn: Connection, mid: str, *, profile: InstagramProfile, text: str, to_phase3: bool = True
 ) -> tuple[float, OutboundMessage | None]:
-    """A connected sender's message, decided: its acknowledgement DM, its Phase 3 row and
-    handled. Returns the seconds since the message was stored, and the DM (None if the
-    message already had one)."""
+    """A connected sender's message, decided: its acknowledgement DM, its Phase 3 row
+    (unless not `to_phase3`) and handled. Returns the seconds since the message was stored,
+    and the DM (None if the message already had one)."""
     row = await fetch_row(
         conn,
         _ACKNOWLEDGE,
@@ -70,6 +70,7 @@ async def acknowledge(
             "ig_id": profile.ig_id,
             "connected_user_id": profile.connected_user_id,
             "payload": Jsonb({"text": text}),
+            "to_phase3": to_phase3,
         },
     )
     dm = None if row["id"] is None else from_row(OutboundMessage, row)

@@ -19,6 +19,8 @@ _BEGIN_ATTEMPT = query("outbound_messages_begin_attempt")
 _REQUEUE_FAILED = query("outbound_messages_requeue_failed")
 _COUNT_FAILED_UNKNOWN = query("outbound_messages_count_failed_unknown")
 _RECORD_ATTEMPT = query("outbound_messages_record_attempt")
+_FAIL_IF_WINDOW_CLOSED = query("outbound_messages_fail_if_window_closed")
+_COUNT_FAILED_WINDOW_CLOSED = query("outbound_messages_count_failed_window_closed")
 _FAIL_ORPHANED = query("outbound_messages_fail_orphaned")
 _HAS_RECENT_VERIFICATION = query("outbound_messages_has_recent_verification")
 _TOKEN_DMED_RECENTLY = query("outbound_messages_token_dmed_recently")
@@ -94,9 +96,11 @@ async def begin_attempt(
 @dataclasses.dataclass(frozen=True)
 class FailedFilter:
     """Which failed DMs `retry-failed` takes: each field optional; a DM whose error starts
-    with `unknown_prefix` (its delivery unknown) only with `include_unknown`."""
+    with `unknown_prefix` (its delivery unknown) only with `include_unknown`; none whose
+    recipient's messaging window (`window_seconds`) has closed."""
 
     unknown_prefix: str
+    window_seconds: float
     kind: str | None = None
     recipient: str | None = None
     since_seconds: float | None = None
@@ -134,6 +138,35 @@ async def count_failed_unknown(conn: Connection, which: FailedFilter) -> int:
     del params["include_unknown"]
     row = await fetch_row(conn, _COUNT_FAILED_UNKNOWN, params)
     return row["unknown"]
+
+
+async def count_failed_window_closed(conn: Connection, which: FailedFilter) -> int:
+    """How many failed DMs `which` matches but for their recipient's closed window."""
+    row = await fetch_row(conn, _COUNT_FAILED_WINDOW_CLOSED, dataclasses.asdict(which))
+    return row["window_closed"]
+
+
+async def fail_if_window_closed(
+    conn: Connection,
+    outbound_id: uuid.UUID,
+    *,
+    window_seconds: float,
+    lease_seconds: float,
+    error: str,
+) -> OutboundMessage | None:
+    """Fail the pending DM without a call if its recipient's messaging window has closed;
+    the failed row, or None when it may be sent."""
+    row = await fetch_one(
+        conn,
+        _FAIL_IF_WINDOW_CLOSED,
+        {
+            "id": outbound_id,
+            "window_seconds": window_seconds,
+            "lease_seconds": lease_seconds,
+            "error": error,
+        },
+    )
+    return None if row is None else from_row(OutboundMessage, row)
 
 
 async def record_attempt(

@@ -34,6 +34,7 @@ async def report(
     unhandled_after_seconds: float,
     stalled_after_seconds: float,
     failed_limit: int,
+    messaging_window_seconds: float,
     statement_timeout_seconds: float,
 ) -> dict[str, list[DictRow]]:
     """Run every status query in one transaction, with these parameters, each cancelled
@@ -46,6 +47,7 @@ async def report(
                 "unhandled_after": _interval(unhandled_after_seconds),
                 "stalled_after": _interval(stalled_after_seconds),
                 "failed_limit": str(failed_limit),
+                "messaging_window": _interval(messaging_window_seconds),
                 "statement_timeout": f"{round(statement_timeout_seconds * 1000)}ms",
             },
         )

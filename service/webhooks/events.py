@@ -1,10 +1,11 @@
 """The value types that `service.webhooks.parse` produces from one Meta webhook delivery.
 
 `InboundMessage` is the internal ingest endpoint's request (`to_ingest_body`), an unsend
-included, plus the flag the forwarder needs to decide whether to forward it; `InboundEdit`
-is the edit endpoint's. Everything else Meta sends on the messaging fields (reactions,
-reads, postbacks, referrals, unknown kinds) is kept as an `OtherEvent` with its raw item, so
-it can be logged or stored without being ingested.
+and a postback with a mid included, plus the flag the forwarder needs to decide whether to
+forward it; `InboundEdit` is the edit endpoint's. Everything else Meta sends on the
+messaging fields (reactions, reads, postbacks without a mid, referrals, unknown kinds) is
+kept as an `OtherEvent` with its raw item, so it can be logged or stored without being
+ingested.
 """
 
 from __future__ import annotations

@@ -16,13 +16,19 @@ that app answers. What is not forwarded (the raw delivery keeps it, and the job'
 counts it):
 - unsupported messages (`is_unsupported`, e.g. GIFs and stickers): Meta gives no content
   to save, and acknowledging what we cannot read would mislead the user;
-- reactions, reads, postbacks, referrals and unknown events: never answered.
+- reactions, reads, postbacks without a mid, referrals and unknown events: never answered.
+  (A postback with one, an ice breaker or a button tap, is a message.)
+
+Of those, the events that open Meta's messaging window (an unsupported message, a
+referral, a postback without a mid) are still noted on their sender's profile here
+(`last_inbound_at`), since no message carries them to the ingest endpoint.
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
+import datetime as dt
 
 import httpx
 
@@ -30,14 +36,16 @@ from service.core.backoff import backoff_seconds
 from service.core.jobs import RetryLater
 from service.core.runtime import Runtime, open_runtime
 from service.core.settings import WORKER_SETTINGS, Settings
-from service.store import webhook_deliveries
+from service.store import instagram_profiles, webhook_deliveries
 from service.store.rows import WebhookDelivery
-from service.webhooks.events import InboundEdit, InboundMessage
+from service.webhooks.events import InboundEdit, InboundMessage, ParsedDelivery
 from service.webhooks.parse import parse_delivery
 
 _MAX_REFUSALS_SHOWN = 5
 # Resolved against INTERNAL_INGEST_URL (`.../api/internal/ingest-event`).
 EDIT_ENDPOINT = "ingest-edit"
+# The events besides messages that open the messaging window (not reads or reactions).
+_WINDOW_OPENING_KINDS = ("postback", "referral")
 
 
 class _IngestUnavailable(Exception):
@@ -83,6 +91,10 @@ async def forward_delivery(
     held_back = collections.Counter(
         reason for reason in map(_held_back_because, parsed.messages) if reason
     )
+    if opened := _windows_opened_unforwarded(parsed):
+        async with rt.pool.connection() as conn, conn.transaction():
+            for ig_id, at in sorted(opened.items()):
+                await instagram_profiles.record_inbound(conn, ig_id, at)
     forwarded, refused, unavailable = 0, [], None
     events: list[InboundMessage | InboundEdit] = [
         message for message in parsed.messages if not _held_back_because(message)
@@ -134,6 +146,25 @@ def _held_back_because(message: InboundMessage) -> str | None:
     if message.is_unsupported and not message.is_deleted:
         return "unsupported"
     return None
+
+
+def _windows_opened_unforwarded(parsed: ParsedDelivery) -> dict[str, dt.datetime]:
+    """The senders whose window an event not forwarded opened, with its latest time."""
+    events: list[tuple[str | None, object]] = [
+        (message.sender_ig_id, message.timestamp)
+        for message in parsed.messages
+        if _held_back_because(message) and not message.is_echo
+    ]
+    events += [
+        (event.sender_id, event.timestamp_ms)
+        for event in parsed.other_events
+        if event.kind in _WINDOW_OPENING_KINDS and event.sender_id != event.recipient_id
+    ]
+    latest: dict[str, int] = {}
+    for sender, timestamp_ms in events:
+        if sender is not None and isinstance(timestamp_ms, int):
+            latest[sender] = max(timestamp_ms, latest.get(sender, timestamp_ms))
+    return {sender: dt.datetime.fromtimestamp(ms / 1000, dt.UTC) for sender, ms in latest.items()}
 
 
 async def _post(rt: Runtime, event: InboundMessage | InboundEdit) -> None:

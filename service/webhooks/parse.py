@@ -12,6 +12,10 @@ Notification Examples"); `standby` holds the same items while another app owns t
 An unsend is a `message` with `"is_deleted": true` and the mid of the message it removes;
 an edit is ``"message_edit": {"mid", "text", "num_edit"}``, the count of edits so far.
 
+A `postback` (an ice breaker or a button tap: ``{"mid", "title", "payload"}``) is a
+message from the user, read as one with `source` "postback", its title as the text; one
+without a mid cannot be stored once, and stays an other event.
+
 The App Dashboard's test button sends an item as ``changes: [{"field": "messages", "value":
 <item>}]``, with a timestamp in seconds written as a string.
 
@@ -165,6 +169,8 @@ def _read_item(item: object, path: str, entry: _Entry, out: _Collector) -> None:
     if "message_edit" in item:
         _read_edit(item["message_edit"], path, header, out)
         return
+    if "postback" in item and _read_postback(item["postback"], path, header, entry, out):
+        return
     for kind in _OTHER_KINDS:
         if kind in item:
             detail = item[kind]
@@ -256,6 +262,49 @@ def _count(value: object) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 1_000_000:
         return value
     return None
+
+
+def _read_postback(
+    postback: object, path: str, header: _Header, entry: _Entry, out: _Collector
+) -> bool:
+    """Read a postback as a message; False (it stays an other event) when it cannot be one."""
+    mid = _ig_id(postback.get("mid")) if isinstance(postback, dict) else None
+    sender, recipient, timestamp = header
+    if (
+        not isinstance(postback, dict)
+        or mid is None
+        or sender is None
+        or recipient is None
+        or timestamp is None
+    ):
+        out.warn(
+            f"{path}: postback without a valid mid, sender, recipient or timestamp: not stored"
+        )
+        return False
+    if (mid, False) in out.seen:
+        out.warn(f"{path}: duplicate of message {mid[:80]} in this delivery: skipped")
+        return True
+    out.seen.add((mid, False))
+    text = {}
+    for key in ("title", "payload"):
+        value = postback.get(key)
+        if value is not None and not isinstance(value, str):
+            out.warn(f"{path}.postback.{key} is {_describe(value)}, not str: dropped")
+            value = None
+        text[key] = value
+    out.messages.append(
+        InboundMessage(
+            mid=mid,
+            sender_ig_id=sender,
+            recipient_ig_id=recipient,
+            timestamp=timestamp,
+            message_text=text["title"],
+            postback_payload=text["payload"],
+            is_echo=sender == entry.account_id,
+            source="standby" if entry.source == "standby" else "postback",
+        )
+    )
+    return True
 
 
 def _attachments(value: object, path: str, out: _Collector) -> list[dict[str, Any]] | None:

@@ -1,4 +1,5 @@
-"""`ingest dev`, as `make run` runs it: stopped, it stops the embedded Postgres it started.
+"""`ingest dev`, as `make run` runs it: stopped, it stops the embedded Postgres it started;
+its verification link opens a page it serves (and `ingest web` does not) that connects.
 
 Each test runs it in a folder of its own, where its `.data/postgres` and `.data/dev.env`
 land (both are relative to the working directory), with no DATABASE_URL and no access
@@ -7,19 +8,23 @@ token, so it starts the embedded Postgres and the sandbox.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import psutil
+import psycopg
 import pytest
 
-from tests.support.processes import free_port, wait_until
+from service.dms import texts
+from tests.support.processes import free_port, start_web, wait_until
 
 START_TIMEOUT = 120  # initdb, then the migrations, on a loaded machine
 STOP_TIMEOUT = 60
@@ -72,6 +77,17 @@ class Dev:
 
     def output(self) -> str:
         return self.log.read_text()
+
+    def sandbox_url(self) -> str:
+        """The Graph API sandbox it started, from its start-up warning."""
+        for line in self.output().splitlines():
+            if line.startswith("{") and "see_dms" in (logged := json.loads(line)):
+                return logged["sandbox"]
+        raise AssertionError(f"no sandbox in the output:\n{self.output()}")
+
+    def database_url(self) -> str:
+        lines = (self.folder / ".data" / "dev.env").read_text().splitlines()
+        return next(line.removeprefix("DATABASE_URL=") for line in lines if "DATABASE_URL=" in line)
 
 
 def running(pid: int) -> bool:
@@ -152,3 +168,59 @@ def test_dev_prints_the_console_and_a_password_that_signs_in(dev: Dev) -> None:
         )
     assert overview.status_code == 200 and "Checks" in overview.text
     dev.stop(signal.SIGINT)
+
+
+def test_the_verification_link_connects_through_the_page_dev_serves(dev: Dev) -> None:
+    dev.start()
+    web, sandbox = f"http://127.0.0.1:{dev.port}", dev.sandbox_url()
+
+    def message(mid: str) -> None:
+        response = httpx.post(
+            f"{web}/api/internal/ingest-event",
+            headers={"x-service-token": "your_service_token"},
+            json={
+                "mid": mid,
+                "sender_ig_id": "new_user_789",
+                "recipient_ig_id": "your_page_id",
+                "timestamp": str(int(time.time())),
+                "message_text": "a reel",
+            },
+        )
+        assert response.status_code == 202, response.text
+
+    def dms(count: int) -> list[dict]:
+        return wait_until(
+            lambda: (
+                (sent := httpx.get(f"{sandbox}/_sandbox/messages").json())
+                and (sent if len(sent) >= count else None)
+            ),
+            timeout=30,
+            what=f"{count} DMs in the sandbox",
+        )
+
+    message("m-before")
+    [verification] = dms(1)
+    link = re.search(r"http://\S+", verification["text"])
+    assert link and link[0].startswith(f"{web}/dev/verify?token=")
+
+    page = httpx.get(link[0])
+
+    assert page.status_code == 200, page.text
+    assert "new_user_789" in page.text and "1 earlier message saved" in page.text
+    message("m-after")
+    acknowledgement = dms(2)[1]
+    assert acknowledgement["text"] == texts.ACKNOWLEDGEMENT
+    with psycopg.connect(dev.database_url()) as conn:
+        queued = conn.execute("SELECT message_id FROM phase3_queue ORDER BY id").fetchall()
+    assert queued == [("m-before",), ("m-after",)]
+    assert httpx.get(link[0]).status_code == 200  # opened again: the same answer
+    dev.stop(signal.SIGINT)
+
+
+def test_ingest_web_does_not_serve_the_dev_page(env: dict[str, str]) -> None:
+    web, url = start_web(env)
+    try:
+        response = httpx.get(f"{url}/dev/verify", params={"token": "ab" * 32, "ig_id": "user-1"})
+        assert response.status_code == 404
+    finally:
+        web.close()

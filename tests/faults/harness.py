@@ -63,7 +63,8 @@ class FaultStack:
             "mid": mid,
             "sender_ig_id": sender,
             "recipient_ig_id": "17841400000000001",
-            "timestamp": "1734123456",
+            # Now: a later send-dm to the sender must find its messaging window open.
+            "timestamp": str(int(time.time())),
             "message_text": "hi",
         }
         unavailable, give_up = 0, time.monotonic() + deadline

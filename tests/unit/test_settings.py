@@ -110,6 +110,7 @@ def test_every_default():
         "verification_resend_seconds": 600,
         "verification_token_ttl_seconds": 3600,
         "release_window_days": 7,
+        "messaging_window_seconds": 86400,
         "connected_dm_text": "",
         "send_max_retries": 3,
         "send_backoff_base_seconds": 1.0,

@@ -273,11 +273,8 @@ def test_an_edit_without_a_mid_or_a_count_is_skipped_with_a_warning(detail: dict
         ),
         ("reaction", {"mid": "mid.r", "action": "unreact"}, "mid.r"),
         ("read", {"mid": "mid.seen"}, "mid.seen"),
-        (
-            "postback",
-            {"mid": "mid.pb", "title": "Get started", "payload": "ICEBREAKER-1"},
-            "mid.pb",
-        ),
+        # Without a mid, a postback cannot be stored once: it stays an event (see below).
+        ("postback", {"title": "Get started", "payload": "ICEBREAKER-1"}, None),
         (
             "referral",
             {"ref": "campaign-1", "source": "IGME_SOURCE_LINK", "type": "OPEN_THREAD"},
@@ -295,7 +292,60 @@ def test_non_message_events_are_other_events_of_their_kind(
 
     assert parsed.messages == ()
     assert parsed.other_events == (OtherEvent(key, USER, ACCOUNT, SENT_MS, mid, raw),)
-    assert parsed.warnings == ()
+    if key != "postback":
+        assert parsed.warnings == ()
+
+
+def test_a_postback_is_a_message_with_its_title_as_text_and_its_payload_kept() -> None:
+    raw = item(postback={"mid": "mid.pb", "title": "Get started", "payload": "ICEBREAKER-1"})
+
+    parsed = parse_delivery(delivery(entry(raw)))
+
+    assert parsed.other_events == () and parsed.warnings == ()
+    assert parsed.messages == (
+        InboundMessage(
+            mid="mid.pb",
+            sender_ig_id=USER,
+            recipient_ig_id=ACCOUNT,
+            timestamp=SENT_MS,
+            message_text="Get started",
+            postback_payload="ICEBREAKER-1",
+            source="postback",
+        ),
+    )
+    assert parsed.messages[0].to_ingest_body()["postback_payload"] == "ICEBREAKER-1"
+
+
+def test_a_postback_without_a_mid_stays_an_event_with_a_warning() -> None:
+    parsed = parse_delivery(delivery(entry(item(postback={"title": "Hi", "payload": "P"}))))
+
+    assert parsed.messages == () and [e.kind for e in parsed.other_events] == ["postback"]
+    assert parsed.warnings == (
+        "entry[0].messaging[0]: postback without a valid mid, sender, recipient or timestamp:"
+        " not stored",
+    )
+
+
+def test_a_postback_with_a_payload_that_is_not_text_keeps_the_rest() -> None:
+    raw = item(postback={"mid": "mid.pb", "title": "Hi", "payload": {"x": 1}})
+
+    parsed = parse_delivery(delivery(entry(raw)))
+
+    [message] = parsed.messages
+    assert message.message_text == "Hi" and message.postback_payload is None
+    assert parsed.warnings == (
+        "entry[0].messaging[0].postback.payload is an object, not str: dropped",
+    )
+
+
+def test_a_standby_postback_is_recorded_as_standby() -> None:
+    raw = item(postback={"mid": "mid.pb", "title": "Hi", "payload": "P"})
+
+    parsed = parse_delivery(delivery(entry(standby=[raw])))
+
+    assert [(m.mid, m.source, m.postback_payload) for m in parsed.messages] == [
+        ("mid.pb", "standby", "P")
+    ]
 
 
 def test_an_unknown_event_kind_is_kept_as_unknown_with_a_warning() -> None:

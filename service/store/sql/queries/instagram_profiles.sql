@@ -24,3 +24,11 @@ SET connected_user_id = EXCLUDED.connected_user_id,
         ELSE now()
     END
 RETURNING ig_id, username, display_name, profile_pic_url, connected_user_id, connected_at;
+
+-- instagram_profiles_record_inbound --
+-- The sender opened the messaging window at `at`: keep the later of that and what is known.
+-- A time ahead of ours (a sender's clock, a hand-written event) counts as now.
+INSERT INTO instagram_profiles (ig_id, last_inbound_at)
+VALUES (%(ig_id)s, least(%(at)s, now()))
+ON CONFLICT (ig_id) DO UPDATE
+SET last_inbound_at = greatest(instagram_profiles.last_inbound_at, EXCLUDED.last_inbound_at);

@@ -1,9 +1,10 @@
 -- messages_insert --
 -- Insert an inbound message unless its mid is already known; returns the mid only when new.
 INSERT INTO messages (id, sender_ig_id, recipient_ig_id, message_text, attachments,
-                      reply_to, quick_reply, is_echo, source, "timestamp")
+                      reply_to, quick_reply, is_echo, source, postback_payload, "timestamp")
 VALUES (%(mid)s, %(sender_ig_id)s, %(recipient_ig_id)s, %(message_text)s, %(attachments)s,
-        %(reply_to)s, %(quick_reply)s, %(is_echo)s, %(source)s, %(timestamp)s)
+        %(reply_to)s, %(quick_reply)s, %(is_echo)s, %(source)s, %(postback_payload)s,
+        %(timestamp)s)
 ON CONFLICT (id) DO NOTHING
 RETURNING id;
 
@@ -36,9 +37,10 @@ FROM message LEFT JOIN profile ON true;
 -- messages_acknowledge --
 -- Decide a connected sender's message in one statement: its acknowledgement DM (none when
 -- it already has one), its Phase 3 row (once: none when the message was already
--- `processed`, whose row retention may have deleted since), and handled with `processed`.
--- Returns how long the message took from being stored to this point, and the DM's columns
--- when it was created, else NULLs.
+-- `processed`, whose row retention may have deleted since; none when `to_phase3` is false,
+-- a postback), and handled, with `processed` when it went to Phase 3. Returns how long the
+-- message took from being stored to this point, and the DM's columns when it was created,
+-- else NULLs.
 WITH dm AS (
     INSERT INTO outbound_messages (recipient_ig_id, kind, payload, message_id)
     VALUES (%(ig_id)s, 'acknowledgement', %(payload)s, %(mid)s)
@@ -48,11 +50,12 @@ WITH dm AS (
 ), queued AS (
     INSERT INTO phase3_queue (message_id, ig_id, connected_user_id)
     SELECT %(mid)s, %(ig_id)s, %(connected_user_id)s
-    WHERE NOT EXISTS (SELECT 1 FROM messages WHERE id = %(mid)s AND processed)
+    WHERE %(to_phase3)s
+      AND NOT EXISTS (SELECT 1 FROM messages WHERE id = %(mid)s AND processed)
     ON CONFLICT (message_id, kind) DO NOTHING
 ), handled AS (
     UPDATE messages
-    SET handled_at = now(), processed = true
+    SET handled_at = now(), processed = processed OR %(to_phase3)s
     WHERE id = %(mid)s
     RETURNING extract(epoch FROM clock_timestamp() - created_at)::float8 AS latency_seconds
 )

@@ -56,6 +56,20 @@ WITH hold AS (
 SELECT hold.seconds AS hold_seconds, token.invalid AS token_invalid, began.*
 FROM hold CROSS JOIN token LEFT JOIN began ON true;
 
+-- outbound_messages_fail_if_window_closed --
+-- Fail a pending DM, without a call, when its recipient's messaging window has closed
+-- (`messaging_window_closed`); nothing while an attempt younger than `lease_seconds` may be
+-- in flight. Returns the failed row, or nothing when the DM may be sent.
+UPDATE outbound_messages
+SET status = 'failed', error = %(error)s, sending_attempt_id = NULL, sending_started_at = NULL
+WHERE id = %(id)s AND status = 'pending'
+  AND (sending_attempt_id IS NULL
+       OR sending_started_at < now() - make_interval(secs => %(lease_seconds)s))
+  AND messaging_window_closed(recipient_ig_id, message_id,
+                              make_interval(secs => %(window_seconds)s))
+RETURNING id, recipient_ig_id, kind, payload, status, attempts, retry_base,
+          remote_message_id, error, message_id, sending_attempt_id, sending_started_at;
+
 -- outbound_messages_record_attempt --
 -- Record the outcome of attempt `attempt_id` and clear its recovery point. A NULL
 -- attempt_id is a decision made without a call, taken only if no attempt may still be in
@@ -142,6 +156,8 @@ SELECT EXISTS (
 -- error starts with `unknown_prefix` (a send cut off, whose delivery is unknown) is taken
 -- only with `include_unknown`. A verification DM asked for through send-verification-dm
 -- stays out: its token's plaintext was never stored, so no job could send its link again.
+-- So does a DM whose recipient's messaging window (`window_seconds`) has closed: it would
+-- fail again at once.
 -- The batch is a CTE, evaluated once: as a subquery in FROM, a rescan could take more.
 WITH batch AS MATERIALIZED (
     SELECT id
@@ -155,6 +171,8 @@ WITH batch AS MATERIALIZED (
       AND (%(outbound_id)s::uuid IS NULL OR id = %(outbound_id)s::uuid)
       AND NOT (kind = 'verification' AND message_id IS NULL)
       AND (%(include_unknown)s OR NOT starts_with(coalesce(error, ''), %(unknown_prefix)s))
+      AND NOT messaging_window_closed(recipient_ig_id, message_id,
+                                      make_interval(secs => %(window_seconds)s))
       AND (%(after_created_at)s::timestamptz IS NULL
            OR (created_at, id) > (%(after_created_at)s::timestamptz, %(after_id)s::uuid))
     ORDER BY created_at, id
@@ -182,3 +200,20 @@ WHERE status = 'failed'
   AND (%(outbound_id)s::uuid IS NULL OR id = %(outbound_id)s::uuid)
   AND NOT (kind = 'verification' AND message_id IS NULL)
   AND starts_with(coalesce(error, ''), %(unknown_prefix)s);
+
+-- outbound_messages_count_failed_window_closed --
+-- How many failed DMs `retry-failed` with the same filters leaves out because their
+-- recipient's messaging window has closed (those it leaves out as unknown not counted).
+SELECT count(*)::integer AS window_closed
+FROM outbound_messages
+WHERE status = 'failed'
+  AND (%(kind)s::text IS NULL OR kind = %(kind)s::text)
+  AND (%(recipient)s::text IS NULL OR recipient_ig_id = %(recipient)s::text)
+  AND (%(since_seconds)s::float8 IS NULL
+       OR updated_at >= now() - make_interval(secs => %(since_seconds)s::float8))
+  AND (%(error)s::text IS NULL OR strpos(error, %(error)s::text) > 0)
+  AND (%(outbound_id)s::uuid IS NULL OR id = %(outbound_id)s::uuid)
+  AND NOT (kind = 'verification' AND message_id IS NULL)
+  AND (%(include_unknown)s OR NOT starts_with(coalesce(error, ''), %(unknown_prefix)s))
+  AND messaging_window_closed(recipient_ig_id, message_id,
+                              make_interval(secs => %(window_seconds)s));

@@ -17,7 +17,8 @@ DECLARE
         'messages', 'verification_tokens', 'outbound_messages', 'phase3_queue',
         'webhook_deliveries', 'graph_rate_limits', 'message_edits', 'graph_access_tokens',
         'webhook_subscription_checks', 'idempotency_keys'];
-    app_functions text[] := ARRAY['set_updated_at', 'phase3_queue_notify'];
+    app_functions text[] := ARRAY['set_updated_at', 'phase3_queue_notify',
+        'messaging_window_closed'];
     exposed oid[];
     grantees text;
     obj record;

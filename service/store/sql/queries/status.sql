@@ -10,6 +10,7 @@
 --     SET ingest.unhandled_after = '5 minutes'; -- report messages unprocessed longer
 --     SET ingest.stalled_after = '30 seconds';  -- a worker silent longer is stalled
 --     SET ingest.failed_limit = '20';           -- how many of the latest failed DMs
+--     SET ingest.messaging_window = '24 hours'; -- MESSAGING_WINDOW_SECONDS
 -- The service sets them for one transaction with `status_configure` (the only query
 -- here that psql cannot run as it is). Ages are whole seconds.
 
@@ -19,6 +20,7 @@ SELECT set_config('ingest.status_window', %(window)s, true),
        set_config('ingest.unhandled_after', %(unhandled_after)s, true),
        set_config('ingest.stalled_after', %(stalled_after)s, true),
        set_config('ingest.failed_limit', %(failed_limit)s, true),
+       set_config('ingest.messaging_window', %(messaging_window)s, true),
        -- SET LOCAL statement_timeout: a report that cannot be had quickly is cancelled
        -- rather than left to load the database behind a public endpoint.
        set_config('statement_timeout', %(statement_timeout)s, true),
@@ -62,9 +64,17 @@ ORDER BY queue_name, task_name, status;
 
 -- status_outbound --
 -- DMs created within ingest.status_window (default 1 hour), by kind and status, with the
--- Graph API calls they took. (Every status is named, so that the index on (status,
--- created_at) finds the window.)
-SELECT kind, status, count(*) AS dms, sum(attempts) AS attempts
+-- Graph API calls they took, and how many of the failed ones cannot be retried because
+-- their recipient's messaging window (ingest.messaging_window, default 24 hours) has
+-- closed. (Every status is named, so that the index on (status, created_at) finds the
+-- window.)
+SELECT kind, status, count(*) AS dms, sum(attempts) AS attempts,
+       count(*) FILTER (
+           WHERE status = 'failed' AND messaging_window_closed(
+               recipient_ig_id, message_id,
+               coalesce(nullif(current_setting('ingest.messaging_window', true), ''),
+                        '24 hours')::interval)
+       ) AS window_closed
 FROM outbound_messages
 WHERE status IN ('pending', 'sent', 'failed')
   AND created_at > now() - coalesce(nullif(current_setting('ingest.status_window', true), ''),
