@@ -76,7 +76,11 @@ async def decide(rt: Runtime, mid: str) -> tuple[Outcome, list[OutboundMessage]]
         if profile.connected:
             outcome = Outcome.ACKNOWLEDGED
             latency, dm = await messages.acknowledge(
-                conn, mid, profile=profile, text=texts.ACKNOWLEDGEMENT
+                conn,
+                mid,
+                profile=profile,
+                text=texts.ACKNOWLEDGEMENT,
+                cooldown_seconds=rt.settings.ack_cooldown_seconds,
             )
         else:
             outcome, dm = await _ask_to_verify(rt, conn, message.id, profile.ig_id)
