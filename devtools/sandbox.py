@@ -5,7 +5,8 @@ the body, records the DM and answers like Meta. Tests script failures: each vali
 the next scripted response, if any; a scripted non-2xx records nothing (set `deliver` to model
 "sent, yet an error"). Control endpoints for other processes: `GET /_sandbox/messages`,
 `GET /_sandbox/requests` (counts: Send API requests, DMs recorded), `POST /_sandbox/script`
-(one response or a list), `POST /_sandbox/reset`. Each DM records when its request arrived
+(one response or a list), `POST /_sandbox/rate-limit`
+(`{"per_second": N}`, see below), `POST /_sandbox/reset`. Each DM records when its request arrived
 (`arrived_at`, before the latency) and when it was answered (`received_at`, after). A test
 that needs a send to stay in flight calls `hold()`: requests are counted, then wait until
 `release()` (`wait_for_attempts(n)` tells when they have arrived).
@@ -314,6 +315,15 @@ class Sandbox:
             answered = self.accounts.control(method, path, document)
             if answered is not None:
                 return answered
+        if (method, path) == ("POST", "/_sandbox/rate-limit"):
+            try:
+                per_second = float(json.loads(raw)["per_second"])
+            except (ValueError, TypeError, KeyError):
+                return 400, {"error": 'the body must be {"per_second": <number>}'}
+            with self._changed:
+                self.rate_limit_per_second = per_second
+                self._accepted.clear()
+            return 200, {"per_second": per_second}
         if (method, path) == ("POST", "/_sandbox/script"):
             try:
                 document = json.loads(raw)
