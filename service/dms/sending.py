@@ -126,6 +126,7 @@ async def take_turn(rt: Runtime, dm: OutboundMessage) -> None:
             burst=max(1, s.graph_send_burst),
             need=1 if verification else 1 + verification_reserve(s),
             queue=not verification,
+            dm_id=dm.id,
         )
     if not took.admitted:
         metrics.DMS_PACED.labels(dm.kind).inc()

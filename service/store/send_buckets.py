@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import uuid
 
 from service.core.db import Connection
 from service.store.queries import fetch_row, query
@@ -28,8 +29,10 @@ async def take(
     burst: int,
     need: float = 1.0,
     queue: bool = False,
+    dm_id: uuid.UUID | None = None,
 ) -> Take:
-    """Take one send from the account's bucket (see the query for the arithmetic)."""
+    """Take one send from the account's bucket for DM `dm_id` (see the query for the
+    arithmetic, and for the line that `queue` joins)."""
     row = await fetch_row(
         conn,
         _TAKE,
@@ -39,6 +42,7 @@ async def take(
             "burst": burst,
             "need": need,
             "queue": queue,
+            "dm_id": dm_id,
         },
     )
     return Take(bool(row["admitted"]), max(0.0, float(row["wait_seconds"])), row["taken_at"])

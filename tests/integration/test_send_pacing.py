@@ -8,6 +8,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from service.store import send_buckets
+from tests.support.sends import insert_dm
 
 RATE, BURST, TAKERS, TAKES_EACH = 200.0, 10, 12, 60
 
@@ -66,3 +67,25 @@ async def test_a_reserve_keeps_sends_for_verification_when_acknowledgements_wait
         # ...while a verification DM still goes.
         verification = await send_buckets.take(conn, "acct", rate=0.001, burst=BURST)
         assert verification.admitted
+
+
+async def test_a_dm_given_a_turn_goes_before_newcomers_which_join_the_line(database_url, db):
+    first, second = insert_dm(db, "user-1"), insert_dm(db, "user-2")
+    async with await psycopg.AsyncConnection.connect(
+        database_url, autocommit=True, row_factory=dict_row
+    ) as conn:
+        ack = {"rate": 0.001, "burst": BURST, "need": 3, "queue": True}
+        for _ in range(BURST):
+            assert (await send_buckets.take(conn, "acct", rate=0.001, burst=BURST)).admitted
+        assert not (await send_buckets.take(conn, "acct", dm_id=first, **ack)).admitted
+        assert db.execute("SELECT paced_at FROM outbound_messages WHERE id = %s", (first,))
+        # The bucket refilled to what a newcomer needs, but a line waits: the newcomer joins
+        # it, and the DM with its turn takes the send.
+        db.execute("UPDATE graph_send_buckets SET tokens = 3")
+        newcomer = await send_buckets.take(conn, "acct", dm_id=second, **ack)
+        assert not newcomer.admitted
+        assert (await send_buckets.take(conn, "acct", dm_id=first, **ack)).admitted
+    paced = {
+        r["id"]: r["paced_at"] for r in db.execute("SELECT id, paced_at FROM outbound_messages")
+    }
+    assert paced[first] is None and paced[second] is not None

@@ -22,3 +22,7 @@ BEGIN
     END IF;
 END;
 $$;
+
+-- An acknowledgement's turn in the account's line (`queued_until`), given when it found the
+-- bucket empty: it comes back then and needs no place in the line again.
+ALTER TABLE outbound_messages ADD COLUMN paced_at timestamptz;
