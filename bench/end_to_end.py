@@ -39,7 +39,7 @@ def _noop_baseline(h: Harness) -> dict:
     h.db.run("analyze")
     with h.measuring("figure 3 baseline: no-op drain"):
         h.stack.start_noop_workers()
-        reached = _drain(
+        reached = drain(
             h, n, f"{n} no-op jobs", lambda: h.db.one("jobs_succeeded", queue=noop_worker.QUEUE)
         )
     return _drained(h, n, reached)
@@ -66,7 +66,7 @@ def _service(h: Harness) -> dict:
     h.progress(f"figure 3: {o.worker_processes} worker processes draining {n} messages")
     with h.measuring("figure 3: end-to-end drain"):
         h.stack.start_workers()
-        reached = _drain(
+        reached = drain(
             h,
             n,
             f"{n} messages processed end to end",
@@ -82,7 +82,7 @@ def _service(h: Harness) -> dict:
     return result | {"ingest_accepted_per_second": round(loaded.accepted_per_second, 1)}
 
 
-def _drain(
+def drain(
     h: Harness, n: int, what: str, progress: Callable[[], dict[str, int]]
 ) -> dict[str, float]:
     """When (time.time()) each count of `progress()` reached `n`, once all have. A drain

@@ -15,6 +15,7 @@ INGEST_P99_MS = 25
 END_TO_END_PER_SECOND = 1000
 IDLE_P50_MS = 30
 BIG_TABLES_RATIO = 1.2
+PACED_RATE_SHARE = 0.9
 
 CPU_ORDER = [
     "web",
@@ -63,6 +64,13 @@ def rows(results: dict[str, Any], options: Options) -> list[Row]:
             "messages fully processed/s, end to end",
             f">= {END_TO_END_PER_SECOND:,}/s",
             _end_to_end,
+        ),
+        _row(
+            results,
+            ["send_pacing"],
+            f"a burst of {options.paced_sends:,} DMs paced, the stand-in refusing over 100/s",
+            f"0 answered 429, all sent, >= {PACED_RATE_SHARE:.0%} of GRAPH_SEND_RATE",
+            _send_pacing,
         ),
         _row(
             results,
@@ -125,6 +133,17 @@ def _end_to_end(r: dict) -> tuple[str, str, bool]:
         f"{ours['per_second']:,.0f}/s ({ours['jobs_or_messages']:,} in {ours['seconds']:.1f} s)",
         f"no-op jobs {noop['per_second']:,.0f}/s",
         ours["per_second"] >= END_TO_END_PER_SECOND,
+    )
+
+
+def _send_pacing(r: dict) -> tuple[str, str, bool]:
+    return (
+        f"{r['per_second']:,.1f}/s, {r['answered_429']:,} answered 429, "
+        f"{r['delivered']:,} of {r['dms']:,} sent",
+        f"GRAPH_SEND_RATE {r['configured_per_second']:g}/s",
+        r["answered_429"] == 0
+        and r["delivered"] == r["dms"]
+        and r["per_second"] >= PACED_RATE_SHARE * r["configured_per_second"],
     )
 
 

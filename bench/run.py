@@ -21,6 +21,7 @@ from bench import (
     job_claim,
     machine,
     report,
+    send_pacing,
 )
 from bench.database import Database
 from bench.errors import BenchError
@@ -129,6 +130,7 @@ def _figures(h: Harness, results: dict[str, Any]) -> None:
     _measure(h, results, "claim_empty", _quiet_then(_claims))
     _measure(h, results, "idle_latency", idle_latency.measure)
     _measure(h, results, "end_to_end", end_to_end.measure)
+    _measure(h, results, "send_pacing", send_pacing.measure)
     _measure(h, results, "big_fill", _quiet_then(big_tables.fill))
     if "error" not in results["big_fill"]:
         _measure(h, results, "claim_big", _claims)

@@ -68,6 +68,9 @@ class Stack:
             "INTERNAL_INGEST_URL": self.web_url + INGEST_PATH,
             "WORKER_CONCURRENCY": str(self.options.worker_concurrency),
             "WORKER_POLL_SECONDS": str(self.options.worker_poll_seconds),
+            # Unpaced, but for figure 6 (`bench.send_pacing`): the other figures measure
+            # the service against a Graph API without a rate limit.
+            "GRAPH_SEND_RATE": "0",
             "LOG_FORMAT": "json",
             "LOG_LEVEL": "WARNING",
         }
@@ -111,9 +114,9 @@ class Stack:
             watch=[self._web],
         )
 
-    def start_workers(self) -> None:
+    def start_workers(self, env: dict[str, str] | None = None) -> None:
         """`ingest worker` processes; returns once each has registered with procrastinate."""
-        self._start_workers("worker", "-m", "ingest.cli", "worker")
+        self._start_workers("worker", "-m", "ingest.cli", "worker", env=env)
 
     def start_noop_workers(self) -> None:
         """The no-op baseline workers, with the same process count and settings."""
@@ -130,13 +133,21 @@ class Stack:
     def sandbox_messages(self) -> list[dict]:
         return self._http.get(f"{self.sandbox_url}/_sandbox/messages").json()
 
+    def sandbox_rate_limit(self, per_second: float) -> None:
+        """Make the stand-in answer 429 beyond `per_second` sends a second (0: no limit)."""
+        self._http.post(
+            f"{self.sandbox_url}/_sandbox/rate-limit", json={"per_second": per_second}
+        ).raise_for_status()
+
     def sandbox_reset(self) -> None:
         self._http.post(f"{self.sandbox_url}/_sandbox/reset").raise_for_status()
 
-    def _start_workers(self, name: str, *argv: str) -> None:
+    def _start_workers(self, name: str, *argv: str, env: dict[str, str] | None = None) -> None:
         before = self._registered_workers()
         count = self.options.worker_processes
-        started = [self._start(f"{name}-{i}", *argv, role="workers") for i in range(1, count + 1)]
+        started = [
+            self._start(f"{name}-{i}", *argv, role="workers", env=env) for i in range(1, count + 1)
+        ]
         self.workers.extend(started)
         wait_until(
             lambda: self._registered_workers() >= before + count,

@@ -5,10 +5,15 @@ the body, records the DM and answers like Meta. Tests script failures: each vali
 the next scripted response, if any; a scripted non-2xx records nothing (set `deliver` to model
 "sent, yet an error"). Control endpoints for other processes: `GET /_sandbox/messages`,
 `GET /_sandbox/requests` (counts: Send API requests, DMs recorded), `POST /_sandbox/script`
-(one response or a list), `POST /_sandbox/reset`. Each DM records when its request arrived
+(one response or a list), `POST /_sandbox/rate-limit`
+(`{"per_second": N}`, see below), `POST /_sandbox/reset`. Each DM records when its request arrived
 (`arrived_at`, before the latency) and when it was answered (`received_at`, after). A test
 that needs a send to stay in flight calls `hold()`: requests are counted, then wait until
 `release()` (`wait_for_attempts(n)` tells when they have arrived).
+
+Meta's rate limit: with `rate_limit_per_second` (`--rate-limit`), a send arriving when that
+many were accepted within the second before is answered 429 (Graph code 4) and recorded
+nowhere but in the count of `rate_limited` (`GET /_sandbox/requests`).
 
 The account endpoints (token refresh, webhook subscriptions) and a revoked token's code 190:
 `devtools.sandbox_accounts`, as `sandbox.accounts`.
@@ -29,6 +34,7 @@ import logging
 import re
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -79,14 +85,19 @@ class SandboxMessage:
 class Sandbox:
     """The sandbox's state, and its server on 127.0.0.1 (a background thread, or `serve()`)."""
 
-    def __init__(self, *, latency_seconds: float = 0.0, port: int = 0) -> None:
+    def __init__(
+        self, *, latency_seconds: float = 0.0, port: int = 0, rate_limit_per_second: float = 0.0
+    ) -> None:
         self.latency_seconds = latency_seconds  # added to every Send API answer
+        self.rate_limit_per_second = rate_limit_per_second  # 0: no limit
         self.url = ""
         self._port = port
         # One lock for all state: the server's loop writes it, test threads read and wait on it.
         self._changed = threading.Condition()
         self._messages: list[SandboxMessage] = []
         self._attempts = 0
+        self._rate_limited = 0
+        self._accepted: collections.deque[float] = collections.deque()  # monotonic times
         self._script: collections.deque[ScriptedResponse] = collections.deque()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -146,6 +157,12 @@ class Sandbox:
         with self._changed:
             return self._attempts
 
+    @property
+    def rate_limited(self) -> int:
+        """Send API requests answered 429 for going over `rate_limit_per_second`."""
+        with self._changed:
+            return self._rate_limited
+
     def messages(self) -> list[SandboxMessage]:
         with self._changed:
             return list(self._messages)
@@ -163,6 +180,8 @@ class Sandbox:
         with self._changed:
             self._messages.clear()
             self._attempts = 0
+            self._rate_limited = 0
+            self._accepted.clear()
             self._script.clear()
         self.accounts.reset()
         self._open.set()
@@ -218,6 +237,11 @@ class Sandbox:
         with self._changed:
             self._attempts += 1
             self._changed.notify_all()
+            over = self._over_rate_limit()
+        if over:
+            return await _answer(
+                send, 429, _graph_error("Application request limit reached", 4), {}
+            )
         if not self._open.is_set():
             # Bounded, so that a test that never releases fails rather than hangs.
             await asyncio.get_running_loop().run_in_executor(None, self._open.wait, HOLD_SECONDS)
@@ -252,6 +276,19 @@ class Sandbox:
             body = {"recipient_id": message.recipient_id, "message_id": message.message_id}
         await _answer(send, scripted.status, body, scripted.headers)
 
+    def _over_rate_limit(self) -> bool:
+        """Whether this send goes over the limit (else it counts against it); holds the lock."""
+        if self.rate_limit_per_second <= 0:
+            return False
+        now = time.monotonic()
+        while self._accepted and self._accepted[0] <= now - 1.0:
+            self._accepted.popleft()
+        if len(self._accepted) >= self.rate_limit_per_second:
+            self._rate_limited += 1
+            return True
+        self._accepted.append(now)
+        return False
+
     def _control(self, method: str, path: str, raw: bytes) -> tuple[int, Any]:
         if (method, path) == ("GET", "/_sandbox/messages"):
             listed = [
@@ -262,7 +299,11 @@ class Sandbox:
             return 200, listed
         if (method, path) == ("GET", "/_sandbox/requests"):
             with self._changed:
-                return 200, {"attempts": self._attempts, "delivered": len(self._messages)}
+                return 200, {
+                    "attempts": self._attempts,
+                    "delivered": len(self._messages),
+                    "rate_limited": self._rate_limited,
+                }
         if (method, path) == ("POST", "/_sandbox/reset"):
             self.reset()
             return 200, {"reset": True}
@@ -274,6 +315,15 @@ class Sandbox:
             answered = self.accounts.control(method, path, document)
             if answered is not None:
                 return answered
+        if (method, path) == ("POST", "/_sandbox/rate-limit"):
+            try:
+                per_second = float(json.loads(raw)["per_second"])
+            except (ValueError, TypeError, KeyError):
+                return 400, {"error": 'the body must be {"per_second": <number>}'}
+            with self._changed:
+                self.rate_limit_per_second = per_second
+                self._accepted.clear()
+            return 200, {"per_second": per_second}
         if (method, path) == ("POST", "/_sandbox/script"):
             try:
                 document = json.loads(raw)
@@ -372,11 +422,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.sandbox", description=__doc__)
     parser.add_argument("--port", type=int, default=8900, help="0 picks a free port")
     parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument(
+        "--rate-limit", type=float, default=0.0, help="sends a second before 429 (0: none)"
+    )
     parser.add_argument("--quiet", action="store_true", help="do not log each DM")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     log.setLevel(logging.WARNING if args.quiet else logging.INFO)
-    Sandbox(port=args.port, latency_seconds=args.latency_ms / 1000).serve()
+    Sandbox(
+        port=args.port,
+        latency_seconds=args.latency_ms / 1000,
+        rate_limit_per_second=args.rate_limit,
+    ).serve()
     return 0
 
 

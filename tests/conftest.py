@@ -88,6 +88,7 @@ def sandbox(sandbox_server: Sandbox):
     sandbox_server.reset()
     yield sandbox_server
     sandbox_server.latency_seconds = 0.0  # a test may slow it down; the next gets it fast
+    sandbox_server.rate_limit_per_second = 0.0
 
 
 @pytest.fixture

@@ -115,6 +115,15 @@ class RestartPacing:
         return pause
 
 
+def poll_seconds(s: Settings) -> float:
+    """How often the worker looks for jobs due: WORKER_POLL_SECONDS, or more often when sends
+    are paced, so that the sends waiting their turn come back before the bucket, refilled
+    to its burst, wastes what it would have admitted."""
+    if s.graph_send_rate <= 0:
+        return s.worker_poll_seconds
+    return min(s.worker_poll_seconds, max(1, s.graph_send_burst) / s.graph_send_rate / 2)
+
+
 async def _work(app: procrastinate.App, rt: Runtime, concurrency: int, stop: asyncio.Event) -> bool:
     """Run one worker loop; True when it ended because a stop was asked for."""
     s = rt.settings
@@ -123,7 +132,7 @@ async def _work(app: procrastinate.App, rt: Runtime, concurrency: int, stop: asy
             queues=list(jobs.QUEUES),
             concurrency=concurrency,
             additional_context={"runtime": rt},
-            fetch_job_polling_interval=s.worker_poll_seconds,
+            fetch_job_polling_interval=poll_seconds(s),
             update_heartbeat_interval=s.worker_heartbeat_seconds,
             stalled_worker_timeout=s.worker_stalled_seconds,
             shutdown_graceful_timeout=s.worker_shutdown_seconds,

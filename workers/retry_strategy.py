@@ -29,7 +29,7 @@ class IngestRetryStrategy(procrastinate.BaseRetryStrategy):
         self, *, exception: BaseException, job: Job
     ) -> procrastinate.RetryDecision | None:
         if isinstance(exception, RetryLater):
-            return _retry_in(exception.delay_seconds)
+            return _retry_in(exception.delay_seconds, exception.priority)
         if job.attempts >= self.max_unexpected:
             return None
         # `job.attempts` counts the runs before this one: this failure is run attempts + 1.
@@ -37,8 +37,8 @@ class IngestRetryStrategy(procrastinate.BaseRetryStrategy):
         return _retry_in(wait)
 
 
-def _retry_in(seconds: float) -> procrastinate.RetryDecision:
+def _retry_in(seconds: float, priority: int | None = None) -> procrastinate.RetryDecision:
     # `retry_in` is typed in whole seconds; the waits here have fractions (1.5 s).
     return procrastinate.RetryDecision(
-        retry_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
+        retry_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds), priority=priority
     )

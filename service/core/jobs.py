@@ -30,11 +30,13 @@ QUEUES = (QUEUE_MESSAGES, QUEUE_OUTBOUND, QUEUE_WEBHOOKS, QUEUE_MAINTENANCE)
 
 
 class RetryLater(Exception):
-    """The job should run again in `delay_seconds`."""
+    """The job should run again in `delay_seconds`; with `priority`, at that priority
+    (procrastinate runs the higher first among the jobs due)."""
 
-    def __init__(self, delay_seconds: float, error: str) -> None:
+    def __init__(self, delay_seconds: float, error: str, *, priority: int | None = None) -> None:
         super().__init__(f"retry in {delay_seconds:g}s: {error}")
         self.delay_seconds = delay_seconds
+        self.priority = priority
 
 
 def make_app(database_url: str) -> procrastinate.App:

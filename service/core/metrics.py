@@ -30,6 +30,11 @@ DMS = Counter(
     "Graph API sends by DM kind and result: sent, retrying or failed.",
     ["kind", "result"],
 )
+DMS_PACED = Counter(
+    "ingest_dms_paced",
+    "Sends re-scheduled because the account's send bucket was empty (GRAPH_SEND_RATE).",
+    ["kind"],
+)
 GRAPH_LATENCY = Histogram(
     "ingest_graph_request_seconds",
     "Time of one Graph API send call, errors included.",

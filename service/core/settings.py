@@ -90,6 +90,14 @@ class Settings:
     send_backoff_base_seconds: float = 1.0
     send_backoff_cap_seconds: float = 10.0
     graph_timeout_seconds: float = 10.0
+    # Sends are paced per account under Meta's rate (100 a second), by a token bucket in
+    # Postgres that every worker shares: at most this many a second, in bursts of at most
+    # GRAPH_SEND_BURST. 0 turns the pacing off.
+    graph_send_rate: float = 80.0
+    graph_send_burst: int = 20
+    # A connected user gets at most one acknowledgement DM per this many seconds (their
+    # messages all still reach Phase 3); 0 acknowledges every message.
+    ack_cooldown_seconds: float = 0.0
     send_dm_wait_seconds: float = 5.0
     db_pool_min_size: int = 2
     db_pool_max_size: int = 10

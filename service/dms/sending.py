@@ -23,6 +23,13 @@ looks again every `token_hold_recheck_seconds`.
 A DM to a user whose messaging window has closed fails at once, without a call
 (`service.dms.window`).
 
+Pacing: before its call, each send takes one from the account's token bucket in Postgres
+(`service.store.send_buckets`), which every worker shares: at most `graph_send_rate` a
+second, in bursts of `graph_send_burst`. A send that finds it empty is re-scheduled for
+when its turn comes, without calling and without spending an attempt. Verification DMs go
+first: an acknowledgement leaves `verification_reserve` sends in the bucket for them, and
+a waiting verification DM runs again at a higher job priority.
+
 Interrupted sends: the Graph API has no idempotency key, so each call first commits a
 recovery point (the attempt counted and marked in flight); a rescued job that finds the mark
 knows the call was cut off, so a crash duplicates a DM at most once. The design, with the
@@ -52,7 +59,7 @@ from service.instagram import (
     TransientGraphError,
 )
 from service.operations import access_token
-from service.store import outbound_messages
+from service.store import outbound_messages, send_buckets
 from service.store import verification_tokens as token_store
 from service.store.rows import OutboundMessage
 
@@ -78,6 +85,15 @@ TOKEN_UNUSABLE = "the event's verification token was already used, or is another
 RECORD_RETRY_SECONDS = 10
 
 
+# The job priority of a verification DM's send waiting its turn: among the jobs due at
+# once, procrastinate runs it before the acknowledgements (priority 0).
+VERIFICATION_PRIORITY = 10
+
+
+class Paced(RetryLater):
+    """The account's send bucket is empty: the send waits its turn."""
+
+
 class TokenHeld(RetryLater):
     """The account's sends are held by a refused access token: a job waits and looks
     again; a caller that sends in-line cannot wait that long (`service.dms.requests`)."""
@@ -92,6 +108,36 @@ def retry_delay(settings: Settings, attempt: int, retry_after: float | None) -> 
         attempt, base=settings.send_backoff_base_seconds, cap=settings.send_backoff_cap_seconds
     )
     return max(backoff, retry_after or 0.0)
+
+
+def verification_reserve(settings: Settings) -> int:
+    """Sends an acknowledgement leaves in the bucket, for the verification DMs."""
+    return min(settings.graph_send_burst - 1, max(1, settings.graph_send_burst // 4))
+
+
+async def take_turn(rt: Runtime, dm: OutboundMessage) -> None:
+    """Take the DM's send from the account's bucket; `Paced` when it must wait its turn."""
+    s = rt.settings
+    if s.graph_send_rate <= 0:
+        return
+    verification = dm.kind == "verification"
+    async with rt.pool.connection() as conn:
+        took = await send_buckets.take(
+            conn,
+            s.instagram_scoped_id,
+            rate=s.graph_send_rate,
+            burst=max(1, s.graph_send_burst),
+            need=1 if verification else 1 + verification_reserve(s),
+            queue=not verification,
+            dm_id=dm.id,
+        )
+    if not took.admitted:
+        metrics.DMS_PACED.labels(dm.kind).inc()
+        raise Paced(
+            took.wait_seconds,
+            "waiting for its turn under GRAPH_SEND_RATE",
+            priority=VERIFICATION_PRIORITY if verification else None,
+        )
 
 
 def attempt_lease_seconds(settings: Settings) -> float:
@@ -149,11 +195,13 @@ async def call_and_record(
     s, attempt_id = rt.settings, uuid.uuid4()
     token_refused = False
     async with rt.pool.connection() as conn:
-        # Before the rate-limit hold: a DM Meta would refuse need not wait to be refused.
+        # Before its turn and the rate-limit hold: a DM Meta would refuse need not wait.
         refused = await window.refuse_if_closed(conn, s, dm, lease_seconds=attempt_lease_seconds(s))
-        if refused is not None:
-            metrics.DMS.labels(dm.kind, metrics.DM_RESULTS["failed"]).inc()
-            return refused
+    if refused is not None:
+        metrics.DMS.labels(dm.kind, metrics.DM_RESULTS["failed"]).inc()
+        return refused
+    await take_turn(rt, dm)
+    async with rt.pool.connection() as conn:
         async with conn.transaction() as tx:
             hold, began = await outbound_messages.begin_attempt(
                 conn,

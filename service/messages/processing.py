@@ -82,6 +82,7 @@ async def decide(rt: Runtime, mid: str) -> tuple[Outcome, list[OutboundMessage]]
                 profile=profile,
                 text=texts.ACKNOWLEDGEMENT,
                 to_phase3=message.source != "postback",
+                cooldown_seconds=rt.settings.ack_cooldown_seconds,
             )
         else:
             outcome, dm = await _ask_to_verify(rt, conn, message.id, profile.ig_id)

@@ -57,11 +57,18 @@ async def claim(conn: Connection, mid: str) -> tuple[Message, InstagramProfile |
 
 
 async def acknowledge(
-    conn: Connection, mid: str, *, profile: InstagramProfile, text: str, to_phase3: bool = True
+    conn: Connection,
+    mid: str,
+    *,
+    profile: InstagramProfile,
+    text: str,
+    to_phase3: bool = True,
+    cooldown_seconds: float = 0.0,
 ) -> tuple[float, OutboundMessage | None]:
     """A connected sender's message, decided: its acknowledgement DM, its Phase 3 row
     (unless not `to_phase3`) and handled. Returns the seconds since the message was stored,
-    and the DM (None if the message already had one)."""
+    and the DM (None if the message already had one, or the sender had one within
+    `cooldown_seconds`)."""
     row = await fetch_row(
         conn,
         _ACKNOWLEDGE,
@@ -71,6 +78,7 @@ async def acknowledge(
             "connected_user_id": profile.connected_user_id,
             "payload": Jsonb({"text": text}),
             "to_phase3": to_phase3,
+            "cooldown_seconds": cooldown_seconds,
         },
     )
     dm = None if row["id"] is None else from_row(OutboundMessage, row)

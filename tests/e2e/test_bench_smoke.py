@@ -52,10 +52,12 @@ def test_the_smoke_run_measures_every_figure(server_url: str, tmp_path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(out.read_text())
     figures = report["figures"]
-    assert len(figures) == 6
+    assert len(figures) == 7
     assert [f["figure"] for f in figures if f["met"] is None] == []
     assert "| figure | measured |" in done.stdout
     assert report["results"]["end_to_end"]["service"]["jobs_or_messages"] == 200
+    paced = report["results"]["send_pacing"]
+    assert paced["answered_429"] == 0 and paced["delivered"] == paced["dms"] == 100
 
 
 def _plan() -> LoadPlan:

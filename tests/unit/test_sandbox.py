@@ -40,6 +40,7 @@ def shared_sandbox() -> Iterator[Sandbox]:
 def sandbox(shared_sandbox: Sandbox) -> Sandbox:
     shared_sandbox.reset()
     shared_sandbox.latency_seconds = 0.0
+    shared_sandbox.rate_limit_per_second = 0.0
     return shared_sandbox
 
 
@@ -189,10 +190,26 @@ async def test_control_endpoints_script_list_count_and_reset(sandbox: Sandbox) -
         (dm,) = control.get("/_sandbox/messages").json()
         assert dm["text"] == "b" and dm["recipient_id"] == "1789" and dm["scoped_id"] == "me"
         assert datetime.datetime.fromisoformat(dm["received_at"]).tzinfo is not None
-        assert control.get("/_sandbox/requests").json() == {"attempts": 2, "delivered": 1}
+        assert control.get("/_sandbox/requests").json() == {
+            "attempts": 2,
+            "delivered": 1,
+            "rate_limited": 0,
+        }
         assert control.post("/_sandbox/reset").status_code == 200
         assert control.get("/_sandbox/messages").json() == []
-        assert control.get("/_sandbox/requests").json() == {"attempts": 0, "delivered": 0}
+        assert control.get("/_sandbox/requests").json() == {
+            "attempts": 0,
+            "delivered": 0,
+            "rate_limited": 0,
+        }
+
+
+async def test_a_rate_limit_answers_429_to_the_sends_over_it(sandbox: Sandbox) -> None:
+    sandbox.rate_limit_per_second = 3
+    results = await send(sandbox.url, *"abcde")
+    over = [r for r in results if isinstance(r, RateLimitedError)]
+    assert len(over) == 2 and sandbox.rate_limited == 2
+    assert len(sandbox.messages()) == 3 and sandbox.attempts == 5
 
 
 def test_a_bad_script_is_rejected(sandbox: Sandbox) -> None:

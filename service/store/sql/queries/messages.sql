@@ -40,10 +40,17 @@ FROM message LEFT JOIN profile ON true;
 -- `processed`, whose row retention may have deleted since; none when `to_phase3` is false,
 -- a postback), and handled, with `processed` when it went to Phase 3. Returns how long the
 -- message took from being stored to this point, and the DM's columns when it was created,
--- else NULLs.
+-- else NULLs. With `cooldown_seconds` above 0, no DM either when the sender was
+-- acknowledged within that many seconds (the caller holds the sender's profile locked, so
+-- two of their messages are not decided at once).
 WITH dm AS (
     INSERT INTO outbound_messages (recipient_ig_id, kind, payload, message_id)
-    VALUES (%(ig_id)s, 'acknowledgement', %(payload)s, %(mid)s)
+    SELECT %(ig_id)s, 'acknowledgement', %(payload)s, %(mid)s
+    WHERE %(cooldown_seconds)s::float8 <= 0
+       OR NOT EXISTS (
+           SELECT 1 FROM outbound_messages
+           WHERE recipient_ig_id = %(ig_id)s AND kind = 'acknowledgement'
+             AND created_at > now() - make_interval(secs => %(cooldown_seconds)s::float8))
     ON CONFLICT (message_id, kind) WHERE message_id IS NOT NULL DO NOTHING
     RETURNING id, recipient_ig_id, kind, payload, status, attempts, retry_base,
               remote_message_id, error, message_id, sending_attempt_id, sending_started_at
