@@ -70,9 +70,17 @@ def test_the_periodic_refresh_reaches_a_running_worker_without_a_restart(stack, 
     [refreshed] = stack.sandbox.accounts.issued
     assert token_row(db)["source"] == "refresh"
 
-    stack.ingest(mid="m-2", sender_ig_id="user-2")
-    stack.sandbox.wait_for_messages(2)
-    assert stack.sandbox.accounts.send_tokens[-1] == refreshed
+    # The worker reads the stored token again once its cache has expired: each try is a
+    # new message, and the first DM sent after that carries the refreshed token.
+    sent = [1]
+
+    def next_dm_uses_the_refreshed_token() -> bool:
+        sent[0] += 1
+        stack.ingest(mid=f"m-{sent[0]}", sender_ig_id=f"user-{sent[0]}")
+        stack.sandbox.wait_for_messages(sent[0])
+        return stack.sandbox.accounts.send_tokens[-1] == refreshed
+
+    stack.wait(next_dm_uses_the_refreshed_token, what="a DM sent with the refreshed token")
     assert tables_holding(db, refreshed) == []
     logged = stack.worker.output()
     assert "refresh_access_token" in logged
