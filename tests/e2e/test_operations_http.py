@@ -9,9 +9,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.core.migrate import MIGRATIONS
+from service.instagram import account_api
 from tests.support import seed
 from tests.support.processes import free_port, wait_until
-from tests.support.stack import SCRAPE, SERVICE_TOKEN, Stack
+from tests.support.stack import SCOPED_ID, SCRAPE, SERVICE_TOKEN, Stack
 
 TOKEN = {"x-service-token": SERVICE_TOKEN}
 
@@ -176,6 +177,9 @@ def test_a_failed_delivery_shows_in_the_gauges(api, db):
 
 
 def test_metrics_after_a_real_flow(stack, db):
+    # An account set up as production's is: the worker's hourly subscription check, which
+    # procrastinate also runs at start within ten minutes of its slot, finds it subscribed.
+    stack.sandbox.accounts.subscribe(SCOPED_ID, list(account_api.WEBHOOK_FIELDS))
     before = samples(stack.client.get("/metrics", headers=SCRAPE).text)
     assert stack.ingest(mid="m-metrics", sender_ig_id="user-m").status_code == 202
     stack.outbound_settled(1)
