@@ -73,10 +73,7 @@ async def retry_failed(
             requeued.extend(batch)
             if len(batch) < batch_size:
                 break
-        unknown = (
-            0 if include_unknown else await outbound_messages.count_failed_unknown(conn, which)
-        )
-        window_closed = await outbound_messages.count_failed_window_closed(conn, which)
+        unknown, window_closed = await outbound_messages.count_failed_left_out(conn, which)
     return Requeued(requeued, unknown, window_closed)
 
 

@@ -17,10 +17,9 @@ _GET = query("outbound_messages_get")
 _GET_PENDING_FOR_MESSAGE = query("outbound_messages_get_pending_for_message")
 _BEGIN_ATTEMPT = query("outbound_messages_begin_attempt")
 _REQUEUE_FAILED = query("outbound_messages_requeue_failed")
-_COUNT_FAILED_UNKNOWN = query("outbound_messages_count_failed_unknown")
+_COUNT_FAILED_LEFT_OUT = query("outbound_messages_count_failed_left_out")
 _RECORD_ATTEMPT = query("outbound_messages_record_attempt")
 _FAIL_IF_WINDOW_CLOSED = query("outbound_messages_fail_if_window_closed")
-_COUNT_FAILED_WINDOW_CLOSED = query("outbound_messages_count_failed_window_closed")
 _FAIL_ORPHANED = query("outbound_messages_fail_orphaned")
 _HAS_RECENT_VERIFICATION = query("outbound_messages_has_recent_verification")
 _TOKEN_DMED_RECENTLY = query("outbound_messages_token_dmed_recently")
@@ -132,18 +131,11 @@ async def requeue_failed(
     return sorted(dms, key=lambda dm: (dm.created_at, dm.id))
 
 
-async def count_failed_unknown(conn: Connection, which: FailedFilter) -> int:
-    """How many failed DMs `which` matches but for their unknown delivery."""
-    params = dataclasses.asdict(which)
-    del params["include_unknown"]
-    row = await fetch_row(conn, _COUNT_FAILED_UNKNOWN, params)
-    return row["unknown"]
-
-
-async def count_failed_window_closed(conn: Connection, which: FailedFilter) -> int:
-    """How many failed DMs `which` matches but for their recipient's closed window."""
-    row = await fetch_row(conn, _COUNT_FAILED_WINDOW_CLOSED, dataclasses.asdict(which))
-    return row["window_closed"]
+async def count_failed_left_out(conn: Connection, which: FailedFilter) -> tuple[int, int]:
+    """How many failed DMs `which` matches but for their unknown delivery, and how many but
+    for their recipient's closed window."""
+    row = await fetch_row(conn, _COUNT_FAILED_LEFT_OUT, dataclasses.asdict(which))
+    return row["unknown"], row["window_closed"]
 
 
 async def fail_if_window_closed(

@@ -186,10 +186,18 @@ WHERE o.id = batch.id AND o.status = 'failed'
 RETURNING o.id, o.recipient_ig_id, o.kind, o.payload, o.status, o.attempts, o.retry_base,
           o.remote_message_id, o.error, o.message_id, o.requeued_at, o.created_at, o.updated_at;
 
--- outbound_messages_count_failed_unknown --
--- How many failed DMs `retry-failed` with the same filters leaves out because their
--- delivery is unknown (error starting with `unknown_prefix`).
-SELECT count(*)::integer AS unknown
+-- outbound_messages_count_failed_left_out --
+-- How many failed DMs `retry-failed` with the same filters leaves out: `unknown`, whose
+-- delivery is unknown (error starting with `unknown_prefix`; 0 with `include_unknown`), and
+-- `window_closed`, whose recipient's messaging window has closed (not counted twice).
+SELECT count(*) FILTER (
+           WHERE NOT %(include_unknown)s AND starts_with(coalesce(error, ''), %(unknown_prefix)s)
+       )::integer AS unknown,
+       count(*) FILTER (
+           WHERE (%(include_unknown)s OR NOT starts_with(coalesce(error, ''), %(unknown_prefix)s))
+             AND messaging_window_closed(recipient_ig_id, message_id,
+                                         make_interval(secs => %(window_seconds)s))
+       )::integer AS window_closed
 FROM outbound_messages
 WHERE status = 'failed'
   AND (%(kind)s::text IS NULL OR kind = %(kind)s::text)
@@ -198,22 +206,4 @@ WHERE status = 'failed'
        OR updated_at >= now() - make_interval(secs => %(since_seconds)s::float8))
   AND (%(error)s::text IS NULL OR strpos(error, %(error)s::text) > 0)
   AND (%(outbound_id)s::uuid IS NULL OR id = %(outbound_id)s::uuid)
-  AND NOT (kind = 'verification' AND message_id IS NULL)
-  AND starts_with(coalesce(error, ''), %(unknown_prefix)s);
-
--- outbound_messages_count_failed_window_closed --
--- How many failed DMs `retry-failed` with the same filters leaves out because their
--- recipient's messaging window has closed (those it leaves out as unknown not counted).
-SELECT count(*)::integer AS window_closed
-FROM outbound_messages
-WHERE status = 'failed'
-  AND (%(kind)s::text IS NULL OR kind = %(kind)s::text)
-  AND (%(recipient)s::text IS NULL OR recipient_ig_id = %(recipient)s::text)
-  AND (%(since_seconds)s::float8 IS NULL
-       OR updated_at >= now() - make_interval(secs => %(since_seconds)s::float8))
-  AND (%(error)s::text IS NULL OR strpos(error, %(error)s::text) > 0)
-  AND (%(outbound_id)s::uuid IS NULL OR id = %(outbound_id)s::uuid)
-  AND NOT (kind = 'verification' AND message_id IS NULL)
-  AND (%(include_unknown)s OR NOT starts_with(coalesce(error, ''), %(unknown_prefix)s))
-  AND messaging_window_closed(recipient_ig_id, message_id,
-                              make_interval(secs => %(window_seconds)s));
+  AND NOT (kind = 'verification' AND message_id IS NULL);
