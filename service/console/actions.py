@@ -12,6 +12,7 @@ from litestar.exceptions import ValidationException
 from service.console import failures, render, timeline
 from service.console.context import dm_filter, field, is_htmx, operator
 from service.core.runtime import Runtime
+from service.operations import requeue
 
 
 class ActionsController(Controller):
@@ -25,14 +26,7 @@ class ActionsController(Controller):
         form = await request.form()
         which = dm_filter(form)
         result = await failures.requeue_dms(rt, which, operator=operator(request))
-        return render.page(
-            request,
-            "done.html",
-            title="Re-queued",
-            dms=result.dms,
-            unknown=result.unknown_left_out,
-            delivery=None,
-        )
+        return _requeued(request, result)
 
     @post("/dms/requeue", status_code=200)
     async def requeue_one(self, request: Request, rt: NamedDependency[Runtime]) -> Response[str]:
@@ -44,14 +38,7 @@ class ActionsController(Controller):
         result = await failures.requeue_dms(
             rt, failures.DMFilter(), operator=operator(request), outbound_id=outbound_id
         )
-        return render.page(
-            request,
-            "done.html",
-            title="Re-queued",
-            dms=result.dms,
-            unknown=result.unknown_left_out,
-            delivery=None,
-        )
+        return _requeued(request, result)
 
     @post("/deliveries/replay", status_code=200)
     async def replay(self, request: Request, rt: NamedDependency[Runtime]) -> Response[str]:
@@ -78,3 +65,15 @@ class ActionsController(Controller):
             return render.page(request, "_content.html", content=content)
         found = await timeline.message(rt, mid)
         return render.page(request, "message.html", content=content, **(found or {}))
+
+
+def _requeued(request: Request, result: requeue.Requeued) -> Response[str]:
+    """The page after a re-queue: what went back to the queue, and what was left out."""
+    return render.page(
+        request,
+        "done.html",
+        title="Re-queued",
+        dms=result.dms,
+        unknown=result.unknown_left_out,
+        delivery=None,
+    )
