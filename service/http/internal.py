@@ -1,4 +1,5 @@
-"""The internal API: ingest-event and ingest-edit, the three DM/token endpoints, and verify."""
+"""The internal API: ingest-event (and its batch form, ingest-events) and ingest-edit, the three
+DM/token endpoints, and verify."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from service.http.schemas import (
     GenerateVerificationRequest,
     GenerateVerificationResponse,
     IngestEventResponse,
+    IngestEventsRequest,
+    IngestEventsResponse,
     SendDmRequest,
     SendDmResponse,
     SendVerificationDmRequest,
@@ -28,7 +31,7 @@ from service.http.schemas import (
 from service.instagram import text_fits
 from service.messages import edits
 from service.messages.inbound import IngestEventRequest
-from service.messages.ingestion import ingest_event
+from service.messages.ingestion import ingest_event, ingest_events
 from service.store.rows import OutboundMessage
 
 ACCEPTED = IngestEventResponse(success=True, message="Event accepted for processing")
@@ -36,6 +39,10 @@ EDIT_ACCEPTED = IngestEventResponse(success=True, message="Edit accepted")
 # Bodies larger than any valid request are refused (413) before they are read in full.
 MAX_BODY_BYTES = 64 * 1024
 MAX_EVENT_BODY_BYTES = 1024 * 1024  # a message text of 100 000 characters, escaped
+# As for Meta's deliveries (`service.http.app.MAX_BODY_BYTES`): a delivery's messages,
+# forwarded in one batch, take less than the delivery did. A larger batch is refused (413),
+# and the webhook forwarder then posts its messages one by one.
+MAX_BATCH_BODY_BYTES = 4 * 1024 * 1024
 
 
 class InternalController(Controller):
@@ -58,6 +65,29 @@ class InternalController(Controller):
             raise ValidationException(f"timestamp: {exc}") from None
         await ingest_event(rt, event)
         return ACCEPTED
+
+    @post(
+        "/ingest-events", status_code=HTTP_202_ACCEPTED, request_max_body_size=MAX_BATCH_BODY_BYTES
+    )
+    async def ingest_events(
+        self, data: JSONBody[IngestEventsRequest], rt: NamedDependency[Runtime]
+    ) -> IngestEventsResponse:
+        """Store up to 1,000 message events and queue their processing, in their order, as
+        `ingest-event` does each: one refused event refuses the request, which stores
+        nothing; a repeated mid is accepted again and changes nothing."""
+        events = []
+        for number, body in enumerate(data.events):
+            try:
+                events.append(body.to_event())
+            except ValueError as exc:
+                raise ValidationException(f"events[{number}].timestamp: {exc}") from None
+        new = await ingest_events(rt, events)
+        return IngestEventsResponse(
+            success=True,
+            message="Events accepted for processing",
+            accepted=len(new),
+            new=sum(new),
+        )
 
     @post("/ingest-edit", status_code=HTTP_202_ACCEPTED, request_max_body_size=MAX_EVENT_BODY_BYTES)
     async def ingest_edit(

@@ -1,5 +1,6 @@
 """Request and response bodies of the internal API: names and shapes callers rely on. The
-ingest-event request is the inbound message's own, `service.messages.inbound.IngestEventRequest`."""
+ingest-event request is the inbound message's own, `service.messages.inbound.IngestEventRequest`;
+ingest-events takes a list of them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from service.messages.inbound import Id, Text
+from service.messages.inbound import Id, IngestEventRequest, Text
 
 DmKind = Literal["verification", "acknowledgement", "custom"]
 
@@ -17,6 +18,27 @@ DmKind = Literal["verification", "acknowledgement", "custom"]
 class IngestEventResponse(msgspec.Struct):
     success: bool
     message: str
+
+
+# A Meta delivery holds at most a few hundred messages; the webhook forwarder posts its
+# messages in one request of this size at most.
+MAX_BATCH_EVENTS = 1000
+
+
+class IngestEventsRequest(msgspec.Struct, kw_only=True, frozen=True):
+    """`POST /api/internal/ingest-events`: the bodies of as many `ingest-event` requests,
+    stored in order, each validated and idempotent by mid as there."""
+
+    events: Annotated[
+        list[IngestEventRequest], msgspec.Meta(min_length=1, max_length=MAX_BATCH_EVENTS)
+    ]
+
+
+class IngestEventsResponse(msgspec.Struct):
+    success: bool
+    message: str
+    accepted: int  # every event of the request
+    new: int  # of those, the ones not known before (a repeated mid, an unsend done before)
 
 
 class GenerateVerificationRequest(msgspec.Struct, kw_only=True):

@@ -1,28 +1,61 @@
-"""Accepting an inbound message event: store it, note that its sender opened the
-messaging window, and queue its processing, atomically.
+"""Accepting inbound message events: store each, note that its sender opened the messaging
+window, and queue its processing, atomically.
 
 Idempotent by Instagram `mid`: a redelivered event inserts nothing and defers nothing. An
 unsend (`is_deleted`) goes to `service.messages.unsends` instead, and defers nothing.
+
+Messages are stored in one statement (`service.store.messages.ingest`), one message or a
+run of them: a batch costs one round trip, not one per message. A batch keeps its order:
+the messages before an unsend are stored before it, those after it after it, so an unsend
+that follows its message in a delivery finds it stored.
 """
 
 from __future__ import annotations
 
-from service.core import jobs
+from collections.abc import Sequence
+
+from service.core import jobs, metrics
 from service.core.runtime import Runtime
 from service.messages.inbound import InboundEvent
 from service.messages.unsends import UnsendOutcome, unsend
-from service.store import instagram_profiles, messages
+from service.store import messages
 
 
 async def ingest_event(rt: Runtime, event: InboundEvent) -> bool:
-    """Store the event and defer `process_message` in one transaction; True when new."""
-    if event.is_deleted:
-        return (await unsend(rt, event)).outcome is not UnsendOutcome.REPEATED
-    async with rt.pool.connection() as conn, conn.transaction():
-        new = await messages.insert_if_new(conn, event)
-        # Our own DMs, echoed back, open no window; a redelivery changes nothing.
-        if not event.is_echo:
-            await instagram_profiles.record_inbound(conn, event.sender_ig_id, event.timestamp)
-        if new:
-            await jobs.defer_process_message(rt.jobs, conn, event.mid)
+    """Store the event and defer `process_message`, in one statement; True when new."""
+    [new] = await ingest_events(rt, [event])
     return new
+
+
+async def ingest_events(rt: Runtime, events: Sequence[InboundEvent]) -> list[bool]:
+    """`ingest_event` for each event, in order; the messages between two unsends are stored
+    together, all or none. For each event, whether it was new (for an unsend: whether it
+    changed anything)."""
+    news: list[bool] = []
+    run: list[InboundEvent] = []
+    for event in events:
+        if not event.is_deleted:
+            run.append(event)
+            continue
+        news += await _store(rt, run)
+        run = []
+        news.append((await unsend(rt, event)).outcome is not UnsendOutcome.REPEATED)
+    news += await _store(rt, run)
+    return news
+
+
+async def _store(rt: Runtime, events: list[InboundEvent]) -> list[bool]:
+    if not events:
+        return []
+    async with rt.pool.connection() as conn:
+        new = set(
+            await messages.ingest(
+                conn, events, queue=jobs.QUEUE_MESSAGES, task=jobs.PROCESS_MESSAGE
+            )
+        )
+    metrics.JOBS_DEFERRED.labels(jobs.PROCESS_MESSAGE).inc(len(new))
+    news = []
+    for event in events:  # a mid repeated in the batch is new at its first place only
+        news.append(event.mid in new)
+        new.discard(event.mid)
+    return news

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -15,7 +16,7 @@ from service.messages.inbound import InboundEvent
 from service.store.queries import fetch_one, fetch_row, query
 from service.store.rows import InstagramProfile, Message, OutboundMessage, from_row
 
-_INSERT = query("messages_insert")
+_INGEST = query("messages_ingest")
 _CLAIM = query("messages_claim")
 _ACKNOWLEDGE = query("messages_acknowledge")
 _MARK_HANDLED = query("messages_mark_handled")
@@ -24,17 +25,21 @@ _RELEASE = query("messages_release")
 _UNSEND = query("messages_unsend")
 _REMEMBER_UNSEND = query("messages_remember_unsend")
 _EDIT = query("messages_edit")
-_JSON_COLUMNS = ("attachments", "reply_to", "quick_reply")
+_EVENTS = msgspec.json.Encoder()
 
 
-async def insert_if_new(conn: Connection, event: InboundEvent) -> bool:
-    """Insert the message unless its mid is known; True when it was new."""
-    # The query's parameters are the event's fields, named alike.
-    params = msgspec.structs.asdict(event)
-    for column in _JSON_COLUMNS:
-        params[column] = _json(params[column])
-    row = await fetch_one(conn, _INSERT, params)
-    return row is not None
+async def ingest(
+    conn: Connection, events: Sequence[InboundEvent], *, queue: str, task: str
+) -> list[str]:
+    """Store the events' messages unless their mids are known, note their senders' windows,
+    and defer `task` on `queue` for each new message, in one statement: all or none of it.
+    Returns the new mids, in the events' order (a mid repeated counts at its first place)."""
+    row = await fetch_row(
+        conn,
+        _INGEST,
+        {"events": _EVENTS.encode(events).decode(), "queue": queue, "task": task},
+    )
+    return row["new_mids"] or []
 
 
 async def claim(conn: Connection, mid: str) -> tuple[Message, InstagramProfile | None] | None:

@@ -1,7 +1,11 @@
 """The `forward_delivery` job: parse a stored delivery and post its messages to the
 internal ingest endpoint, so every message comes in one way (webhook -> ingest-event).
-Unsends (`is_deleted`) go there too; edits go to its sibling `ingest-edit` (the same URL
-with that last segment), so INTERNAL_INGEST_URL stays the one setting.
+A delivery's messages go in one request, to its batch form `ingest-events`; unsends
+(`is_deleted`) go with them; edits go to `ingest-edit`. Both are siblings of
+INTERNAL_INGEST_URL (the same URL with that last segment), so it stays the one setting. A
+batch the endpoint refuses (one message of it, or its size; or a web process that does not
+know the batch form yet) is posted again one message at a time, which names each refusal
+and stores the others.
 
 Every post is safe to repeat: the endpoint is idempotent by `mid`. So a failed attempt is
 simply run again in full, later (`RetryLater`, with backoff), until it succeeds or the
@@ -31,6 +35,7 @@ import dataclasses
 import datetime as dt
 
 import httpx
+import msgspec
 
 from service.core.backoff import backoff_seconds
 from service.core.jobs import RetryLater
@@ -42,8 +47,10 @@ from service.webhooks.events import InboundEdit, InboundMessage, ParsedDelivery
 from service.webhooks.parse import parse_delivery
 
 _MAX_REFUSALS_SHOWN = 5
+_JSON = msgspec.json.Encoder()
 # Resolved against INTERNAL_INGEST_URL (`.../api/internal/ingest-event`).
 EDIT_ENDPOINT = "ingest-edit"
+BATCH_ENDPOINT = "ingest-events"
 # The events besides messages that open the messaging window (not reads or reactions).
 _WINDOW_OPENING_KINDS = ("postback", "referral")
 
@@ -96,12 +103,18 @@ async def forward_delivery(
             for ig_id, at in sorted(opened.items()):
                 await instagram_profiles.record_inbound(conn, ig_id, at)
     forwarded, refused, unavailable = 0, [], None
-    events: list[InboundMessage | InboundEdit] = [
-        message for message in parsed.messages if not _held_back_because(message)
-    ]
-    # Edits after the messages: an edit in the same delivery as its message finds it stored.
-    events.extend(parsed.edits)
-    for event in events:
+    messages = [message for message in parsed.messages if not _held_back_because(message)]
+    try:
+        if messages and _names_ingest_event(rt.settings) and await _post_batch(rt, messages):
+            forwarded, messages = len(messages), []
+    except _IngestUnavailable as exc:
+        unavailable = str(exc)
+    # A batch refused (one message of it, or its size) is posted one message at a time, so
+    # that each refusal is named and the others are stored. Edits after the messages: an
+    # edit in the same delivery as its message finds it stored.
+    events: list[InboundMessage | InboundEdit] = [*messages, *parsed.edits]
+    while events and unavailable is None:
+        event = events.pop(0)
         try:
             await _post(rt, event)
             forwarded += 1
@@ -109,7 +122,6 @@ async def forward_delivery(
             refused.append(f"{event.mid[:80]}: {exc}")
         except _IngestUnavailable as exc:
             unavailable = str(exc)
-            break
     # Counted from `retry_base`: a delivery an operator re-queued has the full budget again.
     tried = delivery.attempts - delivery.retry_base
     retries_left = retry and tried < rt.settings.forward_max_retries
@@ -167,17 +179,51 @@ def _windows_opened_unforwarded(parsed: ParsedDelivery) -> dict[str, dt.datetime
     return {sender: dt.datetime.fromtimestamp(ms / 1000, dt.UTC) for sender, ms in latest.items()}
 
 
+def _names_ingest_event(settings: Settings) -> bool:
+    """Whether INTERNAL_INGEST_URL names `ingest-event`, beside which its batch form sits;
+    when it names another path, each message is posted to it, and a wrong path is found."""
+    try:
+        return httpx.URL(settings.internal_ingest_url or "").path.endswith("/ingest-event")
+    except httpx.InvalidURL:
+        return False
+
+
+async def _post_batch(rt: Runtime, messages: list[InboundMessage]) -> bool:
+    """Post the messages in one request (`ingest-events`); False when it was refused, for
+    whatever reason: then each is posted alone, which names the reason."""
+    try:
+        await _post_json(
+            rt, BATCH_ENDPOINT, {"events": [message.to_ingest_body() for message in messages]}
+        )
+    except _IngestUnavailable as exc:
+        if isinstance(exc, _IngestMisconfigured):
+            return False
+        raise
+    except _IngestRefused:
+        return False
+    return True
+
+
 async def _post(rt: Runtime, event: InboundMessage | InboundEdit) -> None:
+    endpoint = EDIT_ENDPOINT if isinstance(event, InboundEdit) else None
+    await _post_json(rt, endpoint, event.to_ingest_body())
+
+
+async def _post_json(rt: Runtime, endpoint: str | None, body: object) -> None:
+    """Post to INTERNAL_INGEST_URL, or to its sibling `endpoint`."""
     url = rt.settings.internal_ingest_url
     if not url:  # required by the processes that forward (WORKER_SETTINGS)
         raise _IngestMisconfigured("configuration error: INTERNAL_INGEST_URL is unset")
     try:
-        if isinstance(event, InboundEdit):
-            url = str(httpx.URL(url).join(EDIT_ENDPOINT))
+        if endpoint is not None:
+            url = str(httpx.URL(url).join(endpoint))
         response = await rt.http.post(
             url,
-            json=event.to_ingest_body(),
-            headers={"x-service-token": rt.settings.internal_service_token or ""},
+            content=_JSON.encode(body),
+            headers={
+                "content-type": "application/json",
+                "x-service-token": rt.settings.internal_service_token or "",
+            },
         )
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise _IngestUnavailable(f"{type(exc).__name__}: {str(exc) or 'no detail'}") from exc

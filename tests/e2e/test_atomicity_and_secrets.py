@@ -3,25 +3,32 @@ one event, or a token's plaintext anywhere in the database."""
 
 from __future__ import annotations
 
-from service.messages import ingestion as ingest_module
 from tests.e2e.test_flows import VERIFICATION_LINK, connect
 
 
-def test_a_rolled_back_ingest_leaves_neither_message_nor_job(env, sandbox, db, monkeypatch):
+def test_a_failed_defer_leaves_neither_message_nor_job(env, sandbox, db):
     from tests.support.stack import Stack
 
-    real_defer = ingest_module.jobs.defer_process_message
-
-    async def defer_then_fail(app, conn, mid):
-        await real_defer(app, conn, mid)  # the job row is written in the transaction...
-        raise RuntimeError("crash after the defer")  # ...which then rolls back
-
-    monkeypatch.setattr(ingest_module.jobs, "defer_process_message", defer_then_fail)
+    # The job's insert fails inside the statement that stores the message (its profile
+    # upsert and its defer are the same statement): nothing of it may remain.
+    db.execute(
+        """
+        CREATE FUNCTION refuse_job() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'the job table refuses this job'; END $$;
+        CREATE TRIGGER refuse_job BEFORE INSERT ON procrastinate_jobs
+        FOR EACH ROW EXECUTE FUNCTION refuse_job();
+        """
+    )
     with Stack(env, sandbox, db, worker=False) as api:
-        response = api.ingest(mid="m-rollback")
+        response = api.ingest(mid="m-rollback", sender_ig_id="user-rollback")
         assert response.status_code == 500
         assert api.rows("SELECT * FROM messages") == []
+        assert api.rows("SELECT * FROM instagram_profiles") == []
         assert api.rows("SELECT * FROM procrastinate_jobs") == []
+        db.execute("DROP TRIGGER refuse_job ON procrastinate_jobs")
+        assert api.ingest(mid="m-rollback", sender_ig_id="user-rollback").status_code == 202
+        [job] = api.rows("SELECT args FROM procrastinate_jobs")
+        assert job["args"] == {"mid": "m-rollback"}
 
 
 def dump(db) -> str:

@@ -138,6 +138,19 @@ def test_a_batch_of_entries_and_events_is_read_in_full(webhook_stack):
     assert sorted(dm["recipient_ig_id"] for dm in dms) == sorted([USER, OTHER_USER])
 
 
+def test_a_delivery_of_many_messages_reaches_the_ingest_endpoint_in_one_request(
+    webhook_stack, capfd
+):
+    many = [message_item(f"mid.many{n}", text=f"#{n}", timestamp=SENT_MS + n) for n in range(50)]
+    row = deliver_and_settle(webhook_stack, delivery(entry(*many)))
+
+    assert row["status"] == "forwarded" and row["messages_forwarded"] == 50
+    assert len(messages(webhook_stack)) == 50
+    logged = capfd.readouterr().out  # the app's request log lines
+    assert logged.count("path=/api/internal/ingest-events ") == 1, logged
+    assert "path=/api/internal/ingest-event " not in logged
+
+
 def test_an_echo_of_our_own_dm_is_recorded_but_never_answered(webhook_stack):
     deliver_and_settle(
         webhook_stack,

@@ -21,6 +21,7 @@ OPERATIONS = [
     ("POST", f"/api/internal/{endpoint}")
     for endpoint in (
         "ingest-event",
+        "ingest-events",
         "ingest-edit",
         "generate-verification",
         "send-verification-dm",
@@ -193,7 +194,7 @@ def test_hostile_bodies_are_rejected_cleanly(web, path, name):
 @pytest.mark.parametrize("path", POSTS)
 def test_every_endpoint_limits_its_body(web, path):
     before = counts(web)
-    # Over every limit: 64 KiB, 1 MiB for ingest-event, 4 MiB for Meta's batches.
+    # Over every limit: 64 KiB, 1 MiB for ingest-event, 4 MiB for Meta's batches and ours.
     response = httpx.post(
         f"{web.web_url}{path}",
         headers=HEADERS,

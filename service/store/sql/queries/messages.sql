@@ -1,12 +1,7 @@
--- messages_insert --
--- Insert an inbound message unless its mid is already known; returns the mid only when new.
-INSERT INTO messages (id, sender_ig_id, recipient_ig_id, message_text, attachments,
-                      reply_to, quick_reply, is_echo, source, postback_payload, "timestamp")
-VALUES (%(mid)s, %(sender_ig_id)s, %(recipient_ig_id)s, %(message_text)s, %(attachments)s,
-        %(reply_to)s, %(quick_reply)s, %(is_echo)s, %(source)s, %(postback_payload)s,
-        %(timestamp)s)
-ON CONFLICT (id) DO NOTHING
-RETURNING id;
+-- messages_ingest --
+-- Store inbound messages, note their senders' windows and defer a job for each new one, in
+-- one statement (`ingest_messages`, migration 0019); returns the new mids, NULL for none.
+SELECT ingest_messages(%(events)s::jsonb, %(queue)s, %(task)s) AS new_mids;
 
 -- messages_claim --
 -- Lock a message for its processing and, when it is to be answered (not handled yet, not
