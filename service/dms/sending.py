@@ -21,7 +21,8 @@ stored (`ingest token set` or a refresh, `service.operations.access_token`); eac
 looks again every `token_hold_recheck_seconds`.
 
 A DM to a user whose messaging window has closed fails at once, without a call
-(`service.dms.window`).
+(`service.dms.window`), whatever holds the account: the statement that begins the attempt
+fails it, and with pacing on a check before the send's turn does, so that it need not wait.
 
 Pacing: before its call, each send takes one from the account's token bucket in Postgres
 (`service.store.send_buckets`), which every worker shares: at most `graph_send_rate` a
@@ -46,6 +47,7 @@ import psycopg
 
 from service.core import metrics
 from service.core.backoff import backoff_seconds
+from service.core.db import Connection
 from service.core.jobs import RetryLater
 from service.core.runtime import Runtime
 from service.core.settings import Settings
@@ -194,36 +196,39 @@ async def call_and_record(
     attempt, and only if it begins."""
     s, attempt_id = rt.settings, uuid.uuid4()
     token_refused = False
-    async with rt.pool.connection() as conn:
-        # Before its turn and the rate-limit hold: a DM Meta would refuse need not wait.
-        refused = await window.refuse_if_closed(conn, s, dm, lease_seconds=attempt_lease_seconds(s))
-    if refused is not None:
-        metrics.DMS.labels(dm.kind, metrics.DM_RESULTS["failed"]).inc()
-        return refused
-    await take_turn(rt, dm)
-    async with rt.pool.connection() as conn:
-        async with conn.transaction() as tx:
-            hold, began = await outbound_messages.begin_attempt(
-                conn,
-                dm.id,
-                scoped_id=s.instagram_scoped_id,
-                attempt_id=attempt_id,
-                lease_seconds=attempt_lease_seconds(s),
+    if s.graph_send_rate > 0:
+        # Before its turn: a DM Meta would refuse need not wait for one.
+        async with rt.pool.connection() as conn:
+            refused = await window.refuse_if_closed(
+                conn, s, dm, lease_seconds=attempt_lease_seconds(s)
             )
-            if began is not None and event_token is not None:
-                stored = await token_store.upsert_for_event(
-                    conn,
-                    token_hash=event_token.hash,
-                    ig_id=dm.recipient_ig_id,
-                    event_id=began.message_id,
-                    ttl_seconds=s.verification_token_ttl_seconds,
-                )
-                if stored is None:
-                    token_refused = True
-                    raise psycopg.Rollback(tx)  # the attempt is not begun either
+        if refused is not None:
+            return _failed_for_window(dm, refused)
+        await take_turn(rt, dm)
+    async with rt.pool.connection() as conn:
+        if event_token is None:
+            # One statement, which autocommit commits.
+            attempt = await _begin_attempt(rt, conn, dm, attempt_id)
+        else:
+            async with conn.transaction() as tx:
+                attempt = await _begin_attempt(rt, conn, dm, attempt_id)
+                if attempt.began is not None:
+                    stored = await token_store.upsert_for_event(
+                        conn,
+                        token_hash=event_token.hash,
+                        ig_id=dm.recipient_ig_id,
+                        event_id=attempt.began.message_id,
+                        ttl_seconds=s.verification_token_ttl_seconds,
+                    )
+                    if stored is None:
+                        token_refused = True
+                        raise psycopg.Rollback(tx)  # the attempt is not begun either
+    if attempt.window_closed:
+        return _failed_for_window(dm, attempt.row)
     if token_refused:
         return await _settle_without_call(rt, dm, TOKEN_UNUSABLE)
     patch = {} if event_token is None else {"token_hash": event_token.hash}
+    hold, began = attempt.hold, attempt.began
     if hold.token_invalid:
         raise TokenHeld(s.token_hold_recheck_seconds, TOKEN_HELD)
     if hold.rate_limit_seconds > 0:
@@ -281,6 +286,26 @@ async def call_and_record(
             await asyncio.sleep(RECORD_PAUSE_SECONDS)
     if status == "pending":
         raise (TokenHeld if refund else RetryLater)(retry, error or "")
+    return row
+
+
+async def _begin_attempt(
+    rt: Runtime, conn: Connection, dm: OutboundMessage, attempt_id: uuid.UUID
+) -> outbound_messages.Attempt:
+    s = rt.settings
+    return await outbound_messages.begin_attempt(
+        conn,
+        dm.id,
+        scoped_id=s.instagram_scoped_id,
+        attempt_id=attempt_id,
+        lease_seconds=attempt_lease_seconds(s),
+        window_seconds=s.messaging_window_seconds,
+        window_error=window.closed_error(s),
+    )
+
+
+def _failed_for_window(dm: OutboundMessage, row: OutboundMessage | None) -> OutboundMessage | None:
+    metrics.DMS.labels(dm.kind, metrics.DM_RESULTS["failed"]).inc()
     return row
 
 

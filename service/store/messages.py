@@ -14,12 +14,10 @@ from psycopg.types.json import Jsonb
 from service.core.db import Connection
 from service.messages.inbound import InboundEvent
 from service.store.queries import fetch_one, fetch_row, query
-from service.store.rows import InstagramProfile, Message, OutboundMessage, from_row
+from service.store.rows import OutboundMessage, from_row
 
 _INGEST = query("messages_ingest")
-_CLAIM = query("messages_claim")
-_ACKNOWLEDGE = query("messages_acknowledge")
-_MARK_HANDLED = query("messages_mark_handled")
+_DECIDE = query("messages_decide")
 _REOPEN = query("messages_reopen")
 _RELEASE = query("messages_release")
 _UNSEND = query("messages_unsend")
@@ -42,58 +40,49 @@ async def ingest(
     return row["new_mids"] or []
 
 
-async def claim(conn: Connection, mid: str) -> tuple[Message, InstagramProfile | None] | None:
-    """Lock the message for its processing and, if it is to be answered, upsert and lock its
-    sender's profile (None otherwise); None when the message is unknown."""
-    row = await fetch_one(conn, _CLAIM, {"mid": mid})
-    if row is None:
-        return None
-    profile = None
-    if row["profile_ig_id"] is not None:
-        profile = from_row(
-            InstagramProfile,
-            {
-                name.removeprefix("profile_"): value
-                for name, value in row.items()
-                if name.startswith("profile_")
-            },
-        )
-    return from_row(Message, row), profile
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    """What `decide` did: its outcome (`messages_decide`'s), the seconds from the message's
+    storing to its handling (None when this call did not handle it), the message's sender
+    (None when the mid is unknown) and the DMs the message still owes."""
+
+    outcome: str
+    latency_seconds: float | None
+    sender_ig_id: str | None
+    dms: list[OutboundMessage]
 
 
-async def acknowledge(
+async def decide(
     conn: Connection,
     mid: str,
     *,
-    profile: InstagramProfile,
-    text: str,
-    to_phase3: bool = True,
-    cooldown_seconds: float = 0.0,
-) -> tuple[float, OutboundMessage | None]:
-    """A connected sender's message, decided: its acknowledgement DM, its Phase 3 row
-    (unless not `to_phase3`) and handled. Returns the seconds since the message was stored,
-    and the DM (None if the message already had one, or the sender had one within
-    `cooldown_seconds`)."""
-    row = await fetch_row(
-        conn,
-        _ACKNOWLEDGE,
+    acknowledgement: str,
+    cooldown_seconds: float,
+    verification: str | None = None,
+    verification_resend_seconds: float = 0.0,
+) -> Decision:
+    """Decide the message's processing in one statement (autocommit is enough): handled, or
+    answered with an acknowledgement (connected sender) or a verification DM (with
+    `verification`, the DM's text; without it, an unconnected sender is `unconnected`
+    and nothing changes)."""
+    cur = await conn.execute(
+        _DECIDE,
         {
             "mid": mid,
-            "ig_id": profile.ig_id,
-            "connected_user_id": profile.connected_user_id,
-            "payload": Jsonb({"text": text}),
-            "to_phase3": to_phase3,
+            "acknowledgement_payload": Jsonb({"text": acknowledgement}),
             "cooldown_seconds": cooldown_seconds,
+            "verification_payload": None if verification is None else Jsonb({"text": verification}),
+            "verification_resend_seconds": verification_resend_seconds,
         },
     )
-    dm = None if row["id"] is None else from_row(OutboundMessage, row)
-    return row["latency_seconds"], dm
-
-
-async def mark_handled(conn: Connection, mid: str, *, processed: bool) -> float:
-    """Record that processing finished; returns the seconds since the message was stored."""
-    row = await fetch_row(conn, _MARK_HANDLED, {"mid": mid, "processed": processed})
-    return row["latency_seconds"]
+    rows = await cur.fetchall()
+    first = rows[0]
+    return Decision(
+        outcome=first["outcome"],
+        latency_seconds=first["latency_seconds"],
+        sender_ig_id=first["sender_ig_id"],
+        dms=[from_row(OutboundMessage, row) for row in rows if row["id"] is not None],
+    )
 
 
 async def reopen(conn: Connection, mid: str) -> bool:

@@ -14,14 +14,12 @@ from service.store.rows import OutboundMessage, from_row
 
 _INSERT = query("outbound_messages_insert")
 _GET = query("outbound_messages_get")
-_GET_PENDING_FOR_MESSAGE = query("outbound_messages_get_pending_for_message")
 _BEGIN_ATTEMPT = query("outbound_messages_begin_attempt")
 _REQUEUE_FAILED = query("outbound_messages_requeue_failed")
 _COUNT_FAILED_LEFT_OUT = query("outbound_messages_count_failed_left_out")
 _RECORD_ATTEMPT = query("outbound_messages_record_attempt")
 _FAIL_IF_WINDOW_CLOSED = query("outbound_messages_fail_if_window_closed")
 _FAIL_ORPHANED = query("outbound_messages_fail_orphaned")
-_HAS_RECENT_VERIFICATION = query("outbound_messages_has_recent_verification")
 _TOKEN_DMED_RECENTLY = query("outbound_messages_token_dmed_recently")
 
 
@@ -61,10 +59,20 @@ async def get(conn: Connection, outbound_id: uuid.UUID) -> OutboundMessage | Non
     return None if row is None else from_row(OutboundMessage, row)
 
 
-async def pending_for_message(conn: Connection, message_id: str) -> list[OutboundMessage]:
-    """The message's DMs not yet sent or failed, oldest first."""
-    cur = await conn.execute(_GET_PENDING_FOR_MESSAGE, {"message_id": message_id})
-    return [from_row(OutboundMessage, row) for row in await cur.fetchall()]
+@dataclasses.dataclass(frozen=True)
+class Attempt:
+    """What `begin_attempt` found: the account's hold, and the DM's row when the attempt
+    began (`began`) or when the DM was failed for its recipient's closed window
+    (`window_closed`); no row when held, not pending, or an earlier attempt may still be in
+    flight."""
+
+    hold: Hold
+    row: OutboundMessage | None
+    window_closed: bool
+
+    @property
+    def began(self) -> OutboundMessage | None:
+        return None if self.window_closed else self.row
 
 
 async def begin_attempt(
@@ -74,10 +82,13 @@ async def begin_attempt(
     scoped_id: str,
     attempt_id: uuid.UUID,
     lease_seconds: float,
-) -> tuple[Hold, OutboundMessage | None]:
+    window_seconds: float,
+    window_error: str,
+) -> Attempt:
     """Count an attempt and mark it in flight, unless the account `scoped_id` is held by a
-    rate limit or an invalid access token; returns the hold and the row, None if held, not
-    pending, or an earlier attempt may still be in flight. Commit before the call."""
+    rate limit or an invalid access token; or fail the DM with `window_error` if its
+    recipient's messaging window (`window_seconds`) has closed, whatever holds the account.
+    Commit before the call."""
     row = await fetch_row(
         conn,
         _BEGIN_ATTEMPT,
@@ -86,10 +97,15 @@ async def begin_attempt(
             "scoped_id": scoped_id,
             "attempt_id": attempt_id,
             "lease_seconds": lease_seconds,
+            "window_seconds": window_seconds,
+            "window_error": window_error,
         },
     )
-    began = None if row["id"] is None else from_row(OutboundMessage, row)
-    return Hold(rate_limit_seconds=row["hold_seconds"], token_invalid=row["token_invalid"]), began
+    return Attempt(
+        hold=Hold(rate_limit_seconds=row["hold_seconds"], token_invalid=row["token_invalid"]),
+        row=None if row["id"] is None else from_row(OutboundMessage, row),
+        window_closed=row["window_closed"],
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -203,15 +219,6 @@ async def fail_orphaned(conn: Connection, *, idle_seconds: float, error: str) ->
     """Fail pending DMs that no job will finish; returns their ids."""
     cur = await conn.execute(_FAIL_ORPHANED, {"idle_seconds": idle_seconds, "error": error})
     return [row["id"] for row in await cur.fetchall()]
-
-
-async def recent_verification_exists(conn: Connection, ig_id: str, window_seconds: int) -> bool:
-    row = await fetch_row(
-        conn,
-        _HAS_RECENT_VERIFICATION,
-        {"ig_id": ig_id, "window_seconds": window_seconds},
-    )
-    return bool(row["recent"])
 
 
 async def token_dmed_recently(

@@ -3,7 +3,8 @@ one event, or a token's plaintext anywhere in the database."""
 
 from __future__ import annotations
 
-from tests.e2e.test_flows import VERIFICATION_LINK, connect
+from tests.e2e.test_flows import VERIFICATION_LINK
+from tests.support import seed
 
 
 def test_a_failed_defer_leaves_neither_message_nor_job(env, sandbox, db):
@@ -69,7 +70,7 @@ def test_one_sender_many_messages_at_once_get_one_verification_dm(stack, db):
 
 
 def test_processing_a_message_twice_sends_one_dm(stack, db):
-    connect(db, "user-1")
+    seed.connected_profile(db, "user-1")
     stack.ingest(mid="m-twice", sender_ig_id="user-1")
     stack.wait_handled("m-twice")
     # Run the job again, as a rescued or replayed job would.

@@ -8,7 +8,6 @@ import datetime as dt
 import time
 
 from service.core.settings import Settings
-from tests.e2e.test_flows import connect
 from tests.support import seed
 from tests.support.meta_payloads import ACCOUNT, USER, delivery, entry, item, message_item
 from tests.support.sends import insert_dm, row, send_until_settled
@@ -134,7 +133,7 @@ async def test_a_queued_dm_whose_window_closed_fails_without_a_call(env, db, san
 def test_a_reply_to_a_message_just_received_is_sent(stack, db):
     """The window opens when the message reaches us too: a reply to one is never refused,
     whatever time the caller wrote in it."""
-    connect(db, "user-1")
+    seed.connected_profile(db, "user-1")
     stack.ingest(mid="m-1", timestamp=str(seconds_ago(3 * DAY)))
     [dm] = stack.outbound_settled(1)
     assert (dm["kind"], dm["status"]) == ("acknowledgement", "sent")

@@ -4,8 +4,9 @@ messages and answered like typed ones, but never handed to Phase 3."""
 from __future__ import annotations
 
 from service.dms import texts
-from tests.e2e.test_flows import VERIFICATION_LINK, connect
+from tests.e2e.test_flows import VERIFICATION_LINK
 from tests.e2e.test_webhook_delivery import deliver_and_settle, messages
+from tests.support import seed
 from tests.support.meta_payloads import SENT_MS, USER, delivery, entry, item
 
 ICE_BREAKER = {"mid": "mid.ice", "title": "How do I save a reel?", "payload": "ICEBREAKER_SAVE"}
@@ -32,7 +33,7 @@ def test_an_ice_breaker_from_an_unconnected_user_gets_the_verification_dm(webhoo
 
 
 def test_a_postback_from_a_connected_user_is_acknowledged_and_not_sent_to_phase3(webhook_stack):
-    connect(webhook_stack.db, USER)
+    seed.connected_profile(webhook_stack.db, USER)
     tap = {"mid": "mid.tap", "title": "Yes please", "payload": "CONFIRM"}
 
     deliver_and_settle(webhook_stack, delivery(entry(item(postback=tap))))

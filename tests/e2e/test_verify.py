@@ -13,7 +13,7 @@ from service.accounts import verification
 from service.core.errors import Conflict
 from service.core.runtime import open_runtime
 from service.core.settings import Settings
-from tests.e2e.test_flows import connect
+from tests.support import seed
 from tests.support.stack import SCOPED_ID, Stack
 
 VERIFY = "/api/internal/verify"
@@ -129,7 +129,7 @@ def test_a_token_consumed_by_another_user_is_409(api):
 
 
 def test_an_account_connected_to_another_user_is_409(api):
-    owner = connect(api.db, "user-1")
+    owner = seed.connected_profile(api.db, "user-1")
     insert_token(api.db)
     response = verify(api)
     assert response.status_code == 409

@@ -17,6 +17,18 @@ def message(db, mid: str, *, minutes_ago: float = 0, handled: bool = True) -> No
     )
 
 
+def connected_profile(db, ig_id: str) -> uuid.UUID:
+    """The account `ig_id` connected to a new Reeva user; returns the user's id."""
+    user_id = uuid.uuid4()
+    db.execute("INSERT INTO profiles (id) VALUES (%s)", (user_id,))
+    db.execute(
+        "INSERT INTO instagram_profiles (ig_id, connected_user_id, connected_at) "
+        "VALUES (%s, %s, now())",
+        (ig_id, user_id),
+    )
+    return user_id
+
+
 def outbound(
     db,
     *,

@@ -3,74 +3,13 @@
 -- one statement (`ingest_messages`, migration 0019); returns the new mids, NULL for none.
 SELECT ingest_messages(%(events)s::jsonb, %(queue)s, %(task)s) AS new_mids;
 
--- messages_claim --
--- Lock a message for its processing and, when it is to be answered (not handled yet, not
--- an echo, not a standby message, not unsent), find or create its sender's profile: the update takes
--- the profile's row lock, which serialises one sender's messages. The `profile_` columns
--- are NULL when the profile was not touched; no row when the message is unknown.
-WITH message AS (
-    SELECT id, sender_ig_id, recipient_ig_id, message_text, attachments, is_echo, source,
-           "timestamp", processed, handled_at, deleted_at
-    FROM messages
-    WHERE id = %(mid)s
-    FOR UPDATE
-), profile AS (
-    INSERT INTO instagram_profiles (ig_id)
-    SELECT sender_ig_id FROM message
-    WHERE handled_at IS NULL AND NOT is_echo AND source <> 'standby' AND deleted_at IS NULL
-    ON CONFLICT (ig_id) DO UPDATE SET updated_at = now()
-    RETURNING ig_id, username, display_name, profile_pic_url, connected_user_id, connected_at
-)
-SELECT message.*,
-       profile.ig_id AS profile_ig_id, profile.username AS profile_username,
-       profile.display_name AS profile_display_name,
-       profile.profile_pic_url AS profile_profile_pic_url,
-       profile.connected_user_id AS profile_connected_user_id,
-       profile.connected_at AS profile_connected_at
-FROM message LEFT JOIN profile ON true;
-
--- messages_acknowledge --
--- Decide a connected sender's message in one statement: its acknowledgement DM (none when
--- it already has one), its Phase 3 row (once: none when the message was already
--- `processed`, whose row retention may have deleted since; none when `to_phase3` is false,
--- a postback), and handled, with `processed` when it went to Phase 3. Returns how long the
--- message took from being stored to this point, and the DM's columns when it was created,
--- else NULLs. With `cooldown_seconds` above 0, no DM either when the sender was
--- acknowledged within that many seconds (the caller holds the sender's profile locked, so
--- two of their messages are not decided at once).
-WITH dm AS (
-    INSERT INTO outbound_messages (recipient_ig_id, kind, payload, message_id)
-    SELECT %(ig_id)s, 'acknowledgement', %(payload)s, %(mid)s
-    WHERE %(cooldown_seconds)s::float8 <= 0
-       OR NOT EXISTS (
-           SELECT 1 FROM outbound_messages
-           WHERE recipient_ig_id = %(ig_id)s AND kind = 'acknowledgement'
-             AND created_at > now() - make_interval(secs => %(cooldown_seconds)s::float8))
-    ON CONFLICT (message_id, kind) WHERE message_id IS NOT NULL DO NOTHING
-    RETURNING id, recipient_ig_id, kind, payload, status, attempts, retry_base,
-              remote_message_id, error, message_id, sending_attempt_id, sending_started_at
-), queued AS (
-    INSERT INTO phase3_queue (message_id, ig_id, connected_user_id)
-    SELECT %(mid)s, %(ig_id)s, %(connected_user_id)s
-    WHERE %(to_phase3)s
-      AND NOT EXISTS (SELECT 1 FROM messages WHERE id = %(mid)s AND processed)
-    ON CONFLICT (message_id, kind) DO NOTHING
-), handled AS (
-    UPDATE messages
-    SET handled_at = now(), processed = processed OR %(to_phase3)s
-    WHERE id = %(mid)s
-    RETURNING extract(epoch FROM clock_timestamp() - created_at)::float8 AS latency_seconds
-)
-SELECT handled.latency_seconds, dm.*
-FROM handled LEFT JOIN dm ON true;
-
--- messages_mark_handled --
--- Record that processing finished, and whether the message went to Phase 3; returns
--- how long the message took from being stored to this point.
-UPDATE messages
-SET handled_at = now(), processed = processed OR %(processed)s
-WHERE id = %(mid)s
-RETURNING extract(epoch FROM clock_timestamp() - created_at)::float8 AS latency_seconds;
+-- messages_decide --
+-- Decide a message's processing in one statement (`messages_decide`, in the schema): one
+-- row per DM it still owes, with the outcome; `verification_payload` NULL until the caller
+-- knows the sender (outcome `unconnected`).
+SELECT *
+FROM messages_decide(%(mid)s, %(acknowledgement_payload)s::jsonb, %(cooldown_seconds)s::float8,
+                     %(verification_payload)s::jsonb, %(verification_resend_seconds)s::float8);
 
 -- messages_reopen --
 -- Let a message's processing run again (`ingest replay`). What the first run produced

@@ -14,23 +14,16 @@ SELECT id, recipient_ig_id, kind, payload, status, attempts, retry_base, remote_
 FROM outbound_messages
 WHERE id = %(id)s;
 
--- outbound_messages_get_pending_for_message --
--- A message's DMs still pending: what its processing job has left to send.
-SELECT id, recipient_ig_id, kind, payload, status, attempts, retry_base, remote_message_id,
-       error, message_id, requeued_at, sending_attempt_id, sending_started_at, created_at,
-       updated_at
-FROM outbound_messages
-WHERE message_id = %(message_id)s AND status = 'pending'
-ORDER BY created_at;
-
 -- outbound_messages_begin_attempt --
 -- The recovery point, committed before a Graph API call: count the attempt and mark it in
 -- flight. Nothing while the account `scoped_id` is held by a rate limit (`hold_seconds`
 -- says how long), and nothing while an earlier attempt may still be in flight (marked less
 -- than `lease_seconds` ago), so two runners of one send never call at once. Nothing either
--- while the account's access token is marked invalid (code 190; `token_invalid`). One row
--- always: `hold_seconds`, `token_invalid`, and the DM's columns when the attempt began,
--- else NULLs.
+-- while the account's access token is marked invalid (code 190; `token_invalid`). A DM
+-- whose recipient's messaging window has closed (`window_seconds`) is failed instead, with
+-- `window_error`, whatever holds the account, as `outbound_messages_fail_if_window_closed`
+-- does (`window_closed`). One row always: `hold_seconds`, `token_invalid`, `window_closed`,
+-- and the DM's columns when the attempt began or the DM was failed, else NULLs.
 WITH hold AS (
     SELECT coalesce(max(extract(epoch FROM limited_until - now())), 0)::float8 AS seconds
     FROM graph_rate_limits
@@ -40,6 +33,17 @@ WITH hold AS (
         SELECT 1 FROM graph_access_tokens
         WHERE scoped_id = %(scoped_id)s AND invalid_at IS NOT NULL
     ) AS invalid
+), closed AS (
+    UPDATE outbound_messages
+    SET status = 'failed', error = %(window_error)s,
+        sending_attempt_id = NULL, sending_started_at = NULL
+    WHERE id = %(id)s AND status = 'pending'
+      AND (sending_attempt_id IS NULL
+           OR sending_started_at < now() - make_interval(secs => %(lease_seconds)s))
+      AND messaging_window_closed(recipient_ig_id, message_id,
+                                  make_interval(secs => %(window_seconds)s))
+    RETURNING id, recipient_ig_id, kind, payload, status, attempts, retry_base,
+              remote_message_id, error, message_id, sending_attempt_id, sending_started_at
 ), began AS (
     UPDATE outbound_messages
     SET attempts = attempts + 1,
@@ -50,11 +54,20 @@ WITH hold AS (
       AND NOT (SELECT invalid FROM token)
       AND (sending_attempt_id IS NULL
            OR sending_started_at < now() - make_interval(secs => %(lease_seconds)s))
+      AND NOT messaging_window_closed(recipient_ig_id, message_id,
+                                      make_interval(secs => %(window_seconds)s))
     RETURNING id, recipient_ig_id, kind, payload, status, attempts, retry_base,
               remote_message_id, error, message_id, sending_attempt_id, sending_started_at
+), dm AS (
+    SELECT false AS window_closed, began.* FROM began
+    UNION ALL
+    SELECT true AS window_closed, closed.* FROM closed
 )
-SELECT hold.seconds AS hold_seconds, token.invalid AS token_invalid, began.*
-FROM hold CROSS JOIN token LEFT JOIN began ON true;
+SELECT hold.seconds AS hold_seconds, token.invalid AS token_invalid,
+       coalesce(dm.window_closed, false) AS window_closed, dm.id, dm.recipient_ig_id, dm.kind,
+       dm.payload, dm.status, dm.attempts, dm.retry_base, dm.remote_message_id, dm.error,
+       dm.message_id, dm.sending_attempt_id, dm.sending_started_at
+FROM hold CROSS JOIN token LEFT JOIN dm ON true;
 
 -- outbound_messages_fail_if_window_closed --
 -- Fail a pending DM, without a call, when its recipient's messaging window has closed
@@ -117,21 +130,6 @@ WHERE o.status = 'pending'
         AND ((j.task_name = 'send_outbound' AND j.args ->> 'outbound_id' = o.id::text)
              OR (j.task_name = 'process_message' AND j.args ->> 'mid' = o.message_id)))
 RETURNING o.id;
-
--- outbound_messages_has_recent_verification --
--- Whether a verification DM to this account is under way, or was sent recently with a
--- token still usable: then a new message from them gets no second one.
-SELECT EXISTS (
-    SELECT 1
-    FROM outbound_messages o
-    LEFT JOIN verification_tokens t ON t.created_by_event_id = o.message_id
-    WHERE o.recipient_ig_id = %(ig_id)s
-      AND o.kind = 'verification'
-      AND o.created_at > now() - make_interval(secs => %(window_seconds)s)
-      AND (o.status = 'pending'
-           OR (o.status = 'sent' AND t.token_hash IS NOT NULL
-               AND NOT t.consumed AND t.expires_at > now()))
-) AS recent;
 
 -- outbound_messages_token_dmed_recently --
 -- Whether a verification DM of this token to this account is under way, or was sent,

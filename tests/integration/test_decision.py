@@ -1,0 +1,201 @@
+"""The decision of a message's processing in one statement (`messages_decide`), and the
+closed-window refusal made by the statement that begins a send's attempt."""
+
+from __future__ import annotations
+
+import uuid
+
+from service.core.runtime import open_runtime
+from service.core.settings import Settings
+from service.dms import sending, texts, window
+from service.messages import processing
+from service.store import messages, outbound_messages
+from tests.support import seed
+from tests.support.sends import insert_dm, row
+
+
+def store_message(db, mid: str, sender: str, *, source: str = "messaging", echo: bool = False):
+    db.execute(
+        'INSERT INTO messages (id, sender_ig_id, recipient_ig_id, "timestamp", source, is_echo)'
+        " VALUES (%s, %s, 'page', now(), %s, %s)",
+        (mid, sender, source, echo),
+    )
+
+
+def message_row(db, mid: str) -> dict:
+    return db.execute(
+        "SELECT handled_at IS NOT NULL AS handled, processed FROM messages WHERE id = %s", (mid,)
+    ).fetchone()
+
+
+def count(db, sql: str, *params) -> int:
+    return db.execute(sql, params).fetchone()["n"]
+
+
+async def decide(env, mid: str, **kwargs) -> messages.Decision:
+    async with open_runtime(Settings.from_mapping(env)) as rt, rt.pool.connection() as conn:
+        return await messages.decide(
+            conn, mid, acknowledgement=texts.ACKNOWLEDGEMENT, cooldown_seconds=0.0, **kwargs
+        )
+
+
+async def process(env, mid: str) -> tuple[processing.Outcome, list]:
+    async with open_runtime(Settings.from_mapping(env)) as rt:
+        return await processing.decide(rt, mid)
+
+
+async def test_a_connected_senders_message_is_acknowledged_queued_and_handled(env, db):
+    user_id = seed.connected_profile(db, "fan-1")
+    store_message(db, "m-1", "fan-1")
+
+    decision = await decide(env, "m-1")
+
+    assert decision.outcome == "acknowledged" and decision.latency_seconds is not None
+    [dm] = decision.dms
+    assert (dm.kind, dm.recipient_ig_id, dm.message_id, dm.status) == (
+        "acknowledgement",
+        "fan-1",
+        "m-1",
+        "pending",
+    )
+    assert dm.payload == {"text": texts.ACKNOWLEDGEMENT}
+    assert message_row(db, "m-1") == {"handled": True, "processed": True}
+    queued = db.execute("SELECT ig_id, connected_user_id FROM phase3_queue").fetchall()
+    assert queued == [{"ig_id": "fan-1", "connected_user_id": user_id}]
+
+    again = await decide(env, "m-1")
+    assert again.outcome == "already_handled" and again.latency_seconds is None
+    assert [d.id for d in again.dms] == [dm.id]
+
+
+async def test_a_connected_senders_postback_is_acknowledged_but_never_reaches_phase3(env, db):
+    seed.connected_profile(db, "fan-2")
+    store_message(db, "m-pb", "fan-2", source="postback")
+
+    decision = await decide(env, "m-pb")
+
+    assert decision.outcome == "acknowledged" and len(decision.dms) == 1
+    assert message_row(db, "m-pb") == {"handled": True, "processed": False}
+    assert count(db, "SELECT count(*) AS n FROM phase3_queue") == 0
+
+
+async def test_within_the_cooldown_a_second_message_gets_no_acknowledgement(env, db):
+    seed.connected_profile(db, "fan-3")
+    store_message(db, "m-a", "fan-3")
+    store_message(db, "m-b", "fan-3")
+    async with open_runtime(Settings.from_mapping(env)) as rt, rt.pool.connection() as conn:
+        first, second = [
+            await messages.decide(
+                conn, mid, acknowledgement=texts.ACKNOWLEDGEMENT, cooldown_seconds=60.0
+            )
+            for mid in ("m-a", "m-b")
+        ]
+    assert (first.outcome, len(first.dms)) == ("acknowledged", 1)
+    assert (second.outcome, second.dms) == ("acknowledged", [])
+    assert message_row(db, "m-b") == {"handled": True, "processed": True}
+    assert count(db, "SELECT count(*) AS n FROM phase3_queue") == 2
+
+
+async def test_an_unconnected_sender_is_named_and_nothing_changes_without_the_dms_text(env, db):
+    store_message(db, "m-new", "stranger")
+
+    decision = await decide(env, "m-new")
+
+    assert (decision.outcome, decision.sender_ig_id, decision.dms) == (
+        "unconnected",
+        "stranger",
+        [],
+    )
+    assert decision.latency_seconds is None
+    assert message_row(db, "m-new") == {"handled": False, "processed": False}
+    assert count(db, "SELECT count(*) AS n FROM outbound_messages") == 0
+
+
+async def test_an_unconnected_sender_is_asked_to_verify_once(env, db):
+    store_message(db, "m-v1", "stranger")
+    store_message(db, "m-v2", "stranger")
+
+    outcome, [dm] = await process(env, "m-v1")
+    assert outcome is processing.Outcome.VERIFICATION_QUEUED
+    assert (dm.kind, dm.recipient_ig_id, dm.message_id) == ("verification", "stranger", "m-v1")
+    settings = Settings.from_mapping(env)
+    assert dm.payload == {
+        "text": texts.verification_redacted(
+            verify_url_base=settings.verify_url_base, ig_id="stranger"
+        )
+    }
+    assert message_row(db, "m-v1") == {"handled": True, "processed": False}
+
+    outcome, owed = await process(env, "m-v2")
+    assert (outcome, owed) == (processing.Outcome.VERIFICATION_SUPPRESSED, [])
+    assert message_row(db, "m-v2") == {"handled": True, "processed": False}
+    assert count(db, "SELECT count(*) AS n FROM outbound_messages") == 1
+
+
+async def test_echoes_standby_and_unsent_messages_are_handled_and_never_answered(env, db):
+    seed.connected_profile(db, "fan-4")
+    store_message(db, "m-echo", "fan-4", echo=True)
+    store_message(db, "m-standby", "fan-4", source="standby")
+    store_message(db, "m-unsent", "fan-4")
+    db.execute("UPDATE messages SET deleted_at = now() WHERE id = 'm-unsent'")
+
+    outcomes = {mid: await process(env, mid) for mid in ("m-echo", "m-standby", "m-unsent")}
+
+    assert outcomes == {
+        "m-echo": (processing.Outcome.ECHO, []),
+        "m-standby": (processing.Outcome.STANDBY, []),
+        "m-unsent": (processing.Outcome.UNSENT, []),
+    }
+    assert count(db, "SELECT count(*) AS n FROM messages WHERE handled_at IS NULL") == 0
+    assert count(db, "SELECT count(*) AS n FROM outbound_messages") == 0
+
+
+async def test_an_unknown_message_is_missing(env, db):
+    assert await process(env, "m-nowhere") == (processing.Outcome.MISSING, [])
+
+
+async def begin(settings: Settings, dm_id: uuid.UUID) -> outbound_messages.Attempt:
+    async with open_runtime(settings) as rt, rt.pool.connection() as conn:
+        return await outbound_messages.begin_attempt(
+            conn,
+            dm_id,
+            scoped_id=settings.instagram_scoped_id,
+            attempt_id=uuid.uuid4(),
+            lease_seconds=sending.attempt_lease_seconds(settings),
+            window_seconds=settings.messaging_window_seconds,
+            window_error=window.closed_error(settings),
+        )
+
+
+async def test_begin_fails_a_dm_whose_window_closed_even_while_the_account_is_held(env, db):
+    settings = Settings.from_mapping(env)
+    dm_id = insert_dm(db, "gone-quiet")
+    db.execute(
+        "INSERT INTO instagram_profiles (ig_id, last_inbound_at)"
+        " VALUES ('gone-quiet', now() - interval '2 days')"
+    )
+    db.execute(
+        "INSERT INTO graph_rate_limits (scoped_id, limited_until, error)"
+        " VALUES (%s, now() + interval '1 hour', 'limited')",
+        (settings.instagram_scoped_id,),
+    )
+    attempt = await begin(settings, dm_id)
+    assert attempt.window_closed and attempt.began is None
+    assert attempt.row is not None and attempt.row.status == "failed"
+    assert row(db, dm_id) == {
+        "status": "failed",
+        "attempts": 0,
+        "error": window.closed_error(settings),
+        "sending_attempt_id": None,
+    }
+
+
+async def test_begin_counts_the_attempt_of_a_dm_within_its_window(env, db):
+    settings = Settings.from_mapping(env)
+    dm_id = insert_dm(db, "still-here")
+    db.execute(
+        "INSERT INTO instagram_profiles (ig_id, last_inbound_at) VALUES ('still-here', now())"
+    )
+    attempt = await begin(settings, dm_id)
+    assert not attempt.window_closed and attempt.began is not None
+    assert attempt.began.attempts == 1 and row(db, dm_id)["status"] == "pending"
