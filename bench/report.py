@@ -9,10 +9,9 @@ from typing import Any
 
 from bench.options import Options
 
-INGEST_PER_SECOND = 3000
-INGEST_PGBENCH_RATIO = 0.25
+INGEST_PGBENCH_RATIO = 0.6
 INGEST_P99_MS = 25
-END_TO_END_PER_SECOND = 1000
+END_TO_END_NOOP_RATIO = 0.6
 IDLE_P50_MS = 30
 BIG_TABLES_RATIO = 1.2
 PACED_RATE_SHARE = 0.9
@@ -48,7 +47,7 @@ def rows(results: dict[str, Any], options: Options) -> list[Row]:
             results,
             ["ingest_rate"],
             "ingest-event accepted/s (full load)",
-            f">= {INGEST_PER_SECOND:,}/s and >= {INGEST_PGBENCH_RATIO}x pgbench",
+            f">= {INGEST_PGBENCH_RATIO}x pgbench",
             _ingest_rate,
         ),
         _row(
@@ -62,7 +61,7 @@ def rows(results: dict[str, Any], options: Options) -> list[Row]:
             results,
             ["end_to_end"],
             "messages fully processed/s, end to end",
-            f">= {END_TO_END_PER_SECOND:,}/s",
+            f">= {END_TO_END_NOOP_RATIO}x no-op jobs/s",
             _end_to_end,
         ),
         _row(
@@ -114,7 +113,7 @@ def _ingest_rate(r: dict) -> tuple[str, str, bool]:
     return (
         f"{rate:,.0f}/s = {ratio:.2f}x pgbench{_errors(ours)}",
         f"pgbench {pgbench['per_second']:,.0f}/s ({pgbench['clients']} clients)",
-        rate >= INGEST_PER_SECOND and ratio >= INGEST_PGBENCH_RATIO and not ours["errors"],
+        ratio >= INGEST_PGBENCH_RATIO and not ours["errors"],
     )
 
 
@@ -129,10 +128,12 @@ def _ingest_latency(r: dict) -> tuple[str, str, bool]:
 
 def _end_to_end(r: dict) -> tuple[str, str, bool]:
     ours, noop = r["service"], r["noop"]
+    ratio = ours["per_second"] / noop["per_second"]
     return (
-        f"{ours['per_second']:,.0f}/s ({ours['jobs_or_messages']:,} in {ours['seconds']:.1f} s)",
+        f"{ours['per_second']:,.0f}/s = {ratio:.2f}x no-op "
+        f"({ours['jobs_or_messages']:,} in {ours['seconds']:.1f} s)",
         f"no-op jobs {noop['per_second']:,.0f}/s",
-        ours["per_second"] >= END_TO_END_PER_SECOND,
+        ratio >= END_TO_END_NOOP_RATIO,
     )
 
 
