@@ -1,8 +1,10 @@
-"""One run: the database, the processes, the figures in an order where none disturbs the
-next (each starts from empty tables; the big tables come last), and the report."""
+"""One run: the database, the processes, the measurements in an order where none disturbs
+the next (each starts from empty tables; the big tables come last), and the report.
+`--only` runs the measurements its figures are judged from, and those they need."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import shlex
@@ -20,6 +22,7 @@ from bench import (
     ingest_throughput,
     job_claim,
     machine,
+    meta_delivery,
     report,
     send_pacing,
 )
@@ -28,6 +31,7 @@ from bench.errors import BenchError
 from bench.harness import Harness, choose_tool
 from bench.load import LoadPlan
 from bench.options import Options, parse
+from bench.rss import resident_mb
 from bench.server import ROOT, Server, find_server, pgbench_binary
 from bench.stack import Stack
 from service.core import logs
@@ -84,7 +88,12 @@ def run(options: Options, *, command: str) -> int:
             "results": results,
         },
     )
-    return 1 if any(row.met is None for row in table) else 0
+    return exit_code(table)
+
+
+def exit_code(table: list[report.Row]) -> int:
+    """1 if a figure that ran could not be measured, else 0 (`--only` leaves some out)."""
+    return 1 if any(row.met is None and row.ran for row in table) else 0
 
 
 def _on_fresh_database(
@@ -114,6 +123,44 @@ def _on_fresh_database(
     return results
 
 
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """One measurement, stored as `results[key]`; it runs once those of `needs` have."""
+
+    key: str
+    measure: Callable[[Harness, dict[str, Any]], dict]
+    needs: tuple[str, ...] = ()
+
+
+# In an order where none disturbs the next: the big tables come last.
+STEPS = (
+    Step("ingest_rate", lambda h, r: ingest_throughput.measure(h)),
+    Step("ingest_latency", lambda h, r: _paced(h, "paced-empty", h.options.paced_rate)),
+    Step(
+        "ingest_latency_half",
+        lambda h, r: _paced(h, "paced-half-empty", _half_rate(r)),
+        needs=("ingest_rate",),
+    ),
+    Step("claim_empty", lambda h, r: _claims(h, quiet=True)),
+    Step("idle_latency", lambda h, r: idle_latency.measure(h)),
+    Step("meta_delivery", lambda h, r: meta_delivery.measure(h)),
+    Step("end_to_end", lambda h, r: end_to_end.measure(h)),
+    Step("send_pacing", lambda h, r: send_pacing.measure(h)),
+    Step("big_fill", lambda h, r: _quietly(h, big_tables.fill)),
+    Step("claim_big", lambda h, r: _claims(h, quiet=False), needs=("big_fill",)),
+    Step(
+        "ingest_latency_big",
+        lambda h, r: ingest_latency.measure(h, "paced-big", h.options.paced_rate),
+        needs=("big_fill",),
+    ),
+    Step(
+        "ingest_latency_half_big",
+        lambda h, r: ingest_latency.measure(h, "paced-half-big", _half_rate(r)),
+        needs=("big_fill", "ingest_rate"),
+    ),
+)
+
+
 def _figures(h: Harness, results: dict[str, Any]) -> None:
     o = h.options
     h.progress(f"warm-up: {o.warmup:g} s of ingest load, not measured")
@@ -125,40 +172,54 @@ def _figures(h: Harness, results: dict[str, Any]) -> None:
             seconds=o.warmup,
         )
     )
-    _measure(h, results, "ingest_rate", ingest_throughput.measure)
-    _measure(h, results, "ingest_latency", _quiet_then(ingest_latency.measure), "paced-empty")
-    _measure(h, results, "claim_empty", _quiet_then(_claims))
-    _measure(h, results, "idle_latency", idle_latency.measure)
-    _measure(h, results, "end_to_end", end_to_end.measure)
-    _measure(h, results, "send_pacing", send_pacing.measure)
-    _measure(h, results, "big_fill", _quiet_then(big_tables.fill))
-    if "error" not in results["big_fill"]:
-        _measure(h, results, "claim_big", _claims)
-        _measure(h, results, "ingest_latency_big", ingest_latency.measure, "paced-big")
+    results["warmup"] = {"web_rss_mb": resident_mb(h.stack.roles(), "web")}
+    wanted = _wanted(report.needs(o))
+    for step in STEPS:
+        if wanted is not None and step.key not in wanted:
+            continue
+        if all(need in results and "error" not in results[need] for need in step.needs):
+            _measure(h, results, step)
 
 
-def _claims(h: Harness) -> dict:
+def _wanted(keys: set[str] | None) -> set[str] | None:
+    """The steps that measure `keys`, with the steps those need; None: every step."""
+    if keys is None:
+        return None
+    wanted = set(keys)
+    for step in reversed(STEPS):  # a step's needs come before it
+        if step.key in wanted:
+            wanted.update(step.needs)
+    return wanted
+
+
+def _half_rate(results: dict[str, Any]) -> float:
+    return results["ingest_rate"]["service"]["accepted_per_second"] / 2
+
+
+def _paced(h: Harness, prefix: str, rate: float) -> dict:
+    h.quiet()
+    return ingest_latency.measure(h, prefix, rate)
+
+
+def _quietly(h: Harness, measure: Callable[[Harness], dict]) -> dict:
+    h.quiet()
+    return measure(h)
+
+
+def _claims(h: Harness, *, quiet: bool) -> dict:
+    if quiet:
+        h.quiet()
     h.progress(f"figure 5: {h.options.claims} job claims")
     return job_claim.measure(h.db, h.options.claims)
 
 
-def _quiet_then(measure: Callable[..., dict]) -> Callable[..., dict]:
-    def quietly(h: Harness, *args: Any) -> dict:
-        h.quiet()
-        return measure(h, *args)
-
-    return quietly
-
-
-def _measure(
-    h: Harness, results: dict[str, Any], key: str, measure: Callable[..., dict], *args: Any
-) -> None:
-    """Run one figure; a failure is reported in its row, and the run goes on."""
+def _measure(h: Harness, results: dict[str, Any], step: Step) -> None:
+    """Run one step; a failure is reported in its figures' rows, and the run goes on."""
     try:
-        results[key] = measure(h, *args)
+        results[step.key] = step.measure(h, results)
     except BenchError as exc:
-        h.progress(f"{key} failed: {exc}")
-        results[key] = {"error": str(exc)}
+        h.progress(f"{step.key} failed: {exc}")
+        results[step.key] = {"error": str(exc)}
         h.stack.stop_workers()
 
 
