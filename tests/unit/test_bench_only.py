@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import report, run
+from bench import report, run, steps
 from bench.options import FIGURES, parse
 
 
@@ -23,12 +23,12 @@ def test_only_refuses_a_name_no_figure_has() -> None:
 
 
 def test_the_half_rate_figure_runs_with_the_full_load_rate_and_the_big_tables() -> None:
-    wanted = run._wanted(report.needs(parse(["--only", "half_rate_big"])))
+    wanted = steps._wanted(report.needs(parse(["--only", "half_rate_big"])))
     assert wanted == {"ingest_rate", "ingest_latency_half", "big_fill", "ingest_latency_half_big"}
 
 
 def test_without_only_every_measurement_runs() -> None:
-    assert run._wanted(report.needs(parse([]))) is None
+    assert steps._wanted(report.needs(parse([]))) is None
 
 
 def test_the_rows_left_out_say_not_run_and_fail_nothing() -> None:
