@@ -74,6 +74,7 @@ class Meter:
         self.roles = roles
         self.cores: dict[str, float] = {}
         self.processes: dict[str, list[float]] = {}
+        self.seconds = 0.0  # the block's wall time
 
     def __enter__(self) -> Meter:
         self._before, self._started = self._sample(), time.monotonic()
@@ -81,6 +82,7 @@ class Meter:
 
     def __exit__(self, *exc_info: object) -> None:
         after, wall = self._sample(), time.monotonic() - self._started
+        self.seconds = round(wall, 3)
         if after is None or self._before is None or wall <= 0:
             return
         used = after - self._before  # Counter subtraction drops what did not grow

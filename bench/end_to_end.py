@@ -20,11 +20,22 @@ from bench.errors import BenchError
 from bench.harness import Harness
 from bench.load import LoadPlan
 from bench.processes import wait_until
+from bench.rss import resident_mb
 
 SENDER_PREFIX = "e2e-sender-"
 POLL_SECONDS = 0.05
 STALL_SECONDS = 120
 MAX_DRAIN_SECONDS = 3 * 3600
+# The measurements (`bench/cpu.py`) CPU per message and per no-op job are counted from,
+# and the processes counted in each: the service's, and what the baseline runs instead
+# (the harness defers the no-op jobs, as the web process defers the service's).
+INGEST = "figure 3: end-to-end ingest"
+DRAIN = "figure 3: end-to-end drain"
+NOOP_DEFER = "figure 3 baseline: no-op defer"
+NOOP_DRAIN = "figure 3 baseline: no-op drain"
+SERVICE_ROLES = ("web", "workers", "sandbox", "postgres")
+DEFER_ROLES = ("harness", "postgres")
+NOOP_ROLES = ("workers", "postgres")
 
 
 def measure(h: Harness) -> dict:
@@ -35,14 +46,19 @@ def _noop_baseline(h: Harness) -> dict:
     n = h.options.messages
     h.quiet()
     h.progress(f"figure 3 baseline: {n} no-op procrastinate jobs")
-    asyncio.run(noop_worker.defer(h.db.url, n))
+    with h.measuring(NOOP_DEFER):
+        asyncio.run(noop_worker.defer(h.db.url, n))
     h.db.run("analyze")
-    with h.measuring("figure 3 baseline: no-op drain"):
+    with h.measuring(NOOP_DRAIN):
         h.stack.start_noop_workers()
         reached = drain(
             h, n, f"{n} no-op jobs", lambda: h.db.one("jobs_succeeded", queue=noop_worker.QUEUE)
         )
-    return _drained(h, n, reached)
+    cpu = {
+        "defer": h.cpu_seconds(NOOP_DEFER, DEFER_ROLES),
+        "drain": h.cpu_seconds(NOOP_DRAIN, NOOP_ROLES),
+    }
+    return _drained(h, n, reached) | {"cpu_seconds": cpu}
 
 
 def _service(h: Harness) -> dict:
@@ -59,27 +75,39 @@ def _service(h: Harness) -> dict:
     h.db.run("seed_connected_senders", ig_ids=plan.senders())
     h.stack.sandbox_reset()
     h.progress(f"figure 3: ingesting {n} events from {n} connected senders, no worker running")
-    loaded = h.load(plan)
+    with h.measuring(INGEST):
+        loaded = h.load(plan)
     if loaded.accepted != n:
         raise BenchError(f"{loaded.accepted} of {n} events accepted ({loaded.errors} errors)")
+    rss = {"web_after_ingest": resident_mb(h.stack.roles(), "web")}
     h.db.run("analyze")
     h.progress(f"figure 3: {o.worker_processes} worker processes draining {n} messages")
-    with h.measuring("figure 3: end-to-end drain"):
+
+    def progress() -> dict[str, int]:
+        counts = h.db.one("end_to_end_progress") | {
+            "dms_received": h.stack.sandbox_counts()["delivered"]
+        }
+        if counts["sent"] and "workers_after_first" not in rss:
+            rss["workers_after_first"] = resident_mb(h.stack.roles(), "workers")
+        return counts
+
+    with h.measuring(DRAIN):
         h.stack.start_workers()
-        reached = drain(
-            h,
-            n,
-            f"{n} messages processed end to end",
-            lambda: (
-                h.db.one("end_to_end_progress")
-                | {"dms_received": h.stack.sandbox_counts()["delivered"]}
-            ),
-        )
+        reached = drain(h, n, f"{n} messages processed end to end", progress)
+        rss["workers_after_drain"] = resident_mb(h.stack.roles(), "workers")
     result = _drained(h, n, reached)
     unfinished = h.db.one("end_to_end_unfinished")["n"]
     if unfinished:
         raise BenchError(f"{unfinished} messages lack a sent DM or a Phase 3 row")
-    return result | {"ingest_accepted_per_second": round(loaded.accepted_per_second, 1)}
+    cpu = {
+        "ingest": h.cpu_seconds(INGEST, SERVICE_ROLES),
+        "drain": h.cpu_seconds(DRAIN, SERVICE_ROLES),
+    }
+    return result | {
+        "ingest_accepted_per_second": round(loaded.accepted_per_second, 1),
+        "rss_mb": rss,
+        "cpu_seconds": cpu,
+    }
 
 
 def drain(

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from bench import pyload, wrk
 from bench.cpu import Meter
@@ -28,7 +29,7 @@ class Harness:
     tool: str  # "wrk" or "python"
     pgbench: str | None
     started: float = dataclasses.field(default_factory=time.monotonic)
-    cpu: dict[str, dict[str, object]] = dataclasses.field(default_factory=dict)
+    cpu: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     @contextlib.contextmanager
     def measuring(self, name: str) -> Iterator[None]:
@@ -36,7 +37,16 @@ class Harness:
         meter = Meter(self.stack.roles)
         with meter:
             yield
-        self.cpu[name] = {"cores": meter.cores, "by_process": meter.processes}
+        self.cpu[name] = {
+            "cores": meter.cores,
+            "by_process": meter.processes,
+            "seconds": meter.seconds,
+        }
+
+    def cpu_seconds(self, name: str, roles: tuple[str, ...]) -> float:
+        """CPU seconds `roles` used in all during measurement `name` (0 without /proc)."""
+        m = self.cpu[name]
+        return round(sum(m["cores"].get(role, 0.0) for role in roles) * m["seconds"], 3)
 
     def load(self, plan: LoadPlan) -> LoadResult:
         if self.tool == "wrk":

@@ -11,17 +11,14 @@ time of each stage, read from the rows' timestamps, says where the time goes.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 
 import httpx
 
-from bench.errors import BenchError
+from bench import webhook
 from bench.harness import Harness
 from bench.processes import wait_until
-from bench.stack import APP_SECRET, SCOPED_ID, WEBHOOK_PATH
 from bench.stats import percentiles_ms
-from service.webhooks.signatures import SIGNATURE_HEADER, signature
 
 SENDER_PREFIX = "idle-sender-"
 WARMUP = 3  # unmeasured deliveries first: the workers' first jobs open connections
@@ -48,15 +45,9 @@ def measure(h: Harness) -> dict:
         httpx.Client(base_url=h.stack.web_url, timeout=10) as client,
     ):
         for i, sender in enumerate(senders):
-            body = _delivery(f"idle.{i}", sender)
-            headers = {
-                "content-type": "application/json",
-                SIGNATURE_HEADER: signature(APP_SECRET, body),
-            }
+            body = webhook.delivery([(f"idle.{i}", sender)])
             posted_at[sender] = time.time()
-            response = client.post(WEBHOOK_PATH, content=body, headers=headers)
-            if response.status_code != 200:
-                raise BenchError(f"the webhook answered {response.status_code}: {response.text}")
+            webhook.post(client, body)
             wait_until(
                 lambda: h.stack.sandbox_counts()["delivered"] > i,
                 timeout=DM_DEADLINE_SECONDS,
@@ -98,27 +89,3 @@ def _stages(
         for name, start, end in zip(STAGES, marks, marks[1:], strict=False):
             stages[name].append(end - start)
     return {name: percentiles_ms(values, 50)[0] for name, values in stages.items()}
-
-
-def _delivery(mid: str, sender: str) -> bytes:
-    """One message in Meta's webhook shape (Instagram messaging, `messages` field)."""
-    now_ms = int(time.time() * 1000)
-    return json.dumps(
-        {
-            "object": "instagram",
-            "entry": [
-                {
-                    "id": SCOPED_ID,
-                    "time": now_ms,
-                    "messaging": [
-                        {
-                            "sender": {"id": sender},
-                            "recipient": {"id": SCOPED_ID},
-                            "timestamp": now_ms,
-                            "message": {"mid": mid, "text": "Check this reel out!"},
-                        }
-                    ],
-                }
-            ],
-        }
-    ).encode()

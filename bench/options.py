@@ -15,6 +15,20 @@ import bench
 from service.core.settings import Settings
 
 _SERVICE = Settings(database_url="")
+# The report's figures, by the names `--only` takes, in the report's order.
+FIGURES = (
+    "ingest_rate",
+    "ingest_latency",
+    "end_to_end",
+    "send_pacing",
+    "idle_latency",
+    "big_ingest",
+    "big_claim",
+    "half_rate_big",
+    "meta_delivery",
+    "rss",
+    "cpu_per_message",
+)
 
 
 def _flag(full: object, smoke: object, help: str) -> Any:
@@ -28,6 +42,7 @@ class Options:
     keep_database: bool = False
     loader: str = "auto"
     json_out: str | None = None
+    only: tuple[str, ...] = ()  # figures to run (and what they need); empty: all
     dbname: str = _flag(
         "reeva_bench",
         "reeva_bench_smoke",
@@ -55,6 +70,7 @@ class Options:
     paced_sends: int = _flag(2_000, 100, "DMs of the burst paced under Meta's rate (figure 6)")
     send_rate: float = _flag(80.0, 20.0, "GRAPH_SEND_RATE of figure 6's workers")
     send_burst: int = _flag(20, 5, "GRAPH_SEND_BURST of figure 6's workers")
+    meta_events: int = _flag(1_000, 100, "messaging events in figure 7's one Meta delivery")
     idle_messages: int = _flag(200, 10, "single webhook deliveries of the idle latency")
     big_rows: int = _flag(10_000_000, 3_000, "rows added to messages and to jobs (figure 5)")
     claims: int = _flag(2_000, 100, "job claims timed, on the empty and the big tables")
@@ -89,6 +105,13 @@ def parse(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument(
         "--json-out", default=None, help="where to write the results as JSON (default: .bench/)"
     )
+    parser.add_argument(
+        "--only",
+        default="",
+        metavar="NAME[,NAME]",
+        help="run only these figures (and the measurements they need); the others' rows "
+        "say `not run`. Names: " + ", ".join(FIGURES),
+    )
     for field in _sized():
         full, smoke = field.default, field.metadata["smoke"]
         parser.add_argument(
@@ -98,6 +121,12 @@ def parse(argv: Sequence[str] | None = None) -> Options:
             help=f"{field.metadata['help']} (default {full}; smoke {smoke})",
         )
     values = vars(parser.parse_args(argv))
+    values["only"] = tuple(name.strip() for name in values["only"].split(",") if name.strip())
+    unknown = [name for name in values["only"] if name not in FIGURES]
+    if unknown:
+        parser.error(
+            f"--only: no figure named {', '.join(unknown)}; the names: {', '.join(FIGURES)}"
+        )
     for field in _sized():
         if values[field.name] is None:
             values[field.name] = field.metadata["smoke"] if values["smoke"] else field.default

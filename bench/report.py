@@ -4,18 +4,10 @@ the run's settings and machine, as markdown for the terminal and as JSON for RES
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from typing import Any
 
+from bench import judges
 from bench.options import Options
-
-INGEST_PER_SECOND = 3000
-INGEST_PGBENCH_RATIO = 0.25
-INGEST_P99_MS = 25
-END_TO_END_PER_SECOND = 1000
-IDLE_P50_MS = 30
-BIG_TABLES_RATIO = 1.2
-PACED_RATE_SHARE = 0.9
 
 CPU_ORDER = [
     "web",
@@ -27,155 +19,137 @@ CPU_ORDER = [
     "other",
     "machine busy",
 ]
-# (measured, baseline, met) from a figure's results
-Judge = Callable[..., tuple[str, str, bool]]
 
 
 @dataclasses.dataclass(frozen=True)
 class Row:
+    name: str  # as `--only` takes it
     figure: str
     measured: str
     baseline: str
     target: str
     met: bool | None  # None: not measured
+    ran: bool = True  # False: left out by `--only`, not a failure
 
 
-def rows(results: dict[str, Any], options: Options) -> list[Row]:
+@dataclasses.dataclass(frozen=True)
+class Figure:
+    name: str
+    keys: tuple[str, ...]  # the results it is judged from, in the judge's order
+    title: str
+    target: str
+    judge: judges.Judge
+
+
+def figures(options: Options) -> list[Figure]:
+    """The report's figures, in its order (`bench.options.FIGURES` names them)."""
     rate = f"~{options.paced_rate:,.0f}/s"
     big = _count(options.big_rows)
+    on_big = f"with {big} messages + {big} finished jobs"
     return [
-        _row(
-            results,
-            ["ingest_rate"],
+        Figure(
+            "ingest_rate",
+            ("ingest_rate",),
             "ingest-event accepted/s (full load)",
-            f">= {INGEST_PER_SECOND:,}/s and >= {INGEST_PGBENCH_RATIO}x pgbench",
-            _ingest_rate,
+            f">= {judges.INGEST_PGBENCH_RATIO}x pgbench",
+            judges.ingest_rate,
         ),
-        _row(
-            results,
-            ["ingest_latency"],
+        Figure(
+            "ingest_latency",
+            ("ingest_latency",),
             f"ingest-event latency p50 / p99, paced at {rate}",
-            f"p99 <= {INGEST_P99_MS} ms",
-            _ingest_latency,
+            f"p99 <= {judges.INGEST_P99_MS} ms",
+            judges.ingest_latency,
         ),
-        _row(
-            results,
-            ["end_to_end"],
+        Figure(
+            "end_to_end",
+            ("end_to_end",),
             "messages fully processed/s, end to end",
-            f">= {END_TO_END_PER_SECOND:,}/s",
-            _end_to_end,
+            f">= {judges.END_TO_END_NOOP_RATIO}x no-op jobs/s",
+            judges.end_to_end,
         ),
-        _row(
-            results,
-            ["send_pacing"],
+        Figure(
+            "send_pacing",
+            ("send_pacing",),
             f"a burst of {options.paced_sends:,} DMs paced, the stand-in refusing over 100/s",
-            f"0 answered 429, all sent, >= {PACED_RATE_SHARE:.0%} of GRAPH_SEND_RATE",
-            _send_pacing,
+            f"0 answered 429, all sent, >= {judges.PACED_RATE_SHARE:.0%} of GRAPH_SEND_RATE",
+            judges.send_pacing,
         ),
-        _row(
-            results,
-            ["idle_latency"],
-            "idle latency p50 / p99, webhook -> DM at stand-in",
-            f"p50 <= {IDLE_P50_MS} ms",
-            _idle_latency,
+        Figure(
+            "idle_latency",
+            ("idle_latency",),
+            "idle latency p50 / p99, webhook -> DM at stand-in (stage p50s)",
+            f"p50 <= {judges.IDLE_P50_MS} ms",
+            judges.idle_latency,
         ),
-        _row(
-            results,
-            ["ingest_latency", "ingest_latency_big"],
-            f"ingest p99 at {rate} with {big} messages + {big} finished jobs",
-            f"within {BIG_TABLES_RATIO}x",
-            _big_ingest,
+        Figure(
+            "big_ingest",
+            ("ingest_latency", "ingest_latency_big"),
+            f"ingest p99 at {rate} {on_big}",
+            f"within {judges.BIG_TABLES_RATIO}x",
+            judges.big_ingest,
         ),
-        _row(
-            results,
-            ["claim_empty", "claim_big"],
-            f"job claim p50 / p99 with {big} messages + {big} finished jobs",
-            f"within {BIG_TABLES_RATIO}x",
-            _big_claim,
+        Figure(
+            "big_claim",
+            ("claim_empty", "claim_big"),
+            f"job claim p50 / p99 {on_big}",
+            f"within {judges.BIG_TABLES_RATIO}x",
+            judges.big_claim,
+        ),
+        Figure(
+            "half_rate_big",
+            ("ingest_latency_half", "ingest_latency_half_big"),
+            f"ingest p99 paced at half the full-load rate {on_big}",
+            f"within {judges.BIG_TABLES_RATIO}x",
+            judges.big_ingest,
+        ),
+        Figure(
+            "meta_delivery",
+            ("meta_delivery",),
+            f"a Meta delivery of {options.meta_events:,} events: POST -> all stored and decided",
+            f"<= {judges.META_DELIVERY_RATIO:g}x pgbench",
+            judges.meta_delivery,
+        ),
+        Figure(
+            "rss",
+            ("warmup", "end_to_end"),
+            f"RSS of each process after {options.messages:,} messages end to end",
+            f"each <= {judges.RSS_RATIO}x",
+            judges.rss,
+        ),
+        Figure(
+            "cpu_per_message",
+            ("end_to_end",),
+            "CPU per message end to end (web + workers + sandbox + postgres)",
+            f"<= {judges.CPU_PER_MESSAGE_RATIO}x",
+            judges.cpu_per_message,
         ),
     ]
 
 
-def _row(results: dict[str, Any], keys: list[str], figure: str, target: str, judge: Judge) -> Row:
-    parts = [results.get(key) or {"error": "not measured"} for key in keys]
+def needs(options: Options) -> set[str] | None:
+    """The results the figures of `--only` are judged from; None: every figure's."""
+    if not options.only:
+        return None
+    return {key for f in figures(options) if f.name in options.only for key in f.keys}
+
+
+def rows(results: dict[str, Any], options: Options) -> list[Row]:
+    return [
+        _row(results, f)
+        if not options.only or f.name in options.only
+        else Row(f.name, f.title, "not run", "", f.target, None, ran=False)
+        for f in figures(options)
+    ]
+
+
+def _row(results: dict[str, Any], f: Figure) -> Row:
+    parts = [results.get(key) or {"error": "not measured"} for key in f.keys]
     failed = next((part["error"] for part in parts if "error" in part), None)
     if failed is not None:
-        return Row(figure, f"failed: {failed.splitlines()[0]}", "", target, None)
-    measured, baseline, met = judge(*parts)
-    return Row(figure, measured, baseline, target, met)
-
-
-def _ingest_rate(r: dict) -> tuple[str, str, bool]:
-    ours, pgbench = r["service"], r["pgbench"]
-    rate = ours["accepted_per_second"]
-    if pgbench is None:
-        return f"{rate:,.0f}/s{_errors(ours)}", "pgbench not found", False
-    ratio = rate / pgbench["per_second"]
-    return (
-        f"{rate:,.0f}/s = {ratio:.2f}x pgbench{_errors(ours)}",
-        f"pgbench {pgbench['per_second']:,.0f}/s ({pgbench['clients']} clients)",
-        rate >= INGEST_PER_SECOND and ratio >= INGEST_PGBENCH_RATIO and not ours["errors"],
-    )
-
-
-def _ingest_latency(r: dict) -> tuple[str, str, bool]:
-    return (
-        f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f} ms at "
-        f"{r['requests_per_second']:,.0f}/s{_errors(r)}",
-        "—",
-        r["p99_ms"] <= INGEST_P99_MS and not r["errors"],
-    )
-
-
-def _end_to_end(r: dict) -> tuple[str, str, bool]:
-    ours, noop = r["service"], r["noop"]
-    return (
-        f"{ours['per_second']:,.0f}/s ({ours['jobs_or_messages']:,} in {ours['seconds']:.1f} s)",
-        f"no-op jobs {noop['per_second']:,.0f}/s",
-        ours["per_second"] >= END_TO_END_PER_SECOND,
-    )
-
-
-def _send_pacing(r: dict) -> tuple[str, str, bool]:
-    return (
-        f"{r['per_second']:,.1f}/s, {r['answered_429']:,} answered 429, "
-        f"{r['delivered']:,} of {r['dms']:,} sent",
-        f"GRAPH_SEND_RATE {r['configured_per_second']:g}/s",
-        r["answered_429"] == 0
-        and r["delivered"] == r["dms"]
-        and r["per_second"] >= PACED_RATE_SHARE * r["configured_per_second"],
-    )
-
-
-def _idle_latency(r: dict) -> tuple[str, str, bool]:
-    return (
-        f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f} ms ({r['messages']} messages)",
-        "—",
-        r["p50_ms"] <= IDLE_P50_MS,
-    )
-
-
-def _big_ingest(empty: dict, big: dict) -> tuple[str, str, bool]:
-    ratio = big["p99_ms"] / empty["p99_ms"]
-    return (
-        f"{big['p99_ms']:.1f} ms = {ratio:.2f}x (at {big['requests_per_second']:,.0f}/s"
-        f"){_errors(big)}",
-        f"empty: {empty['p99_ms']:.1f} ms",
-        ratio <= BIG_TABLES_RATIO and not big["errors"],
-    )
-
-
-def _big_claim(empty: dict, big: dict) -> tuple[str, str, bool]:
-    p50, p99 = big["p50_ms"] / empty["p50_ms"], big["p99_ms"] / empty["p99_ms"]
-    return (
-        f"{big['p50_ms']:.3f} / {big['p99_ms']:.3f} ms = {p50:.2f}x / {p99:.2f}x",
-        f"empty: {empty['p50_ms']:.3f} / {empty['p99_ms']:.3f} ms",
-        p50 <= BIG_TABLES_RATIO and p99 <= BIG_TABLES_RATIO,
-    )
-
-
-def _errors(r: dict) -> str:
-    return f", {r['errors']:,} errors" if r["errors"] else ""
+        return Row(f.name, f.title, f"failed: {failed.splitlines()[0]}", "", f.target, None)
+    measured, baseline, met = f.judge(*parts)
+    return Row(f.name, f.title, measured, baseline, f.target, met)
 
 
 def _count(n: int) -> str:

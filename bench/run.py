@@ -1,5 +1,5 @@
-"""One run: the database, the processes, the figures in an order where none disturbs the
-next (each starts from empty tables; the big tables come last), and the report."""
+"""One run: the database, the processes, the measurements (`bench/steps.py`) and the
+report."""
 
 from __future__ import annotations
 
@@ -8,25 +8,14 @@ import json
 import shlex
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import (
-    big_tables,
-    end_to_end,
-    idle_latency,
-    ingest_latency,
-    ingest_throughput,
-    job_claim,
-    machine,
-    report,
-    send_pacing,
-)
+from bench import machine, report, steps
 from bench.database import Database
 from bench.errors import BenchError
 from bench.harness import Harness, choose_tool
-from bench.load import LoadPlan
 from bench.options import Options, parse
 from bench.server import ROOT, Server, find_server, pgbench_binary
 from bench.stack import Stack
@@ -84,7 +73,12 @@ def run(options: Options, *, command: str) -> int:
             "results": results,
         },
     )
-    return 1 if any(row.met is None for row in table) else 0
+    return exit_code(table)
+
+
+def exit_code(table: list[report.Row]) -> int:
+    """1 if a figure that ran could not be measured, else 0 (`--only` leaves some out)."""
+    return 1 if any(row.met is None and row.ran for row in table) else 0
 
 
 def _on_fresh_database(
@@ -106,60 +100,12 @@ def _on_fresh_database(
             h.progress(f"database {options.dbname} on the {server.kind}; starting processes")
             stack.start_sandbox()
             stack.start_web()
-            _figures(h, results)
+            steps.run_all(h, results)
             results["cpu_cores"] = h.cpu
     finally:
         if not options.keep_database:
             server.drop(options.dbname)
     return results
-
-
-def _figures(h: Harness, results: dict[str, Any]) -> None:
-    o = h.options
-    h.progress(f"warm-up: {o.warmup:g} s of ingest load, not measured")
-    h.load(
-        LoadPlan(
-            prefix="warmup",
-            threads=o.load_threads,
-            connections=o.load_connections,
-            seconds=o.warmup,
-        )
-    )
-    _measure(h, results, "ingest_rate", ingest_throughput.measure)
-    _measure(h, results, "ingest_latency", _quiet_then(ingest_latency.measure), "paced-empty")
-    _measure(h, results, "claim_empty", _quiet_then(_claims))
-    _measure(h, results, "idle_latency", idle_latency.measure)
-    _measure(h, results, "end_to_end", end_to_end.measure)
-    _measure(h, results, "send_pacing", send_pacing.measure)
-    _measure(h, results, "big_fill", _quiet_then(big_tables.fill))
-    if "error" not in results["big_fill"]:
-        _measure(h, results, "claim_big", _claims)
-        _measure(h, results, "ingest_latency_big", ingest_latency.measure, "paced-big")
-
-
-def _claims(h: Harness) -> dict:
-    h.progress(f"figure 5: {h.options.claims} job claims")
-    return job_claim.measure(h.db, h.options.claims)
-
-
-def _quiet_then(measure: Callable[..., dict]) -> Callable[..., dict]:
-    def quietly(h: Harness, *args: Any) -> dict:
-        h.quiet()
-        return measure(h, *args)
-
-    return quietly
-
-
-def _measure(
-    h: Harness, results: dict[str, Any], key: str, measure: Callable[..., dict], *args: Any
-) -> None:
-    """Run one figure; a failure is reported in its row, and the run goes on."""
-    try:
-        results[key] = measure(h, *args)
-    except BenchError as exc:
-        h.progress(f"{key} failed: {exc}")
-        results[key] = {"error": str(exc)}
-        h.stack.stop_workers()
 
 
 def _save(options: Options, document: dict[str, Any]) -> None:

@@ -1,6 +1,6 @@
-"""The benchmark harness keeps working: its smoke run measures every figure, on the tests'
-Postgres server; its load tools count only a 202 as accepted; two runs never share a
-database."""
+"""The benchmark harness keeps working: its smoke run measures every figure (issue 14's
+too), on the tests' Postgres server; its load tools count only a 202 as accepted; two runs
+never share a database."""
 
 from __future__ import annotations
 
@@ -13,15 +13,16 @@ import pytest
 
 from bench import pyload, wrk
 from bench.errors import BenchError
+from bench.idle_latency import STAGES
 from bench.load import LoadPlan
+from bench.options import FIGURES
 from bench.server import Server
 from devtools.sandbox import Sandbox
 from tests.support.pg import ROOT, url_for
 
 
-@pytest.fixture
-def server_url(request: pytest.FixtureRequest) -> str:
-    option = request.config.option
+def _server_url(config: pytest.Config) -> str:
+    option = config.option
     return url_for(
         host=option.postgresql_host,
         port=option.postgresql_port,
@@ -30,8 +31,17 @@ def server_url(request: pytest.FixtureRequest) -> str:
     )
 
 
-def test_the_smoke_run_measures_every_figure(server_url: str, tmp_path) -> None:
-    out = tmp_path / "smoke.json"
+@pytest.fixture
+def server_url(request: pytest.FixtureRequest) -> str:
+    return _server_url(request.config)
+
+
+@pytest.fixture(scope="module")
+def smoke_run(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[subprocess.CompletedProcess, dict]:
+    """One smoke run for the module's tests: its process, and the JSON it wrote."""
+    out = tmp_path_factory.mktemp("bench") / "smoke.json"
     done = subprocess.run(
         [
             sys.executable,
@@ -44,20 +54,50 @@ def test_the_smoke_run_measures_every_figure(server_url: str, tmp_path) -> None:
             f"bench_smoke_test_{os.getpid()}",
         ],
         cwd=ROOT,
-        env={**os.environ, "BENCH_DATABASE_URL": server_url},
+        env={**os.environ, "BENCH_DATABASE_URL": _server_url(request.config)},
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(out.read_text())
+    return done, json.loads(out.read_text())
+
+
+@pytest.fixture
+def smoke(smoke_run: tuple[subprocess.CompletedProcess, dict]) -> dict:
+    return smoke_run[1]
+
+
+def test_the_smoke_run_measures_every_figure(
+    smoke_run: tuple[subprocess.CompletedProcess, dict],
+) -> None:
+    done, report = smoke_run
     figures = report["figures"]
-    assert len(figures) == 7
+    assert [f["name"] for f in figures] == list(FIGURES)
     assert [f["figure"] for f in figures if f["met"] is None] == []
     assert "| figure | measured |" in done.stdout
     assert report["results"]["end_to_end"]["service"]["jobs_or_messages"] == 200
     paced = report["results"]["send_pacing"]
     assert paced["answered_429"] == 0 and paced["delivered"] == paced["dms"] == 100
+
+
+def test_the_smoke_run_measures_the_figures_of_issue_14(smoke: dict) -> None:
+    results, rows = smoke["results"], {f["name"]: f for f in smoke["figures"]}
+    half = results["ingest_rate"]["service"]["accepted_per_second"] / 2
+    assert results["ingest_latency_half"]["target_rate"] == pytest.approx(half)
+    assert results["ingest_latency_half_big"]["target_rate"] == pytest.approx(half)
+    delivery = results["meta_delivery"]
+    assert delivery["events"] == 100 and delivery["pgbench"]["transactions"] == 100
+    assert 0 < delivery["stored_after_s"] <= delivery["seconds"]
+    rss = results["end_to_end"]["service"]["rss_mb"]
+    assert results["warmup"]["web_rss_mb"].keys() == rss["web_after_ingest"].keys() != set()
+    assert rss["workers_after_first"].keys() == rss["workers_after_drain"].keys() != set()
+    assert " MB" in rows["rss"]["measured"]
+    e2e = results["end_to_end"]
+    assert all(seconds > 0 for seconds in e2e["service"]["cpu_seconds"].values())
+    assert all(seconds > 0 for seconds in e2e["noop"]["cpu_seconds"].values())
+    assert "ms" in rows["cpu_per_message"]["measured"]
+    assert all(stage in rows["idle_latency"]["measured"] for stage in STAGES)
 
 
 def _plan() -> LoadPlan:
