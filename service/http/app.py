@@ -20,6 +20,7 @@ from service.http.metrics_endpoint import PROMETHEUS, MetricsController, status_
 from service.http.operations import OperationsController, ProbesController
 from service.http.request_log import request_log_middleware
 from service.http.webhooks import WebhookController
+from service.messages.group_commit import IngestGroups
 
 MAX_BODY_BYTES = 4 * 1024 * 1024  # a full Meta batch of 1000 events fits
 
@@ -45,10 +46,14 @@ def create_app(
     async def runtime_lifespan(app: Litestar) -> AsyncIterator[None]:
         async with open_runtime(settings) as rt:
             app.state.runtime = rt
+            app.state.ingest_groups = IngestGroups(rt)
             yield
 
     def provide_runtime(request: Request) -> Runtime:
         return request.app.state.runtime
+
+    def provide_ingest_groups(request: Request) -> IngestGroups:
+        return request.app.state.ingest_groups
 
     # Without METRICS_TOKEN there is no /metrics at all (404): nothing to guess a token for.
     metrics = [MetricsController] if settings.metrics_token else []
@@ -72,7 +77,10 @@ def create_app(
         ],
         lifespan=[runtime_lifespan],
         state=state,
-        dependencies={"rt": Provide(provide_runtime, sync_to_thread=False)},
+        dependencies={
+            "rt": Provide(provide_runtime, sync_to_thread=False),
+            "groups": Provide(provide_ingest_groups, sync_to_thread=False),
+        },
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[PROMETHEUS.middleware, request_log_middleware],
         openapi_config=OpenAPIConfig(

@@ -30,8 +30,9 @@ from service.http.schemas import (
 )
 from service.instagram import text_fits
 from service.messages import edits
+from service.messages.group_commit import IngestGroups
 from service.messages.inbound import IngestEventRequest
-from service.messages.ingestion import ingest_event, ingest_events
+from service.messages.ingestion import ingest_events
 from service.store.rows import OutboundMessage
 
 ACCEPTED = IngestEventResponse(success=True, message="Event accepted for processing")
@@ -55,15 +56,16 @@ class InternalController(Controller):
         "/ingest-event", status_code=HTTP_202_ACCEPTED, request_max_body_size=MAX_EVENT_BODY_BYTES
     )
     async def ingest_event(
-        self, data: JSONBody[IngestEventRequest], rt: NamedDependency[Runtime]
+        self, data: JSONBody[IngestEventRequest], groups: NamedDependency[IngestGroups]
     ) -> IngestEventResponse:
         """Store a message event and queue its processing; a repeated mid is accepted again
-        and changes nothing."""
+        and changes nothing. Answered once it is committed, with the events of the requests
+        that came in meanwhile (`service.messages.group_commit`)."""
         try:
             event = data.to_event()
         except ValueError as exc:
             raise ValidationException(f"timestamp: {exc}") from None
-        await ingest_event(rt, event)
+        await groups.ingest(event)
         return ACCEPTED
 
     @post(
