@@ -195,11 +195,7 @@ async def _post_batch(rt: Runtime, messages: list[InboundMessage]) -> bool:
         await _post_json(
             rt, BATCH_ENDPOINT, {"events": [message.to_ingest_body() for message in messages]}
         )
-    except _IngestUnavailable as exc:
-        if isinstance(exc, _IngestMisconfigured):
-            return False
-        raise
-    except _IngestRefused:
+    except (_IngestRefused, _IngestMisconfigured):
         return False
     return True
 
