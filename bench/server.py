@@ -21,7 +21,7 @@ from psycopg.conninfo import make_conninfo
 
 from bench.errors import BenchError
 from bench.queries import QUERIES
-from service.core.migrate import migrate
+from service.store.migrate import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"

@@ -17,8 +17,8 @@ import uuid
 from litestar import Controller, MediaType, get
 from litestar.di import NamedDependency
 
-from service.accounts import verification
 from service.core.runtime import Runtime
+from service.linking import verification
 
 PATH = "/dev/verify"
 # The Reeva user every account connected through this page belongs to.

@@ -163,7 +163,7 @@ def _positive_int(text: str) -> int:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "migrate":
-        from service.core.migrate import migrate
+        from service.store.migrate import migrate
 
         migrate(settings.database_url)
     elif args.command == "web":

@@ -38,11 +38,11 @@ from devtools import embedded_db, verify_page
 from devtools.sandbox import Sandbox
 from service.core import logs
 from service.core.db import check_database_url
-from service.core.migrate import migrate
 from service.core.production import OPTIONAL_SECRETS, PLACEHOLDERS, SECRETS
 from service.core.settings import DEV_ENV_FILE, Settings
 from service.http.app import create_app
 from service.instagram.token_cipher import DEV_TOKEN_ENCRYPTION_KEY
+from service.store.migrate import migrate
 from workers import main as worker_main
 
 log = structlog.get_logger("dev")

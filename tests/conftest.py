@@ -14,7 +14,7 @@ from pytest_postgresql import factories
 
 from devtools import embedded_db
 from devtools.sandbox import Sandbox
-from service.core.migrate import migrate
+from service.store.migrate import migrate
 from tests.support import pg, seed
 from tests.support.stack import Stack, make_env
 

@@ -25,10 +25,11 @@ import procrastinate
 import prometheus_client
 import structlog
 
+from service.business_account.runtime import open_runtime
 from service.core import jobs
 from service.core.backoff import backoff_seconds, waits
 from service.core.db import is_database_unavailable
-from service.core.runtime import Runtime, open_runtime
+from service.core.runtime import Runtime
 from service.core.settings import WORKER_SETTINGS, Settings
 from workers import middleware, rescue, tasks
 

@@ -8,11 +8,12 @@ from typing import Any
 
 import procrastinate
 
+from service.business_account import access_token, webhook_subscription
 from service.core import jobs
 from service.core.runtime import Runtime
 from service.dms import sending
 from service.messages import processing
-from service.operations import access_token, retention, webhook_subscription
+from service.operations import retention
 from service.store.rows import OutboundMessage
 from service.webhooks import forward
 from workers.middleware import Fields

@@ -7,11 +7,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from service.business_account import access_token
 from service.console import chart
 from service.core.cached import Cached
 from service.core.jobs import QUEUES
 from service.core.runtime import Runtime
-from service.operations import access_token, status
+from service.operations import status
 from service.operations.thresholds import Thresholds
 from service.store import console as console_store
 

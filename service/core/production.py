@@ -83,7 +83,7 @@ def check_production(settings: Settings) -> None:
 
 def _check_token_key(key: str | None) -> None:
     """Production keeps its access token in Postgres, so it needs a key of its own: the
-    token renews itself only when stored (`service.operations.access_token`)."""
+    token renews itself only when stored (`service.business_account.access_token`)."""
     if not key:
         raise SettingsError(
             "missing required setting TOKEN_ENCRYPTION_KEY (it encrypts the stored access "

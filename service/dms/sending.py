@@ -45,6 +45,7 @@ import uuid
 
 import psycopg
 
+from service.business_account import access_token
 from service.core import metrics
 from service.core.backoff import backoff_seconds
 from service.core.db import Connection
@@ -60,7 +61,6 @@ from service.instagram import (
     RateLimitedError,
     TransientGraphError,
 )
-from service.operations import access_token
 from service.store import outbound_messages, send_buckets
 from service.store import verification_tokens as token_store
 from service.store.rows import OutboundMessage

@@ -11,7 +11,8 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.types import ControllerRouterHandler
 
-from service.core.runtime import Runtime, open_runtime
+from service.business_account.runtime import open_runtime
+from service.core.runtime import Runtime
 from service.core.settings import SERVICE_SETTINGS, Settings
 from service.http.error_responses import EXCEPTION_HANDLERS
 from service.http.guards import require_service_token

@@ -11,7 +11,6 @@ from litestar.exceptions import ValidationException
 from litestar.params import HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
-from service.accounts import verification
 from service.core.errors import InvalidRequest
 from service.core.runtime import Runtime
 from service.dms import idempotency, requests
@@ -29,6 +28,7 @@ from service.http.schemas import (
     VerifyResponse,
 )
 from service.instagram import text_fits
+from service.linking import verification
 from service.messages import edits
 from service.messages.group_commit import IngestGroups
 from service.messages.inbound import IngestEventRequest

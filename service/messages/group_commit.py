@@ -18,7 +18,7 @@ import psycopg
 
 from service.core.runtime import Runtime
 from service.messages import ingestion
-from service.messages.inbound import InboundEvent
+from service.store.inbound_event import InboundEvent
 
 # Events in one statement at most: a burst larger than this goes in several.
 MAX_GROUP = 200

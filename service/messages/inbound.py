@@ -2,17 +2,18 @@
 
 `IngestEventRequest` is the body of `POST /api/internal/ingest-event` as the spec writes it
 (plus `is_deleted`, an unsend): the endpoint decodes it and the webhook forwarder writes it.
-`InboundEvent` is the message as the service stores it, its timestamp read (`to_event`).
+`InboundEvent` (`service.store.inbound_event`) is the message as the service stores it, its
+timestamp read (`to_event`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 import msgspec
 
 from service.messages.timestamps import parse_event_timestamp
+from service.store.inbound_event import InboundEvent
 
 # Non-empty, not blank, and free of control characters (C0, DEL and C1): ids are shown to
 # operators (`ingest status`), where an ESC would drive their terminal, and Postgres text
@@ -59,20 +60,3 @@ class IngestEventRequest(msgspec.Struct, kw_only=True, frozen=True, omit_default
         fields = msgspec.structs.asdict(self)
         fields["timestamp"] = parse_event_timestamp(self.timestamp)
         return msgspec.convert(fields, InboundEvent)
-
-
-class InboundEvent(msgspec.Struct, kw_only=True, frozen=True):
-    """A message as the service stores it (`service.store.messages.insert_if_new`)."""
-
-    mid: str
-    sender_ig_id: str
-    recipient_ig_id: str
-    timestamp: dt.datetime
-    message_text: str | None = None
-    attachments: Any = None
-    reply_to: Any = None
-    quick_reply: Any = None
-    is_echo: bool = False
-    source: str = "messaging"
-    is_deleted: bool = False
-    postback_payload: str | None = None

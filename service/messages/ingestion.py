@@ -16,9 +16,9 @@ from collections.abc import Sequence
 
 from service.core import jobs, metrics
 from service.core.runtime import Runtime
-from service.messages.inbound import InboundEvent
 from service.messages.unsends import UnsendOutcome, unsend
 from service.store import messages
+from service.store.inbound_event import InboundEvent
 
 
 async def ingest_event(rt: Runtime, event: InboundEvent) -> bool:

@@ -16,8 +16,8 @@ import enum
 from service.core import metrics
 from service.core.db import Connection
 from service.core.runtime import Runtime
-from service.messages.inbound import InboundEvent
 from service.store import messages, phase3_queue
+from service.store.inbound_event import InboundEvent
 
 
 class UnsendOutcome(enum.StrEnum):

@@ -10,10 +10,9 @@ from __future__ import annotations
 import psycopg
 from psycopg_pool import PoolTimeout
 
-from service.core import procrastinate_schema
 from service.core.db import Pool
-from service.core.migrate import MIGRATIONS, PROCRASTINATE_SCHEMA
-from service.store import schema_migrations
+from service.store import procrastinate_schema, schema_migrations
+from service.store.migrate import MIGRATIONS, PROCRASTINATE_SCHEMA
 
 
 async def check(pool: Pool, *, timeout: float = 2.0) -> dict[str, object]:

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Column, Table
 from rich.text import Text
 
-from service.core.runtime import open_runtime
+from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
 from service.operations import requeue
 

@@ -185,8 +185,8 @@ def _show(console: Console, report: dict[str, Any], as_json: bool) -> None:
 
 async def _check_remote(settings: Settings, console: Console, as_json: bool) -> None:
     """Read the webhook subscription from Meta now, so the report's check is current."""
-    from service.core.runtime import open_runtime
-    from service.operations import webhook_subscription
+    from service.business_account import webhook_subscription
+    from service.business_account.runtime import open_runtime
 
     async with open_runtime(settings, pool_max_size=2) as rt:
         found = await webhook_subscription.check(rt)

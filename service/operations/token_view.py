@@ -10,11 +10,11 @@ import getpass
 import json
 import sys
 
-from service.core.runtime import open_runtime
+from service.business_account import access_token, webhook_subscription
+from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
 from service.instagram import GraphError
 from service.instagram.token_cipher import new_key
-from service.operations import access_token, webhook_subscription
 
 
 def print_new_key() -> int:

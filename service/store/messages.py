@@ -12,7 +12,7 @@ import msgspec
 from psycopg.types.json import Jsonb
 
 from service.core.db import Connection
-from service.messages.inbound import InboundEvent
+from service.store.inbound_event import InboundEvent
 from service.store.queries import fetch_one, fetch_row, query
 from service.store.rows import OutboundMessage, from_row
 

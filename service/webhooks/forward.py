@@ -37,9 +37,10 @@ import datetime as dt
 import httpx
 import msgspec
 
+from service.business_account.runtime import open_runtime
 from service.core.backoff import backoff_seconds
 from service.core.jobs import RetryLater
-from service.core.runtime import Runtime, open_runtime
+from service.core.runtime import Runtime
 from service.core.settings import WORKER_SETTINGS, Settings
 from service.store import instagram_profiles, webhook_deliveries
 from service.store.rows import WebhookDelivery

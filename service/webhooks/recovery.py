@@ -12,8 +12,9 @@ forwarding is safe to repeat (idempotent by mid).
 
 from __future__ import annotations
 
+from service.business_account.runtime import open_runtime
 from service.core import jobs
-from service.core.runtime import Runtime, open_runtime
+from service.core.runtime import Runtime
 from service.core.settings import WORKER_SETTINGS, Settings
 from service.store import webhook_deliveries
 

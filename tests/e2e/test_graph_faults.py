@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from devtools.sandbox import ScriptedResponse
-from service.core.runtime import open_runtime
+from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
 from service.dms import sending
 from tests.support.processes import free_port, wait_until

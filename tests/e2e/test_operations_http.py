@@ -8,8 +8,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from service.core.migrate import MIGRATIONS
 from service.instagram import account_api
+from service.store.migrate import MIGRATIONS
 from tests.support import seed
 from tests.support.processes import free_port, wait_until
 from tests.support.stack import SCOPED_ID, SCRAPE, SERVICE_TOKEN, Stack

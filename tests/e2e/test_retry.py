@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from devtools.sandbox import ScriptedResponse
-from service.core.runtime import open_runtime
+from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
 from service.dms import sending
 from service.operations import accounts, requeue, retention

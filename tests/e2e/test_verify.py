@@ -9,10 +9,10 @@ import uuid
 
 import pytest
 
-from service.accounts import verification
+from service.business_account.runtime import open_runtime
 from service.core.errors import Conflict
-from service.core.runtime import open_runtime
 from service.core.settings import Settings
+from service.linking import verification
 from tests.support import seed
 from tests.support.stack import SCOPED_ID, Stack
 

@@ -10,7 +10,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from devtools import embedded_db
-from service.core.migrate import migrate
+from service.store.migrate import migrate
 
 
 class OwnedCluster:

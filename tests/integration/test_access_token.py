@@ -8,10 +8,11 @@ import datetime as dt
 import psycopg
 from psycopg.rows import dict_row
 
-from service.core.runtime import open_runtime
+from service.business_account import access_token
+from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
 from service.instagram.token_cipher import TokenCipher
-from service.operations import access_token, status
+from service.operations import status
 from service.operations.thresholds import Thresholds
 from tests.support.stack import ACCESS_TOKEN, SCOPED_ID, TOKEN_KEY
 from tests.support.tokens import age_token, tables_holding, token_row

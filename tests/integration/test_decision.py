@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from service.core.runtime import open_runtime
+from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
 from service.dms import sending, texts, window
 from service.messages import processing

@@ -9,10 +9,10 @@ import datetime as dt
 import psycopg
 import pytest
 
-from service.core.runtime import open_runtime
+from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
 from service.messages import group_commit, ingestion
-from service.messages.inbound import InboundEvent
+from service.store.inbound_event import InboundEvent
 
 AT = dt.datetime(2024, 12, 13, 20, 57, 36, tzinfo=dt.UTC)
 

@@ -13,9 +13,9 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from service.core.migrate import MIGRATIONS, migrate
-from service.core.procrastinate_schema import NewerThanInstalled
 from service.store import schema_migrations
+from service.store.migrate import MIGRATIONS, migrate
+from service.store.procrastinate_schema import NewerThanInstalled
 from tests.support.queue import database_of_its_own, run_one_job
 
 OLD = "3.0.0"

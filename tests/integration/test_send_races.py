@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from service.core.runtime import open_runtime
+from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
 from service.dms import sending
 from service.messages import processing

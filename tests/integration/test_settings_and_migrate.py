@@ -9,7 +9,7 @@ import sys
 import psycopg
 import pytest
 
-from service.core.migrate import MIGRATIONS, migrate
+from service.store.migrate import MIGRATIONS, migrate
 from tests.support.stack import ROOT, TOKEN_KEY
 
 

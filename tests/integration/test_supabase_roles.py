@@ -17,7 +17,7 @@ import pytest
 from psycopg import errors, sql
 from psycopg.rows import dict_row
 
-from service.core.migrate import migrate
+from service.store.migrate import migrate
 from tests.support.queue import database_of_its_own, run_one_job
 
 EXPOSED = ("anon", "authenticated")

@@ -10,7 +10,7 @@ import sys
 import pytest
 from psycopg.types.json import Jsonb
 
-from service.core.runtime import open_runtime
+from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
 from service.http.app import create_app
 from service.operations.retention import purge_forwarded_deliveries

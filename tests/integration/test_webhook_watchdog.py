@@ -6,10 +6,11 @@ import prometheus_client
 import psycopg
 from psycopg.rows import dict_row
 
-from service.core.runtime import open_runtime
+from service.business_account import webhook_subscription
+from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
 from service.instagram import account_api
-from service.operations import status, webhook_subscription
+from service.operations import status
 from service.operations.thresholds import Thresholds
 from tests.support.stack import SCOPED_ID
 

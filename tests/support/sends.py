@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from service.core.runtime import open_runtime
+from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
 from service.dms import sending
 

@@ -8,7 +8,8 @@ import datetime as dt
 import msgspec
 import pytest
 
-from service.messages.inbound import InboundEvent, IngestEventRequest
+from service.messages.inbound import IngestEventRequest
+from service.store.inbound_event import InboundEvent
 from service.webhooks.events import InboundMessage
 
 BODY = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.core import procrastinate_schema
-from service.core.procrastinate_schema import INSTALLED, NewerThanInstalled, files_after
+from service.store import procrastinate_schema
+from service.store.procrastinate_schema import INSTALLED, NewerThanInstalled, files_after
 
 
 def test_versions_parse_without_their_suffixes():

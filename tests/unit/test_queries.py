@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import service.store
-from service.core.migrate import load_migrations
 from service.store import queries
+from service.store.migrate import load_migrations
 from service.store.queries import MissingSQL, query
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,7 +3,7 @@
 Everything runs in one transaction under an advisory lock, so concurrent `ingest migrate`
 runs (several release phases at once) apply each migration exactly once. procrastinate's
 schema is recorded with its version; after an upgrade of procrastinate, its migration files
-since that version are applied (`service.core.procrastinate_schema`).
+since that version are applied (`service.store.procrastinate_schema`).
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ import structlog
 from procrastinate.schema import SchemaManager
 from psycopg.rows import dict_row
 
-from service.core import procrastinate_schema
-from service.core.procrastinate_schema import INSTALLED_VERSION
-from service.store import schema_migrations
+from service.store import procrastinate_schema, schema_migrations
+from service.store.procrastinate_schema import INSTALLED_VERSION
 from service.store.queries import SQL_DIR, MissingSQL, sql_files
 
 log = structlog.get_logger(__name__)
