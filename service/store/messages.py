@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
 import msgspec
 from psycopg.types.json import Jsonb
@@ -97,10 +96,6 @@ async def release(conn: Connection, *, ig_id: str, user_id: uuid.UUID, window_da
         conn, _RELEASE, {"ig_id": ig_id, "user_id": user_id, "window_days": window_days}
     )
     return row["released"]
-
-
-def _json(value: Any) -> Jsonb | None:
-    return None if value is None else Jsonb(value)
 
 
 async def unsend(conn: Connection, mid: str) -> bool | None:
