@@ -19,7 +19,8 @@ import asyncio
 import contextlib
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 import procrastinate
 import prometheus_client
@@ -99,7 +100,7 @@ class RestartPacing:
         first: float = 0.5,
         cap: float = 30.0,
         healthy_after: float = 10.0,
-        clock=time.monotonic,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.first, self.cap, self.healthy_after, self._clock = first, cap, healthy_after, clock
         self._quick_restarts = 0
@@ -160,7 +161,11 @@ async def _work(app: procrastinate.App, rt: Runtime, concurrency: int, stop: asy
     return False
 
 
-async def _stop_when_database_lost(call_next, context: procrastinate.JobContext, worker):
+async def _stop_when_database_lost(
+    call_next: Callable[[], Awaitable[Any]],
+    context: procrastinate.JobContext,
+    worker: procrastinate.worker.Worker,
+) -> Any:
     try:
         return await call_next()
     except Exception as exc:
