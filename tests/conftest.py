@@ -135,7 +135,7 @@ def webhook_stack(env: dict[str, str], sandbox: Sandbox, db):
 
 
 @pytest.fixture
-def web_only(env: dict[str, str], sandbox: Sandbox, db):
+def api(env: dict[str, str], sandbox: Sandbox, db):
     """The app behind the test client, no worker: for what happens before any job runs."""
     with Stack(env, sandbox, db, worker=False) as running:
         yield running

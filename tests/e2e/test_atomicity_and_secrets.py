@@ -70,7 +70,7 @@ def test_one_sender_many_messages_at_once_get_one_verification_dm(stack, db):
 
 
 def test_processing_a_message_twice_sends_one_dm(stack, db):
-    seed.connected_profile(db, "user-1")
+    seed.a_connected_sender(db, "user-1")
     stack.ingest(mid="m-twice", sender_ig_id="user-1")
     stack.wait_handled("m-twice")
     # Run the job again, as a rescued or replayed job would.

@@ -66,11 +66,11 @@ def test_another_key_sends_again(stack):
 
 
 @pytest.mark.parametrize("key", ["", "   ", " leading", "k" * 256, "tab\there"])
-def test_a_malformed_key_is_400_and_stores_nothing(web_only, key):
-    response = web_only.client.post(SEND_DM, json=HI, headers=keyed(key))
+def test_a_malformed_key_is_400_and_stores_nothing(api, key):
+    response = api.client.post(SEND_DM, json=HI, headers=keyed(key))
     assert response.status_code == 400, response.text
     assert "Idempotency-Key" in response.json()["detail"]
-    assert web_only.rows("SELECT * FROM outbound_messages") == []
+    assert api.rows("SELECT * FROM outbound_messages") == []
 
 
 def test_concurrent_requests_with_one_key_make_one_dm(env, sandbox, db):

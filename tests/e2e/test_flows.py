@@ -48,7 +48,7 @@ def test_unconnected_user_gets_a_verification_dm(stack, db):
 
 
 def test_connected_user_gets_an_acknowledgement_and_reaches_phase3(stack, db):
-    user_id = seed.connected_profile(db, "connected_user_456")
+    user_id = seed.a_connected_sender(db, "connected_user_456")
     response = stack.ingest(
         mid="test_msg_002", sender_ig_id="connected_user_456", message_text="Check this reel out!"
     )
@@ -70,7 +70,7 @@ def test_connected_user_gets_an_acknowledgement_and_reaches_phase3(stack, db):
 
 
 def test_a_message_is_one_job_that_also_sends_its_dm(stack, db):
-    seed.connected_profile(db, "user-1")
+    seed.a_connected_sender(db, "user-1")
     stack.ingest(mid="one-job", sender_ig_id="user-1")
     [dm] = stack.outbound_settled(1)
     assert dm["status"] == "sent" and dm["attempts"] == 1
@@ -129,7 +129,7 @@ def test_echo_is_recorded_but_never_answered(stack, db):
 
 
 def test_a_standby_message_is_recorded_but_never_answered(stack, db):
-    seed.connected_profile(db, "user-1")
+    seed.a_connected_sender(db, "user-1")
     response = stack.ingest(mid="standby-1", sender_ig_id="user-1", source="standby")
     assert response.status_code == 202
     stack.wait_handled("standby-1")

@@ -11,11 +11,6 @@ from tests.support.stack import SERVICE_TOKEN
 BATCH = "/api/internal/ingest-events"
 
 
-@pytest.fixture
-def api(web_only):
-    return web_only
-
-
 def event(mid: str, **fields) -> dict:
     return {**GOOD_EVENT, "mid": mid, **fields}
 

@@ -22,13 +22,6 @@ GOOD_EVENT = {
 INGEST = "/api/internal/ingest-event"
 
 
-@pytest.fixture
-def api(env, sandbox, db):
-    """The app without a worker: what the HTTP layer alone does."""
-    with Stack(env, sandbox, db, worker=False) as running:
-        yield running
-
-
 def stored(api) -> dict[str, int]:
     return {
         table: api.rows(f"SELECT count(*) AS n FROM {table}")[0]["n"]

@@ -34,24 +34,24 @@ def silent_since(db, ig_id: str, seconds: float) -> None:
     )
 
 
-def test_a_message_opens_the_window_and_keeps_the_latest_time(web_only):
+def test_a_message_opens_the_window_and_keeps_the_latest_time(api):
     later, earlier = seconds_ago(100), seconds_ago(5000)
-    assert web_only.ingest(mid="m-later", timestamp=str(later)).status_code == 202
+    assert api.ingest(mid="m-later", timestamp=str(later)).status_code == 202
     # Out of order: an older message does not move the window back.
-    assert web_only.ingest(mid="m-earlier", timestamp=str(earlier)).status_code == 202
-    assert last_inbound(web_only, "user-1").timestamp() == later
+    assert api.ingest(mid="m-earlier", timestamp=str(earlier)).status_code == 202
+    assert last_inbound(api, "user-1").timestamp() == later
 
 
-def test_an_echo_does_not_open_the_window(web_only):
+def test_an_echo_does_not_open_the_window(api):
     sent = seconds_ago(DAY)
-    web_only.ingest(mid="m-user", timestamp=str(sent))
-    web_only.ingest(mid="m-echo", timestamp=str(seconds_ago(1)), is_echo=True)
-    assert last_inbound(web_only, "user-1").timestamp() == sent
+    api.ingest(mid="m-user", timestamp=str(sent))
+    api.ingest(mid="m-echo", timestamp=str(seconds_ago(1)), is_echo=True)
+    assert last_inbound(api, "user-1").timestamp() == sent
 
 
-def test_a_time_in_the_future_opens_the_window_only_until_now(web_only):
-    web_only.ingest(mid="m-future", timestamp=str(seconds_ago(-10 * DAY)))
-    assert last_inbound(web_only, "user-1") <= dt.datetime.now(dt.UTC)
+def test_a_time_in_the_future_opens_the_window_only_until_now(api):
+    api.ingest(mid="m-future", timestamp=str(seconds_ago(-10 * DAY)))
+    assert last_inbound(api, "user-1") <= dt.datetime.now(dt.UTC)
 
 
 def test_a_referral_opens_the_window_and_a_read_or_a_reaction_does_not(webhook_stack):
@@ -133,7 +133,7 @@ async def test_a_queued_dm_whose_window_closed_fails_without_a_call(env, db, san
 def test_a_reply_to_a_message_just_received_is_sent(stack, db):
     """The window opens when the message reaches us too: a reply to one is never refused,
     whatever time the caller wrote in it."""
-    seed.connected_profile(db, "user-1")
+    seed.a_connected_sender(db, "user-1")
     stack.ingest(mid="m-1", timestamp=str(seconds_ago(3 * DAY)))
     [dm] = stack.outbound_settled(1)
     assert (dm["kind"], dm["status"]) == ("acknowledgement", "sent")
@@ -160,13 +160,13 @@ def test_retry_failed_skips_dms_whose_window_closed_and_says_how_many(env, db):
     }
 
 
-def test_status_counts_window_closed_failures_apart(web_only, db):
+def test_status_counts_window_closed_failures_apart(api, db):
     silent_since(db, "quiet", 2 * DAY)
     seed.failed_dm(db, kind="custom", recipient="quiet")
     seed.failed_dm(db, kind="custom", recipient="stranger")
     seed.failed_dm(db, kind="acknowledgement", recipient="quiet")
 
-    report = web_only.client.get(
+    report = api.client.get(
         "/api/internal/status", headers={"x-service-token": SERVICE_TOKEN}
     ).json()
 

@@ -17,13 +17,6 @@ from tests.support.stack import SCOPED_ID, SCRAPE, SERVICE_TOKEN, Stack
 TOKEN = {"x-service-token": SERVICE_TOKEN}
 
 
-@pytest.fixture
-def api(env, sandbox, db):
-    """The app alone, without a worker."""
-    with Stack(env, sandbox, db, worker=False) as running:
-        yield running.client
-
-
 def samples(text: str) -> dict[tuple[str, frozenset], float]:
     """{key(sample name, labels): value} of a Prometheus text page."""
     return {
@@ -38,12 +31,12 @@ def key(name: str, **labels: str) -> tuple[str, frozenset]:
 
 
 def test_healthz_answers_without_the_database(api):
-    response = api.get("/healthz")
+    response = api.client.get("/healthz")
     assert response.status_code == 200 and response.json() == {"status": "ok"}
 
 
 def test_readyz_when_migrations_are_current(api):
-    response = api.get("/readyz")
+    response = api.client.get("/readyz")
     assert response.status_code == 200
     assert response.json() == {
         "ready": True,
@@ -55,7 +48,7 @@ def test_readyz_when_migrations_are_current(api):
 def test_readyz_is_503_when_a_migration_is_missing(api, db):
     newest = MIGRATIONS[-1].name
     db.execute("DELETE FROM schema_migrations WHERE name = %s", (newest,))
-    response = api.get("/readyz")
+    response = api.client.get("/readyz")
     assert response.status_code == 503
     assert response.json() == {
         "ready": False,
@@ -67,23 +60,26 @@ def test_readyz_is_503_when_a_migration_is_missing(api, db):
 def test_readyz_is_503_while_procrastinate_files_are_missing(api, db):
     # Recorded before an upgrade of procrastinate: its newer files are not applied yet.
     db.execute("UPDATE schema_migrations SET version = '3.0.0' WHERE name = 'procrastinate'")
-    response = api.get("/readyz")
+    response = api.client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["detail"] == "migrations not applied: run `ingest migrate`"
     assert "procrastinate 03.01.00_01_pre_add_heartbeat" in response.json()["missing"]
 
 
 def test_status_endpoint_needs_the_service_token(api):
-    assert api.get("/api/internal/status").status_code == 401
-    assert api.get("/api/internal/status", headers={"x-service-token": "wrong"}).status_code == 401
+    assert api.client.get("/api/internal/status").status_code == 401
+    assert (
+        api.client.get("/api/internal/status", headers={"x-service-token": "wrong"}).status_code
+        == 401
+    )
 
 
 def test_status_endpoint_reports_what_the_command_does(api, troubled):
-    report = api.get("/api/internal/status", headers=TOKEN).json()
+    report = api.client.get("/api/internal/status", headers=TOKEN).json()
     assert report["healthy"] is False
     assert [job["id"] for job in report["stalled_jobs"]] == [troubled["stalled"]]
     assert report["messages_unhandled"]["messages"] == 1
-    lenient = api.get(
+    lenient = api.client.get(
         "/api/internal/status",
         headers=TOKEN,
         params={
@@ -96,13 +92,13 @@ def test_status_endpoint_reports_what_the_command_does(api, troubled):
     ).json()
     assert lenient["healthy"] is True
     assert sum(row["dms"] for row in lenient["outbound"]) == 3
-    bad = api.get("/api/internal/status", headers=TOKEN, params={"max_failed_dms": "many"})
+    bad = api.client.get("/api/internal/status", headers=TOKEN, params={"max_failed_dms": "many"})
     assert bad.status_code == 400 and bad.json()["detail"].startswith("max_failed_dms:")
 
 
 def test_outbound_endpoint_returns_one_dm(api, db):
     dm_id = seed.failed_dm(db, kind="custom", recipient="user-x")
-    response = api.get(f"/api/internal/outbound/{dm_id}", headers=TOKEN)
+    response = api.client.get(f"/api/internal/outbound/{dm_id}", headers=TOKEN)
     assert response.status_code == 200
     body = response.json()
     assert body["id"] == str(dm_id) and body["recipient_ig_id"] == "user-x"
@@ -117,12 +113,12 @@ def test_outbound_endpoint_returns_one_dm(api, db):
 
 
 def test_outbound_endpoint_404_and_400(api):
-    missing = api.get(f"/api/internal/outbound/{uuid.uuid4()}", headers=TOKEN)
+    missing = api.client.get(f"/api/internal/outbound/{uuid.uuid4()}", headers=TOKEN)
     assert missing.status_code == 404 and "no outbound message" in missing.json()["detail"]
-    malformed = api.get("/api/internal/outbound/not-a-uuid", headers=TOKEN)
+    malformed = api.client.get("/api/internal/outbound/not-a-uuid", headers=TOKEN)
     assert malformed.status_code == 400
     assert malformed.json()["detail"] == "the outbound id must be a UUID"
-    assert api.get(f"/api/internal/outbound/{uuid.uuid4()}").status_code == 401
+    assert api.client.get(f"/api/internal/outbound/{uuid.uuid4()}").status_code == 401
 
 
 @pytest.fixture
@@ -145,11 +141,11 @@ def test_metrics_needs_the_metrics_token_as_a_bearer_token(api):
         {"authorization": SCRAPE["authorization"].removeprefix("Bearer ")},
         {"x-service-token": SERVICE_TOKEN},
     ):
-        refused = api.get("/metrics", headers=headers)
+        refused = api.client.get("/metrics", headers=headers)
         assert refused.status_code == 401, headers
         assert refused.json()["status_code"] == 401
         assert "ingest_status_up" not in refused.text
-    page = samples(api.get("/metrics", headers=SCRAPE).text)
+    page = samples(api.client.get("/metrics", headers=SCRAPE).text)
     assert page[key("ingest_status_up")] == 1
 
 
@@ -167,7 +163,7 @@ def test_the_status_gauges_are_read_at_most_once_per_cache_period(env, sandbox, 
 def test_a_failed_delivery_shows_in_the_gauges(api, db):
     seed.delivery(db, status="failed", attempts=13, error="ConnectError")
     seed.delivery(db, status="received", minutes_ago=30)
-    page = samples(api.get("/metrics", headers=SCRAPE).text)
+    page = samples(api.client.get("/metrics", headers=SCRAPE).text)
     assert page[key("ingest_webhook_deliveries", status="failed")] == 1
     assert page[key("ingest_webhook_deliveries", status="received")] == 1
     assert page[key("ingest_check_ok", check="failed_deliveries_in_window")] == 0
@@ -226,7 +222,7 @@ def test_metrics_after_a_real_flow(stack, db):
 def test_metrics_answer_while_the_status_queries_fail(api, db):
     db.execute("ALTER TABLE outbound_messages RENAME TO outbound_messages_gone")
     try:
-        page = samples(wait_until(lambda: api.get("/metrics", headers=SCRAPE)).text)
+        page = samples(wait_until(lambda: api.client.get("/metrics", headers=SCRAPE)).text)
     finally:
         db.execute("ALTER TABLE outbound_messages_gone RENAME TO outbound_messages")
     assert page[key("ingest_status_up")] == 0

@@ -33,7 +33,7 @@ def test_an_ice_breaker_from_an_unconnected_user_gets_the_verification_dm(webhoo
 
 
 def test_a_postback_from_a_connected_user_is_acknowledged_and_not_sent_to_phase3(webhook_stack):
-    seed.connected_profile(webhook_stack.db, USER)
+    seed.a_connected_sender(webhook_stack.db, USER)
     tap = {"mid": "mid.tap", "title": "Yes please", "payload": "CONFIRM"}
 
     deliver_and_settle(webhook_stack, delivery(entry(item(postback=tap))))

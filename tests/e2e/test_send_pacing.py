@@ -32,7 +32,7 @@ def test_two_workers_keep_a_burst_under_the_rate_and_meet_no_429(database_url, s
     count = 100
     with Stack(paced_env(database_url, sandbox), sandbox, db, worker=False) as stack:
         for n in range(count):
-            seed.connected_profile(db, f"user-{n}")
+            seed.a_connected_sender(db, f"user-{n}")
             assert stack.ingest(mid=f"m-{n}", sender_ig_id=f"user-{n}").status_code == 202
         workers = [start_worker(stack.env, db) for _ in range(2)]
         try:
@@ -59,7 +59,7 @@ def test_a_verification_dm_goes_before_the_acknowledgements_waiting(database_url
     acks = 20
     with Stack(env, sandbox, db) as stack:
         for n in range(acks):
-            seed.connected_profile(db, f"user-{n}")
+            seed.a_connected_sender(db, f"user-{n}")
             stack.ingest(mid=f"m-{n}", sender_ig_id=f"user-{n}")
         sandbox.wait_for_messages(1)
         stack.ingest(mid="m-new", sender_ig_id="someone-new")
@@ -75,7 +75,7 @@ def test_the_ack_cooldown_sends_one_acknowledgement_yet_every_message_reaches_ph
 ):
     env = make_env(database_url=database_url, graph_url=sandbox.url, ACK_COOLDOWN_SECONDS="3600")
     with Stack(env, sandbox, db) as stack:
-        seed.connected_profile(db, "user-1")
+        seed.a_connected_sender(db, "user-1")
         for n in range(3):
             stack.ingest(mid=f"m-{n}", sender_ig_id="user-1")
             stack.wait_handled(f"m-{n}")

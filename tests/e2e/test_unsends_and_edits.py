@@ -78,7 +78,7 @@ def assert_cleared(row: dict) -> None:
 
 
 def test_an_unsend_clears_the_message_and_withdraws_its_queued_phase3_row(webhook_stack, db):
-    seed.connected_profile(db, USER)
+    seed.a_connected_sender(db, USER)
     send_reel(webhook_stack)
     [ack] = webhook_stack.outbound_settled(1)
     assert phase3(webhook_stack) == [("message", "queued")]
@@ -93,7 +93,7 @@ def test_an_unsend_clears_the_message_and_withdraws_its_queued_phase3_row(webhoo
 
 
 def test_an_unsend_of_a_message_phase3_completed_queues_a_deletion_notice(webhook_stack, db):
-    seed.connected_profile(db, USER)
+    seed.a_connected_sender(db, USER)
     send_reel(webhook_stack)
     drained = run_cli(webhook_stack.env, "phase3", "--once")
     assert drained.returncode == 0, drained.stderr
@@ -114,7 +114,7 @@ def test_an_unsend_of_a_message_phase3_completed_queues_a_deletion_notice(webhoo
 
 
 def test_an_unsend_of_a_claimed_message_takes_the_claim_back_and_queues_a_notice(webhook_stack, db):
-    seed.connected_profile(db, USER)
+    seed.a_connected_sender(db, USER)
     send_reel(webhook_stack)
     [held] = claim(webhook_stack)
 
@@ -200,7 +200,7 @@ def test_release_on_connect_skips_unsent_messages(webhook_stack, db):
 
 
 def test_an_edit_updates_the_text_and_counts_and_the_delivery_keeps_the_original(webhook_stack, db):
-    seed.connected_profile(db, USER)
+    seed.a_connected_sender(db, USER)
     send_reel(webhook_stack)
 
     edited_ms = SENT_MS + 5_000
@@ -284,19 +284,19 @@ def counter(client) -> float:
     return metrics(client).get(("ingest_senderless_edits_total", ()), 0.0)
 
 
-def test_a_message_unsent_before_its_processing_is_never_answered(web_only, db):
-    seed.connected_profile(db, "user-1")
-    assert web_only.ingest(mid="mid-w", message_text="wait").status_code == 202
-    assert web_only.ingest(mid="mid-w", is_deleted=True).status_code == 202
+def test_a_message_unsent_before_its_processing_is_never_answered(api, db):
+    seed.a_connected_sender(db, "user-1")
+    assert api.ingest(mid="mid-w", message_text="wait").status_code == 202
+    assert api.ingest(mid="mid-w", is_deleted=True).status_code == 202
 
-    worker = start_worker(web_only.env, db)
+    worker = start_worker(api.env, db)
     try:
-        web_only.wait_handled("mid-w")
+        api.wait_handled("mid-w")
     finally:
         worker.terminate()
         worker.close()
 
-    assert_cleared(message(web_only, "mid-w"))
-    assert web_only.rows("SELECT * FROM outbound_messages") == []
-    assert web_only.rows("SELECT * FROM phase3_queue") == []
-    assert web_only.sandbox.messages() == []
+    assert_cleared(message(api, "mid-w"))
+    assert api.rows("SELECT * FROM outbound_messages") == []
+    assert api.rows("SELECT * FROM phase3_queue") == []
+    assert api.sandbox.messages() == []

@@ -50,12 +50,6 @@ def insert_message(db, mid: str, *, ig_id: str = "user-1", days_ago: float = 0, 
     )
 
 
-@pytest.fixture
-def api(env, sandbox, db):
-    with Stack(env, sandbox, db, worker=False) as running:
-        yield running
-
-
 def verify(api, *, token=PLAINTEXT, ig_id="user-1", user_id=None):
     user_id = user_id or uuid.uuid4()
     return api.post(VERIFY, {"token": token, "ig_id": ig_id, "user_id": str(user_id)})
@@ -129,7 +123,7 @@ def test_a_token_consumed_by_another_user_is_409(api):
 
 
 def test_an_account_connected_to_another_user_is_409(api):
-    owner = seed.connected_profile(api.db, "user-1")
+    owner = seed.a_connected_sender(api.db, "user-1")
     insert_token(api.db)
     response = verify(api)
     assert response.status_code == 409

@@ -86,7 +86,7 @@ ATTACHMENTS = [
 
 
 def test_every_attachment_type_is_stored_as_received_and_acknowledged(webhook_stack, db):
-    seed.connected_profile(db, USER)
+    seed.a_connected_sender(db, USER)
     items = [
         message_item(f"mid.{a['type']}", attachments=[a], timestamp=SENT_MS + n)
         for n, a in enumerate(ATTACHMENTS)
@@ -187,7 +187,7 @@ def test_unsupported_messages_are_kept_only_in_the_delivery(webhook_stack):
 
 
 def test_a_standby_message_is_recorded_but_left_to_the_app_in_control(webhook_stack, db):
-    seed.connected_profile(db, USER)
+    seed.a_connected_sender(db, USER)
     row = deliver_and_settle(
         webhook_stack,
         delivery(entry(standby=[message_item("mid.standby", text="another app answers this")])),

@@ -45,7 +45,7 @@ async def process(env, mid: str) -> tuple[processing.Outcome, list]:
 
 
 async def test_a_connected_senders_message_is_acknowledged_queued_and_handled(env, db):
-    user_id = seed.connected_profile(db, "fan-1")
+    user_id = seed.a_connected_sender(db, "fan-1")
     store_message(db, "m-1", "fan-1")
 
     decision = await decide(env, "m-1")
@@ -69,7 +69,7 @@ async def test_a_connected_senders_message_is_acknowledged_queued_and_handled(en
 
 
 async def test_a_connected_senders_postback_is_acknowledged_but_never_reaches_phase3(env, db):
-    seed.connected_profile(db, "fan-2")
+    seed.a_connected_sender(db, "fan-2")
     store_message(db, "m-pb", "fan-2", source="postback")
 
     decision = await decide(env, "m-pb")
@@ -80,7 +80,7 @@ async def test_a_connected_senders_postback_is_acknowledged_but_never_reaches_ph
 
 
 async def test_within_the_cooldown_a_second_message_gets_no_acknowledgement(env, db):
-    seed.connected_profile(db, "fan-3")
+    seed.a_connected_sender(db, "fan-3")
     store_message(db, "m-a", "fan-3")
     store_message(db, "m-b", "fan-3")
     async with open_runtime(Settings.from_mapping(env)) as rt, rt.pool.connection() as conn:
@@ -133,7 +133,7 @@ async def test_an_unconnected_sender_is_asked_to_verify_once(env, db):
 
 
 async def test_echoes_standby_and_unsent_messages_are_handled_and_never_answered(env, db):
-    seed.connected_profile(db, "fan-4")
+    seed.a_connected_sender(db, "fan-4")
     store_message(db, "m-echo", "fan-4", echo=True)
     store_message(db, "m-standby", "fan-4", source="standby")
     store_message(db, "m-unsent", "fan-4")

@@ -28,8 +28,8 @@ def stored(stack) -> tuple[list[dict], list[dict]]:
 # --- the subscription handshake ----------------------------------------------------------
 
 
-def test_the_handshake_echoes_the_challenge_as_plain_text(web_only):
-    response = web_only.client.get(
+def test_the_handshake_echoes_the_challenge_as_plain_text(api):
+    response = api.client.get(
         WEBHOOK,
         params={
             "hub.mode": "subscribe",
@@ -57,9 +57,9 @@ BAD_HANDSHAKES = {
 }
 
 
-def test_a_wrong_or_incomplete_handshake_is_403_json_without_the_challenge(web_only):
+def test_a_wrong_or_incomplete_handshake_is_403_json_without_the_challenge(api):
     for case, params in BAD_HANDSHAKES.items():
-        response = web_only.client.get(WEBHOOK, params=params)
+        response = api.client.get(WEBHOOK, params=params)
         assert response.status_code == 403, case
         assert response.json()["status_code"] == 403, case
         assert "7" not in response.text, case
@@ -77,10 +77,10 @@ def test_without_a_verify_token_setting_every_handshake_is_refused(env, db):
 # --- signatures --------------------------------------------------------------------------
 
 
-def test_a_signed_delivery_is_stored_as_received_with_its_job_and_answered_200(web_only):
-    response = web_only.deliver(TEXT)
+def test_a_signed_delivery_is_stored_as_received_with_its_job_and_answered_200(api):
+    response = api.deliver(TEXT)
     assert response.status_code == 200
-    [row], [job] = stored(web_only)
+    [row], [job] = stored(api)
     assert response.json() == {"success": True, "delivery_id": row["id"], "duplicate": False}
     assert row["body"] == TEXT and row["signed"] is True
     assert row["status"] == "received" and row["attempts"] == 0
@@ -97,31 +97,31 @@ BAD_SIGNATURES = {
 }
 
 
-def test_a_missing_malformed_or_wrong_signature_stores_nothing(web_only):
+def test_a_missing_malformed_or_wrong_signature_stores_nothing(api):
     for case, (header, status) in BAD_SIGNATURES.items():
-        response = web_only.deliver(TEXT, secret=None, signature_header=header)
+        response = api.deliver(TEXT, secret=None, signature_header=header)
         assert response.status_code == status, case
         assert response.json()["status_code"] == status, case
-    assert stored(web_only) == ([], [])
+    assert stored(api) == ([], [])
 
 
-def test_a_signature_made_with_another_secret_is_403(web_only):
-    assert web_only.deliver(TEXT, secret="not-the-app-secret").status_code == 403
-    assert stored(web_only) == ([], [])
+def test_a_signature_made_with_another_secret_is_403(api):
+    assert api.deliver(TEXT, secret="not-the-app-secret").status_code == 403
+    assert stored(api) == ([], [])
 
 
-def test_the_signature_covers_the_exact_bytes_not_the_json_they_decode_to(web_only):
+def test_the_signature_covers_the_exact_bytes_not_the_json_they_decode_to(api):
     body = json.dumps(TEXT).encode()
-    response = web_only.deliver(
+    response = api.deliver(
         json.dumps(TEXT, indent=2).encode(), signature_header=signature(APP_SECRET, body)
     )
     assert response.status_code == 403
 
 
-def test_an_uppercase_hex_signature_is_accepted(web_only):
+def test_an_uppercase_hex_signature_is_accepted(api):
     body = json.dumps(TEXT).encode()
     header = "sha256=" + signature(APP_SECRET, body).removeprefix("sha256=").upper()
-    assert web_only.deliver(body, signature_header=header).status_code == 200
+    assert api.deliver(body, signature_header=header).status_code == 200
 
 
 # --- bodies ------------------------------------------------------------------------------
@@ -139,26 +139,26 @@ NOT_JSON = [
 ]
 
 
-def test_a_signed_body_that_is_not_json_is_400_and_stores_nothing(web_only):
+def test_a_signed_body_that_is_not_json_is_400_and_stores_nothing(api):
     for body in NOT_JSON:
-        response = web_only.deliver(body)
+        response = api.deliver(body)
         assert response.status_code == 400, body[:20]
         assert "not valid JSON" in response.json()["detail"], body[:20]
-    assert stored(web_only) == ([], [])
+    assert stored(api) == ([], [])
 
 
-def test_json_that_is_not_an_instagram_delivery_is_still_stored_and_200(web_only):
+def test_json_that_is_not_an_instagram_delivery_is_still_stored_and_200(api):
     payloads = [[], 1, "x", None, {"object": "page", "entry": []}, {}]
     for payload in payloads:
-        assert web_only.deliver(payload).status_code == 200, payload
-    deliveries, jobs = stored(web_only)
+        assert api.deliver(payload).status_code == 200, payload
+    deliveries, jobs = stored(api)
     assert [row["body"] for row in deliveries] == payloads and len(jobs) == len(payloads)
 
 
-def test_a_nul_character_that_postgres_cannot_hold_is_kept_as_a_replacement(web_only):
+def test_a_nul_character_that_postgres_cannot_hold_is_kept_as_a_replacement(api):
     payload = delivery(entry(message_item("mid.1", text="a\x00b")))
-    assert web_only.deliver(payload).status_code == 200
-    [row], _ = stored(web_only)
+    assert api.deliver(payload).status_code == 200
+    [row], _ = stored(api)
     assert row["body"]["entry"][0]["messaging"][0]["message"]["text"] == "a\ufffdb"
 
 
@@ -180,8 +180,8 @@ DELIVERY_LIKE = st.fixed_dictionaries(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(body=st.one_of(JSON, DELIVERY_LIKE).map(lambda v: json.dumps(v).encode()) | st.binary())
-def test_no_signed_body_ever_gets_a_5xx(web_only, body):
-    response = web_only.deliver(body)
+def test_no_signed_body_ever_gets_a_5xx(api, body):
+    response = api.deliver(body)
     assert response.status_code in (200, 400), response.text
 
 
@@ -205,7 +205,7 @@ def test_development_mode_accepts_unsigned_posts_and_marks_them(env, db):
     assert row["signed"] is False
 
 
-def test_with_an_app_secret_unsigned_posts_are_refused_even_in_development(web_only, env):
+def test_with_an_app_secret_unsigned_posts_are_refused_even_in_development(api, env):
     allow = Settings.from_mapping({**env, "WEBHOOK_ALLOW_UNSIGNED": "true"})
     with TestClient(create_app(allow)) as client:
         assert client.post(WEBHOOK, json=TEXT).status_code == 401

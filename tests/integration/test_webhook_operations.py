@@ -198,9 +198,9 @@ async def purge(settings: Settings) -> int:
         return await purge_forwarded_deliveries(rt)
 
 
-async def test_retention_deletes_only_forwarded_deliveries_older_than_its_days(web_only, db):
+async def test_retention_deletes_only_forwarded_deliveries_older_than_its_days(api, db):
     ids = [
-        web_only.deliver(delivery(entry(message_item(f"mid.{n}")))).json()["delivery_id"]
+        api.deliver(delivery(entry(message_item(f"mid.{n}")))).json()["delivery_id"]
         for n in range(3)
     ]
     aged = {ids[0]: ("forwarded", 31), ids[1]: ("forwarded", 29), ids[2]: ("failed", 90)}
@@ -211,7 +211,7 @@ async def test_retention_deletes_only_forwarded_deliveries_older_than_its_days(w
             (status, days, delivery_id),
         )
 
-    assert await purge(Settings.from_mapping({**web_only.env, "WEBHOOK_RETENTION_DAYS": "0"})) == 0
-    assert await purge(web_only.settings) == 1
-    left = web_only.rows("SELECT id FROM webhook_deliveries ORDER BY id")
+    assert await purge(Settings.from_mapping({**api.env, "WEBHOOK_RETENTION_DAYS": "0"})) == 0
+    assert await purge(api.settings) == 1
+    left = api.rows("SELECT id FROM webhook_deliveries ORDER BY id")
     assert [row["id"] for row in left] == ids[1:]

@@ -1,7 +1,11 @@
-"""Known rows for the operations tests: a failed DM, a stalled job, old backlogs."""
+"""The rows a test needs, by what it needs them for: a connected sender, a live verification
+token, a failed DM, a stalled job, old backlogs. Every tier with a database builds its rows
+here, so that a change of the schema changes one function, not every test that inserts.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from psycopg.types.json import Jsonb
@@ -17,16 +21,53 @@ def message(db, mid: str, *, minutes_ago: float = 0, handled: bool = True) -> No
     )
 
 
-def connected_profile(db, ig_id: str) -> uuid.UUID:
-    """The account `ig_id` connected to a new Reeva user; returns the user's id."""
-    user_id = uuid.uuid4()
-    db.execute("INSERT INTO profiles (id) VALUES (%s)", (user_id,))
+def a_connected_sender(db, ig_id: str, *, user_id: uuid.UUID | None = None) -> uuid.UUID:
+    """The account `ig_id` connected to a Reeva user (a new one unless `user_id` is given);
+    returns the user's id."""
+    user_id = user_id or uuid.uuid4()
+    db.execute("INSERT INTO profiles (id) VALUES (%s) ON CONFLICT DO NOTHING", (user_id,))
     db.execute(
         "INSERT INTO instagram_profiles (ig_id, connected_user_id, connected_at) "
         "VALUES (%s, %s, now())",
         (ig_id, user_id),
     )
     return user_id
+
+
+def an_unconnected_sender(db, ig_id: str, *, last_inbound_seconds_ago: float | None = None) -> None:
+    """An account the service knows but no Reeva user has connected; with
+    `last_inbound_seconds_ago`, its last inbound event (its messaging window) was that long
+    ago. Nothing changes if the account is known already."""
+    db.execute(
+        "INSERT INTO instagram_profiles (ig_id, last_inbound_at)"
+        " VALUES (%s, now() - make_interval(secs => %s)) ON CONFLICT DO NOTHING",
+        (ig_id, last_inbound_seconds_ago),
+    )
+
+
+# A verification token's plaintext, as the link in the verification DM carries it.
+TOKEN_PLAINTEXT = "ab" * 32
+
+
+def a_verification_token(
+    db,
+    ig_id: str = "user-1",
+    plaintext: str = TOKEN_PLAINTEXT,
+    *,
+    ttl: str = "1 hour",
+    event_id: str | None = None,
+) -> str:
+    """A verification token for the unconnected account `ig_id`, live for `ttl` (negative:
+    expired), made for the message `event_id` if given; returns its SHA-256 hex digest, the
+    only form stored."""
+    an_unconnected_sender(db, ig_id)
+    digest = hashlib.sha256(plaintext.encode()).hexdigest()
+    db.execute(
+        "INSERT INTO verification_tokens (token_hash, ig_id, expires_at, created_by_event_id)"
+        " VALUES (%s, %s, now() + %s::interval, %s)",
+        (digest, ig_id, ttl, event_id),
+    )
+    return digest
 
 
 def outbound(
