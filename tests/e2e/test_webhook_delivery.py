@@ -18,6 +18,7 @@ from tests.support.meta_payloads import (
     SENT_MS,
     USER,
     attachment,
+    dashboard_test_delivery,
     delivery,
     entry,
     item,
@@ -242,27 +243,7 @@ def test_a_redelivered_delivery_makes_no_second_message_or_dm(webhook_stack):
 
 
 def test_the_dashboard_test_delivery_is_stored_with_its_seconds_timestamp(webhook_stack):
-    payload = {
-        "object": "instagram",
-        "entry": [
-            {
-                "id": "0",
-                "time": 1_661_141_837_537,
-                "changes": [
-                    {
-                        "field": "messages",
-                        "value": {
-                            "sender": {"id": "12334"},
-                            "recipient": {"id": "23245"},
-                            "timestamp": "1527459824",
-                            "message": {"mid": "random_mid", "text": "random_text"},
-                        },
-                    }
-                ],
-            }
-        ],
-    }
-    deliver_and_settle(webhook_stack, payload)
+    deliver_and_settle(webhook_stack, dashboard_test_delivery())
 
     message = messages(webhook_stack)["random_mid"]
     assert message["timestamp"].timestamp() == 1_527_459_824

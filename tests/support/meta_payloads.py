@@ -68,3 +68,28 @@ def delivery(*entries: Any, object: Any = "instagram") -> dict:
 
 def attachment(kind: str, **payload: Any) -> dict:
     return {"type": kind, "payload": payload}
+
+
+def dashboard_test_delivery() -> dict:
+    """What the App Dashboard's "Test" button sends for the messages field: the event under
+    `changes`, its timestamp a string of seconds. A new dict each call, for a test to change."""
+    return {
+        "object": "instagram",
+        "entry": [
+            {
+                "id": "0",
+                "time": 1_661_141_837_537,
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "sender": {"id": "12334"},
+                            "recipient": {"id": "23245"},
+                            "timestamp": "1527459824",
+                            "message": {"mid": "random_mid", "text": "random_text"},
+                        },
+                    }
+                ],
+            }
+        ],
+    }

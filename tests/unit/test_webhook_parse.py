@@ -25,6 +25,7 @@ from tests.support.meta_payloads import (
     SENT_MS,
     USER,
     attachment,
+    dashboard_test_delivery,
     delivery,
     entry,
     item,
@@ -407,29 +408,7 @@ def test_without_any_time_a_message_takes_the_delivery_received_time() -> None:
 
 
 def test_the_dashboard_test_shape_in_changes_is_read_with_its_seconds_timestamp() -> None:
-    # Sent by the App Dashboard's "Test" button for the messages field.
-    payload = {
-        "object": "instagram",
-        "entry": [
-            {
-                "id": "0",
-                "time": 1_661_141_837_537,
-                "changes": [
-                    {
-                        "field": "messages",
-                        "value": {
-                            "sender": {"id": "12334"},
-                            "recipient": {"id": "23245"},
-                            "timestamp": "1527459824",
-                            "message": {"mid": "random_mid", "text": "random_text"},
-                        },
-                    }
-                ],
-            }
-        ],
-    }
-
-    parsed = parse_delivery(payload)
+    parsed = parse_delivery(dashboard_test_delivery())
 
     assert parsed.messages == (
         InboundMessage(
