@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-import psycopg
-from psycopg.rows import dict_row
-
 from service.business_account import access_token
 from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
 from service.instagram.token_cipher import TokenCipher
 from service.operations import status
-from service.operations.thresholds import Thresholds
 from tests.support.stack import ACCESS_TOKEN, SCOPED_ID, TOKEN_KEY
+from tests.support.status_checks import checks
 from tests.support.tokens import age_token, tables_holding, token_row
 
 FAILED_REFRESH = {
@@ -33,14 +30,6 @@ async def start(env: dict[str, str], **changes: str) -> Settings:
 async def refresh(settings: Settings) -> access_token.RefreshOutcome:
     async with open_runtime(settings) as rt:
         return await access_token.refresh_if_due(settings, rt.pool, rt.http)
-
-
-async def checks(env: dict[str, str], **collect) -> dict[str, dict]:
-    async with await psycopg.AsyncConnection.connect(
-        env["DATABASE_URL"], row_factory=dict_row, autocommit=True
-    ) as conn:
-        report = await status.collect(conn, Thresholds(), statement_timeout=30, **collect)
-    return {check["name"]: check for check in report["checks"]}
 
 
 async def test_the_setting_seeds_the_store_encrypted_and_never_in_plaintext(env, db):

@@ -170,10 +170,7 @@ async def begin(settings: Settings, dm_id: uuid.UUID) -> outbound_messages.Attem
 async def test_begin_fails_a_dm_whose_window_closed_even_while_the_account_is_held(env, db):
     settings = Settings.from_mapping(env)
     dm_id = insert_dm(db, "gone-quiet")
-    db.execute(
-        "INSERT INTO instagram_profiles (ig_id, last_inbound_at)"
-        " VALUES ('gone-quiet', now() - interval '2 days')"
-    )
+    seed.an_unconnected_sender(db, "gone-quiet", last_inbound_seconds_ago=2 * 86400)
     db.execute(
         "INSERT INTO graph_rate_limits (scoped_id, limited_until, error)"
         " VALUES (%s, now() + interval '1 hour', 'limited')",
@@ -193,9 +190,7 @@ async def test_begin_fails_a_dm_whose_window_closed_even_while_the_account_is_he
 async def test_begin_counts_the_attempt_of_a_dm_within_its_window(env, db):
     settings = Settings.from_mapping(env)
     dm_id = insert_dm(db, "still-here")
-    db.execute(
-        "INSERT INTO instagram_profiles (ig_id, last_inbound_at) VALUES ('still-here', now())"
-    )
+    seed.an_unconnected_sender(db, "still-here", last_inbound_seconds_ago=0)
     attempt = await begin(settings, dm_id)
     assert not attempt.window_closed and attempt.began is not None
     assert attempt.began.attempts == 1 and row(db, dm_id)["status"] == "pending"

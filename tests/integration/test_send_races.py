@@ -22,9 +22,7 @@ _TOKEN = re.compile(r"[?&]token=([0-9a-f]+)")
 def verification_dm(db, mid: str, ig_id: str = USER):
     """A message from an unconnected user, decided: its verification DM pending, not begun."""
     seed.message(db, mid)
-    db.execute(
-        "INSERT INTO instagram_profiles (ig_id) VALUES (%s) ON CONFLICT DO NOTHING", (ig_id,)
-    )
+    seed.an_unconnected_sender(db, ig_id)
     return db.execute(
         "INSERT INTO outbound_messages (recipient_ig_id, kind, payload, message_id)"
         " VALUES (%s, 'verification', '{\"text\": \"redacted\"}', %s) RETURNING id",
@@ -90,14 +88,10 @@ async def test_two_runners_at_once_send_only_links_whose_token_is_stored(env, sa
 
 async def test_an_event_token_of_another_account_is_not_taken_over(env, sandbox, db):
     dm_id = verification_dm(db, "m-other")
-    db.execute("INSERT INTO instagram_profiles (ig_id) VALUES ('someone-else')")
-    db.execute(
-        "INSERT INTO verification_tokens (token_hash, ig_id, expires_at, created_by_event_id)"
-        " VALUES (repeat('a', 64), 'someone-else', now() + interval '1 hour', 'm-other')"
-    )
+    digest = seed.a_verification_token(db, "someone-else", event_id="m-other")
     async with open_runtime(Settings.from_mapping(env)) as rt:
         row = await sending.send_outbound(rt, dm_id)
     assert all(token is not None and token["ig_id"] == USER for token in linked_tokens(db, sandbox))
     assert row is not None and row.status == "failed" and sandbox.attempts == 0
     [token] = db.execute("SELECT token_hash, ig_id FROM verification_tokens").fetchall()
-    assert token == {"token_hash": "a" * 64, "ig_id": "someone-else"}
+    assert token == {"token_hash": digest, "ig_id": "someone-else"}

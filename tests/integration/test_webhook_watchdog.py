@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import prometheus_client
-import psycopg
-from psycopg.rows import dict_row
 
 from service.business_account import webhook_subscription
 from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
 from service.instagram import account_api
 from service.operations import status
-from service.operations.thresholds import Thresholds
 from tests.support.stack import SCOPED_ID
-
-
-async def checks(env: dict[str, str], **collect) -> dict[str, dict]:
-    async with await psycopg.AsyncConnection.connect(
-        env["DATABASE_URL"], row_factory=dict_row, autocommit=True
-    ) as conn:
-        report = await status.collect(conn, Thresholds(), statement_timeout=30, **collect)
-    return {check["name"]: check for check in report["checks"]}
+from tests.support.status_checks import checks
 
 
 async def check_subscription(env: dict[str, str]) -> webhook_subscription.SubscriptionCheck:
