@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import hashlib
 
 import httpx
 import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
+from tests.support import seed
 from tests.support.processes import wait_until
 from tests.support.stack import SCOPED_ID, SERVICE_TOKEN, Stack
 
@@ -120,19 +120,6 @@ def test_a_database_error_while_waiting_answers_202_pending(env, sandbox, db, da
         }
 
 
-def insert_token(db, ig_id: str, plaintext: str) -> str:
-    digest = hashlib.sha256(plaintext.encode()).hexdigest()
-    db.execute(
-        "INSERT INTO instagram_profiles (ig_id) VALUES (%s) ON CONFLICT DO NOTHING", (ig_id,)
-    )
-    db.execute(
-        "INSERT INTO verification_tokens (token_hash, ig_id, expires_at)"
-        " VALUES (%s, %s, now() + interval '1 hour')",
-        (digest, ig_id),
-    )
-    return digest
-
-
 @pytest.fixture
 def quick(env, sandbox, db):
     """The app without a worker, waiting at most half a second in a request."""
@@ -141,7 +128,7 @@ def quick(env, sandbox, db):
 
 
 def test_a_rate_limit_hold_longer_than_the_wait_is_429_and_sends_nothing(quick, db):
-    insert_token(db, "user-3", "ab" * 32)
+    seed.a_verification_token(db, "user-3")
     db.execute(
         "INSERT INTO graph_rate_limits (scoped_id, limited_until)"
         " VALUES (%s, now() + interval '3 seconds')",
@@ -156,7 +143,7 @@ def test_a_rate_limit_hold_longer_than_the_wait_is_429_and_sends_nothing(quick, 
 
 
 def test_a_retry_after_beyond_the_wait_is_429_after_one_call(quick, db):
-    insert_token(db, "user-3", "ab" * 32)
+    seed.a_verification_token(db, "user-3")
     quick.sandbox.script(
         {
             "status": 429,
@@ -173,7 +160,7 @@ def test_a_retry_after_beyond_the_wait_is_429_after_one_call(quick, db):
 
 
 def test_the_waits_between_tries_stop_at_the_request_budget(quick, db):
-    insert_token(db, "user-3", "ab" * 32)
+    seed.a_verification_token(db, "user-3")
     server_error = {"status": 500, "body": {"error": {"message": "boom", "code": 2}}}
     # Backoff 0.05, 0.1, 0.2 s: the fourth call is over the 0.5 s budget only with a
     # longer wait, so make the Graph API ask for one.
@@ -189,7 +176,7 @@ def test_the_waits_between_tries_stop_at_the_request_budget(quick, db):
 
 
 def test_the_same_live_token_is_not_dmed_twice_within_the_resend_window(quick, db):
-    insert_token(db, "user-3", "ab" * 32)
+    seed.a_verification_token(db, "user-3")
     body = {"ig_id": "user-3", "token_plain": "ab" * 32}
     assert quick.post(SEND_VERIFICATION, body).status_code == 200
     again = quick.post(SEND_VERIFICATION, body)
@@ -200,7 +187,7 @@ def test_the_same_live_token_is_not_dmed_twice_within_the_resend_window(quick, d
 
 
 def test_a_token_whose_dm_failed_may_be_dmed_again(quick, db):
-    insert_token(db, "user-3", "ab" * 32)
+    seed.a_verification_token(db, "user-3")
     quick.sandbox.script({"status": 400, "body": {"error": {"message": "nope", "code": 100}}})
     body = {"ig_id": "user-3", "token_plain": "ab" * 32}
     assert quick.post(SEND_VERIFICATION, body).status_code == 422

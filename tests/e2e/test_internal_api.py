@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import uuid
 
 import httpx
 import pytest
 
+from tests.support import seed
 from tests.support.processes import ServiceProcess, free_port
 from tests.support.stack import ACCESS_TOKEN, SERVICE_TOKEN, Stack
 
@@ -177,22 +177,9 @@ def test_generate_verification_returns_only_the_hash(api):
     assert len(api.rows("SELECT * FROM verification_tokens")) == 1
 
 
-def insert_token(api, ig_id: str, plaintext: str) -> str:
-    digest = hashlib.sha256(plaintext.encode()).hexdigest()
-    api.db.execute(
-        "INSERT INTO instagram_profiles (ig_id) VALUES (%s) ON CONFLICT DO NOTHING", (ig_id,)
-    )
-    api.db.execute(
-        "INSERT INTO verification_tokens (token_hash, ig_id, expires_at) "
-        "VALUES (%s, %s, now() + interval '1 hour')",
-        (digest, ig_id),
-    )
-    return digest
-
-
 def test_send_verification_dm_sends_the_link_and_stores_no_plaintext(api):
     plaintext = "ab" * 32
-    digest = insert_token(api, "user-3", plaintext)
+    digest = seed.a_verification_token(api.db, "user-3", plaintext)
     response = api.post(
         "/api/internal/send-verification-dm", {"ig_id": "user-3", "token_plain": plaintext}
     )
@@ -207,7 +194,7 @@ def test_send_verification_dm_sends_the_link_and_stores_no_plaintext(api):
 
 
 def test_send_verification_dm_with_an_unknown_token_is_404(api):
-    insert_token(api, "user-3", "cd" * 32)
+    seed.a_verification_token(api.db, "user-3", "cd" * 32)
     response = api.post(
         "/api/internal/send-verification-dm", {"ig_id": "user-3", "token_plain": "ef" * 32}
     )
@@ -264,7 +251,7 @@ def test_send_verification_dm_answers_at_once_while_a_refused_token_holds_sends(
     # lasts until an operator acts: the request fails the DM instead of waiting.
     api.sandbox.accounts.revoke(ACCESS_TOKEN)
     for ig_id, plaintext in (("user-3", "ab" * 32), ("user-4", "cd" * 32)):
-        insert_token(api, ig_id, plaintext)
+        seed.a_verification_token(api.db, ig_id, plaintext)
         response = api.post(
             "/api/internal/send-verification-dm", {"ig_id": ig_id, "token_plain": plaintext}
         )

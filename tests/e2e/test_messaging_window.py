@@ -25,15 +25,6 @@ def last_inbound(stack, ig_id: str) -> dt.datetime | None:
     return rows[0]["last_inbound_at"] if rows else None
 
 
-def silent_since(db, ig_id: str, seconds: float) -> None:
-    """A user whose last inbound event was `seconds` ago."""
-    db.execute(
-        "INSERT INTO instagram_profiles (ig_id, last_inbound_at)"
-        " VALUES (%s, now() - make_interval(secs => %s))",
-        (ig_id, seconds),
-    )
-
-
 def test_a_message_opens_the_window_and_keeps_the_latest_time(api):
     later, earlier = seconds_ago(100), seconds_ago(5000)
     assert api.ingest(mid="m-later", timestamp=str(later)).status_code == 202
@@ -105,7 +96,7 @@ def test_send_dm_outside_the_window_is_422_and_calls_nothing(stack):
 
 
 def test_send_dm_inside_the_window_or_to_a_stranger_is_sent(stack):
-    silent_since(stack.db, "recent-user", 3600)
+    seed.an_unconnected_sender(stack.db, "recent-user", last_inbound_seconds_ago=3600)
     for ig_id in ("recent-user", "stranger"):
         response = stack.post("/api/internal/send-dm", {"ig_id": ig_id, "message_text": "hi"})
         assert response.status_code == 200, response.text
@@ -113,7 +104,7 @@ def test_send_dm_inside_the_window_or_to_a_stranger_is_sent(stack):
 
 
 def test_the_window_is_a_setting(env, sandbox, db):
-    silent_since(db, "user-1", 120)
+    seed.an_unconnected_sender(db, "user-1", last_inbound_seconds_ago=120)
     with Stack({**env, "MESSAGING_WINDOW_SECONDS": "60"}, sandbox, db) as stack:
         response = stack.post("/api/internal/send-dm", {"ig_id": "user-1", "message_text": "hi"})
         assert response.status_code == 422 and "60" in response.json()["error"]
@@ -121,7 +112,7 @@ def test_the_window_is_a_setting(env, sandbox, db):
 
 
 async def test_a_queued_dm_whose_window_closed_fails_without_a_call(env, db, sandbox):
-    silent_since(db, "user-1", 2 * DAY)
+    seed.an_unconnected_sender(db, "user-1", last_inbound_seconds_ago=2 * DAY)
     dm_id = insert_dm(db, "user-1")
     await send_until_settled(Settings.from_mapping(env), dm_id)
     dm = row(db, dm_id)
@@ -140,9 +131,9 @@ def test_a_reply_to_a_message_just_received_is_sent(stack, db):
 
 
 def test_retry_failed_skips_dms_whose_window_closed_and_says_how_many(env, db):
-    silent_since(db, "quiet-1", 2 * DAY)
-    silent_since(db, "quiet-2", 3 * DAY)
-    silent_since(db, "recent", 60)
+    seed.an_unconnected_sender(db, "quiet-1", last_inbound_seconds_ago=2 * DAY)
+    seed.an_unconnected_sender(db, "quiet-2", last_inbound_seconds_ago=3 * DAY)
+    seed.an_unconnected_sender(db, "recent", last_inbound_seconds_ago=60)
     for recipient in ("quiet-1", "quiet-2", "recent", "stranger"):
         seed.failed_dm(db, kind="custom", recipient=recipient)
 
@@ -161,7 +152,7 @@ def test_retry_failed_skips_dms_whose_window_closed_and_says_how_many(env, db):
 
 
 def test_status_counts_window_closed_failures_apart(api, db):
-    silent_since(db, "quiet", 2 * DAY)
+    seed.an_unconnected_sender(db, "quiet", last_inbound_seconds_ago=2 * DAY)
     seed.failed_dm(db, kind="custom", recipient="quiet")
     seed.failed_dm(db, kind="custom", recipient="stranger")
     seed.failed_dm(db, kind="acknowledgement", recipient="quiet")
@@ -181,7 +172,7 @@ def test_status_counts_window_closed_failures_apart(api, db):
 
 
 def test_ingest_status_shows_the_window_closed_count(env, db):
-    silent_since(db, "quiet", 2 * DAY)
+    seed.an_unconnected_sender(db, "quiet", last_inbound_seconds_ago=2 * DAY)
     seed.failed_dm(db, kind="custom", recipient="quiet")
     result = run_cli(env, "status", "--json")
     assert '"window_closed": 1' in result.stdout

@@ -4,7 +4,6 @@ once, and the messages its user sent before connecting reach Phase 3."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import uuid
 
 import pytest
@@ -17,18 +16,7 @@ from tests.support import seed
 from tests.support.stack import SCOPED_ID, Stack
 
 VERIFY = "/api/internal/verify"
-PLAINTEXT = "ab" * 32
-
-
-def insert_token(db, ig_id: str = "user-1", plaintext: str = PLAINTEXT, ttl: str = "1 hour"):
-    db.execute(
-        "INSERT INTO instagram_profiles (ig_id) VALUES (%s) ON CONFLICT DO NOTHING", (ig_id,)
-    )
-    db.execute(
-        "INSERT INTO verification_tokens (token_hash, ig_id, expires_at)"
-        " VALUES (%s, %s, now() + %s::interval)",
-        (hashlib.sha256(plaintext.encode()).hexdigest(), ig_id, ttl),
-    )
+PLAINTEXT = seed.TOKEN_PLAINTEXT
 
 
 def insert_message(db, mid: str, *, ig_id: str = "user-1", days_ago: float = 0, **columns):
@@ -56,7 +44,7 @@ def verify(api, *, token=PLAINTEXT, ig_id="user-1", user_id=None):
 
 
 def test_a_live_token_connects_the_account(api):
-    insert_token(api.db)
+    seed.a_verification_token(api.db)
     user_id = uuid.uuid4()
     response = verify(api, user_id=user_id)
     assert response.status_code == 200, response.text
@@ -77,7 +65,7 @@ def test_a_live_token_connects_the_account(api):
 
 
 def test_an_unknown_token_is_404_and_changes_nothing(api):
-    insert_token(api.db)
+    seed.a_verification_token(api.db)
     response = verify(api, token="cd" * 32)
     assert response.status_code == 404 and "token" in response.json()["detail"]
     assert api.rows("SELECT consumed FROM verification_tokens") == [{"consumed": False}]
@@ -85,8 +73,8 @@ def test_an_unknown_token_is_404_and_changes_nothing(api):
 
 
 def test_a_token_of_another_account_is_404(api):
-    insert_token(api.db, ig_id="user-1")
-    api.db.execute("INSERT INTO instagram_profiles (ig_id) VALUES ('user-2')")
+    seed.a_verification_token(api.db, "user-1")
+    seed.an_unconnected_sender(api.db, "user-2")
     response = verify(api, ig_id="user-2")
     assert response.status_code == 404
     assert api.rows("SELECT consumed FROM verification_tokens") == [{"consumed": False}]
@@ -94,7 +82,7 @@ def test_a_token_of_another_account_is_404(api):
 
 
 def test_an_expired_token_is_410(api):
-    insert_token(api.db, ttl="-1 second")
+    seed.a_verification_token(api.db, ttl="-1 second")
     response = verify(api)
     assert response.status_code == 410 and "expired" in response.json()["detail"]
     assert api.rows("SELECT consumed FROM verification_tokens") == [{"consumed": False}]
@@ -102,7 +90,7 @@ def test_an_expired_token_is_410(api):
 
 
 def test_a_double_click_answers_the_same_body(api):
-    insert_token(api.db)
+    seed.a_verification_token(api.db)
     insert_message(api.db, "m-early")
     user_id = uuid.uuid4()
     first = verify(api, user_id=user_id)
@@ -113,7 +101,7 @@ def test_a_double_click_answers_the_same_body(api):
 
 
 def test_a_token_consumed_by_another_user_is_409(api):
-    insert_token(api.db)
+    seed.a_verification_token(api.db)
     first_user = uuid.uuid4()
     assert verify(api, user_id=first_user).status_code == 200
     response = verify(api, user_id=uuid.uuid4())
@@ -124,7 +112,7 @@ def test_a_token_consumed_by_another_user_is_409(api):
 
 def test_an_account_connected_to_another_user_is_409(api):
     owner = seed.a_connected_sender(api.db, "user-1")
-    insert_token(api.db)
+    seed.a_verification_token(api.db)
     response = verify(api)
     assert response.status_code == 409
     [profile] = api.rows("SELECT * FROM instagram_profiles")
@@ -144,7 +132,7 @@ def test_an_account_connected_to_another_user_is_409(api):
     ],
 )
 def test_a_malformed_body_is_400_and_changes_nothing(api, body):
-    insert_token(api.db)
+    seed.a_verification_token(api.db)
     response = api.post(VERIFY, body)
     assert response.status_code == 400, response.text
     assert response.json()["detail"]
@@ -152,7 +140,7 @@ def test_a_malformed_body_is_400_and_changes_nothing(api, body):
 
 
 def test_verify_needs_the_service_token(api):
-    insert_token(api.db)
+    seed.a_verification_token(api.db)
     response = api.post(
         VERIFY, {"token": PLAINTEXT, "ig_id": "user-1", "user_id": str(uuid.uuid4())}, token=None
     )
@@ -161,7 +149,7 @@ def test_verify_needs_the_service_token(api):
 
 
 def test_earlier_messages_within_the_window_reach_phase3(api):
-    insert_token(api.db)
+    seed.a_verification_token(api.db)
     insert_message(api.db, "m-old", days_ago=8)
     insert_message(api.db, "m-6-days", days_ago=6)
     insert_message(api.db, "m-today")
@@ -183,7 +171,7 @@ def test_earlier_messages_within_the_window_reach_phase3(api):
 
 def test_the_release_window_is_a_setting(env, sandbox, db):
     with Stack({**env, "RELEASE_WINDOW_DAYS": "1"}, sandbox, db, worker=False) as api:
-        insert_token(db)
+        seed.a_verification_token(db)
         insert_message(db, "m-2-days", days_ago=2)
         insert_message(db, "m-today")
         assert verify(api).json()["released_messages"] == 1
@@ -193,7 +181,7 @@ def test_the_connected_dm_is_sent_through_the_worker(env, sandbox, db, caplog):
     caplog.set_level("INFO")
     text = {"CONNECTED_DM_TEXT": "Connected! {count} earlier messages saved."}
     with Stack({**env, **text}, sandbox, db) as stack:
-        insert_token(db)
+        seed.a_verification_token(db)
         insert_message(db, "m-1")
         insert_message(db, "m-2")
         response = verify(stack)
@@ -209,7 +197,7 @@ def test_the_connected_dm_is_sent_through_the_worker(env, sandbox, db, caplog):
 
 
 def test_the_next_message_after_connecting_is_acknowledged(stack, db):
-    insert_token(db)
+    seed.a_verification_token(db)
     assert verify(stack).status_code == 200
     stack.ingest(mid="m-after", sender_ig_id="user-1")
     [dm] = stack.outbound_settled(1)
@@ -234,7 +222,7 @@ async def consume_at_once(database_url: str, users: list[uuid.UUID]) -> list:
 
 
 async def test_two_concurrent_calls_with_one_token_connect_once(database_url, db):
-    insert_token(db)
+    seed.a_verification_token(db)
     insert_message(db, "m-early")
     results = await consume_at_once(database_url, [uuid.uuid4(), uuid.uuid4()])
     connected = [r for r in results if not isinstance(r, Conflict)]
@@ -245,7 +233,7 @@ async def test_two_concurrent_calls_with_one_token_connect_once(database_url, db
 
 
 async def test_a_concurrent_double_click_answers_the_same_twice(database_url, db):
-    insert_token(db)
+    seed.a_verification_token(db)
     insert_message(db, "m-early")
     user_id = uuid.uuid4()
     first, second = await consume_at_once(database_url, [user_id, user_id])
