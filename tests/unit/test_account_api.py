@@ -3,28 +3,13 @@ loopback socket, and the token at rest (cipher and keyed digest)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
-from devtools.sandbox import Sandbox
 from service.instagram import InvalidAccessTokenError, account_api, build_http_client
 from service.instagram.token_cipher import TokenCipher, UndecryptableToken, new_key
 
 TOKEN = "sandbox-token-for-account-calls"
-
-
-@pytest.fixture(scope="module")
-def shared_sandbox() -> Iterator[Sandbox]:
-    with Sandbox() as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def sandbox(shared_sandbox: Sandbox) -> Sandbox:
-    shared_sandbox.reset()
-    return shared_sandbox
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -28,20 +27,6 @@ from service.instagram import (
 
 TOKEN = "sandbox-token"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def shared_sandbox() -> Iterator[Sandbox]:
-    with Sandbox() as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def sandbox(shared_sandbox: Sandbox) -> Sandbox:
-    shared_sandbox.reset()
-    shared_sandbox.latency_seconds = 0.0
-    shared_sandbox.rate_limit_per_second = 0.0
-    return shared_sandbox
 
 
 async def send(
