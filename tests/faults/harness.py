@@ -42,8 +42,13 @@ class FaultStack:
         self.processes.append(web)
         return web
 
+    def db(self) -> psycopg.Connection:
+        """An autocommit connection to the stack's database, rows as dicts, for setting up
+        rows (`tests/support/seed.py`); close it, or use it in a `with`."""
+        return _connect(self.url)
+
     def start_worker(self) -> ServiceProcess:
-        with _connect(self.url) as db:
+        with self.db() as db:
             worker = start_worker(self.env, db)
         self.processes.append(worker)
         return worker

@@ -18,7 +18,7 @@ from tests.support.processes import wait_until
 
 def test_a_worker_killed_inside_the_rescue_leaves_nothing_stalled(faults):
     stack = faults()
-    with psycopg.connect(stack.url, autocommit=True, row_factory=dict_row) as db:
+    with stack.db() as db:
         # A job of a worker that died earlier, for the rescue to find.
         earlier = seed.stalled_job(db)
         # Each rescue starts by deleting the rows of those that succeeded: with this one's

@@ -7,6 +7,7 @@ import re
 
 import httpx
 
+from tests.support import seed
 from tests.support.stack import ACCESS_TOKEN, SERVICE_TOKEN
 
 APP_SECRET = "app-secret-5f1d0c9a7e"
@@ -37,11 +38,8 @@ def test_no_secret_reaches_the_database_or_the_logs(faults, sandbox):
     )
     web = stack.start_web()
     worker = stack.start_worker()
-    stack.rows("INSERT INTO profiles (id) VALUES ('00000000-0000-0000-0000-000000000001')")
-    stack.rows(
-        "INSERT INTO instagram_profiles (ig_id, connected_user_id)"
-        " VALUES ('connected-user', '00000000-0000-0000-0000-000000000001')"
-    )
+    with stack.db() as db:
+        seed.a_connected_sender(db, "connected-user")
     stack.post_event("secret-1", "unconnected-user")
     stack.post_event("secret-2", "connected-user")
     stack.wait_all_done(["secret-1", "secret-2"])
