@@ -1,71 +1,44 @@
 """`ingest`: the project's command line (migrate, web, worker, dev, phase3, connect,
-status, retry-failed, replay, replay-delivery, token, subscribe)."""
+status, retry-failed, replay, replay-delivery, token, subscribe).
+
+Each command's parser is configured here and bound to its handler in `ingest.handlers`
+with `set_defaults(func=...)`; `main` reads the settings once and maps the errors every
+command shares to one line and an exit code.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import functools
 import os
 import sys
 import uuid
-from pathlib import Path
 
 import psycopg
 from psycopg_pool import PoolTimeout
 
+from ingest import handlers
 from service.core import logs
 from service.core.db import check_database_url, describe_unreachable
 from service.core.errors import ServiceError
-from service.core.production import check_production
 from service.core.settings import Settings, SettingsError, load_dotenv_file
 from service.operations.thresholds import Thresholds, duration_argument
 from service.store.queries import MissingSQL
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="ingest", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("migrate", help="apply the schema migrations and the procrastinate schema")
-    web = commands.add_parser("web", help="serve the HTTP API on $PORT")
-    web.add_argument("--workers", type=int, default=1, help="web processes")
-    worker = commands.add_parser("worker", help="run the job worker")
-    worker.add_argument("--concurrency", type=int, default=None)
-    dev_command = commands.add_parser("dev", help="everything in one terminal, with local defaults")
-    dev_command.add_argument(
-        "--host",
-        default="127.0.0.1",
-        help="address to listen on (HOST is not read: default %(default)s)",
-    )
-    phase3 = commands.add_parser("phase3", help="the reference Phase 3 consumer")
-    phase3.add_argument("--once", action="store_true", help="drain what is there, then exit")
-    connect = commands.add_parser("connect", help="link an Instagram account to a Reeva user")
-    connect.add_argument("ig_id")
-    connect.add_argument("--user-id", type=uuid.UUID, default=None)
-    _add_operations(commands)
-    args = parser.parse_args(argv)
-    if args.command == "replay-delivery" and (args.delivery_id is None) == (args.status is None):
-        commands.choices["replay-delivery"].error("give a delivery id or --status failed")
-    if args.command == "replay-delivery" and args.status is None and (args.since or args.dry_run):
-        commands.choices["replay-delivery"].error("--since and --dry-run go with --status")
-
+    args = parser().parse_args(argv)
+    if args.check is not None:
+        args.check(args)
     settings = None
-    if args.command == "token" and args.token_command == "new-key":
-        from service.operations import token_view
-
-        return token_view.print_new_key()  # needs no settings
     try:
-        if args.command == "dev":
-            from ingest import dev
-
-            # Not the dev file: `ingest dev` writes it for the other commands, and the one an
-            # earlier run left names a database that run has stopped.
-            load_dotenv_file(Path(".env"))
-            return dev.main(host=args.host)
+        if not args.needs_settings:
+            return args.func(args)
         load_dotenv_file()
         settings = Settings.from_env()
         check_database_url(settings.database_url)
         logs.configure(fmt=settings.log_format, level=settings.log_level)
-        return _run(args, settings)
+        return args.func(args, settings)
     except SettingsError as exc:
         print(f"ingest {args.command}: {exc}", file=sys.stderr)
         return 2
@@ -82,6 +55,44 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def parser() -> argparse.ArgumentParser:
+    """The parser of every command, each bound to its handler."""
+    root = argparse.ArgumentParser(prog="ingest", description=__doc__.split("\n\n")[0])
+    root.set_defaults(needs_settings=True, check=None)
+    commands = root.add_subparsers(dest="command", required=True)
+    _add_processes(commands)
+    _add_operations(commands)
+    _add_token(commands)
+    return root
+
+
+def _add_processes(commands) -> None:
+    commands.add_parser(
+        "migrate", help="apply the schema migrations and the procrastinate schema"
+    ).set_defaults(func=handlers.migrate)
+    web = commands.add_parser("web", help="serve the HTTP API on $PORT")
+    web.add_argument("--workers", type=int, default=1, help="web processes")
+    web.set_defaults(func=handlers.web)
+    worker = commands.add_parser("worker", help="run the job worker")
+    worker.add_argument("--concurrency", type=int, default=None)
+    worker.set_defaults(func=handlers.worker)
+    dev = commands.add_parser("dev", help="everything in one terminal, with local defaults")
+    dev.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (HOST is not read: default %(default)s)",
+    )
+    # It writes its own settings: none are read before it starts.
+    dev.set_defaults(func=handlers.dev, needs_settings=False)
+    phase3 = commands.add_parser("phase3", help="the reference Phase 3 consumer")
+    phase3.add_argument("--once", action="store_true", help="drain what is there, then exit")
+    phase3.set_defaults(func=handlers.phase3)
+    connect = commands.add_parser("connect", help="link an Instagram account to a Reeva user")
+    connect.add_argument("ig_id")
+    connect.add_argument("--user-id", type=uuid.UUID, default=None)
+    connect.set_defaults(func=handlers.connect)
+
+
 def _add_operations(commands) -> None:
     status = commands.add_parser("status", help="jobs, DMs and backlogs; exit 1 if unhealthy")
     status.add_argument("--json", action="store_true", help="one JSON document per report")
@@ -93,6 +104,7 @@ def _add_operations(commands) -> None:
         help="read the webhook subscription from the Graph API first",
     )
     Thresholds.add_arguments(status)
+    status.set_defaults(func=handlers.status)
     retry = commands.add_parser("retry-failed", help="re-queue failed DMs as new attempts")
     retry.add_argument("--kind", choices=("verification", "acknowledgement", "custom"))
     retry.add_argument(
@@ -117,8 +129,10 @@ def _add_operations(commands) -> None:
         metavar="N",
         help="DMs re-queued per transaction (default %(default)s)",
     )
+    retry.set_defaults(func=handlers.retry_failed)
     replay = commands.add_parser("replay", help="run a message's processing again")
     replay.add_argument("mid")
+    replay.set_defaults(func=handlers.replay)
     replay_delivery = commands.add_parser(
         "replay-delivery",
         help="forward a stored webhook delivery again, now; or re-queue every failed one",
@@ -136,19 +150,29 @@ def _add_operations(commands) -> None:
     replay_delivery.add_argument(
         "--dry-run", action="store_true", help="with --status: count them, change nothing"
     )
+    replay_delivery.set_defaults(
+        func=handlers.replay_delivery,
+        check=functools.partial(_check_replay_delivery, replay_delivery),
+    )
+
+
+def _add_token(commands) -> None:
     token = commands.add_parser("token", help="the stored Graph API access token")
     token_commands = token.add_subparsers(dest="token_command", required=True)
     token_status = token_commands.add_parser(
         "status", help="age, expiry, last refresh and its outcome"
     )
     token_status.add_argument("--json", action="store_true")
+    token_status.set_defaults(func=handlers.token_status)
     token_commands.add_parser(
         "set", help="store a new token, read from stdin or a prompt (never an argument)"
+    ).set_defaults(func=handlers.token_set)
+    token_commands.add_parser("new-key", help="print a new TOKEN_ENCRYPTION_KEY").set_defaults(
+        func=handlers.new_key, needs_settings=False
     )
-    token_commands.add_parser("new-key", help="print a new TOKEN_ENCRYPTION_KEY")
     commands.add_parser(
         "subscribe", help="subscribe the account to the webhook fields the service reads"
-    )
+    ).set_defaults(func=handlers.subscribe)
 
 
 def _positive_int(text: str) -> int:
@@ -161,118 +185,11 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _run(args: argparse.Namespace, settings: Settings) -> int:
-    if args.command == "migrate":
-        from service.store.migrate import migrate
-
-        migrate(settings.database_url)
-    elif args.command == "web":
-        from service.http.serve import serve
-
-        check_production(settings)
-        serve(settings, workers=args.workers)
-    elif args.command == "worker":
-        from workers.main import run
-
-        check_production(settings)
-        return asyncio.run(run(settings, concurrency=args.concurrency))
-    elif args.command == "phase3":
-        from service.phase3.consumer import run as run_phase3
-
-        asyncio.run(run_phase3(settings, once=args.once))
-    elif args.command == "connect":
-        from service.operations.accounts import connect
-
-        connected = asyncio.run(connect(settings, args.ig_id, args.user_id or uuid.uuid4()))
-        released = connected.released_messages
-        print(
-            f"{connected.ig_id} connected to user {connected.user_id}; "
-            f"{released} earlier message{'' if released == 1 else 's'} released to Phase 3"
-        )
-    elif args.command == "status":
-        from service.operations import status_view
-
-        try:
-            return asyncio.run(
-                status_view.run(
-                    settings,
-                    Thresholds.from_options(vars(args)),
-                    as_json=args.json,
-                    watch=args.watch,
-                    interval=args.interval,
-                    check_remote=args.check_remote,
-                )
-            )
-        except psycopg.errors.QueryCanceled:
-            limit = settings.status_statement_timeout_seconds
-            print(
-                f"ingest status: a status query ran past STATUS_STATEMENT_TIMEOUT_SECONDS"
-                f" ({limit:g} s)",
-                file=sys.stderr,
-            )
-            return 2
-    elif args.command == "retry-failed":
-        from service.operations import requeue_view
-
-        return asyncio.run(
-            requeue_view.retry_failed(
-                settings,
-                kind=args.kind,
-                recipient=args.recipient,
-                since_seconds=args.since,
-                include_unknown=args.include_unknown,
-                error=args.error,
-                dry_run=args.dry_run,
-                batch_size=args.batch_size,
-            )
-        )
-    elif args.command == "replay":
-        from service.operations import requeue_view
-
-        return asyncio.run(requeue_view.replay(settings, args.mid))
-    elif args.command == "replay-delivery" and args.status:
-        return _replay_failed(settings, since_seconds=args.since, dry_run=args.dry_run)
-    elif args.command == "replay-delivery":
-        return _replay(settings, args.delivery_id)
-    elif args.command in ("token", "subscribe"):
-        return _token(args, settings)
-    return 0
-
-
-def _token(args: argparse.Namespace, settings: Settings) -> int:
-    from service.operations import token_view
-
-    if args.command == "subscribe":
-        return asyncio.run(token_view.subscribe(settings))
-    if args.token_command == "set":
-        return asyncio.run(token_view.set_token(settings, token_view.read_token()))
-    return asyncio.run(token_view.status(settings, as_json=args.json))
-
-
-def _replay(settings: Settings, delivery_id: int) -> int:
-    from service.webhooks.forward import replay_delivery
-
-    result = asyncio.run(replay_delivery(settings, delivery_id))
-    if result is None:
-        print(f"no webhook delivery {delivery_id}", file=sys.stderr)
-        return 1
-    delivery = result.delivery
-    print(
-        f"delivery {delivery.id}: {delivery.status}, "
-        f"{delivery.messages_forwarded} messages forwarded"
-        + (f"; error: {delivery.last_error}" if delivery.last_error else "")
-    )
-    return 0 if delivery.status == "forwarded" else 1
-
-
-def _replay_failed(settings: Settings, *, since_seconds: float | None, dry_run: bool) -> int:
-    from service.webhooks.recovery import replay_failed
-
-    ids = asyncio.run(replay_failed(settings, since_seconds=since_seconds, dry_run=dry_run))
-    noun = "delivery" if len(ids) == 1 else "deliveries"
-    verb = "would be re-queued (dry run)" if dry_run else "re-queued"
-    print(f"{len(ids)} failed {noun} {verb}")
-    return 0
+def _check_replay_delivery(command: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if (args.delivery_id is None) == (args.status is None):
+        command.error("give a delivery id or --status failed")
+    if args.status is None and (args.since or args.dry_run):
+        command.error("--since and --dry-run go with --status")
 
 
 if __name__ == "__main__":

@@ -103,48 +103,23 @@ async def forward_delivery(
         async with rt.pool.connection() as conn, conn.transaction():
             for ig_id, at in sorted(opened.items()):
                 await instagram_profiles.record_inbound(conn, ig_id, at)
-    forwarded, refused, unavailable = 0, [], None
-    messages = [message for message in parsed.messages if not _held_back_because(message)]
-    try:
-        if messages and _names_ingest_event(rt.settings) and await _post_batch(rt, messages):
-            forwarded, messages = len(messages), []
-    except _IngestUnavailable as exc:
-        unavailable = str(exc)
-    # A batch refused (one message of it, or its size) is posted one message at a time, so
-    # that each refusal is named and the others are stored. Edits after the messages: an
-    # edit in the same delivery as its message finds it stored.
-    events: list[InboundMessage | InboundEdit] = [*messages, *parsed.edits]
-    while events and unavailable is None:
-        event = events.pop(0)
-        try:
-            await _post(rt, event)
-            forwarded += 1
-        except _IngestRefused as exc:
-            refused.append(f"{event.mid[:80]}: {exc}")
-        except _IngestUnavailable as exc:
-            unavailable = str(exc)
+    posted = await _post_events(rt, parsed)
     # Counted from `retry_base`: a delivery an operator re-queued has the full budget again.
     tried = delivery.attempts - delivery.retry_base
     retries_left = retry and tried < rt.settings.forward_max_retries
-    if unavailable:
-        status, error = ("received" if retries_left else "failed"), unavailable
-    elif refused:
-        shown = "; ".join(refused[:_MAX_REFUSALS_SHOWN])
-        status, error = "failed", f"{len(refused)} refused by the ingest endpoint: {shown}"
-    else:
-        status, error = "forwarded", None
+    status, error = posted.settled(retries_left)
     async with rt.pool.connection() as conn:
         recorded = await webhook_deliveries.record_attempt(
-            conn, delivery_id, status=status, messages_forwarded=forwarded, last_error=error
+            conn, delivery_id, status=status, messages_forwarded=posted.forwarded, last_error=error
         )
-    if unavailable and retries_left:
+    if posted.unavailable and retries_left:
         raise RetryLater(
             backoff_seconds(
                 tried + 1,
                 base=rt.settings.forward_backoff_base_seconds,
                 cap=rt.settings.forward_backoff_cap_seconds,
             ),
-            unavailable,
+            posted.unavailable,
         )
     return ForwardResult(
         delivery=recorded or delivery,
@@ -152,6 +127,51 @@ async def forward_delivery(
         other_events=dict(collections.Counter(e.kind for e in parsed.other_events)),
         warnings=parsed.warnings,
     )
+
+
+@dataclasses.dataclass
+class _Posted:
+    """What one attempt's posts came to: messages and edits forwarded, the refusals (each
+    naming its mid), and the outage that stopped the attempt, if one did."""
+
+    forwarded: int = 0
+    refused: list[str] = dataclasses.field(default_factory=list)
+    unavailable: str | None = None
+
+    def settled(self, retries_left: bool) -> tuple[str, str | None]:
+        """The delivery's status and error after this attempt."""
+        if self.unavailable:
+            return ("received" if retries_left else "failed"), self.unavailable
+        if self.refused:
+            shown = "; ".join(self.refused[:_MAX_REFUSALS_SHOWN])
+            return "failed", f"{len(self.refused)} refused by the ingest endpoint: {shown}"
+        return "forwarded", None
+
+
+async def _post_events(rt: Runtime, parsed: ParsedDelivery) -> _Posted:
+    """Post the delivery's messages as one batch, then, if the batch did not go, one at a
+    time, then its edits; stop at the first outage."""
+    posted = _Posted()
+    messages = [message for message in parsed.messages if not _held_back_because(message)]
+    try:
+        if messages and _names_ingest_event(rt.settings) and await _post_batch(rt, messages):
+            posted.forwarded, messages = len(messages), []
+    except _IngestUnavailable as exc:
+        posted.unavailable = str(exc)
+    # A batch refused (one message of it, or its size) is posted one message at a time, so
+    # that each refusal is named and the others are stored. Edits after the messages: an
+    # edit in the same delivery as its message finds it stored.
+    events: list[InboundMessage | InboundEdit] = [*messages, *parsed.edits]
+    while events and posted.unavailable is None:
+        event = events.pop(0)
+        try:
+            await _post(rt, event)
+            posted.forwarded += 1
+        except _IngestRefused as exc:
+            posted.refused.append(f"{event.mid[:80]}: {exc}")
+        except _IngestUnavailable as exc:
+            posted.unavailable = str(exc)
+    return posted
 
 
 def _held_back_because(message: InboundMessage) -> str | None:

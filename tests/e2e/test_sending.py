@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from service.core.settings import Settings
-from service.dms.sending import retry_delay
+from service.dms.outcomes import retry_delay
 
 SERVER_ERROR = {"status": 500, "body": {"error": {"message": "boom", "code": 2}}}
 
