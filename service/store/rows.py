@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import enum
 import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -50,6 +51,21 @@ class Message:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class MessageClaim:
+    """A message locked for its decision, with its sender's profile when the rules may
+    answer it (`connected_user_id` None: unconnected, or not looked up)."""
+
+    id: str
+    sender_ig_id: str
+    is_echo: bool
+    source: str
+    processed: bool
+    handled_at: dt.datetime | None
+    deleted_at: dt.datetime | None
+    connected_user_id: uuid.UUID | None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class VerificationToken:
     token_hash: str
     ig_id: str
@@ -59,6 +75,23 @@ class VerificationToken:
     consumed_at: dt.datetime | None = None
     consumed_by_user_id: uuid.UUID | None = None
     released_messages: int | None = None
+
+
+class DMKind(enum.StrEnum):
+    """What a DM is (`outbound_messages.kind`)."""
+
+    ACKNOWLEDGEMENT = "acknowledgement"
+    VERIFICATION = "verification"
+    # Asked for through send-dm with a text of the caller's, or the confirmation on connecting.
+    CUSTOM = "custom"
+
+
+class DMStatus(enum.StrEnum):
+    """Where a DM is (`outbound_messages.status`): the spec's pending, sent, failed."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

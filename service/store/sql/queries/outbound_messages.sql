@@ -14,6 +14,38 @@ SELECT id, recipient_ig_id, kind, payload, status, attempts, retry_base, remote_
 FROM outbound_messages
 WHERE id = %(id)s;
 
+-- outbound_messages_get_pending_for_message --
+-- A message's DMs still pending: what its decision job has left to send.
+SELECT id, recipient_ig_id, kind, payload, status, attempts, retry_base, remote_message_id,
+       error, message_id, requeued_at, sending_attempt_id, sending_started_at, created_at,
+       updated_at
+FROM outbound_messages
+WHERE message_id = %(message_id)s AND status = 'pending'
+ORDER BY created_at;
+
+-- outbound_messages_sent_lately --
+-- What went to an account lately, for the decision of their message (their profile
+-- locked): whether they were acknowledged within `cooldown_seconds` (never, at 0), and
+-- whether a verification DM to them is under way: pending, or sent within
+-- `verification_resend_seconds` with a token still usable.
+SELECT (%(cooldown_seconds)s::float8 > 0 AND EXISTS (
+           SELECT 1 FROM outbound_messages
+           WHERE recipient_ig_id = %(ig_id)s AND kind = 'acknowledgement'
+             AND created_at > now() - make_interval(secs => %(cooldown_seconds)s::float8)
+       )) AS acknowledged_recently,
+       EXISTS (
+           SELECT 1
+           FROM outbound_messages o
+           LEFT JOIN verification_tokens t ON t.created_by_event_id = o.message_id
+           WHERE o.recipient_ig_id = %(ig_id)s
+             AND o.kind = 'verification'
+             AND o.created_at
+                 > now() - make_interval(secs => %(verification_resend_seconds)s::float8)
+             AND (o.status = 'pending'
+                  OR (o.status = 'sent' AND t.token_hash IS NOT NULL
+                      AND NOT t.consumed AND t.expires_at > now()))
+       ) AS verification_under_way;
+
 -- outbound_messages_begin_attempt --
 -- The recovery point, committed before a Graph API call: count the attempt and mark it in
 -- flight. Nothing while the account `scoped_id` is held by a rate limit (`hold_seconds`
