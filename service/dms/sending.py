@@ -63,7 +63,7 @@ from service.instagram import (
 from service.operations import access_token
 from service.store import outbound_messages, send_buckets
 from service.store import verification_tokens as token_store
-from service.store.rows import OutboundMessage
+from service.store.rows import DMKind, DMStatus, OutboundMessage
 
 # How the error of a DM whose delivery is unknown begins: `retry-failed` leaves those out
 # unless asked, as a new attempt may send the user a second copy.
@@ -122,7 +122,7 @@ async def take_turn(rt: Runtime, dm: OutboundMessage) -> None:
     s = rt.settings
     if s.graph_send_rate <= 0:
         return
-    verification = dm.kind == "verification"
+    verification = dm.kind is DMKind.VERIFICATION
     async with rt.pool.connection() as conn:
         took = await send_buckets.take(
             conn,
@@ -158,12 +158,12 @@ async def send_outbound(rt: Runtime, outbound_id: uuid.UUID) -> OutboundMessage 
 async def send_pending(rt: Runtime, dm: OutboundMessage) -> OutboundMessage | None:
     """`send_outbound` for a row already read (the one the processing just created).
     Every condition on the row is checked again by the statement that begins the call."""
-    if dm.status != "pending":
+    if dm.status is not DMStatus.PENDING:
         return dm
     if dm.sending_attempt_id is not None and _calls(dm) > rt.settings.send_max_retries:
         return await _settle_without_call(rt, dm, INTERRUPTED)
     text, token = dm.payload["text"], None
-    if dm.kind == "verification" and dm.message_id is not None:
+    if dm.kind is DMKind.VERIFICATION and dm.message_id is not None:
         # Minted here, stored only by the statement that begins the call (`call_and_record`):
         # a runner that may not call changes nothing, so the link of a DM already in flight
         # keeps naming a stored token.
@@ -235,7 +235,7 @@ async def call_and_record(
         raise RetryLater(hold.rate_limit_seconds, "the account is over a Graph API rate limit")
     if began is None:
         return await _in_flight_or_settled(rt, dm)
-    status, remote_id, error, retry, limited, refund = "sent", None, None, 0.0, False, False
+    status, remote_id, error, retry, limited, refund = DMStatus.SENT, None, None, 0.0, False, False
     try:
         with metrics.GRAPH_LATENCY.time():
             result = await rt.graph.send_text(dm.recipient_ig_id, text)
@@ -247,18 +247,18 @@ async def call_and_record(
         error = describe(exc)
         retry = retry_delay(s, _calls(began), exc.retry_after)
         limited = isinstance(exc, RateLimitedError)
-        status = "failed" if _calls(began) > s.send_max_retries else "pending"
+        status = DMStatus.FAILED if _calls(began) > s.send_max_retries else DMStatus.PENDING
     except InvalidAccessTokenError as exc:
         error = describe(exc)
         if exc.token_digest is None:  # a token that no one can replace without a restart
-            status = "failed"
+            status = DMStatus.FAILED
         else:
             # Not this DM's fault: hold the account's sends until a new token is stored,
             # and give this one its attempt back.
             await access_token.mark_invalid(rt.pool, s.instagram_scoped_id, exc)
-            status, retry, refund = "pending", s.token_hold_recheck_seconds, True
+            status, retry, refund = DMStatus.PENDING, s.token_hold_recheck_seconds, True
     except PermanentGraphError as exc:
-        status, error = "failed", describe(exc)
+        status, error = DMStatus.FAILED, describe(exc)
     metrics.DMS.labels(dm.kind, metrics.DM_RESULTS[status]).inc()
     give_up = time.monotonic() + RECORD_RETRY_SECONDS
     while True:
@@ -284,7 +284,7 @@ async def call_and_record(
             if time.monotonic() > give_up:
                 raise
             await asyncio.sleep(RECORD_PAUSE_SECONDS)
-    if status == "pending":
+    if status is DMStatus.PENDING:
         raise (TokenHeld if refund else RetryLater)(retry, error or "")
     return row
 
@@ -305,7 +305,7 @@ async def _begin_attempt(
 
 
 def _failed_for_window(dm: OutboundMessage, row: OutboundMessage | None) -> OutboundMessage | None:
-    metrics.DMS.labels(dm.kind, metrics.DM_RESULTS["failed"]).inc()
+    metrics.DMS.labels(dm.kind, metrics.DM_RESULTS[DMStatus.FAILED]).inc()
     return row
 
 
@@ -321,7 +321,7 @@ async def _settle_without_call(
         row = await outbound_messages.record_attempt(
             conn,
             dm.id,
-            status="failed",
+            status=DMStatus.FAILED,
             attempt_id=None,
             lease_seconds=attempt_lease_seconds(rt.settings),
             error=error,
@@ -333,7 +333,7 @@ async def _in_flight_or_settled(rt: Runtime, dm: OutboundMessage) -> OutboundMes
     """The row when it is settled; RetryLater while another attempt may be in flight."""
     async with rt.pool.connection() as conn:
         row = await outbound_messages.get(conn, dm.id)
-    if row is not None and row.status == "pending":
+    if row is not None and row.status is DMStatus.PENDING:
         raise RetryLater(attempt_lease_seconds(rt.settings), "another attempt is in flight")
     return row
 

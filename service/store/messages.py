@@ -17,8 +17,8 @@ from service.store.queries import fetch_one, fetch_row, query
 from service.store.rows import DMKind, MessageClaim, OutboundMessage, from_row
 
 _INGEST = query("messages_ingest")
-_CLAIM = query("messages_claim")
-_RECORD_DECISION = query("messages_record_decision")
+_CLAIM = query("messages_claim", returns=MessageClaim)
+_RECORD_DECISION = query("messages_record_decision", returns=OutboundMessage)
 _REOPEN = query("messages_reopen")
 _RELEASE = query("messages_release")
 _UNSEND = query("messages_unsend")

@@ -12,15 +12,17 @@ from service.core.db import Connection
 from service.store.queries import fetch_one, fetch_row, query
 from service.store.rows import OutboundMessage, from_row
 
-_INSERT = query("outbound_messages_insert")
-_GET = query("outbound_messages_get")
-_GET_PENDING_FOR_MESSAGE = query("outbound_messages_get_pending_for_message")
+_INSERT = query("outbound_messages_insert", returns=OutboundMessage)
+_GET = query("outbound_messages_get", returns=OutboundMessage)
+_GET_PENDING_FOR_MESSAGE = query(
+    "outbound_messages_get_pending_for_message", returns=OutboundMessage
+)
 _SENT_LATELY = query("outbound_messages_sent_lately")
-_BEGIN_ATTEMPT = query("outbound_messages_begin_attempt")
-_REQUEUE_FAILED = query("outbound_messages_requeue_failed")
+_BEGIN_ATTEMPT = query("outbound_messages_begin_attempt", returns=OutboundMessage)
+_REQUEUE_FAILED = query("outbound_messages_requeue_failed", returns=OutboundMessage)
 _COUNT_FAILED_LEFT_OUT = query("outbound_messages_count_failed_left_out")
-_RECORD_ATTEMPT = query("outbound_messages_record_attempt")
-_FAIL_IF_WINDOW_CLOSED = query("outbound_messages_fail_if_window_closed")
+_RECORD_ATTEMPT = query("outbound_messages_record_attempt", returns=OutboundMessage)
+_FAIL_IF_WINDOW_CLOSED = query("outbound_messages_fail_if_window_closed", returns=OutboundMessage)
 _FAIL_ORPHANED = query("outbound_messages_fail_orphaned")
 _TOKEN_DMED_RECENTLY = query("outbound_messages_token_dmed_recently")
 

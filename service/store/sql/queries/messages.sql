@@ -22,7 +22,7 @@ WITH message AS (
     ON CONFLICT (ig_id) DO UPDATE SET updated_at = now()
     RETURNING connected_user_id
 )
-SELECT message.*, profile.connected_user_id
+SELECT {MessageClaim}
 FROM message LEFT JOIN profile ON true;
 
 -- messages_record_decision --
@@ -35,8 +35,7 @@ WITH dm AS (
     SELECT %(sender_ig_id)s, %(dm_kind)s, %(dm_payload)s, %(mid)s
     WHERE %(dm_kind)s::text IS NOT NULL
     ON CONFLICT (message_id, kind) WHERE message_id IS NOT NULL DO NOTHING
-    RETURNING id, recipient_ig_id, kind, payload, status, attempts, retry_base,
-              remote_message_id, error, message_id, sending_attempt_id, sending_started_at
+    RETURNING {OutboundMessage}
 ), queued AS (
     INSERT INTO phase3_queue (message_id, ig_id, connected_user_id)
     SELECT %(mid)s, %(sender_ig_id)s, %(connected_user_id)s
@@ -48,7 +47,7 @@ WITH dm AS (
     WHERE id = %(mid)s
     RETURNING extract(epoch FROM clock_timestamp() - created_at)::float8 AS latency_seconds
 )
-SELECT handled.latency_seconds, dm.*
+SELECT handled.latency_seconds, {dm.OutboundMessage}
 FROM handled LEFT JOIN dm ON true;
 
 -- messages_reopen --
