@@ -24,6 +24,7 @@ from service.core.errors import ServiceError
 from service.core.settings import Settings, SettingsError, load_dotenv_file
 from service.operations.thresholds import Thresholds, duration_argument
 from service.store.queries import MissingSQL
+from service.store.rows import DMKind
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,7 +107,7 @@ def _add_operations(commands) -> None:
     Thresholds.add_arguments(status)
     status.set_defaults(func=handlers.status)
     retry = commands.add_parser("retry-failed", help="re-queue failed DMs as new attempts")
-    retry.add_argument("--kind", choices=("verification", "acknowledgement", "custom"))
+    retry.add_argument("--kind", choices=tuple(DMKind))
     retry.add_argument(
         "--since",
         type=duration_argument,

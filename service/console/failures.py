@@ -18,11 +18,12 @@ import structlog
 from service.core.runtime import Runtime
 from service.operations import requeue
 from service.store import console as console_store
+from service.store.rows import DMKind
 from service.webhooks.forward import ForwardResult, forward_delivery
 
 log = structlog.get_logger("console")
 PAGE = 50
-KINDS = ("verification", "acknowledgement", "custom")
+KINDS = tuple(DMKind)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

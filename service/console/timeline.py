@@ -13,6 +13,7 @@ from typing import Any
 
 from service.core.runtime import Runtime
 from service.store import console as console_store
+from service.store.rows import DMStatus
 
 # Messages of a user per page (older ones by keyset), and their latest DMs shown.
 USER_MESSAGES_PAGE = 20
@@ -52,7 +53,7 @@ async def message(rt: Runtime, mid: str) -> dict[str, Any] | None:
         *(
             Step(dm["updated_at"], f"{dm['kind']} DM {dm['status']}", dm["error"] or "")
             for dm in dms
-            if dm["status"] != "pending"
+            if dm["status"] != DMStatus.PENDING
         ),
     ]
     if row["handled_at"]:

@@ -24,7 +24,7 @@ from service.dms import token_mint, window
 from service.dms.outcomes import Outcome
 from service.store import outbound_messages
 from service.store import verification_tokens as token_store
-from service.store.rows import OutboundMessage
+from service.store.rows import DMStatus, OutboundMessage
 
 RECORD_RETRY_SECONDS = 10
 RECORD_PAUSE_SECONDS = 0.5
@@ -133,7 +133,7 @@ async def settle_without_call(
         row = await outbound_messages.record_attempt(
             conn,
             dm.id,
-            status="failed",
+            status=DMStatus.FAILED,
             attempt_id=None,
             lease_seconds=attempt_lease_seconds(rt.settings),
             error=error,
@@ -145,7 +145,7 @@ async def in_flight_or_settled(rt: Runtime, dm: OutboundMessage) -> OutboundMess
     """The row when it is settled; RetryLater while another attempt may be in flight."""
     async with rt.pool.connection() as conn:
         row = await outbound_messages.get(conn, dm.id)
-    if row is not None and row.status == "pending":
+    if row is not None and row.status is DMStatus.PENDING:
         raise RetryLater(attempt_lease_seconds(rt.settings), "another attempt is in flight")
     return row
 

@@ -20,6 +20,7 @@ from service.instagram import (
     SendResult,
     TransientGraphError,
 )
+from service.store.rows import DMStatus
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Outcome:
     the account for `retry_seconds`. `refused_token`: the access token was refused; the
     account's sends wait for another one, and this call is not counted against the DM."""
 
-    status: str
+    status: DMStatus
     error: str | None = None
     remote_message_id: str | None = None
     retry_seconds: float = 0.0
@@ -40,14 +41,14 @@ class Outcome:
 def outcome_of(settings: Settings, calls: int, answer: SendResult | GraphError) -> Outcome:
     """The outcome of call number `calls` (counted since the DM was last queued)."""
     if isinstance(answer, SendResult):
-        return Outcome("sent", remote_message_id=answer.message_id)
+        return Outcome(DMStatus.SENT, remote_message_id=answer.message_id)
     error = describe(answer)
     if isinstance(answer, DeliveredWithError):
         # Meta says it sent the DM despite the error: resending would duplicate it.
-        return Outcome("sent", error=error)
+        return Outcome(DMStatus.SENT, error=error)
     if isinstance(answer, TransientGraphError):
         retry = retry_delay(settings, calls, answer.retry_after)
-        status = "failed" if calls > settings.send_max_retries else "pending"
+        status = DMStatus.FAILED if calls > settings.send_max_retries else DMStatus.PENDING
         limited = isinstance(answer, RateLimitedError)
         return Outcome(status, error, retry_seconds=retry, holds_account=limited)
     if isinstance(answer, InvalidAccessTokenError) and answer.token_digest is not None:
@@ -55,8 +56,8 @@ def outcome_of(settings: Settings, calls: int, answer: SendResult | GraphError) 
         # attempt back. (A token without a digest is one no one can replace without a
         # restart: the DM fails.)
         recheck = settings.token_hold_recheck_seconds
-        return Outcome("pending", error, retry_seconds=recheck, refused_token=answer)
-    return Outcome("failed", error)
+        return Outcome(DMStatus.PENDING, error, retry_seconds=recheck, refused_token=answer)
+    return Outcome(DMStatus.FAILED, error)
 
 
 def retry_delay(settings: Settings, attempt: int, retry_after: float | None) -> float:

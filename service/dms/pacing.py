@@ -14,7 +14,7 @@ from service.core.jobs import RetryLater
 from service.core.runtime import Runtime
 from service.core.settings import Settings
 from service.store import send_buckets
-from service.store.rows import OutboundMessage
+from service.store.rows import DMKind, OutboundMessage
 
 # The job priority of a verification DM's send waiting its turn: among the jobs due at
 # once, procrastinate runs it before the acknowledgements (priority 0).
@@ -35,7 +35,7 @@ async def take_turn(rt: Runtime, dm: OutboundMessage) -> None:
     s = rt.settings
     if s.graph_send_rate <= 0:
         return
-    verification = dm.kind == "verification"
+    verification = dm.kind is DMKind.VERIFICATION
     async with rt.pool.connection() as conn:
         took = await send_buckets.take(
             conn,

@@ -25,7 +25,7 @@ from service.dms import idempotency, sending, texts, window
 from service.dms.token_mint import hash_token, mint
 from service.store import graph_rate_limits, idempotency_keys, instagram_profiles, outbound_messages
 from service.store import verification_tokens as token_store
-from service.store.rows import OutboundMessage, VerificationToken
+from service.store.rows import DMKind, DMStatus, OutboundMessage, VerificationToken
 
 log = structlog.get_logger("dms")
 
@@ -71,7 +71,7 @@ async def send_verification_dm(rt: Runtime, *, ig_id: str, token_plain: str) -> 
         dm = await outbound_messages.insert(
             conn,
             recipient_ig_id=ig_id,
-            kind="verification",
+            kind=DMKind.VERIFICATION,
             payload={"text": text, "token_hash": token_hash},
         )
         assert dm is not None  # without a message_id, an insert has nothing to conflict with
@@ -108,7 +108,7 @@ async def _give_up(rt: Runtime, dm: OutboundMessage) -> OutboundMessage:
         failed = await outbound_messages.record_attempt(
             conn,
             dm.id,
-            status="failed",
+            status=DMStatus.FAILED,
             attempt_id=None,
             lease_seconds=sending.attempt_lease_seconds(rt.settings),
             error=f"{dm.error}; {OUT_OF_TIME}" if dm.error else OUT_OF_TIME,
@@ -180,7 +180,7 @@ async def wait_for_outcome(rt: Runtime, dm: OutboundMessage, seconds: float) -> 
     failed: it is recorded and its job will send it, so the caller hears "pending"."""
     deadline = time.monotonic() + seconds
     pauses = backoff.waits(base=0.01, cap=0.2)
-    while dm.status == "pending" and time.monotonic() < deadline:
+    while dm.status is DMStatus.PENDING and time.monotonic() < deadline:
         await asyncio.sleep(next(pauses))
         try:
             async with rt.pool.connection() as conn:

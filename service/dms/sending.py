@@ -49,7 +49,7 @@ from service.dms.attempts import attempt_lease_seconds
 from service.dms.outcomes import Outcome, outcome_of
 from service.instagram import GraphError, SendResult
 from service.store import outbound_messages
-from service.store.rows import OutboundMessage
+from service.store.rows import DMKind, DMStatus, OutboundMessage
 
 # How the error of a DM whose delivery is unknown begins: `retry-failed` leaves those out
 # unless asked, as a new attempt may send the user a second copy.
@@ -87,12 +87,12 @@ async def send_outbound(rt: Runtime, outbound_id: uuid.UUID) -> OutboundMessage 
 async def send_pending(rt: Runtime, dm: OutboundMessage) -> OutboundMessage | None:
     """`send_outbound` for a row already read (the one the processing just created).
     Every condition on the row is checked again by the statement that begins the call."""
-    if dm.status != "pending":
+    if dm.status is not DMStatus.PENDING:
         return dm
     if dm.sending_attempt_id is not None and attempts.calls(dm) > rt.settings.send_max_retries:
         return await attempts.settle_without_call(rt, dm, INTERRUPTED)
     text, token = dm.payload["text"], None
-    if dm.kind == "verification" and dm.message_id is not None:
+    if dm.kind is DMKind.VERIFICATION and dm.message_id is not None:
         # Minted here, stored only by the statement that begins the call (`attempts.begin`):
         # a runner that may not call changes nothing, so the link of a DM already in flight
         # keeps naming a stored token.
@@ -177,12 +177,12 @@ async def _call(rt: Runtime, dm: OutboundMessage, text: str) -> SendResult | Gra
 
 def _next(outcome: Outcome, row: OutboundMessage | None) -> OutboundMessage | None:
     """The recorded row when the DM is settled; else the wait before its next call."""
-    if outcome.status != "pending":
+    if outcome.status is not DMStatus.PENDING:
         return row
     waiting = TokenHeld if outcome.refused_token is not None else RetryLater
     raise waiting(outcome.retry_seconds, outcome.error or "")
 
 
 def _failed_for_window(dm: OutboundMessage, row: OutboundMessage | None) -> OutboundMessage | None:
-    metrics.DMS.labels(dm.kind, metrics.DM_RESULTS["failed"]).inc()
+    metrics.DMS.labels(dm.kind, metrics.DM_RESULTS[DMStatus.FAILED]).inc()
     return row

@@ -33,7 +33,7 @@ from service.messages import edits
 from service.messages.group_commit import IngestGroups
 from service.messages.inbound import IngestEventRequest
 from service.messages.ingestion import ingest_events
-from service.store.rows import OutboundMessage
+from service.store.rows import DMStatus, OutboundMessage
 
 ACCEPTED = IngestEventResponse(success=True, message="Event accepted for processing")
 EDIT_ACCEPTED = IngestEventResponse(success=True, message="Edit accepted")
@@ -175,18 +175,20 @@ class InternalController(Controller):
 
 
 def _dm_response(dm: OutboundMessage) -> Response[SendDmResponse]:
-    if dm.status == "sent":
+    if dm.status is DMStatus.SENT:
         return Response(
             SendDmResponse(
                 success=True, outbound_message_id=dm.id, remote_message_id=dm.remote_message_id
             )
         )
-    if dm.status == "pending":
+    if dm.status is DMStatus.PENDING:
         return Response(
-            SendDmResponse(success=True, outbound_message_id=dm.id, status="pending"),
+            SendDmResponse(success=True, outbound_message_id=dm.id, status=DMStatus.PENDING),
             status_code=HTTP_202_ACCEPTED,
         )
     return Response(
-        SendDmResponse(success=False, outbound_message_id=dm.id, status="failed", error=dm.error),
+        SendDmResponse(
+            success=False, outbound_message_id=dm.id, status=DMStatus.FAILED, error=dm.error
+        ),
         status_code=422,
     )

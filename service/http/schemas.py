@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
 from service.messages.inbound import Id, IngestEventRequest, Text
-
-DmKind = Literal["verification", "acknowledgement", "custom"]
+from service.store.rows import DMKind
 
 
 class IngestEventResponse(msgspec.Struct):
@@ -74,7 +73,7 @@ class VerifyResponse(msgspec.Struct, kw_only=True):
 class SendDmRequest(msgspec.Struct, kw_only=True):
     ig_id: Id
     message_text: Text
-    kind: DmKind = "custom"
+    kind: DMKind = DMKind.CUSTOM
 
 
 class SendDmResponse(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -20,7 +20,7 @@ from service.core.runtime import Runtime
 from service.dms.token_mint import hash_token
 from service.store import instagram_profiles, messages, outbound_messages
 from service.store import verification_tokens as token_store
-from service.store.rows import VerificationToken
+from service.store.rows import DMKind, VerificationToken
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +73,7 @@ async def connect_in(rt: Runtime, conn: Connection, *, ig_id: str, user_id: uuid
     if rt.settings.connected_dm_text:
         text = rt.settings.connected_dm_text.replace("{count}", str(released))
         dm = await outbound_messages.insert(
-            conn, recipient_ig_id=ig_id, kind="custom", payload={"text": text}
+            conn, recipient_ig_id=ig_id, kind=DMKind.CUSTOM, payload={"text": text}
         )
         assert dm is not None  # without a message_id, an insert has nothing to conflict with
         await jobs.defer_send_outbound(rt.jobs, conn, dm.id)

@@ -1,11 +1,9 @@
 """What happens to an inbound message once stored: the decision for its sender, then the DM.
 
-Unconnected sender: a verification DM (unless one is already under way). Connected
-sender: an acknowledgement DM, a Phase 3 queue row and `processed = true`. A postback (an
-ice breaker or a button tap) is answered the same way, but holds no reel or post, so it
-never reaches Phase 3. The decision is one statement; running it twice changes nothing.
-Echoes of our own DMs, standby messages (another app controls the conversation) and
-messages unsent before their processing are recorded and never answered.
+The rules are `service.messages.decision`'s; here they meet the store, in one transaction:
+lock the message (and its sender's profile, when the message may be answered), read what
+went to the sender lately when the rules need it, and record the decision. Running it
+twice changes nothing.
 
 The DM the decision created is then sent by the same job (`service.dms.sending`, with its
 recovery point), so a message costs one job, not two. The job is the DM's guarantee: a
@@ -16,29 +14,15 @@ and goes on with its pending DMs, as does a job rescued from a dead worker.
 from __future__ import annotations
 
 import dataclasses
-import enum
 
 from service.core import metrics
+from service.core.db import Connection
 from service.core.runtime import Runtime
 from service.dms import sending, texts
-from service.store import messages
-from service.store.rows import OutboundMessage
-
-
-class Outcome(enum.StrEnum):
-    MISSING = "missing"
-    ALREADY_HANDLED = "already_handled"
-    ECHO = "echo"
-    STANDBY = "standby"
-    UNSENT = "unsent"
-    VERIFICATION_QUEUED = "verification_queued"
-    VERIFICATION_SUPPRESSED = "verification_suppressed"
-    ACKNOWLEDGED = "acknowledged"
-
-
-# What the decision answers, without deciding, for an unconnected sender when it was not
-# given the verification DM's text.
-_UNCONNECTED = "unconnected"
+from service.messages import decision
+from service.messages.decision import Outcome
+from service.store import messages, outbound_messages
+from service.store.rows import DMKind, MessageClaim, OutboundMessage
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,29 +44,62 @@ async def process_message(rt: Runtime, mid: str) -> Processed:
 
 
 async def decide(rt: Runtime, mid: str) -> tuple[Outcome, list[OutboundMessage]]:
-    """The decision, one statement (`messages.decide`); returns it with the message's DMs
-    left to send. An unconnected sender's verification DM names them, so its text is made
-    once the first statement has said who they are, and the second decides again."""
-    s = rt.settings
-    async with rt.pool.connection() as conn:
-        decision = await messages.decide(
-            conn,
-            mid,
-            acknowledgement=texts.ACKNOWLEDGEMENT,
-            cooldown_seconds=s.ack_cooldown_seconds,
-        )
-        if decision.outcome == _UNCONNECTED:
-            assert decision.sender_ig_id is not None
-            decision = await messages.decide(
+    """The decision's transaction; returns it with the message's DMs left to send."""
+    async with rt.pool.connection() as conn, conn.transaction():
+        message = await messages.claim(conn, mid)
+        if message is None:
+            return Outcome.MISSING, []
+        decided = decision.decide(await _facts(rt, conn, message))
+        dm = None
+        if decided.outcome is not Outcome.ALREADY_HANDLED:
+            recorded = await messages.record_decision(
                 conn,
-                mid,
-                acknowledgement=texts.ACKNOWLEDGEMENT,
-                cooldown_seconds=s.ack_cooldown_seconds,
-                verification=texts.verification_redacted(
-                    verify_url_base=s.verify_url_base, ig_id=decision.sender_ig_id
-                ),
-                verification_resend_seconds=s.verification_resend_seconds,
+                message,
+                dm_kind=decided.dm,
+                dm_text=_text(rt, decided.dm, message.sender_ig_id),
+                to_phase3=decided.to_phase3,
             )
-    if decision.latency_seconds is not None:
-        metrics.INGEST_LATENCY.observe(decision.latency_seconds)
-    return Outcome(decision.outcome), decision.dms
+            metrics.INGEST_LATENCY.observe(recorded.latency_seconds)
+            dm = recorded.dm
+        if dm is not None:
+            return decided.outcome, [dm]
+        if decided.outcome in decision.OWES_NO_DM:
+            return decided.outcome, []
+        # A replayed message may find its DM of this kind already there, still pending.
+        return decided.outcome, await outbound_messages.pending_for_message(conn, mid)
+
+
+async def _facts(rt: Runtime, conn: Connection, message: MessageClaim) -> decision.Facts:
+    s = rt.settings
+    facts = decision.Facts(
+        handled=message.handled_at is not None,
+        unsent=message.deleted_at is not None,
+        is_echo=message.is_echo,
+        source=message.source,
+        processed=message.processed,
+        connected=message.connected_user_id is not None,
+    )
+    # What went to the sender lately matters only for a message to answer, and for a
+    # connected sender only with a cooldown (none by default: no round trip for it).
+    if decision.unanswered(facts) is not None or (facts.connected and s.ack_cooldown_seconds <= 0):
+        return facts
+    lately = await outbound_messages.sent_lately(
+        conn,
+        message.sender_ig_id,
+        cooldown_seconds=s.ack_cooldown_seconds,
+        verification_resend_seconds=s.verification_resend_seconds,
+    )
+    return dataclasses.replace(
+        facts,
+        acknowledged_recently=lately.acknowledged_recently,
+        verification_under_way=lately.verification_under_way,
+    )
+
+
+def _text(rt: Runtime, kind: DMKind | None, ig_id: str) -> str | None:
+    if kind is DMKind.ACKNOWLEDGEMENT:
+        return texts.ACKNOWLEDGEMENT
+    if kind is DMKind.VERIFICATION:
+        # The token is minted right before the send: the row keeps the text without it.
+        return texts.verification_redacted(verify_url_base=rt.settings.verify_url_base, ig_id=ig_id)
+    return None

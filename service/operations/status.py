@@ -15,6 +15,7 @@ from service.core.db import Connection
 from service.core.settings import Settings
 from service.operations.thresholds import Thresholds
 from service.store import status_report as status_store
+from service.store.rows import DMStatus
 
 # The checks, each healthy while its value is at most its limit.
 STALLED_JOBS = "stalled_jobs"
@@ -82,7 +83,7 @@ def _checks(reports: dict[str, Any], t: Thresholds) -> list[dict[str, Any]]:
         ),
         default=0,
     )
-    failed_rows = [row for row in reports["outbound"] if row["status"] == "failed"]
+    failed_rows = [row for row in reports["outbound"] if row["status"] == DMStatus.FAILED]
     window_closed = sum(row["window_closed"] for row in failed_rows)
     failed = sum(row["dms"] for row in failed_rows) - window_closed
     deliveries = {row["status"]: row for row in reports["deliveries"]}

@@ -8,7 +8,7 @@ from service.core.db import Connection
 from service.store.queries import fetch_one, query
 from service.store.rows import StoredAccessToken, from_row
 
-_GET = query("graph_access_tokens_get")
+_GET = query("graph_access_tokens_get", returns=StoredAccessToken)
 _SEED = query("graph_access_tokens_seed")
 _SET = query("graph_access_tokens_set")
 _REFRESHED = query("graph_access_tokens_refreshed")

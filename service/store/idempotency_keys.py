@@ -8,8 +8,8 @@ from service.core.db import Connection
 from service.store.queries import fetch_one, fetch_row, query
 from service.store.rows import IdempotencyKey, from_row
 
-_INSERT = query("idempotency_keys_insert")
-_GET = query("idempotency_keys_get")
+_INSERT = query("idempotency_keys_insert", returns=IdempotencyKey)
+_GET = query("idempotency_keys_get", returns=IdempotencyKey)
 _PURGE = query("idempotency_keys_purge")
 
 

@@ -9,8 +9,8 @@ from service.core.db import Connection
 from service.store.queries import fetch_row, query
 from service.store.rows import InstagramProfile, from_row
 
-_UPSERT = query("instagram_profiles_upsert")
-_CONNECT = query("instagram_profiles_connect")
+_UPSERT = query("instagram_profiles_upsert", returns=InstagramProfile)
+_CONNECT = query("instagram_profiles_connect", returns=InstagramProfile)
 _RECORD_INBOUND = query("instagram_profiles_record_inbound")
 
 

@@ -13,10 +13,11 @@ from psycopg.types.json import Jsonb
 from service.core.db import Connection
 from service.store.inbound_event import InboundEvent
 from service.store.queries import fetch_one, fetch_row, query
-from service.store.rows import OutboundMessage, from_row
+from service.store.rows import DMKind, MessageClaim, OutboundMessage, from_row
 
 _INGEST = query("messages_ingest")
-_DECIDE = query("messages_decide")
+_CLAIM = query("messages_claim", returns=MessageClaim)
+_RECORD_DECISION = query("messages_record_decision", returns=OutboundMessage)
 _REOPEN = query("messages_reopen")
 _RELEASE = query("messages_release")
 _UNSEND = query("messages_unsend")
@@ -39,49 +40,47 @@ async def ingest(
     return row["new_mids"] or []
 
 
+async def claim(conn: Connection, mid: str) -> MessageClaim | None:
+    """Lock the message for its decision and, when it may be answered, find or create and
+    lock its sender's profile; None when the mid is unknown. Within a transaction: the
+    locks last until the decision is recorded."""
+    row = await fetch_one(conn, _CLAIM, {"mid": mid})
+    return None if row is None else from_row(MessageClaim, row)
+
+
 @dataclasses.dataclass(frozen=True)
-class Decision:
-    """What `decide` did: its outcome (`messages_decide`'s), the seconds from the message's
-    storing to its handling (None when this call did not handle it), the message's sender
-    (None when the mid is unknown) and the DMs the message still owes."""
+class Recorded:
+    """What `record_decision` did: the seconds from the message's storing to its handling,
+    and the DM it created (None when it created none)."""
 
-    outcome: str
-    latency_seconds: float | None
-    sender_ig_id: str | None
-    dms: list[OutboundMessage]
+    latency_seconds: float
+    dm: OutboundMessage | None
 
 
-async def decide(
+async def record_decision(
     conn: Connection,
-    mid: str,
+    message: MessageClaim,
     *,
-    acknowledgement: str,
-    cooldown_seconds: float,
-    verification: str | None = None,
-    verification_resend_seconds: float = 0.0,
-) -> Decision:
-    """Decide the message's processing in one statement (autocommit is enough): handled, or
-    answered with an acknowledgement (connected sender) or a verification DM (with
-    `verification`, the DM's text; without it, an unconnected sender is `unconnected`
-    and nothing changes)."""
-    cur = await conn.execute(
-        _DECIDE,
+    dm_kind: DMKind | None,
+    dm_text: str | None,
+    to_phase3: bool,
+) -> Recorded:
+    """Record the message's decision: its DM of `dm_kind` with `dm_text` (none when the
+    message has one of this kind), its Phase 3 row when `to_phase3`, and handled."""
+    row = await fetch_row(
+        conn,
+        _RECORD_DECISION,
         {
-            "mid": mid,
-            "acknowledgement_payload": Jsonb({"text": acknowledgement}),
-            "cooldown_seconds": cooldown_seconds,
-            "verification_payload": None if verification is None else Jsonb({"text": verification}),
-            "verification_resend_seconds": verification_resend_seconds,
+            "mid": message.id,
+            "sender_ig_id": message.sender_ig_id,
+            "connected_user_id": message.connected_user_id,
+            "dm_kind": dm_kind,
+            "dm_payload": None if dm_text is None else Jsonb({"text": dm_text}),
+            "to_phase3": to_phase3,
         },
     )
-    rows = await cur.fetchall()
-    first = rows[0]
-    return Decision(
-        outcome=first["outcome"],
-        latency_seconds=first["latency_seconds"],
-        sender_ig_id=first["sender_ig_id"],
-        dms=[from_row(OutboundMessage, row) for row in rows if row["id"] is not None],
-    )
+    dm = None if row["id"] is None else from_row(OutboundMessage, row)
+    return Recorded(latency_seconds=row["latency_seconds"], dm=dm)
 
 
 async def reopen(conn: Connection, mid: str) -> bool:

@@ -12,13 +12,17 @@ from service.core.db import Connection
 from service.store.queries import fetch_one, fetch_row, query
 from service.store.rows import OutboundMessage, from_row
 
-_INSERT = query("outbound_messages_insert")
-_GET = query("outbound_messages_get")
-_BEGIN_ATTEMPT = query("outbound_messages_begin_attempt")
-_REQUEUE_FAILED = query("outbound_messages_requeue_failed")
+_INSERT = query("outbound_messages_insert", returns=OutboundMessage)
+_GET = query("outbound_messages_get", returns=OutboundMessage)
+_GET_PENDING_FOR_MESSAGE = query(
+    "outbound_messages_get_pending_for_message", returns=OutboundMessage
+)
+_SENT_LATELY = query("outbound_messages_sent_lately")
+_BEGIN_ATTEMPT = query("outbound_messages_begin_attempt", returns=OutboundMessage)
+_REQUEUE_FAILED = query("outbound_messages_requeue_failed", returns=OutboundMessage)
 _COUNT_FAILED_LEFT_OUT = query("outbound_messages_count_failed_left_out")
-_RECORD_ATTEMPT = query("outbound_messages_record_attempt")
-_FAIL_IF_WINDOW_CLOSED = query("outbound_messages_fail_if_window_closed")
+_RECORD_ATTEMPT = query("outbound_messages_record_attempt", returns=OutboundMessage)
+_FAIL_IF_WINDOW_CLOSED = query("outbound_messages_fail_if_window_closed", returns=OutboundMessage)
 _FAIL_ORPHANED = query("outbound_messages_fail_orphaned")
 _TOKEN_DMED_RECENTLY = query("outbound_messages_token_dmed_recently")
 
@@ -57,6 +61,41 @@ async def insert(
 async def get(conn: Connection, outbound_id: uuid.UUID) -> OutboundMessage | None:
     row = await fetch_one(conn, _GET, {"id": outbound_id})
     return None if row is None else from_row(OutboundMessage, row)
+
+
+async def pending_for_message(conn: Connection, message_id: str) -> list[OutboundMessage]:
+    """The message's DMs not yet sent or failed, oldest first."""
+    cur = await conn.execute(_GET_PENDING_FOR_MESSAGE, {"message_id": message_id})
+    return [from_row(OutboundMessage, row) for row in await cur.fetchall()]
+
+
+@dataclasses.dataclass(frozen=True)
+class SentLately:
+    """What went to an account lately, as the decision of their next message reads it."""
+
+    acknowledged_recently: bool
+    verification_under_way: bool
+
+
+async def sent_lately(
+    conn: Connection, ig_id: str, *, cooldown_seconds: float, verification_resend_seconds: float
+) -> SentLately:
+    """Whether `ig_id` was acknowledged within `cooldown_seconds` (never, at 0), and whether
+    a verification DM to them is under way (pending, or sent within
+    `verification_resend_seconds` with its token still usable)."""
+    row = await fetch_row(
+        conn,
+        _SENT_LATELY,
+        {
+            "ig_id": ig_id,
+            "cooldown_seconds": cooldown_seconds,
+            "verification_resend_seconds": verification_resend_seconds,
+        },
+    )
+    return SentLately(
+        acknowledged_recently=row["acknowledged_recently"],
+        verification_under_way=row["verification_under_way"],
+    )
 
 
 @dataclasses.dataclass(frozen=True)

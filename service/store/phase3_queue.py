@@ -17,7 +17,7 @@ from service.core.db import Connection
 from service.store.queries import fetch_row, query
 from service.store.rows import Phase3Item, from_row
 
-_CLAIM = query("phase3_queue_claim")
+_CLAIM = query("phase3_queue_claim", returns=Phase3Item)
 _EXTEND = query("phase3_queue_extend")
 _COMPLETE = query("phase3_queue_complete")
 _FAIL = query("phase3_queue_fail")

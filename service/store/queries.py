@@ -10,6 +10,11 @@ Store modules take their queries with `query(name)` when they are imported, so a
 missing from these files (or the files missing from the install) stops the process from
 starting, with one line that names it.
 
+A query whose rows are read into a row type of `service.store.rows` names that type's
+columns with `{TypeName}` (`{alias.TypeName}` to qualify them), written nowhere else, and
+is taken with `query(name, returns=TypeName)`: a query that does not name them stops the
+start in the same way, so a row type is never half-filled at run time.
+
 The files are package data, read through `importlib.resources`: an install that is a zip
 file (or any other loader) finds them as a checkout does.
 """
@@ -20,15 +25,20 @@ import re
 from collections.abc import Mapping
 from importlib import resources
 from importlib.resources.abc import Traversable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from psycopg.rows import DictRow
 
 from service.core.db import Connection
+from service.store.rows import ROW_TYPES, columns
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 SQL_DIR = resources.files("service.store") / "sql"
 QUERIES_DIR = SQL_DIR / "queries"
 _HEADER = re.compile(r"^-- ([a-z0-9_]+) --$", re.MULTILINE)
+_COLUMNS = re.compile(r"\{(?:([a-z_][a-z0-9_]*)\.)?([A-Za-z0-9]+)\}")
 
 
 class MissingSQL(LookupError):
@@ -36,12 +46,28 @@ class MissingSQL(LookupError):
 
 
 def parse(text: str) -> dict[str, str]:
-    """Split one file's text into {name: query}."""
+    """Split one file's text into {name: query}, as written (placeholders unexpanded)."""
     parts = _HEADER.split(text)
     queries: dict[str, str] = {}
     for name, body in zip(parts[1::2], parts[2::2], strict=True):
         queries[name] = body.strip()
     return queries
+
+
+def row_types_named(text: str) -> set[str]:
+    """The row types whose columns a query names with `{TypeName}`."""
+    return {match[2] for match in _COLUMNS.finditer(text)}
+
+
+def expand(text: str) -> str:
+    """The query with each `{TypeName}` replaced by that row type's columns."""
+
+    def listed(match: re.Match[str]) -> str:
+        if match[2] not in ROW_TYPES:
+            raise ValueError(f"no row type {match[2]!r} for {match[0]!r}")
+        return columns(ROW_TYPES[match[2]], match[1])
+
+    return _COLUMNS.sub(listed, text)
 
 
 def sql_files(directory: Traversable) -> list[Traversable]:
@@ -53,6 +79,7 @@ def sql_files(directory: Traversable) -> list[Traversable]:
 
 
 def load(directory: Traversable = QUERIES_DIR) -> dict[str, str]:
+    """{name: query} of the files of `directory`, as written."""
     queries: dict[str, str] = {}
     for path in sql_files(directory):
         for name, body in parse(path.read_text(encoding="utf-8")).items():
@@ -62,15 +89,20 @@ def load(directory: Traversable = QUERIES_DIR) -> dict[str, str]:
     return queries
 
 
-QUERIES = load()
+WRITTEN = load()
+QUERIES = {name: expand(text) for name, text in WRITTEN.items()}
 
 
-def query(name: str) -> str:
-    """The query `name`; taken at import, so that a missing one fails the start."""
+def query(name: str, *, returns: type[DataclassInstance] | None = None) -> str:
+    """The query `name`; taken at import, so that a missing one, or one that does not
+    name the columns of the row type it `returns`, fails the start."""
     try:
-        return QUERIES[name]
+        text = QUERIES[name]
     except KeyError:
         raise MissingSQL(f"no query {name!r} in {QUERIES_DIR}") from None
+    if returns is not None and returns.__name__ not in row_types_named(WRITTEN[name]):
+        raise MissingSQL(f"query {name!r} does not name the columns of {returns.__name__}")
+    return text
 
 
 async def fetch_one(conn: Connection, sql: str, params: Mapping[str, Any]) -> DictRow | None:

@@ -8,11 +8,11 @@ from service.core.db import Connection
 from service.store.queries import fetch_one, fetch_row, query
 from service.store.rows import VerificationToken, from_row
 
-_UPSERT_FOR_EVENT = query("verification_tokens_upsert_for_event")
-_INSERT_FOR_EVENT = query("verification_tokens_insert_for_event")
-_GET_FOR_EVENT = query("verification_tokens_get_for_event")
-_GET_LIVE = query("verification_tokens_get_live")
-_LOCK = query("verification_tokens_lock")
+_UPSERT_FOR_EVENT = query("verification_tokens_upsert_for_event", returns=VerificationToken)
+_INSERT_FOR_EVENT = query("verification_tokens_insert_for_event", returns=VerificationToken)
+_GET_FOR_EVENT = query("verification_tokens_get_for_event", returns=VerificationToken)
+_GET_LIVE = query("verification_tokens_get_live", returns=VerificationToken)
+_LOCK = query("verification_tokens_lock", returns=VerificationToken)
 _CONSUME = query("verification_tokens_consume")
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from service.core.db import Connection
 from service.store.queries import fetch_one, fetch_row, query
-from service.store.rows import WebhookDelivery, from_row
+from service.store.rows import StoredDelivery, WebhookDelivery, from_row
 
 _RELEASE_DIGEST = query("webhook_deliveries_release_digest")
 _INSERT = query("webhook_deliveries_insert")
 _GET_BY_DIGEST = query("webhook_deliveries_get_by_digest")
 _REQUEUE_FAILED = query("webhook_deliveries_requeue_failed")
-_GET = query("webhook_deliveries_get")
-_RECORD_ATTEMPT = query("webhook_deliveries_record_attempt")
+_GET = query("webhook_deliveries_get", returns=StoredDelivery)
+_RECORD_ATTEMPT = query("webhook_deliveries_record_attempt", returns=WebhookDelivery)
 _PURGE = query("webhook_deliveries_purge")
 _ORPHANED = query("webhook_deliveries_orphaned")
 
@@ -35,9 +35,9 @@ async def insert_once(
             return stored["id"], False
 
 
-async def get(conn: Connection, delivery_id: int) -> WebhookDelivery | None:
+async def get(conn: Connection, delivery_id: int) -> StoredDelivery | None:
     row = await fetch_one(conn, _GET, {"id": delivery_id})
-    return None if row is None else from_row(WebhookDelivery, row)
+    return None if row is None else from_row(StoredDelivery, row)
 
 
 async def record_attempt(

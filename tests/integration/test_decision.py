@@ -1,15 +1,18 @@
-"""The decision of a message's processing in one statement (`messages_decide`), and the
-closed-window refusal made by the statement that begins a send's attempt."""
+"""The decision of a message's processing, its rules (`service.messages.decision`) over the
+store's statements in one transaction, and the closed-window refusal made by the statement
+that begins a send's attempt."""
 
 from __future__ import annotations
 
 import uuid
 
+from prometheus_client import REGISTRY
+
 from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
 from service.dms import sending, texts, window
 from service.messages import processing
-from service.store import messages, outbound_messages
+from service.store import outbound_messages
 from tests.support import seed
 from tests.support.sends import insert_dm, row
 
@@ -32,26 +35,25 @@ def count(db, sql: str, *params) -> int:
     return db.execute(sql, params).fetchone()["n"]
 
 
-async def decide(env, mid: str, **kwargs) -> messages.Decision:
-    async with open_runtime(Settings.from_mapping(env)) as rt, rt.pool.connection() as conn:
-        return await messages.decide(
-            conn, mid, acknowledgement=texts.ACKNOWLEDGEMENT, cooldown_seconds=0.0, **kwargs
-        )
-
-
 async def process(env, mid: str) -> tuple[processing.Outcome, list]:
     async with open_runtime(Settings.from_mapping(env)) as rt:
         return await processing.decide(rt, mid)
 
 
+def latencies_observed() -> float:
+    """How many decisions `ingest_message_latency_seconds` has observed in this process."""
+    return REGISTRY.get_sample_value("ingest_message_latency_seconds_count") or 0.0
+
+
 async def test_a_connected_senders_message_is_acknowledged_queued_and_handled(env, db):
     user_id = seed.a_connected_sender(db, "fan-1")
     store_message(db, "m-1", "fan-1")
+    observed = latencies_observed()
 
-    decision = await decide(env, "m-1")
+    outcome, [dm] = await process(env, "m-1")
 
-    assert decision.outcome == "acknowledged" and decision.latency_seconds is not None
-    [dm] = decision.dms
+    assert outcome is processing.Outcome.ACKNOWLEDGED
+    assert latencies_observed() == observed + 1
     assert (dm.kind, dm.recipient_ig_id, dm.message_id, dm.status) == (
         "acknowledgement",
         "fan-1",
@@ -63,18 +65,19 @@ async def test_a_connected_senders_message_is_acknowledged_queued_and_handled(en
     queued = db.execute("SELECT ig_id, connected_user_id FROM phase3_queue").fetchall()
     assert queued == [{"ig_id": "fan-1", "connected_user_id": user_id}]
 
-    again = await decide(env, "m-1")
-    assert again.outcome == "already_handled" and again.latency_seconds is None
-    assert [d.id for d in again.dms] == [dm.id]
+    again, owed = await process(env, "m-1")
+    assert again is processing.Outcome.ALREADY_HANDLED
+    assert latencies_observed() == observed + 1
+    assert [d.id for d in owed] == [dm.id]
 
 
 async def test_a_connected_senders_postback_is_acknowledged_but_never_reaches_phase3(env, db):
     seed.a_connected_sender(db, "fan-2")
     store_message(db, "m-pb", "fan-2", source="postback")
 
-    decision = await decide(env, "m-pb")
+    outcome, owed = await process(env, "m-pb")
 
-    assert decision.outcome == "acknowledged" and len(decision.dms) == 1
+    assert outcome is processing.Outcome.ACKNOWLEDGED and len(owed) == 1
     assert message_row(db, "m-pb") == {"handled": True, "processed": False}
     assert count(db, "SELECT count(*) AS n FROM phase3_queue") == 0
 
@@ -83,32 +86,12 @@ async def test_within_the_cooldown_a_second_message_gets_no_acknowledgement(env,
     seed.a_connected_sender(db, "fan-3")
     store_message(db, "m-a", "fan-3")
     store_message(db, "m-b", "fan-3")
-    async with open_runtime(Settings.from_mapping(env)) as rt, rt.pool.connection() as conn:
-        first, second = [
-            await messages.decide(
-                conn, mid, acknowledgement=texts.ACKNOWLEDGEMENT, cooldown_seconds=60.0
-            )
-            for mid in ("m-a", "m-b")
-        ]
-    assert (first.outcome, len(first.dms)) == ("acknowledged", 1)
-    assert (second.outcome, second.dms) == ("acknowledged", [])
+    cooling = {**env, "ACK_COOLDOWN_SECONDS": "60"}
+    first, second = [await process(cooling, mid) for mid in ("m-a", "m-b")]
+    assert (first[0], len(first[1])) == (processing.Outcome.ACKNOWLEDGED, 1)
+    assert second == (processing.Outcome.ACKNOWLEDGED, [])
     assert message_row(db, "m-b") == {"handled": True, "processed": True}
     assert count(db, "SELECT count(*) AS n FROM phase3_queue") == 2
-
-
-async def test_an_unconnected_sender_is_named_and_nothing_changes_without_the_dms_text(env, db):
-    store_message(db, "m-new", "stranger")
-
-    decision = await decide(env, "m-new")
-
-    assert (decision.outcome, decision.sender_ig_id, decision.dms) == (
-        "unconnected",
-        "stranger",
-        [],
-    )
-    assert decision.latency_seconds is None
-    assert message_row(db, "m-new") == {"handled": False, "processed": False}
-    assert count(db, "SELECT count(*) AS n FROM outbound_messages") == 0
 
 
 async def test_an_unconnected_sender_is_asked_to_verify_once(env, db):

@@ -18,7 +18,7 @@ from service.store.queries import MissingSQL, query
 ROOT = Path(__file__).resolve().parents[2]
 STORE = Path(service.store.__file__).parent
 QUERY_FILES = queries.sql_files(queries.QUERIES_DIR)
-TAKEN = re.compile(r'\bquery\("([a-z0-9_]+)"\)')
+TAKEN = re.compile(r'\bquery\(\s*"([a-z0-9_]+)"')
 
 
 def store_sources() -> dict[str, str]:

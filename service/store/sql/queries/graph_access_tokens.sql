@@ -1,7 +1,6 @@
 -- graph_access_tokens_get --
 -- The account's stored access token (encrypted) and its lifecycle.
-SELECT scoped_id, token_ciphertext, token_digest, seed_digest, source, issued_at, expires_at,
-       refreshed_at, refresh_attempted_at, refresh_error, invalid_at, invalid_error, updated_at
+SELECT {StoredAccessToken}
 FROM graph_access_tokens
 WHERE scoped_id = %(scoped_id)s;
 

@@ -4,11 +4,11 @@
 INSERT INTO idempotency_keys (key_hash, request_hash, outbound_message_id)
 VALUES (%(key_hash)s, %(request_hash)s, %(outbound_message_id)s)
 ON CONFLICT (key_hash) DO NOTHING
-RETURNING key_hash, request_hash, outbound_message_id, created_at;
+RETURNING {IdempotencyKey};
 
 -- idempotency_keys_get --
 -- A key's request and the DM it made.
-SELECT key_hash, request_hash, outbound_message_id, created_at
+SELECT {IdempotencyKey}
 FROM idempotency_keys
 WHERE key_hash = %(key_hash)s;
 

@@ -4,7 +4,7 @@
 INSERT INTO instagram_profiles (ig_id)
 VALUES (%(ig_id)s)
 ON CONFLICT (ig_id) DO UPDATE SET updated_at = now()
-RETURNING ig_id, username, display_name, profile_pic_url, connected_user_id, connected_at;
+RETURNING {InstagramProfile};
 
 -- instagram_profiles_connect --
 -- Link an Instagram account to a Reeva user, creating either side as needed; linking it
@@ -23,7 +23,7 @@ SET connected_user_id = EXCLUDED.connected_user_id,
             THEN instagram_profiles.connected_at
         ELSE now()
     END
-RETURNING ig_id, username, display_name, profile_pic_url, connected_user_id, connected_at;
+RETURNING {InstagramProfile};
 
 -- instagram_profiles_record_inbound --
 -- The sender opened the messaging window at `at`: keep the later of that and what is known.

@@ -3,13 +3,52 @@
 -- one statement (`ingest_messages`, migration 0019); returns the new mids, NULL for none.
 SELECT ingest_messages(%(events)s::jsonb, %(queue)s, %(task)s) AS new_mids;
 
--- messages_decide --
--- Decide a message's processing in one statement (`messages_decide`, in the schema): one
--- row per DM it still owes, with the outcome; `verification_payload` NULL until the caller
--- knows the sender (outcome `unconnected`).
-SELECT *
-FROM messages_decide(%(mid)s, %(acknowledgement_payload)s::jsonb, %(cooldown_seconds)s::float8,
-                     %(verification_payload)s::jsonb, %(verification_resend_seconds)s::float8);
+-- messages_claim --
+-- Lock a message for its decision and, when the rules may answer it (not handled, not
+-- unsent, not an echo, not a standby message: `service.messages.decision.unanswered`), find
+-- or create its sender's profile, whose row lock serialises one sender's messages, so the
+-- checks of their recent DMs that follow see the previous one. `connected_user_id` is NULL
+-- when the sender is unconnected or the profile was not touched; no row when the message
+-- is unknown.
+WITH message AS (
+    SELECT id, sender_ig_id, is_echo, source, processed, handled_at, deleted_at
+    FROM messages
+    WHERE id = %(mid)s
+    FOR UPDATE
+), profile AS (
+    INSERT INTO instagram_profiles (ig_id)
+    SELECT sender_ig_id FROM message
+    WHERE handled_at IS NULL AND deleted_at IS NULL AND NOT is_echo AND source <> 'standby'
+    ON CONFLICT (ig_id) DO UPDATE SET updated_at = now()
+    RETURNING connected_user_id
+)
+SELECT {MessageClaim}
+FROM message LEFT JOIN profile ON true;
+
+-- messages_record_decision --
+-- Record a message's decision: the DM of `dm_kind` (none when NULL, or when the message
+-- already has one of this kind), its Phase 3 row when `to_phase3` (once), and handled, with
+-- `processed` when it went to Phase 3. Returns how long the message took from being stored
+-- to being handled, and the DM's columns when it was created, else NULLs.
+WITH dm AS (
+    INSERT INTO outbound_messages (recipient_ig_id, kind, payload, message_id)
+    SELECT %(sender_ig_id)s, %(dm_kind)s, %(dm_payload)s, %(mid)s
+    WHERE %(dm_kind)s::text IS NOT NULL
+    ON CONFLICT (message_id, kind) WHERE message_id IS NOT NULL DO NOTHING
+    RETURNING {OutboundMessage}
+), queued AS (
+    INSERT INTO phase3_queue (message_id, ig_id, connected_user_id)
+    SELECT %(mid)s, %(sender_ig_id)s, %(connected_user_id)s
+    WHERE %(to_phase3)s
+    ON CONFLICT (message_id, kind) DO NOTHING
+), handled AS (
+    UPDATE messages
+    SET handled_at = now(), processed = processed OR %(to_phase3)s
+    WHERE id = %(mid)s
+    RETURNING extract(epoch FROM clock_timestamp() - created_at)::float8 AS latency_seconds
+)
+SELECT handled.latency_seconds, {dm.OutboundMessage}
+FROM handled LEFT JOIN dm ON true;
 
 -- messages_reopen --
 -- Let a message's processing run again (`ingest replay`). What the first run produced

@@ -3,16 +3,43 @@
 INSERT INTO outbound_messages (recipient_ig_id, kind, payload, message_id)
 VALUES (%(recipient_ig_id)s, %(kind)s, %(payload)s, %(message_id)s)
 ON CONFLICT (message_id, kind) WHERE message_id IS NOT NULL DO NOTHING
-RETURNING id, recipient_ig_id, kind, payload, status, attempts, retry_base,
-          remote_message_id, error, message_id, sending_attempt_id, sending_started_at;
+RETURNING {OutboundMessage};
 
 -- outbound_messages_get --
 -- One DM's row.
-SELECT id, recipient_ig_id, kind, payload, status, attempts, retry_base, remote_message_id,
-       error, message_id, requeued_at, sending_attempt_id, sending_started_at, created_at,
-       updated_at
+SELECT {OutboundMessage}
 FROM outbound_messages
 WHERE id = %(id)s;
+
+-- outbound_messages_get_pending_for_message --
+-- A message's DMs still pending: what its decision job has left to send.
+SELECT {OutboundMessage}
+FROM outbound_messages
+WHERE message_id = %(message_id)s AND status = 'pending'
+ORDER BY created_at;
+
+-- outbound_messages_sent_lately --
+-- What went to an account lately, for the decision of their message (their profile
+-- locked): whether they were acknowledged within `cooldown_seconds` (never, at 0), and
+-- whether a verification DM to them is under way: pending, or sent within
+-- `verification_resend_seconds` with a token still usable.
+SELECT (%(cooldown_seconds)s::float8 > 0 AND EXISTS (
+           SELECT 1 FROM outbound_messages
+           WHERE recipient_ig_id = %(ig_id)s AND kind = 'acknowledgement'
+             AND created_at > now() - make_interval(secs => %(cooldown_seconds)s::float8)
+       )) AS acknowledged_recently,
+       EXISTS (
+           SELECT 1
+           FROM outbound_messages o
+           LEFT JOIN verification_tokens t ON t.created_by_event_id = o.message_id
+           WHERE o.recipient_ig_id = %(ig_id)s
+             AND o.kind = 'verification'
+             AND o.created_at
+                 > now() - make_interval(secs => %(verification_resend_seconds)s::float8)
+             AND (o.status = 'pending'
+                  OR (o.status = 'sent' AND t.token_hash IS NOT NULL
+                      AND NOT t.consumed AND t.expires_at > now()))
+       ) AS verification_under_way;
 
 -- outbound_messages_begin_attempt --
 -- The recovery point, committed before a Graph API call: count the attempt and mark it in
@@ -42,8 +69,7 @@ WITH hold AS (
            OR sending_started_at < now() - make_interval(secs => %(lease_seconds)s))
       AND messaging_window_closed(recipient_ig_id, message_id,
                                   make_interval(secs => %(window_seconds)s))
-    RETURNING id, recipient_ig_id, kind, payload, status, attempts, retry_base,
-              remote_message_id, error, message_id, sending_attempt_id, sending_started_at
+    RETURNING {OutboundMessage}
 ), began AS (
     UPDATE outbound_messages
     SET attempts = attempts + 1,
@@ -56,17 +82,14 @@ WITH hold AS (
            OR sending_started_at < now() - make_interval(secs => %(lease_seconds)s))
       AND NOT messaging_window_closed(recipient_ig_id, message_id,
                                       make_interval(secs => %(window_seconds)s))
-    RETURNING id, recipient_ig_id, kind, payload, status, attempts, retry_base,
-              remote_message_id, error, message_id, sending_attempt_id, sending_started_at
+    RETURNING {OutboundMessage}
 ), dm AS (
     SELECT false AS window_closed, began.* FROM began
     UNION ALL
     SELECT true AS window_closed, closed.* FROM closed
 )
 SELECT hold.seconds AS hold_seconds, token.invalid AS token_invalid,
-       coalesce(dm.window_closed, false) AS window_closed, dm.id, dm.recipient_ig_id, dm.kind,
-       dm.payload, dm.status, dm.attempts, dm.retry_base, dm.remote_message_id, dm.error,
-       dm.message_id, dm.sending_attempt_id, dm.sending_started_at
+       coalesce(dm.window_closed, false) AS window_closed, {dm.OutboundMessage}
 FROM hold CROSS JOIN token LEFT JOIN dm ON true;
 
 -- outbound_messages_fail_if_window_closed --
@@ -80,8 +103,7 @@ WHERE id = %(id)s AND status = 'pending'
        OR sending_started_at < now() - make_interval(secs => %(lease_seconds)s))
   AND messaging_window_closed(recipient_ig_id, message_id,
                               make_interval(secs => %(window_seconds)s))
-RETURNING id, recipient_ig_id, kind, payload, status, attempts, retry_base,
-          remote_message_id, error, message_id, sending_attempt_id, sending_started_at;
+RETURNING {OutboundMessage};
 
 -- outbound_messages_record_attempt --
 -- Record the outcome of attempt `attempt_id` and clear its recovery point. A NULL
@@ -112,8 +134,7 @@ WHERE id = %(id)s AND status = 'pending'
            THEN sending_attempt_id IS NULL
                 OR sending_started_at < now() - make_interval(secs => %(lease_seconds)s)
            ELSE sending_attempt_id = %(attempt_id)s::uuid END
-RETURNING id, recipient_ig_id, kind, payload, status, attempts, retry_base,
-          remote_message_id, error, message_id, sending_attempt_id, sending_started_at;
+RETURNING {OutboundMessage};
 
 -- outbound_messages_fail_orphaned --
 -- Fail the DMs left pending with no job to finish them: sent from a request whose web
@@ -181,8 +202,7 @@ UPDATE outbound_messages o
 SET status = 'pending', retry_base = o.attempts, requeued_at = now()
 FROM batch
 WHERE o.id = batch.id AND o.status = 'failed'
-RETURNING o.id, o.recipient_ig_id, o.kind, o.payload, o.status, o.attempts, o.retry_base,
-          o.remote_message_id, o.error, o.message_id, o.requeued_at, o.created_at, o.updated_at;
+RETURNING {o.OutboundMessage};
 
 -- outbound_messages_count_failed_left_out --
 -- How many failed DMs `retry-failed` with the same filters leaves out: `unknown`, whose

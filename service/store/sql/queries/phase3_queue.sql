@@ -38,7 +38,7 @@ SET status = 'claimed',
     available_at = now() + make_interval(secs => %(visibility_seconds)s)
 FROM picked
 WHERE q.id = picked.id
-RETURNING q.id, q.kind, q.message_id, q.ig_id, q.connected_user_id, q.attempts, q.claim_token;
+RETURNING {q.Phase3Item};
 
 -- phase3_queue_extend --
 -- Renew a claim's lease: `visibility_seconds` from now. Only the claim whose token the row

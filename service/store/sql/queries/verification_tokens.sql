@@ -7,7 +7,7 @@ VALUES (%(token_hash)s, %(ig_id)s, now() + make_interval(secs => %(ttl_seconds)s
 ON CONFLICT (created_by_event_id) WHERE created_by_event_id IS NOT NULL DO UPDATE
 SET token_hash = EXCLUDED.token_hash, expires_at = EXCLUDED.expires_at, created_at = now()
 WHERE NOT verification_tokens.consumed AND verification_tokens.ig_id = EXCLUDED.ig_id
-RETURNING token_hash, ig_id, expires_at, consumed, created_by_event_id;
+RETURNING {VerificationToken};
 
 -- verification_tokens_insert_for_event --
 -- Store a token's hash for an event that has none; returns nothing if it has one, then
@@ -15,11 +15,11 @@ RETURNING token_hash, ig_id, expires_at, consumed, created_by_event_id;
 INSERT INTO verification_tokens (token_hash, ig_id, expires_at, created_by_event_id)
 VALUES (%(token_hash)s, %(ig_id)s, now() + make_interval(secs => %(ttl_seconds)s), %(event_id)s)
 ON CONFLICT (created_by_event_id) WHERE created_by_event_id IS NOT NULL DO NOTHING
-RETURNING token_hash, ig_id, expires_at, consumed, created_by_event_id;
+RETURNING {VerificationToken};
 
 -- verification_tokens_get_for_event --
 -- The token an event already has, if any.
-SELECT token_hash, ig_id, expires_at, consumed, created_by_event_id
+SELECT {VerificationToken}
 FROM verification_tokens
 WHERE created_by_event_id = %(event_id)s;
 
@@ -27,7 +27,7 @@ WHERE created_by_event_id = %(event_id)s;
 -- A token by hash, if it belongs to the account and is unconsumed and unexpired, locked
 -- until the transaction ends: two requests to DM one token are serialised here, so the
 -- second sees the first's DM.
-SELECT token_hash, ig_id, expires_at, consumed, created_by_event_id
+SELECT {VerificationToken}
 FROM verification_tokens
 WHERE token_hash = %(token_hash)s AND ig_id = %(ig_id)s
   AND NOT consumed AND expires_at > now()
@@ -36,8 +36,7 @@ FOR UPDATE;
 -- verification_tokens_lock --
 -- A token by hash, whatever its state, locked until the transaction ends: two calls that
 -- consume one token are serialised here, so only the first connects.
-SELECT token_hash, ig_id, expires_at, consumed, created_by_event_id,
-       consumed_at, consumed_by_user_id, released_messages, expires_at <= now() AS expired
+SELECT {VerificationToken}, expires_at <= now() AS expired
 FROM verification_tokens
 WHERE token_hash = %(token_hash)s
 FOR UPDATE;

@@ -21,8 +21,7 @@ SELECT id FROM webhook_deliveries WHERE body_sha256 = %(body_sha256)s;
 
 -- webhook_deliveries_get --
 -- One delivery, with its body.
-SELECT id, body, signed, received_at, status, attempts, retry_base, messages_forwarded,
-       last_error, processed_at
+SELECT {StoredDelivery}
 FROM webhook_deliveries
 WHERE id = %(id)s;
 
@@ -35,8 +34,7 @@ SET attempts = attempts + 1,
     last_error = %(last_error)s,
     processed_at = now()
 WHERE id = %(id)s
-RETURNING id, signed, received_at, status, attempts, retry_base, messages_forwarded,
-          last_error, processed_at;
+RETURNING {WebhookDelivery};
 
 -- webhook_deliveries_purge --
 -- Delete forwarded deliveries older than the retention; returns how many went.
