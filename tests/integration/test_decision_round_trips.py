@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from psycopg import AsyncConnection
 
-from service.core.runtime import open_runtime
+from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
 from service.messages import processing
 from tests.support import seed
