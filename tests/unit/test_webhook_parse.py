@@ -16,8 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from service.webhooks.collector import MAX_WARNINGS
 from service.webhooks.events import InboundEdit, InboundMessage, OtherEvent, ParsedDelivery
-from service.webhooks.parse import MAX_WARNINGS, META_BATCH_LIMIT, parse_delivery
+from service.webhooks.parse import META_BATCH_LIMIT, parse_delivery
 from tests.support.meta_payloads import (
     ACCOUNT,
     CDN,
