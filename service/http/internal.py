@@ -75,8 +75,9 @@ class InternalController(Controller):
         self, data: JSONBody[IngestEventsRequest], rt: NamedDependency[Runtime]
     ) -> IngestEventsResponse:
         """Store up to 1,000 message events and queue their processing, in their order, as
-        `ingest-event` does each: one refused event refuses the request, which stores
-        nothing; a repeated mid is accepted again and changes nothing."""
+        `ingest-event` does each, all or none: one event refused, whether by validation (400)
+        or by the database (422, a value Postgres cannot store), refuses the request, and
+        nothing of it is stored; a repeated mid is accepted again and changes nothing."""
         events = []
         for number, body in enumerate(data.events):
             try:

@@ -13,9 +13,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 
-from service.core import metrics
 from service.core.db import Connection
-from service.core.runtime import Runtime
 from service.messages.inbound import InboundEvent
 from service.store import messages, phase3_queue
 
@@ -33,15 +31,9 @@ class Unsent:
     notices: int = 0  # Phase 3 deletion notices queued
 
 
-async def unsend(rt: Runtime, event: InboundEvent) -> Unsent:
-    """Forget the message of `event.mid`, stored or still to come; one transaction."""
-    async with rt.pool.connection() as conn, conn.transaction():
-        result = await _unsend(conn, event)
-    metrics.UNSENDS.labels(result.outcome.value).inc()
-    return result
-
-
-async def _unsend(conn: Connection, event: InboundEvent) -> Unsent:
+async def unsend(conn: Connection, event: InboundEvent) -> Unsent:
+    """Forget the message of `event.mid`, stored or still to come, in the caller's
+    transaction (its outcome is counted by the caller, once committed)."""
     cleared = await messages.unsend(conn, event.mid)
     if cleared is None:
         if await messages.remember_unsend(conn, event):
