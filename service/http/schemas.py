@@ -18,6 +18,14 @@ DmKind = Literal["verification", "acknowledgement", "custom"]
 class IngestEventResponse(msgspec.Struct):
     success: bool
     message: str
+    # As the webhook says it: the mid was known (an unsend: done before), so nothing new was
+    # stored or queued.
+    duplicate: bool
+
+
+class IngestEditResponse(msgspec.Struct):
+    success: bool
+    message: str
 
 
 # A Meta delivery holds at most a few hundred messages; the webhook forwarder posts its
