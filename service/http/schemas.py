@@ -10,7 +10,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from service.messages.inbound import Id, IngestEventRequest, Text
+from service.messages.field_rules import Id, Text
+from service.messages.inbound import IngestEventRequest
 
 DmKind = Literal["verification", "acknowledgement", "custom"]
 

@@ -24,7 +24,7 @@ import msgspec
 
 from service.core import metrics
 from service.core.runtime import Runtime
-from service.messages.inbound import Id, Text
+from service.messages.field_rules import Id, Text
 from service.messages.timestamps import parse_event_timestamp
 from service.store import message_edits, messages
 

@@ -18,6 +18,8 @@ class Collector:
         self.edits: list[InboundEdit] = []
         self.other_events: list[OtherEvent] = []
         self.warnings: list[str] = []
+        # Events refused, each with where and why: all kept, since each is a message lost.
+        self.refused: list[str] = []
         self.suppressed = 0
         # An unsend may arrive in the same batch as the message it removes, so a deletion
         # is not a duplicate of the message.
@@ -31,6 +33,9 @@ class Collector:
         else:
             self.suppressed += 1
 
+    def refuse(self, refusal: str) -> None:
+        self.refused.append(refusal)
+
     def result(self) -> ParsedDelivery:
         warnings = list(self.warnings)
         if self.suppressed:
@@ -40,6 +45,7 @@ class Collector:
             other_events=tuple(self.other_events),
             warnings=tuple(warnings),
             edits=tuple(self.edits),
+            refused=tuple(self.refused),
         )
 
 

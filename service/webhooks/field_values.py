@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from service.messages.field_rules import is_id
 from service.messages.timestamps import is_milliseconds
 
 _MAX_TIMESTAMP_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: beyond it no database keeps it
@@ -26,16 +27,14 @@ def nested_id(item: dict[str, Any], key: str) -> str | None:
 
 
 def ig_id(value: object) -> str | None:
-    """An id as a non-empty string; Meta sends strings, but a number is the same id."""
+    """An id as the ingest endpoint takes one (`field_rules.is_id`); Meta sends strings, but
+    a number is the same id."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         # The bound keeps str() inside Python's integer-to-text limit.
         return str(value) if 0 < value < 10**64 else None
-    # Postgres text cannot hold NUL, so such an id could never be stored.
-    if isinstance(value, str) and value.strip() and "\x00" not in value:
-        return value
-    return None
+    return value if isinstance(value, str) and is_id(value) else None
 
 
 def timestamp_ms(value: object) -> int | None:

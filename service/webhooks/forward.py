@@ -102,7 +102,8 @@ async def forward_delivery(
         async with rt.pool.connection() as conn, conn.transaction():
             for ig_id, at in sorted(opened.items()):
                 await instagram_profiles.record_inbound(conn, ig_id, at)
-    forwarded, refused, unavailable = 0, [], None
+    # The parser refuses what the endpoint would (one set of rules): recorded the same way.
+    forwarded, refused, unavailable = 0, list(parsed.refused), None
     messages = [message for message in parsed.messages if not _held_back_because(message)]
     try:
         if messages and _names_ingest_event(rt.settings) and await _post_batch(rt, messages):
@@ -119,7 +120,7 @@ async def forward_delivery(
             await _post(rt, event)
             forwarded += 1
         except _IngestRefused as exc:
-            refused.append(f"{event.mid[:80]}: {exc}")
+            refused.append(f"{event.mid[:80]}: refused by the ingest endpoint, {exc}")
         except _IngestUnavailable as exc:
             unavailable = str(exc)
     # Counted from `retry_base`: a delivery an operator re-queued has the full budget again.
@@ -129,7 +130,7 @@ async def forward_delivery(
         status, error = ("received" if retries_left else "failed"), unavailable
     elif refused:
         shown = "; ".join(refused[:_MAX_REFUSALS_SHOWN])
-        status, error = "failed", f"{len(refused)} refused by the ingest endpoint: {shown}"
+        status, error = "failed", f"{len(refused)} refused: {shown}"
     else:
         status, error = "forwarded", None
     async with rt.pool.connection() as conn:

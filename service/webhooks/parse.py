@@ -119,7 +119,7 @@ def _read_item(item: object, path: str, entry: Entry, out: Collector) -> None:
         read_message(item["message"], path, header, entry, out)
         return
     if "message_edit" in item:
-        read_edit(item["message_edit"], path, header, out)
+        read_edit(item, path, header, out)
         return
     if "postback" in item and read_postback(item["postback"], path, header, entry, out):
         return
