@@ -18,6 +18,7 @@ from service.http.guards import require_service_token
 from service.http.schemas import (
     GenerateVerificationRequest,
     GenerateVerificationResponse,
+    IngestEditResponse,
     IngestEventResponse,
     IngestEventsRequest,
     IngestEventsResponse,
@@ -35,8 +36,8 @@ from service.messages.inbound import IngestEventRequest
 from service.messages.ingestion import ingest_events
 from service.store.rows import DMStatus, OutboundMessage
 
-ACCEPTED = IngestEventResponse(success=True, message="Event accepted for processing")
-EDIT_ACCEPTED = IngestEventResponse(success=True, message="Edit accepted")
+ACCEPTED = "Event accepted for processing"
+EDIT_ACCEPTED = IngestEditResponse(success=True, message="Edit accepted")
 # Bodies larger than any valid request are refused (413) before they are read in full.
 MAX_BODY_BYTES = 64 * 1024
 MAX_EVENT_BODY_BYTES = 1024 * 1024  # a message text of 100 000 characters, escaped
@@ -60,13 +61,14 @@ class InternalController(Controller):
     ) -> IngestEventResponse:
         """Store a message event and queue its processing; a repeated mid is accepted again
         and changes nothing. Answered once it is committed, with the events of the requests
-        that came in meanwhile (`service.messages.group_commit`)."""
+        that came in meanwhile (`service.messages.group_commit`). `duplicate` says whether
+        the mid was known already (for an unsend: whether it was done before)."""
         try:
             event = data.to_event()
         except ValueError as exc:
             raise ValidationException(f"timestamp: {exc}") from None
-        await groups.ingest(event)
-        return ACCEPTED
+        new = await groups.ingest(event)
+        return IngestEventResponse(success=True, message=ACCEPTED, duplicate=not new)
 
     @post(
         "/ingest-events", status_code=HTTP_202_ACCEPTED, request_max_body_size=MAX_BATCH_BODY_BYTES
@@ -75,8 +77,9 @@ class InternalController(Controller):
         self, data: JSONBody[IngestEventsRequest], rt: NamedDependency[Runtime]
     ) -> IngestEventsResponse:
         """Store up to 1,000 message events and queue their processing, in their order, as
-        `ingest-event` does each: one refused event refuses the request, which stores
-        nothing; a repeated mid is accepted again and changes nothing."""
+        `ingest-event` does each, all or none: one event refused, whether by validation (400)
+        or by the database (422, a value Postgres cannot store), refuses the request, and
+        nothing of it is stored; a repeated mid is accepted again and changes nothing."""
         events = []
         for number, body in enumerate(data.events):
             try:
@@ -94,7 +97,7 @@ class InternalController(Controller):
     @post("/ingest-edit", status_code=HTTP_202_ACCEPTED, request_max_body_size=MAX_EVENT_BODY_BYTES)
     async def ingest_edit(
         self, data: JSONBody[edits.IngestEditRequest], rt: NamedDependency[Runtime]
-    ) -> IngestEventResponse:
+    ) -> IngestEditResponse:
         """Apply an edit (Meta's `message_edit`) to its stored message and record it; a
         repeated edit is accepted again and changes nothing."""
         try:

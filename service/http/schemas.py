@@ -10,11 +10,20 @@ from typing import Annotated
 
 import msgspec
 
-from service.messages.inbound import Id, IngestEventRequest, Text
+from service.messages.field_rules import Id, Text
+from service.messages.inbound import IngestEventRequest
 from service.store.rows import DMKind
 
 
 class IngestEventResponse(msgspec.Struct):
+    success: bool
+    message: str
+    # As the webhook says it: the mid was known (an unsend: done before), so nothing new was
+    # stored or queued.
+    duplicate: bool
+
+
+class IngestEditResponse(msgspec.Struct):
     success: bool
     message: str
 

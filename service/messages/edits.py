@@ -3,7 +3,10 @@
 An edit names the message by its mid and counts itself (`num_edit`: 1 for the first edit),
 so a repeated or late edit (one the message already had, or an earlier one) changes
 nothing. The original text stays in the stored webhook delivery. Every edit is recorded
-in `message_edits`, also when its message is not stored, so nothing accepted is lost.
+in `message_edits`, also when its message is not stored, so nothing accepted is lost: Meta
+does not order its deliveries, and the message, once stored, takes the text of the latest
+edit that came before it (`messages_apply_waiting_edits`). An edit of an unsent message is
+recorded without its text: an unsent message keeps no text anywhere.
 
 An edit that names no sender cannot be tied to a user: Meta is reported to send DMs to an
 app that is not Live this way, as edits with `num_edit` 0 and no sender. Such an edit is
@@ -21,7 +24,7 @@ import msgspec
 
 from service.core import metrics
 from service.core.runtime import Runtime
-from service.messages.inbound import Id, Text
+from service.messages.field_rules import Id, Text
 from service.messages.timestamps import parse_event_timestamp
 from service.store import message_edits, messages
 
@@ -58,7 +61,8 @@ async def ingest_edit(rt: Runtime, edit: IngestEditRequest, edited_at: dt.dateti
             conn,
             mid=edit.mid,
             num_edit=edit.num_edit,
-            text=edit.text,
+            # An unsent message keeps no text anywhere, a later edit's neither.
+            text=None if outcome == EditOutcome.UNSENT else edit.text,
             sender_ig_id=edit.sender_ig_id,
             edited_at=edited_at,
             applied=outcome == EditOutcome.APPLIED,

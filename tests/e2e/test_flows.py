@@ -16,7 +16,7 @@ VERIFICATION_LINK = re.compile(
     r"\n\nhttps://c702be487ed4\.ngrok-free\.app/verify\?token=(?P<token>[0-9a-f]{64})"
     r"&ig_id=(?P<ig_id>[^&\s]+)$"
 )
-ACCEPTED = {"success": True, "message": "Event accepted for processing"}
+ACCEPTED = {"success": True, "message": "Event accepted for processing", "duplicate": False}
 
 
 def test_unconnected_user_gets_a_verification_dm(stack, db):
@@ -97,7 +97,7 @@ def test_duplicate_webhook_is_idempotent(stack, db):
     first = stack.ingest(mid="duplicate_test_001", sender_ig_id="test_user", message_text="Test")
     second = stack.ingest(mid="duplicate_test_001", sender_ig_id="test_user", message_text="Test")
     assert first.status_code == second.status_code == 202
-    assert first.json() == second.json() == ACCEPTED
+    assert first.json() == ACCEPTED and second.json() == {**ACCEPTED, "duplicate": True}
 
     stack.outbound_settled(1)
     assert len(stack.rows("SELECT * FROM messages WHERE id = 'duplicate_test_001'")) == 1

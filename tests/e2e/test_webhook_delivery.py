@@ -259,7 +259,9 @@ def test_a_message_without_any_time_takes_the_delivery_received_time(webhook_sta
     assert abs((message["timestamp"] - row["received_at"]).total_seconds()) < 0.001
 
 
-def test_a_message_the_ingest_endpoint_refuses_fails_the_delivery_but_not_the_others(webhook_stack):
+def test_a_message_the_ingest_endpoint_would_refuse_fails_the_delivery_but_not_the_others(
+    webhook_stack,
+):
     too_long = "m" * 300  # the ingest endpoint takes ids of at most 256 characters
     row = deliver_and_settle(
         webhook_stack,
@@ -267,15 +269,21 @@ def test_a_message_the_ingest_endpoint_refuses_fails_the_delivery_but_not_the_ot
             entry(
                 message_item(too_long, text="refused"),
                 message_item("mid.fine", text="kept", timestamp=SENT_MS + 1),
+                message_item("mid.object", attachments={"type": "share"}, timestamp=SENT_MS + 2),
+                message_item("mid.控制\x1b", text="refused too", timestamp=SENT_MS + 3),
             )
         ),
     )
 
     assert row["status"] == "failed" and row["attempts"] == 1
-    assert row["messages_forwarded"] == 1
-    assert row["last_error"].startswith("1 refused by the ingest endpoint: mmmm")
-    assert "HTTP 400" in row["last_error"]
-    assert list(messages(webhook_stack)) == ["mid.fine"]
+    assert row["messages_forwarded"] == 2
+    assert row["last_error"] == (
+        "2 refused: entry[0].messaging[0]: message refused, no valid mid; "
+        "entry[0].messaging[3]: message refused, no valid mid"
+    )
+    stored = messages(webhook_stack)
+    assert sorted(stored) == ["mid.fine", "mid.object"]
+    assert stored["mid.object"]["attachments"] == {"type": "share"}  # as Meta sent it
 
 
 def test_the_same_signed_body_posted_again_within_a_day_is_answered_200_and_stored_once(

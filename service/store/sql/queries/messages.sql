@@ -1,7 +1,9 @@
 -- messages_ingest --
--- Store inbound messages, note their senders' windows and defer a job for each new one, in
--- one statement (`ingest_messages`, migration 0019); returns the new mids, NULL for none.
-SELECT ingest_messages(%(events)s::jsonb, %(queue)s, %(task)s) AS new_mids;
+-- Store inbound messages, note their senders' windows, defer a job for each new one and give
+-- the new ones the edits that came before them, in one statement (`ingest_messages`, migration
+-- 0019; `messages_apply_waiting_edits`, 0027); returns the new mids, NULL for none.
+SELECT messages_apply_waiting_edits(ingest_messages(%(events)s::jsonb, %(queue)s, %(task)s))
+    AS new_mids;
 
 -- messages_claim --
 -- Lock a message for its decision and, when the rules may answer it (not handled, not

@@ -18,7 +18,7 @@ DECLARE
         'webhook_deliveries', 'graph_rate_limits', 'message_edits', 'graph_access_tokens',
         'webhook_subscription_checks', 'idempotency_keys', 'graph_send_buckets'];
     app_functions text[] := ARRAY['set_updated_at', 'phase3_queue_notify',
-        'messaging_window_closed', 'ingest_messages'];
+        'messaging_window_closed', 'ingest_messages', 'messages_apply_waiting_edits'];
     exposed oid[];
     grantees text;
     obj record;
