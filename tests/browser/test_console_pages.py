@@ -3,7 +3,10 @@ a page shows are its rows' own, counted here apart from the console's queries.""
 
 from __future__ import annotations
 
+import re
+
 from tests.browser.conftest import sign_in
+from tests.support import console_demo
 
 
 def cells(page, selector: str) -> list[list[str]]:
@@ -73,3 +76,49 @@ def test_a_user_page_shows_a_page_of_their_messages_and_their_dms(demo, open_pag
     assert len(cells(page, "#messages")[1:]) == 20  # a page; the rest behind "Older"
     assert page.locator("a:has-text('Older messages')").count() == 1
     assert len(cells(page, "#dms")[1:]) == 20
+
+
+PHONE = 390  # CSS pixels: an iPhone 12 to 15's width
+
+
+def assert_fits(page, screenshot, name: str) -> None:
+    """Nothing on the page reaches past the viewport's width: it never scrolls sideways."""
+    screenshot(page, f"phone-{name}")
+    widths = page.evaluate(
+        "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= widths[1], f"{name}: {widths[0]} px wide in a {widths[1]} px viewport"
+
+
+def test_every_page_fits_a_phone(demo, open_page, screenshot):
+    stack, seeded = demo
+    page = open_page(stack, width=PHONE)
+    page.goto("/console/login")
+    assert_fits(page, screenshot, "sign-in")
+    sign_in(page)
+    sign_out = page.locator("button:has-text('Sign out')").bounding_box()
+    assert sign_out["x"] >= 0 and sign_out["x"] + sign_out["width"] <= PHONE
+    for name, url in (
+        ("overview", "/console"),
+        ("failures", "/console/failures"),
+        ("search", "/console/search"),
+        ("search-nothing", f"/console/search?q={console_demo.meta_id('unknown', 1)}"),
+        ("user", f"/console/user?ig_id={seeded.connected}"),
+        ("user-unconnected", f"/console/user?ig_id={seeded.unconnected}"),
+        ("message", f"/console/message?mid={seeded.mid}"),
+    ):
+        page.goto(url)
+        assert_fits(page, screenshot, name)
+    page.click("button:has-text('Reveal')")
+    page.locator("#content").get_by_text("recipe").first.wait_for()
+    assert_fits(page, screenshot, "message-revealed")
+    page.goto("/console/failures")
+    page.click(f"tr[data-delivery='{seeded.failed_delivery}'] button:has-text('Replay')")
+    page.wait_for_url(re.compile(r"/console/deliveries/replay"))
+    assert_fits(page, screenshot, "replayed")
+    page.goto("/console/failures")
+    page.click("a:has-text('Re-queue all matching')")
+    assert f"{seeded.failed} failed DMs" in page.locator("#dry-run").inner_text()
+    assert_fits(page, screenshot, "requeue-dry-run")
+    page.click("button:has-text('Re-queue them')")
+    assert_fits(page, screenshot, "requeued")
