@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from tests.browser.conftest import sign_in
-from tests.support import console_demo
+from tests.support import console_demo, console_screenshot
 
 
 def cells(page, selector: str) -> list[list[str]]:
@@ -122,3 +122,9 @@ def test_every_page_fits_a_phone(demo, open_page, screenshot):
     assert_fits(page, screenshot, "requeue-dry-run")
     page.click("button:has-text('Re-queue them')")
     assert_fits(page, screenshot, "requeued")
+
+
+def test_the_readme_screenshot_is_drawn_from_the_demo_rows(browser, tmp_path):
+    path = tmp_path / "overview.png"
+    console_screenshot.draw(path, browser)
+    assert path.read_bytes().startswith(b"\x89PNG")

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import math
 import uuid
 
 from psycopg.types.json import Jsonb
 
 from tests.support.stack import SCOPED_ID
 
-MESSAGES = 240
-MINUTES_APART = 6  # 240 messages over the last 24 hours
+SLOT_MINUTES = 10  # the messages of a slot arrive together
 FAILED_EVERY = 17  # one DM in so many fails
 PHASE3_QUEUED = 12  # the connected sender's latest messages, not yet claimed by Phase 3
 PHASE3_CLAIMED = 2
@@ -70,9 +70,8 @@ def seed(db) -> Demo:
         (CONNECTED, user_id, UNCONNECTED),
     )
     messages, dms, failed = [], [], None
-    for n in range(MESSAGES):
+    for n, minutes in enumerate(_arrivals()):
         sender = CONNECTED if n % 4 == 0 else f"1795820345678{n:04d}"
-        minutes = 2 + n * MINUTES_APART
         mid = meta_id("message", n)
         messages.append((mid, sender, SCOPED_ID, LONG_TEXT if n == 0 else "hi", minutes))
         status = "failed" if n % FAILED_EVERY == 5 else "sent"
@@ -121,12 +120,22 @@ def seed(db) -> Demo:
         mid=mid,
         failed_dm=failed or uuid.UUID(int=0),
         failed_delivery=failed_delivery,
-        received=MESSAGES,
+        received=len(dms),
         sent=sum(1 for dm in dms if dm[3] == "sent"),
         failed=sum(1 for dm in dms if dm[3] == "failed"),
         phase3_queued=PHASE3_QUEUED,
         phase3_claimed=PHASE3_CLAIMED,
     )
+
+
+def _arrivals() -> list[int]:
+    """Minutes ago of each message of the last 24 hours, newest first: none to four a slot,
+    in a day's rhythm."""
+    minutes = []
+    for slot in range(1, 24 * 60 // SLOT_MINUTES):
+        together = round(2 + 2 * math.sin(2 * math.pi * slot * SLOT_MINUTES / (24 * 60) + 1))
+        minutes += [slot * SLOT_MINUTES - 8] * together
+    return minutes
 
 
 def _phase3(db, mids: list[str], user_id: uuid.UUID) -> None:
