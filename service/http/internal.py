@@ -8,6 +8,7 @@ from typing import Annotated
 from litestar import Controller, Response, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
+from litestar.openapi import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
@@ -15,6 +16,7 @@ from service.core.errors import InvalidRequest
 from service.core.runtime import Runtime
 from service.dms import idempotency, requests
 from service.http.guards import require_service_token
+from service.http.refusals import INTERNAL_POST, ErrorBody, refusals
 from service.http.schemas import (
     GenerateVerificationRequest,
     GenerateVerificationResponse,
@@ -45,6 +47,23 @@ MAX_EVENT_BODY_BYTES = 1024 * 1024  # a message text of 100 000 characters, esca
 # forwarded in one batch, take less than the delivery did. A larger batch is refused (413),
 # and the webhook forwarder then posts its messages one by one.
 MAX_BATCH_BODY_BYTES = 4 * 1024 * 1024
+RATE_LIMITED = {
+    429: "a Graph API rate limit holds longer than SEND_DM_WAIT_SECONDS: nothing was sent; "
+    "retry after the Retry-After header's seconds"
+}
+# A DM's answers but 200 (sent) and the refusals: still under way, or failed.
+DM_ANSWERS = {
+    202: ResponseSpec(
+        SendDmResponse,
+        description='not sent yet (status "pending"), or its outcome unknown: its job sends it',
+        generate_examples=False,
+    ),
+    422: ResponseSpec(
+        SendDmResponse | ErrorBody,
+        description='the DM failed (status "failed", and why), or a value cannot be stored',
+        generate_examples=False,
+    ),
+}
 
 
 class InternalController(Controller):
@@ -54,7 +73,10 @@ class InternalController(Controller):
     request_max_body_size = MAX_BODY_BYTES
 
     @post(
-        "/ingest-event", status_code=HTTP_202_ACCEPTED, request_max_body_size=MAX_EVENT_BODY_BYTES
+        "/ingest-event",
+        status_code=HTTP_202_ACCEPTED,
+        request_max_body_size=MAX_EVENT_BODY_BYTES,
+        responses=refusals(INTERNAL_POST),
     )
     async def ingest_event(
         self, data: JSONBody[IngestEventRequest], groups: NamedDependency[IngestGroups]
@@ -71,7 +93,10 @@ class InternalController(Controller):
         return IngestEventResponse(success=True, message=ACCEPTED, duplicate=not new)
 
     @post(
-        "/ingest-events", status_code=HTTP_202_ACCEPTED, request_max_body_size=MAX_BATCH_BODY_BYTES
+        "/ingest-events",
+        status_code=HTTP_202_ACCEPTED,
+        request_max_body_size=MAX_BATCH_BODY_BYTES,
+        responses=refusals(INTERNAL_POST),
     )
     async def ingest_events(
         self, data: JSONBody[IngestEventsRequest], rt: NamedDependency[Runtime]
@@ -94,7 +119,12 @@ class InternalController(Controller):
             new=sum(new),
         )
 
-    @post("/ingest-edit", status_code=HTTP_202_ACCEPTED, request_max_body_size=MAX_EVENT_BODY_BYTES)
+    @post(
+        "/ingest-edit",
+        status_code=HTTP_202_ACCEPTED,
+        request_max_body_size=MAX_EVENT_BODY_BYTES,
+        responses=refusals(INTERNAL_POST),
+    )
     async def ingest_edit(
         self, data: JSONBody[edits.IngestEditRequest], rt: NamedDependency[Runtime]
     ) -> IngestEditResponse:
@@ -107,7 +137,13 @@ class InternalController(Controller):
         await edits.ingest_edit(rt, data, edited_at)
         return EDIT_ACCEPTED
 
-    @post("/generate-verification", status_code=HTTP_200_OK)
+    @post(
+        "/generate-verification",
+        status_code=HTTP_200_OK,
+        responses=refusals(
+            {**INTERNAL_POST, 404: "this event already has a token for another account"}
+        ),
+    )
     async def generate_verification(
         self, data: JSONBody[GenerateVerificationRequest], rt: NamedDependency[Runtime]
     ) -> GenerateVerificationResponse:
@@ -117,7 +153,21 @@ class InternalController(Controller):
             token_hash=token.token_hash, expires_at=token.expires_at, ig_id=token.ig_id
         )
 
-    @post("/send-verification-dm", status_code=HTTP_200_OK)
+    @post(
+        "/send-verification-dm",
+        status_code=HTTP_200_OK,
+        responses={
+            **refusals(
+                {
+                    **INTERNAL_POST,
+                    **RATE_LIMITED,
+                    404: "no unexpired, unused verification token of this ig_id matches",
+                    409: "this token was DMed within VERIFICATION_RESEND_SECONDS",
+                }
+            ),
+            **DM_ANSWERS,
+        },
+    )
     async def send_verification_dm(
         self, data: JSONBody[SendVerificationDmRequest], rt: NamedDependency[Runtime]
     ) -> Response[SendDmResponse]:
@@ -127,7 +177,20 @@ class InternalController(Controller):
         dm = await requests.send_verification_dm(rt, ig_id=data.ig_id, token_plain=data.token_plain)
         return _dm_response(dm)
 
-    @post("/send-dm", status_code=HTTP_200_OK)
+    @post(
+        "/send-dm",
+        status_code=HTTP_200_OK,
+        responses={
+            **refusals(
+                {
+                    **INTERNAL_POST,
+                    **RATE_LIMITED,
+                    409: f"this {idempotency.HEADER} came with another body, or has just expired",
+                }
+            ),
+            **DM_ANSWERS,
+        },
+    )
     async def send_dm(
         self,
         data: JSONBody[SendDmRequest],
@@ -159,7 +222,18 @@ class InternalController(Controller):
         )
         return _dm_response(dm)
 
-    @post("/verify", status_code=HTTP_200_OK)
+    @post(
+        "/verify",
+        status_code=HTTP_200_OK,
+        responses=refusals(
+            {
+                **INTERNAL_POST,
+                404: "no verification token matches this token and ig_id",
+                409: "the account is connected to another user, or the link was used by one",
+                410: "the verification link has expired",
+            }
+        ),
+    )
     async def verify(
         self, data: JSONBody[VerifyRequest], rt: NamedDependency[Runtime]
     ) -> VerifyResponse:

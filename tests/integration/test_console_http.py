@@ -204,3 +204,32 @@ def test_the_overview_shows_a_held_access_token_and_never_the_token(console, db)
     page = console.get("/console").text
     assert "held" in page and "Error validating access token" in page
     assert stored["token_ciphertext"] not in page and ACCESS_TOKEN not in page
+
+
+def test_a_users_messaging_window_runs_from_their_last_inbound_event(database_url, sandbox, db):
+    """As send-dm decides it: MESSAGING_WINDOW_SECONDS after `last_inbound_at`, whatever
+    their newest message's own time says."""
+    env = make_env(
+        database_url=database_url,
+        graph_url=sandbox.url,
+        CONSOLE_PASSWORD=PASSWORD,
+        MESSAGING_WINDOW_SECONDS="600",
+    )
+    seed.message(db, "m-recent")  # sent now, but their last event was 20 minutes ago
+    seed.message(db, "m-old")
+    db.execute("UPDATE messages SET \"timestamp\" = now() - interval '2 days' WHERE id = 'm-old'")
+    db.execute(
+        "INSERT INTO instagram_profiles (ig_id, last_inbound_at) VALUES"
+        " ('sender-m-recent', now() - interval '20 minutes'),"
+        " ('sender-m-old', now() - interval '1 minute')"
+    )
+    [closed, open_] = db.execute(
+        "SELECT to_char((last_inbound_at + interval '600 seconds') AT TIME ZONE 'UTC',"
+        " 'YYYY-MM-DD HH24:MI:SS') AS ends FROM instagram_profiles ORDER BY last_inbound_at"
+    ).fetchall()
+    with TestClient(create_app(Settings.from_mapping(env))) as client:
+        sign_in(client)
+        shown = client.get("/console/user?ig_id=sender-m-recent").text
+        assert f'<span class="fail">closed</span> since {closed["ends"]}' in shown
+        shown = client.get("/console/user?ig_id=sender-m-old").text
+        assert f'<span class="ok">open</span> until {open_["ends"]}' in shown

@@ -70,8 +70,10 @@ WHERE message_id = %(mid)s
 ORDER BY id;
 
 -- console_profile --
--- One Instagram user: their profile and connection.
-SELECT ig_id, username, display_name, connected_user_id, connected_at, created_at
+-- One Instagram user: their profile, connection, and the last event that opened their
+-- messaging window.
+SELECT ig_id, username, display_name, connected_user_id, connected_at, created_at,
+       last_inbound_at
 FROM instagram_profiles
 WHERE ig_id = %(ig_id)s;
 
