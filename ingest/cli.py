@@ -16,7 +16,7 @@ from psycopg_pool import PoolTimeout
 from service.core import logs
 from service.core.db import check_database_url, describe_unreachable
 from service.core.errors import ServiceError
-from service.core.production import check_production
+from service.core.production import PRODUCTION_CHECKS
 from service.core.settings import Settings, SettingsError, load_dotenv_file
 from service.operations.thresholds import Thresholds, duration_argument
 from service.store.queries import MissingSQL
@@ -62,12 +62,13 @@ def main(argv: list[str] | None = None) -> int:
             load_dotenv_file(Path(".env"))
             return dev.main(host=args.host)
         load_dotenv_file()
-        settings = Settings.from_env()
+        settings = Settings.from_env(check=PRODUCTION_CHECKS.get(args.command))
         check_database_url(settings.database_url)
         logs.configure(fmt=settings.log_format, level=settings.log_level)
         return _run(args, settings)
     except SettingsError as exc:
-        print(f"ingest {args.command}: {exc}", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"ingest {args.command}: {problem}", file=sys.stderr)
         return 2
     except ServiceError as exc:
         print(f"ingest {args.command}: {exc}", file=sys.stderr)
@@ -169,12 +170,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     elif args.command == "web":
         from service.http.serve import serve
 
-        check_production(settings)
         serve(settings, workers=args.workers)
     elif args.command == "worker":
         from workers.main import run
 
-        check_production(settings)
         return asyncio.run(run(settings, concurrency=args.concurrency))
     elif args.command == "phase3":
         from service.phase3.consumer import run as run_phase3
