@@ -104,3 +104,18 @@ def test_updated_at_follows_updates(db):
     db.execute("UPDATE profiles SET email = 'a@example.com'")
     after = db.execute("SELECT updated_at FROM profiles").fetchone()["updated_at"]
     assert after > before
+
+
+def test_migrate_says_so_when_there_is_nothing_to_apply(database_url, tmp_path):
+    # The database is migrated already (the fixture's template is).
+    result = subprocess.run(
+        [sys.executable, "-m", "ingest.cli", "migrate"],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT), "DATABASE_URL": database_url, "LOG_FORMAT": "console"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert "nothing to apply" in output and "migration applied" not in output
