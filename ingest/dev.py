@@ -160,9 +160,17 @@ async def _serve(settings: Settings) -> None:
     base = f"http://{settings.host}:{settings.port}"
     log.info("ready", api=f"{base}/api/internal", docs=f"{base}/schema", console=f"{base}/console")
     # On the terminal, not in the log: a password has no place in log files, even this one.
+    # Where the DMs went, too, on a line of its own rather than inside a long warning.
+    sandbox = (
+        f"  DMs (Graph API sandbox, not sent to Instagram): "
+        f"{settings.instagram_api_base_url}/_sandbox/messages\n"
+        if settings.graph_is_sandbox
+        else ""
+    )
     print(
         f"\n  Operator console: {base}/console\n"
-        f"  Sign in with any name and the password {settings.console_password}\n",
+        f"  Sign in with any name and the password {settings.console_password}\n"
+        f"{sandbox}",
         file=sys.stderr,
         flush=True,
     )

@@ -41,6 +41,17 @@ async def run(
     settings: Settings, *, concurrency: int | None = None, install_signal_handlers: bool = True
 ) -> int:
     """Work until asked to stop (0), or until the database stays unreachable (1)."""
+    code = await _run_until_stopped(
+        settings, concurrency=concurrency, install_signal_handlers=install_signal_handlers
+    )
+    # The pair of "worker started": a supervisor's log shows the worker went away on purpose.
+    log.info("worker stopped", exit_code=code)
+    return code
+
+
+async def _run_until_stopped(
+    settings: Settings, *, concurrency: int | None, install_signal_handlers: bool
+) -> int:
     settings.require(*WORKER_SETTINGS)
     concurrency = concurrency or settings.worker_concurrency
     app = jobs.make_app(settings.database_url)

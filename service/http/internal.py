@@ -171,10 +171,20 @@ class InternalController(Controller):
     async def send_verification_dm(
         self, data: JSONBody[SendVerificationDmRequest], rt: NamedDependency[Runtime]
     ) -> Response[SendDmResponse]:
-        """Send the verification DM for a live token of this account, waiting at most
+        """Send the verification DM for the token generate-verification made for `event_id`
+        (minted anew for the link), or for the live token `token_plain`, waiting at most
         SEND_DM_WAIT_SECONDS; 429 with Retry-After when a rate limit holds longer, 409 when
         this token was DMed within VERIFICATION_RESEND_SECONDS."""
-        dm = await requests.send_verification_dm(rt, ig_id=data.ig_id, token_plain=data.token_plain)
+        if (data.event_id is None) == (data.token_plain is None):
+            raise ValidationException("give exactly one of event_id and token_plain")
+        if data.event_id is not None:
+            dm = await requests.send_event_verification_dm(
+                rt, ig_id=data.ig_id, event_id=data.event_id
+            )
+        else:
+            dm = await requests.send_verification_dm(
+                rt, ig_id=data.ig_id, token_plain=data.token_plain or ""
+            )
         return _dm_response(dm)
 
     @post(

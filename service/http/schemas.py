@@ -61,8 +61,13 @@ class GenerateVerificationResponse(msgspec.Struct):
 
 
 class SendVerificationDmRequest(msgspec.Struct, kw_only=True):
+    """Names the token to DM by exactly one of `event_id` (the event given to
+    generate-verification; the token is minted anew for the link) and `token_plain` (a
+    live token whose plaintext the caller holds)."""
+
     ig_id: Id
-    token_plain: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    event_id: Id | None = None
+    token_plain: Annotated[str, msgspec.Meta(min_length=1, max_length=256)] | None = None
 
 
 class VerifyRequest(msgspec.Struct, kw_only=True):

@@ -169,7 +169,6 @@ class StoredAccessToken:
     scoped_id: str
     token_ciphertext: str = dataclasses.field(repr=False)
     token_digest: str = dataclasses.field(repr=False)
-    seed_digest: str | None = dataclasses.field(repr=False)
     source: str
     issued_at: dt.datetime
     expires_at: dt.datetime

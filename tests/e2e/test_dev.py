@@ -146,7 +146,7 @@ def test_a_postgres_left_by_a_killed_run_is_reused_then_stopped(dev: Dev) -> Non
     )
 
 
-def test_dev_prints_the_console_and_a_password_that_signs_in(dev: Dev) -> None:
+def test_dev_prints_the_console_the_sandbox_and_a_password_that_signs_in(dev: Dev) -> None:
     dev.start()
     found = wait_until(
         lambda: re.search(r"Sign in with any name and the password (\S+)", dev.output()),
@@ -154,6 +154,12 @@ def test_dev_prints_the_console_and_a_password_that_signs_in(dev: Dev) -> None:
     )
     password = found[1]
     assert f"Operator console: http://127.0.0.1:{dev.port}/console" in dev.output()
+    # On a line of its own, not only inside the long warning of the log.
+    printed = [line.strip() for line in dev.output().splitlines() if not line.startswith("{")]
+    sandbox = dev.sandbox_url()
+    assert f"DMs (Graph API sandbox, not sent to Instagram): {sandbox}/_sandbox/messages" in (
+        printed
+    )
     # Printed for the operator, never in a log line.
     assert not [
         line for line in dev.output().splitlines() if line.startswith("{") and password in line

@@ -28,4 +28,3 @@ def test_no_module_is_longer_than_a_reader_can_hold():
         if lines(path) > MODULE_MAX_LINES
     }
     assert too_long == {}
-
