@@ -21,9 +21,9 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from devtools.sandbox import Sandbox
-from service.core.migrate import migrate
 from service.core.settings import Settings
 from service.http.app import create_app
+from service.store.migrate import migrate
 from tests.support import console_demo, pg
 from tests.support.live_server import LiveServer
 from tests.support.processes import wait_until
