@@ -31,7 +31,10 @@ QUEUES = (QUEUE_MESSAGES, QUEUE_OUTBOUND, QUEUE_WEBHOOKS, QUEUE_MAINTENANCE)
 
 class RetryLater(Exception):
     """The job should run again in `delay_seconds`; with `priority`, at that priority
-    (procrastinate runs the higher first among the jobs due)."""
+    (procrastinate runs the higher first among the jobs due). A `routine` wait (a send's
+    turn under the pace) is expected in normal work, and logged at debug, not as a warning."""
+
+    routine = False
 
     def __init__(self, delay_seconds: float, error: str, *, priority: int | None = None) -> None:
         super().__init__(f"retry in {delay_seconds:g}s: {error}")

@@ -62,9 +62,6 @@ ORPHANED = (
     f"{UNKNOWN_DELIVERY} the process sending it stopped and no job is left to finish it; "
     "whether Meta delivered it is unknown"
 )
-# Longer than any live sender leaves a pending row untouched: a request that sends
-# in-line (send-verification-dm) waits at most its retries' backoff between calls.
-ORPHANED_AFTER_SECONDS = 600
 TOKEN_HELD = (
     "the access token was refused (Graph API code 190): the account's sends wait for a "
     "new one (`ingest token set`, or a refresh)"
@@ -103,14 +100,6 @@ async def send_pending(rt: Runtime, dm: OutboundMessage) -> OutboundMessage | No
             ig_id=dm.recipient_ig_id,
         )
     return await call_and_record(rt, dm, text, event_token=token)
-
-
-async def fail_orphaned(rt: Runtime) -> list[uuid.UUID]:
-    """Fail the pending DMs that nothing will finish (see `ORPHANED`); returns their ids."""
-    async with rt.pool.connection() as conn:
-        return await outbound_messages.fail_orphaned(
-            conn, idle_seconds=ORPHANED_AFTER_SECONDS, error=ORPHANED
-        )
 
 
 async def fail_held(rt: Runtime, dm: OutboundMessage) -> OutboundMessage | None:

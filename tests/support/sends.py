@@ -10,11 +10,11 @@ from service.core.settings import Settings
 from service.dms import sending
 
 
-def insert_dm(db, ig_id: str = "user-1") -> uuid.UUID:
+def insert_dm(db, ig_id: str = "user-1", *, kind: str = "custom") -> uuid.UUID:
     return db.execute(
         "INSERT INTO outbound_messages (recipient_ig_id, kind, payload)"
-        " VALUES (%s, 'custom', '{\"text\": \"hello\"}') RETURNING id",
-        (ig_id,),
+        ' VALUES (%s, %s, \'{"text": "hello"}\') RETURNING id',
+        (ig_id, kind),
     ).fetchone()["id"]
 
 

@@ -11,6 +11,7 @@
 --     SET ingest.stalled_after = '30 seconds';  -- a worker silent longer is stalled
 --     SET ingest.failed_limit = '20';           -- how many of the latest failed DMs
 --     SET ingest.messaging_window = '24 hours'; -- MESSAGING_WINDOW_SECONDS
+--     SET ingest.jobless_after = '5 minutes';   -- report pending DMs without a job longer
 -- The service sets them for one transaction with `status_configure` (the only query
 -- here that psql cannot run as it is). Ages are whole seconds.
 
@@ -21,6 +22,7 @@ SELECT set_config('ingest.status_window', %(window)s, true),
        set_config('ingest.stalled_after', %(stalled_after)s, true),
        set_config('ingest.failed_limit', %(failed_limit)s, true),
        set_config('ingest.messaging_window', %(messaging_window)s, true),
+       set_config('ingest.jobless_after', %(jobless_after)s, true),
        -- SET LOCAL statement_timeout: a report that cannot be had quickly is cancelled
        -- rather than left to load the database behind a public endpoint.
        set_config('statement_timeout', %(statement_timeout)s, true),
@@ -81,6 +83,24 @@ WHERE status IN ('pending', 'sent', 'failed')
                                     '1 hour')::interval
 GROUP BY kind, status
 ORDER BY kind, status;
+
+-- status_outbound_jobless --
+-- Pending DMs that no job will send (neither their own `send_outbound` nor their
+-- message's `process_message` is waiting or running), untouched for longer than
+-- ingest.jobless_after (default 5 minutes): how many, and the oldest. The rescue queues
+-- such a DM again within seconds, or fails it; one that stays is stranded.
+SELECT count(*) AS dms,
+       (array_agg(o.id ORDER BY o.created_at, o.id))[1] AS oldest_id,
+       extract(epoch FROM now() - min(o.updated_at))::bigint AS oldest_seconds
+FROM outbound_messages o
+WHERE o.status = 'pending'
+  AND o.updated_at < now() - coalesce(nullif(current_setting('ingest.jobless_after', true), ''),
+                                      '5 minutes')::interval
+  AND NOT EXISTS (
+      SELECT 1 FROM procrastinate_jobs j
+      WHERE j.status IN ('todo', 'doing')
+        AND ((j.task_name = 'send_outbound' AND j.args ->> 'outbound_id' = o.id::text)
+             OR (j.task_name = 'process_message' AND j.args ->> 'mid' = o.message_id)));
 
 -- status_outbound_failed --
 -- The latest failed DMs (ingest.failed_limit, default 20), newest failure first.
