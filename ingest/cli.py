@@ -118,7 +118,7 @@ def _add_operations(commands) -> None:
         metavar="N",
         help="DMs re-queued per transaction (default %(default)s)",
     )
-    replay = commands.add_parser("replay", help="run a message's processing again")
+    replay = commands.add_parser("replay", help="decide a message again")
     replay.add_argument("mid")
     replay_delivery = commands.add_parser(
         "replay-delivery",

@@ -1,6 +1,6 @@
 """Sending one outbound DM through the Graph API, and recording what happened.
 
-Two kinds of job send: `process_message` sends the DM its message's processing created
+Two kinds of job send: `decide_message` sends the DM its message's processing created
 (`send_pending`, on the row it just inserted), and `send_outbound` sends a DM by id (the
 API's `send-dm`, `ingest retry-failed`). A job that raises `RetryLater` runs again and
 takes the send up where its row says it is.
@@ -98,7 +98,7 @@ class Paced(RetryLater):
 
 class TokenHeld(RetryLater):
     """The account's sends are held by a refused access token: a job waits and looks
-    again; a caller that sends in-line cannot wait that long (`service.dms.requests`)."""
+    again; a caller that sends in-line cannot wait that long (`service.dms.asks`)."""
 
 
 RECORD_PAUSE_SECONDS = 0.5

@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from service.accounts import verification
 from service.core.errors import InvalidRequest
 from service.core.runtime import Runtime
-from service.dms import idempotency, requests
+from service.dms import asks, idempotency
 from service.http.guards import require_service_token
 from service.http.schemas import (
     GenerateVerificationRequest,
@@ -58,7 +58,7 @@ class InternalController(Controller):
     async def ingest_event(
         self, data: JSONBody[IngestEventRequest], groups: NamedDependency[IngestGroups]
     ) -> IngestEventResponse:
-        """Store a message event and queue its processing; a repeated mid is accepted again
+        """Store a message event and queue its decision; a repeated mid is accepted again
         and changes nothing. Answered once it is committed, with the events of the requests
         that came in meanwhile (`service.messages.group_commit`)."""
         try:
@@ -74,7 +74,7 @@ class InternalController(Controller):
     async def ingest_events(
         self, data: JSONBody[IngestEventsRequest], rt: NamedDependency[Runtime]
     ) -> IngestEventsResponse:
-        """Store up to 1,000 message events and queue their processing, in their order, as
+        """Store up to 1,000 message events and queue their decisions, in their order, as
         `ingest-event` does each: one refused event refuses the request, which stores
         nothing; a repeated mid is accepted again and changes nothing."""
         events = []
@@ -109,7 +109,7 @@ class InternalController(Controller):
         self, data: JSONBody[GenerateVerificationRequest], rt: NamedDependency[Runtime]
     ) -> GenerateVerificationResponse:
         """Mint a verification token; only its SHA-256 hash is returned or stored."""
-        token = await requests.generate_verification(rt, ig_id=data.ig_id, event_id=data.event_id)
+        token = await asks.generate_verification(rt, ig_id=data.ig_id, event_id=data.event_id)
         return GenerateVerificationResponse(
             token_hash=token.token_hash, expires_at=token.expires_at, ig_id=token.ig_id
         )
@@ -121,7 +121,7 @@ class InternalController(Controller):
         """Send the verification DM for a live token of this account, waiting at most
         SEND_DM_WAIT_SECONDS; 429 with Retry-After when a rate limit holds longer, 409 when
         this token was DMed within VERIFICATION_RESEND_SECONDS."""
-        dm = await requests.send_verification_dm(rt, ig_id=data.ig_id, token_plain=data.token_plain)
+        dm = await asks.send_verification_dm(rt, ig_id=data.ig_id, token_plain=data.token_plain)
         return _dm_response(dm)
 
     @post("/send-dm", status_code=HTTP_200_OK)
@@ -147,7 +147,7 @@ class InternalController(Controller):
             raise InvalidRequest("message_text must not be empty")
         if not text_fits(data.message_text):
             raise InvalidRequest("message_text is longer than the Graph API's 1000 bytes")
-        dm = await requests.send_dm(
+        dm = await asks.send_dm(
             rt,
             ig_id=data.ig_id,
             text=data.message_text,

@@ -1,5 +1,5 @@
 """Accepting inbound message events: store each, note that its sender opened the messaging
-window, and queue its processing, atomically.
+window, and queue its decision, atomically.
 
 Idempotent by Instagram `mid`: a redelivered event inserts nothing and defers nothing. An
 unsend (`is_deleted`) goes to `service.messages.unsends` instead, and defers nothing.
@@ -22,7 +22,7 @@ from service.store import messages
 
 
 async def ingest_event(rt: Runtime, event: InboundEvent) -> bool:
-    """Store the event and defer `process_message`, in one statement; True when new."""
+    """Store the event and defer `decide_message`, in one statement; True when new."""
     [new] = await ingest_events(rt, [event])
     return new
 
@@ -49,11 +49,9 @@ async def _store(rt: Runtime, events: list[InboundEvent]) -> list[bool]:
         return []
     async with rt.pool.connection() as conn:
         new = set(
-            await messages.ingest(
-                conn, events, queue=jobs.QUEUE_MESSAGES, task=jobs.PROCESS_MESSAGE
-            )
+            await messages.ingest(conn, events, queue=jobs.QUEUE_MESSAGES, task=jobs.DECIDE_MESSAGE)
         )
-    metrics.JOBS_DEFERRED.labels(jobs.PROCESS_MESSAGE).inc(len(new))
+    metrics.JOBS_DEFERRED.labels(jobs.DECIDE_MESSAGE).inc(len(new))
     news = []
     for event in events:  # a mid repeated in the batch is new at its first place only
         news.append(event.mid in new)

@@ -8,7 +8,7 @@ from psycopg.types.json import Jsonb
 from service.core.runtime import open_runtime
 from service.core.settings import Settings
 from service.dms import sending
-from service.messages import processing
+from service.messages import deciding
 from tests.support import seed
 from tests.support.sends import insert_dm, row, send_until_settled
 
@@ -69,8 +69,8 @@ async def test_a_rescued_message_job_finishes_the_dm_it_was_sending(env, sandbox
     interrupt(db, dm_id, attempts=1)
 
     async with open_runtime(Settings.from_mapping(env)) as rt:
-        processed = await processing.process_message(rt, "m-cut")
-    assert processed.outcome is processing.Outcome.ALREADY_HANDLED
+        processed = await deciding.decide_message(rt, "m-cut")
+    assert processed.outcome is deciding.Outcome.ALREADY_DECIDED
     assert [dm.id for dm in processed.dms] == [dm_id]
     assert row(db, dm_id) == {
         "status": "sent",
@@ -83,23 +83,40 @@ async def test_a_rescued_message_job_finishes_the_dm_it_was_sending(env, sandbox
 
 async def test_a_dm_that_nothing_will_finish_is_failed(env, db):
     seed.message(db, "m-queued")
-    orphan, queued, by_message = (
+    seed.message(db, "m-queued-before")
+    orphan, queued, by_message, by_former_name = (
         db.execute(
             "INSERT INTO outbound_messages (recipient_ig_id, kind, payload, message_id, updated_at)"
             " VALUES (%s, 'verification', '{}', %s, now() - interval '1 hour') RETURNING id",
             (ig_id, mid),
         ).fetchone()["id"]
-        for ig_id, mid in (("user-1", None), ("user-2", None), ("user-3", "m-queued"))
+        for ig_id, mid in (
+            ("user-1", None),
+            ("user-2", None),
+            ("user-3", "m-queued"),
+            ("user-4", "m-queued-before"),
+        )
     )
     db.execute(
         "INSERT INTO procrastinate_jobs (queue_name, task_name, args, status)"
         " VALUES ('outbound', 'send_outbound', %s, 'todo'),"
+        " ('messages', 'decide_message', %s, 'todo'),"
         " ('messages', 'process_message', %s, 'todo')",
-        (Jsonb({"outbound_id": str(queued)}), Jsonb({"mid": "m-queued"})),
+        (
+            Jsonb({"outbound_id": str(queued)}),
+            Jsonb({"mid": "m-queued"}),
+            Jsonb({"mid": "m-queued-before"}),
+        ),
     )
 
     async with open_runtime(Settings.from_mapping(env)) as rt:
         assert await sending.fail_orphaned(rt) == [orphan]
     assert row(db, orphan)["status"] == "failed" and row(db, orphan)["error"] == sending.ORPHANED
-    # Each still has a job that will send it: its own, or its message's.
-    assert row(db, queued)["status"] == row(db, by_message)["status"] == "pending"
+    # Each still has a job that will send it: its own, or its message's, under the decision's
+    # name or the one it had before migration 0024.
+    assert (
+        row(db, queued)["status"]
+        == row(db, by_message)["status"]
+        == row(db, by_former_name)["status"]
+        == "pending"
+    )

@@ -4,7 +4,7 @@
 -- whose row lock serialises one sender's messages (the anti-spam checks below see the
 -- previous one). Then, by what it finds:
 --   `missing`: the mid is unknown;
---   `already_handled`: nothing changes;
+--   `already_decided`: nothing changes;
 --   `echo`, `standby`, `unsent`: handled, never answered (an echo is our own DM mirrored
 --   back, a standby message belongs to the app that controls the conversation);
 --   `acknowledged`: a connected sender's message gets its acknowledgement DM (none when it
@@ -66,7 +66,7 @@ BEGIN
     END IF;
 
     IF msg.handled_at IS NOT NULL THEN
-        decided := 'already_handled';
+        decided := 'already_decided';
     ELSIF msg.is_echo OR msg.source = 'standby' OR msg.deleted_at IS NOT NULL THEN
         decided := CASE WHEN msg.deleted_at IS NOT NULL THEN 'unsent'
                         WHEN msg.is_echo THEN 'echo'

@@ -139,8 +139,9 @@ RETURNING {OutboundMessage};
 -- outbound_messages_fail_orphaned --
 -- Fail the DMs left pending with no job to finish them: sent from a request whose web
 -- process died mid-send (their token's plaintext is gone, so they cannot be sent again),
--- or whose job gave up. A DM's job is its own `send_outbound`, or the `process_message`
--- of the message it answers. Only rows untouched for `idle_seconds`, beyond any live sender.
+-- or whose job gave up. A DM's job is its own `send_outbound`, or the `decide_message`
+-- (`process_message` before migration 0024) of the message it answers. Only rows
+-- untouched for `idle_seconds`, beyond any live sender.
 UPDATE outbound_messages o
 SET status = 'failed', error = %(error)s, sending_attempt_id = NULL, sending_started_at = NULL
 WHERE o.status = 'pending'
@@ -149,7 +150,8 @@ WHERE o.status = 'pending'
       SELECT 1 FROM procrastinate_jobs j
       WHERE j.status IN ('todo', 'doing')
         AND ((j.task_name = 'send_outbound' AND j.args ->> 'outbound_id' = o.id::text)
-             OR (j.task_name = 'process_message' AND j.args ->> 'mid' = o.message_id)))
+             OR (j.task_name IN ('decide_message', 'process_message')
+                 AND j.args ->> 'mid' = o.message_id)))
 RETURNING o.id;
 
 -- outbound_messages_token_dmed_recently --
