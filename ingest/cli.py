@@ -133,7 +133,7 @@ def _add_operations(commands) -> None:
         help="DMs re-queued per transaction (default %(default)s)",
     )
     retry.set_defaults(func=handlers.retry_failed)
-    replay = commands.add_parser("replay", help="run a message's processing again")
+    replay = commands.add_parser("replay", help="decide a message again")
     replay.add_argument("mid")
     replay.set_defaults(func=handlers.replay)
     replay_delivery = commands.add_parser(

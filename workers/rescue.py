@@ -9,7 +9,7 @@ has not begun, and fails those left so long (`service.dms.orphans`), so no DM st
 pending for ever, and defers the forwarding again of
 webhook deliveries whose job failed for good (`service.webhooks.recovery`), so none stays
 `received` for ever. Jobs are safe to run twice:
-processing is idempotent by mid, and a send that was in flight is bounded by its recovery
+a decision is idempotent by mid, and a send that was in flight is bounded by its recovery
 point (docs/reliability.md).
 
 A stalled job with a queueing lock cannot go back to `todo` while a sibling holding the same

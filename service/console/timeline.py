@@ -41,9 +41,9 @@ async def message(rt: Runtime, mid: str) -> dict[str, Any] | None:
     steps = [
         *(Step(d["received_at"], f"webhook delivery {d['id']} received") for d in deliveries),
         *(
-            Step(d["processed_at"], f"webhook delivery {d['id']} {d['status']}", d["last_error"])
+            Step(d["last_attempt_at"], f"webhook delivery {d['id']} {d['status']}", d["last_error"])
             for d in deliveries
-            if d["processed_at"]
+            if d["last_attempt_at"]
         ),
         Step(row["created_at"], "message stored"),
         *(Step(e["at"], f"job {e['job_id']} ({tasks[e['job_id']]}) {e['type']}") for e in events),
@@ -54,8 +54,8 @@ async def message(rt: Runtime, mid: str) -> dict[str, Any] | None:
             if dm["status"] != DMStatus.PENDING
         ),
     ]
-    if row["handled_at"]:
-        steps.append(Step(row["handled_at"], "message processed"))
+    if row["decided_at"]:
+        steps.append(Step(row["decided_at"], "message decided"))
     if row["edited_at"]:
         steps.append(Step(row["edited_at"], f"edited by the sender ({row['edit_count']}×)"))
     if row["deleted_at"]:

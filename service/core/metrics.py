@@ -42,7 +42,7 @@ GRAPH_LATENCY = Histogram(
 )
 INGEST_LATENCY = Histogram(
     "ingest_message_latency_seconds",
-    "From a message being stored to its processing finished.",
+    "From a message being stored to its decision.",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
 UNSENDS = Counter(

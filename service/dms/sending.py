@@ -1,6 +1,6 @@
 """Sending one outbound DM through the Graph API, and recording what happened.
 
-Two kinds of job send: `process_message` sends the DM its message's processing created
+Two kinds of job send: `decide_message` sends the DM its message's processing created
 (`send_pending`, on the row it just inserted), and `send_outbound` sends a DM by id (the
 API's `send-dm`, `ingest retry-failed`). A job that raises `RetryLater` runs again and
 takes the send up where its row says it is.
@@ -71,7 +71,7 @@ TOKEN_UNUSABLE = "the event's verification token was already used, or is another
 
 class TokenHeld(RetryLater):
     """The account's sends are held by a refused access token: a job waits and looks
-    again; a caller that sends in-line cannot wait that long (`service.dms.requests`)."""
+    again; a caller that sends in-line cannot wait that long (`service.dms.asks`)."""
 
 
 async def send_outbound(rt: Runtime, outbound_id: uuid.UUID) -> OutboundMessage | None:

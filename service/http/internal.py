@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from service.core.errors import InvalidRequest
 from service.core.runtime import Runtime
-from service.dms import idempotency, requests
+from service.dms import asks, idempotency
 from service.http.guards import require_service_token
 from service.http.refusals import INTERNAL_POST, ErrorBody, refusals
 from service.http.schemas import (
@@ -81,7 +81,7 @@ class InternalController(Controller):
     async def ingest_event(
         self, data: JSONBody[IngestEventRequest], groups: NamedDependency[IngestGroups]
     ) -> IngestEventResponse:
-        """Store a message event and queue its processing; a repeated mid is accepted again
+        """Store a message event and queue its decision; a repeated mid is accepted again
         and changes nothing. Answered once it is committed, with the events of the requests
         that came in meanwhile (`service.messages.group_commit`). `duplicate` says whether
         the mid was known already (for an unsend: whether it was done before)."""
@@ -101,7 +101,7 @@ class InternalController(Controller):
     async def ingest_events(
         self, data: JSONBody[IngestEventsRequest], rt: NamedDependency[Runtime]
     ) -> IngestEventsResponse:
-        """Store up to 1,000 message events and queue their processing, in their order, as
+        """Store up to 1,000 message events and queue their decisions, in their order, as
         `ingest-event` does each, all or none: one event refused, whether by validation (400)
         or by the database (422, a value Postgres cannot store), refuses the request, and
         nothing of it is stored; a repeated mid is accepted again and changes nothing."""
@@ -148,7 +148,7 @@ class InternalController(Controller):
         self, data: JSONBody[GenerateVerificationRequest], rt: NamedDependency[Runtime]
     ) -> GenerateVerificationResponse:
         """Mint a verification token; only its SHA-256 hash is returned or stored."""
-        token = await requests.generate_verification(rt, ig_id=data.ig_id, event_id=data.event_id)
+        token = await asks.generate_verification(rt, ig_id=data.ig_id, event_id=data.event_id)
         return GenerateVerificationResponse(
             token_hash=token.token_hash, expires_at=token.expires_at, ig_id=token.ig_id
         )
@@ -178,11 +178,9 @@ class InternalController(Controller):
         if (data.event_id is None) == (data.token_plain is None):
             raise ValidationException("give exactly one of event_id and token_plain")
         if data.event_id is not None:
-            dm = await requests.send_event_verification_dm(
-                rt, ig_id=data.ig_id, event_id=data.event_id
-            )
+            dm = await asks.send_event_verification_dm(rt, ig_id=data.ig_id, event_id=data.event_id)
         else:
-            dm = await requests.send_verification_dm(
+            dm = await asks.send_verification_dm(
                 rt, ig_id=data.ig_id, token_plain=data.token_plain or ""
             )
         return _dm_response(dm)
@@ -223,7 +221,7 @@ class InternalController(Controller):
             raise InvalidRequest("message_text must not be empty")
         if not text_fits(data.message_text):
             raise InvalidRequest("message_text is longer than the Graph API's 1000 bytes")
-        dm = await requests.send_dm(
+        dm = await asks.send_dm(
             rt,
             ig_id=data.ig_id,
             text=data.message_text,

@@ -1,5 +1,5 @@
 """Accepting inbound message events: store each, note that its sender opened the messaging
-window, and queue its processing, atomically.
+window, and queue its decision, atomically.
 
 Idempotent by Instagram `mid`: a redelivered event inserts nothing and defers nothing. An
 unsend (`is_deleted`) goes to `service.messages.unsends` instead, and defers nothing.
@@ -25,7 +25,7 @@ from service.store.inbound_event import InboundEvent
 
 
 async def ingest_event(rt: Runtime, event: InboundEvent) -> bool:
-    """Store the event and defer `process_message`, in one statement; True when new."""
+    """Store the event and defer `decide_message`, in one statement; True when new."""
     [new] = await ingest_events(rt, [event])
     return new
 
@@ -42,7 +42,7 @@ async def ingest_events(rt: Runtime, events: Sequence[InboundEvent]) -> list[boo
     for outcome in unsends:
         metrics.UNSENDS.labels(outcome.value).inc()
     deferred = sum(new for new, event in zip(news, events, strict=True) if not event.is_deleted)
-    metrics.JOBS_DEFERRED.labels(jobs.PROCESS_MESSAGE).inc(deferred)
+    metrics.JOBS_DEFERRED.labels(jobs.DECIDE_MESSAGE).inc(deferred)
     return news
 
 
@@ -69,7 +69,7 @@ async def _store(conn: Connection, events: list[InboundEvent]) -> list[bool]:
     if not events:
         return []
     new = set(
-        await messages.ingest(conn, events, queue=jobs.QUEUE_MESSAGES, task=jobs.PROCESS_MESSAGE)
+        await messages.ingest(conn, events, queue=jobs.QUEUE_MESSAGES, task=jobs.DECIDE_MESSAGE)
     )
     news = []
     for event in events:  # a mid repeated in the batch is new at its first place only

@@ -4,7 +4,7 @@ A stored message loses its text, attachments and quick reply and gets `deleted_a
 recorded edits lose their text (and an edit arriving later is recorded without it), and its
 Phase 3 row is withdrawn, or followed by a deletion notice when a consumer may already
 have worked on it (`phase3_queue.withdraw`, docs/phase3.md). An unsend that arrives before
-its message is remembered as the message's row itself, already unsent and handled, so the
+its message is remembered as the message's row itself, already unsent and decided, so the
 message, arriving later, is a known mid: stored deleted, never processed, never answered.
 An unsend is never answered either, and repeating one changes nothing.
 """
@@ -51,7 +51,7 @@ async def _forget_message(conn: Connection, event: InboundEvent) -> Unsent:
         # statement's snapshot: unsend it as stored.
         cleared = await messages.unsend(conn, event.mid)
     # The message's row lock, taken above, orders this after any Phase 3 row its
-    # processing added, and before any its processing would add (it finds it unsent).
+    # decision added, and before any its decision would add (it finds it unsent).
     withdrawn, notices = await phase3_queue.withdraw(conn, event.mid)
     outcome = UnsendOutcome.UNSENT if cleared else UnsendOutcome.REPEATED
     return Unsent(outcome, withdrawn, notices)

@@ -50,7 +50,7 @@ async def claim(conn: Connection, mid: str) -> MessageClaim | None:
 
 @dataclasses.dataclass(frozen=True)
 class Recorded:
-    """What `record_decision` did: the seconds from the message's storing to its handling,
+    """What `record_decision` did: the seconds from the message's storing to its decision,
     and the DM it created (None when it created none)."""
 
     latency_seconds: float
@@ -66,7 +66,7 @@ async def record_decision(
     to_phase3: bool,
 ) -> Recorded:
     """Record the message's decision: its DM of `dm_kind` with `dm_text` (none when the
-    message has one of this kind), its Phase 3 row when `to_phase3`, and handled."""
+    message has one of this kind), its Phase 3 row when `to_phase3`, and decided."""
     row = await fetch_row(
         conn,
         _RECORD_DECISION,
@@ -84,7 +84,7 @@ async def record_decision(
 
 
 async def reopen(conn: Connection, mid: str) -> bool:
-    """Clear the message's handled_at so its processing can run again; False if unknown."""
+    """Clear the message's decided_at so its decision can run again; False if unknown."""
     return await fetch_one(conn, _REOPEN, {"mid": mid}) is not None
 
 

@@ -67,7 +67,7 @@ class MessageClaim:
     is_echo: bool
     source: str
     processed: bool
-    handled_at: dt.datetime | None
+    decided_at: dt.datetime | None
     deleted_at: dt.datetime | None
     connected_user_id: uuid.UUID | None
 
@@ -150,7 +150,7 @@ class WebhookDelivery:
     attempts: int
     messages_forwarded: int
     last_error: str | None
-    processed_at: dt.datetime | None
+    last_attempt_at: dt.datetime | None
     # `attempts` when an operator last re-queued it; the retry limit counts from here.
     retry_base: int
 

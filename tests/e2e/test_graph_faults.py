@@ -196,7 +196,7 @@ def test_the_worker_reschedules_transient_failures(stack, sandbox):
     [job] = wait_until(
         lambda: stack.rows(
             "SELECT attempts, status FROM procrastinate_jobs"
-            " WHERE task_name = 'process_message' AND status = 'succeeded'"
+            " WHERE task_name = 'decide_message' AND status = 'succeeded'"
         ),
         what="the job to end",
     )

@@ -83,7 +83,7 @@ def test_an_unsend_after_its_message_in_the_batch_finds_it_stored(api):
     assert response.json()["new"] == 4
     rows = {row["id"]: row for row in api.rows("SELECT * FROM messages")}
     assert rows["u-1"]["message_text"] is None and rows["u-1"]["deleted_at"] is not None
-    assert rows["u-2"]["message_text"] is None and rows["u-2"]["handled_at"] is not None
+    assert rows["u-2"]["message_text"] is None and rows["u-2"]["decided_at"] is not None
     assert rows["u-3"]["message_text"] == "Hello"
     assert jobs(api) == ["u-1", "u-3"]
 

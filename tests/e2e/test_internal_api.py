@@ -127,7 +127,7 @@ def test_an_accepted_event_defers_exactly_one_job_with_only_its_mid(api):
         },
     )
     [job] = api.rows("SELECT * FROM procrastinate_jobs")
-    assert job["task_name"] == "process_message" and job["args"] == {"mid": "m-1"}
+    assert job["task_name"] == "decide_message" and job["args"] == {"mid": "m-1"}
     [message] = api.rows("SELECT attachments FROM messages")
     assert message["attachments"][0]["type"] == "ig_reel"
 

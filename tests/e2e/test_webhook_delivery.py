@@ -133,7 +133,7 @@ def test_a_batch_of_entries_and_events_is_read_in_full(webhook_stack):
 
     assert row["status"] == "forwarded" and row["messages_forwarded"] == 3
     assert set(messages(webhook_stack)) == {"mid.a1", "mid.a2", "mid.b1"}
-    webhook_stack.wait_handled("mid.a2")
+    webhook_stack.wait_decided("mid.a2")
     dms = webhook_stack.outbound_settled(2)
     # One verification per user: the second message falls in the first one's resend window.
     assert sorted(dm["recipient_ig_id"] for dm in dms) == sorted([USER, OTHER_USER])
@@ -168,7 +168,7 @@ def test_an_echo_of_our_own_dm_is_recorded_but_never_answered(webhook_stack):
         ),
     )
 
-    webhook_stack.wait_handled("mid.echo")
+    webhook_stack.wait_decided("mid.echo")
     assert messages(webhook_stack)["mid.echo"]["is_echo"] is True
     assert webhook_stack.rows("SELECT * FROM outbound_messages") == []
     assert webhook_stack.sandbox.messages() == []
@@ -195,7 +195,7 @@ def test_a_standby_message_is_recorded_but_left_to_the_app_in_control(webhook_st
     )
 
     assert row["status"] == "forwarded" and row["messages_forwarded"] == 1
-    webhook_stack.wait_handled("mid.standby")
+    webhook_stack.wait_decided("mid.standby")
     message = messages(webhook_stack)["mid.standby"]
     assert message["source"] == "standby" and message["processed"] is False
     assert webhook_stack.rows("SELECT * FROM outbound_messages") == []

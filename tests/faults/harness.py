@@ -97,7 +97,7 @@ class FaultStack:
 
         def done() -> bool:
             [row] = self.rows(
-                "SELECT count(*) FILTER (WHERE m.handled_at IS NULL) AS unhandled,"
+                "SELECT count(*) FILTER (WHERE m.decided_at IS NULL) AS unhandled,"
                 " count(*) FILTER (WHERE o.status IS DISTINCT FROM 'sent') AS unsent"
                 " FROM messages m LEFT JOIN outbound_messages o ON o.message_id = m.id"
                 " WHERE m.id = ANY(%s)",
@@ -112,7 +112,7 @@ class FaultStack:
         rows = self.rows(
             "SELECT m.id FROM messages m JOIN outbound_messages o"
             " ON o.message_id = m.id AND o.status = 'sent'"
-            " WHERE m.id = ANY(%s) AND m.handled_at IS NOT NULL",
+            " WHERE m.id = ANY(%s) AND m.decided_at IS NOT NULL",
             mids,
         )
         return len(mids) - len(rows)

@@ -14,7 +14,8 @@ CUT_SECONDS = 3.0
 LIVE_JOB = (
     "EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.status IN ('todo', 'doing')"
     " AND ((j.task_name = 'send_outbound' AND j.args ->> 'outbound_id' = o.id::text)"
-    " OR (j.task_name = 'process_message' AND j.args ->> 'mid' = o.message_id)))"
+    " OR (j.task_name IN ('decide_message', 'process_message')"
+    " AND j.args ->> 'mid' = o.message_id)))"
 )
 
 
@@ -46,7 +47,7 @@ def test_a_backlog_paced_through_a_cut_of_its_connections_leaves_no_dm_stranded(
     def settled() -> bool:
         [row] = stack.rows(
             "SELECT count(*) FILTER (WHERE o.status = 'pending' AND " + LIVE_JOB + ") AS live,"
-            " (SELECT count(*) FROM messages WHERE handled_at IS NULL) AS unhandled"
+            " (SELECT count(*) FROM messages WHERE decided_at IS NULL) AS unhandled"
             " FROM outbound_messages o"
         )
         return row["live"] == 0 and row["unhandled"] == 0
@@ -60,11 +61,11 @@ def test_a_backlog_paced_through_a_cut_of_its_connections_leaves_no_dm_stranded(
     [runs] = stack.rows(
         "SELECT coalesce(sum(attempts), 0) AS runs, coalesce(max(attempts), 0) AS most,"
         " count(*) FILTER (WHERE status = 'failed') AS failed"
-        " FROM procrastinate_jobs WHERE task_name IN ('process_message', 'send_outbound')"
+        " FROM procrastinate_jobs WHERE task_name IN ('decide_message', 'send_outbound')"
     )
     [jobs] = stack.rows(
         "SELECT count(DISTINCT coalesce(args ->> 'mid', args ->> 'outbound_id')) AS dms"
-        " FROM procrastinate_jobs WHERE task_name IN ('process_message', 'send_outbound')"
+        " FROM procrastinate_jobs WHERE task_name IN ('decide_message', 'send_outbound')"
     )
     output = worker.output()
     lines = [json.loads(t) for t in output.splitlines() if t.startswith("{")]

@@ -143,7 +143,8 @@ def test_a_bad_cursor_or_filter_is_a_400(console):
 def test_replaying_a_failed_delivery_forwards_it_and_logs_who_asked(env, sandbox, db, capsys):
     body = delivery(entry(message_item("mid.replayed", text="hello again")))
     [row] = db.execute(
-        "INSERT INTO webhook_deliveries (body, signed, status, attempts, last_error, processed_at)"
+        "INSERT INTO webhook_deliveries"
+        " (body, signed, status, attempts, last_error, last_attempt_at)"
         " VALUES (%s, true, 'failed', 13, 'ingest endpoint: HTTP 503', now()) RETURNING id",
         (Jsonb(body),),
     ).fetchall()

@@ -9,7 +9,7 @@ import anyio
 import psycopg
 from psycopg.rows import dict_row
 
-from service.core.runtime import open_runtime
+from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
 from service.dms import pacing
 from service.store import outbound_messages, send_buckets

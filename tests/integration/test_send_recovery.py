@@ -8,7 +8,7 @@ from psycopg.types.json import Jsonb
 from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
 from service.dms import orphans, sending
-from service.messages import processing
+from service.messages import deciding
 from tests.support import seed
 from tests.support.sends import insert_dm, row, send_until_settled
 
@@ -69,8 +69,8 @@ async def test_a_rescued_message_job_finishes_the_dm_it_was_sending(env, sandbox
     interrupt(db, dm_id, attempts=1)
 
     async with open_runtime(Settings.from_mapping(env)) as rt:
-        processed = await processing.process_message(rt, "m-cut")
-    assert processed.outcome is processing.Outcome.ALREADY_HANDLED
+        processed = await deciding.decide_message(rt, "m-cut")
+    assert processed.outcome is deciding.Outcome.ALREADY_DECIDED
     assert [dm.id for dm in processed.dms] == [dm_id]
     assert row(db, dm_id) == {
         "status": "sent",
@@ -83,9 +83,10 @@ async def test_a_rescued_message_job_finishes_the_dm_it_was_sending(env, sandbox
 
 async def test_a_dm_that_nothing_will_finish_is_failed(env, db):
     seed.message(db, "m-queued")
+    seed.message(db, "m-queued-before")
     # The first was cut off mid-call (an attempt marked in flight): whether Meta
     # delivered it is unknown.
-    orphan, queued, by_message = (
+    orphan, queued, by_message, by_former_name = (
         db.execute(
             "INSERT INTO outbound_messages (recipient_ig_id, kind, payload, message_id,"
             " sending_attempt_id, updated_at) VALUES (%s, 'verification', '{}', %s,"
@@ -96,20 +97,32 @@ async def test_a_dm_that_nothing_will_finish_is_failed(env, db):
             ("user-1", None, True),
             ("user-2", None, False),
             ("user-3", "m-queued", False),
+            ("user-4", "m-queued-before", False),
         )
     )
     db.execute(
         "INSERT INTO procrastinate_jobs (queue_name, task_name, args, status)"
         " VALUES ('outbound', 'send_outbound', %s, 'todo'),"
+        " ('messages', 'decide_message', %s, 'todo'),"
         " ('messages', 'process_message', %s, 'todo')",
-        (Jsonb({"outbound_id": str(queued)}), Jsonb({"mid": "m-queued"})),
+        (
+            Jsonb({"outbound_id": str(queued)}),
+            Jsonb({"mid": "m-queued"}),
+            Jsonb({"mid": "m-queued-before"}),
+        ),
     )
 
     async with open_runtime(Settings.from_mapping(env)) as rt:
         assert await orphans.fail_orphaned(rt) == [orphan]
     assert row(db, orphan)["status"] == "failed" and row(db, orphan)["error"] == sending.ORPHANED
-    # Each still has a job that will send it: its own, or its message's.
-    assert row(db, queued)["status"] == row(db, by_message)["status"] == "pending"
+    # Each still has a job that will send it: its own, or its message's, under the decision's
+    # name or the one it had before migration 0024.
+    assert (
+        row(db, queued)["status"]
+        == row(db, by_message)["status"]
+        == row(db, by_former_name)["status"]
+        == "pending"
+    )
 
 
 async def test_a_dm_whose_job_stopped_before_its_send_began_is_queued_again(env, db):
@@ -124,7 +137,7 @@ async def test_a_dm_whose_job_stopped_before_its_send_began_is_queued_again(env,
     )
     db.execute(
         "INSERT INTO procrastinate_jobs (queue_name, task_name, args, status, attempts)"
-        " VALUES ('messages', 'process_message', %s, 'failed', 10)",
+        " VALUES ('messages', 'decide_message', %s, 'failed', 10)",
         (Jsonb({"mid": "m-gave-up"}),),
     )
     custom = seed.outbound(db, kind="custom", status="pending", recipient="user-c")

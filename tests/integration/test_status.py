@@ -52,8 +52,8 @@ async def test_status_reports_the_seeded_rows_exactly(env, troubled):
     report = await collect(env)
 
     assert [(r["queue"], r["task"], r["status"], r["jobs"]) for r in report["jobs"]] == [
-        ("messages", "process_message", "doing", 2),
-        ("messages", "process_message", "todo", 1),
+        ("messages", "decide_message", "doing", 2),
+        ("messages", "decide_message", "todo", 1),
         ("outbound", "send_outbound", "todo", 1),
     ]
     [doing, waiting, scheduled] = report["jobs"]

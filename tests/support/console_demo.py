@@ -83,7 +83,7 @@ def seed(db) -> Demo:
     with db.cursor() as cur:
         cur.executemany(
             'INSERT INTO messages (id, sender_ig_id, recipient_ig_id, message_text, "timestamp",'
-            " created_at, handled_at, processed) VALUES (%s, %s, %s, %s,"
+            " created_at, decided_at, processed) VALUES (%s, %s, %s, %s,"
             " now() - make_interval(mins => %s), now() - make_interval(mins => %s),"
             " now() - make_interval(mins => %s), %s = %s)",
             [(m, s, r, t, ago, ago, ago, s, CONNECTED) for m, s, r, t, ago in messages],

@@ -11,13 +11,13 @@ import uuid
 from psycopg.types.json import Jsonb
 
 
-def message(db, mid: str, *, minutes_ago: float = 0, handled: bool = True) -> None:
+def message(db, mid: str, *, minutes_ago: float = 0, decided: bool = True) -> None:
     db.execute(
         'INSERT INTO messages (id, sender_ig_id, recipient_ig_id, "timestamp", created_at,'
-        " handled_at) VALUES (%(mid)s, 'sender-' || %(mid)s, 'page', now(),"
+        " decided_at) VALUES (%(mid)s, 'sender-' || %(mid)s, 'page', now(),"
         " now() - make_interval(mins => %(ago)s),"
-        " CASE WHEN %(handled)s THEN now() END)",
-        {"mid": mid, "ago": minutes_ago, "handled": handled},
+        " CASE WHEN %(decided)s THEN now() END)",
+        {"mid": mid, "ago": minutes_ago, "decided": decided},
     )
 
 
@@ -115,7 +115,7 @@ def failed_dm(db, **fields) -> uuid.UUID:
 def job(
     db,
     *,
-    task: str = "process_message",
+    task: str = "decide_message",
     queue: str = "messages",
     status: str = "todo",
     minutes_ago: float = 0,
@@ -176,7 +176,7 @@ def delivery(
     """A webhook delivery received `minutes_ago`, its last attempt (if any) made then too."""
     row = db.execute(
         "INSERT INTO webhook_deliveries (body, signed, received_at, status, attempts,"
-        " last_error, processed_at) VALUES ('{}', true, now() - make_interval(mins => %(ago)s),"
+        " last_error, last_attempt_at) VALUES ('{}', true, now() - make_interval(mins => %(ago)s),"
         " %(status)s, %(attempts)s, %(error)s,"
         " CASE WHEN %(attempts)s > 0 THEN now() - make_interval(mins => %(ago)s) END)"
         " RETURNING id",

@@ -139,7 +139,8 @@ RETURNING {OutboundMessage};
 -- outbound_messages_requeue_jobless --
 -- The pending DMs whose send has not begun (no attempt marked in flight) and that no job
 -- will send: their job failed, gave up or was lost. A DM's job is its own `send_outbound`,
--- or the `process_message` of the message it answers. Each is marked with `reason` (after
+-- or the `decide_message`
+-- (`process_message` before migration 0024) of the message it answers. Each is marked with `reason` (after
 -- its last error) for the caller to defer its `send_outbound` in the same transaction; at
 -- most `batch_size`, oldest first, skipping rows another transaction holds. A verification
 -- DM asked for through send-verification-dm stays out: its token's plaintext was never
@@ -154,7 +155,8 @@ WITH jobless AS MATERIALIZED (
           SELECT 1 FROM procrastinate_jobs j
           WHERE j.status IN ('todo', 'doing')
             AND ((j.task_name = 'send_outbound' AND j.args ->> 'outbound_id' = o.id::text)
-                 OR (j.task_name = 'process_message' AND j.args ->> 'mid' = o.message_id)))
+                 OR (j.task_name IN ('decide_message', 'process_message')
+                     AND j.args ->> 'mid' = o.message_id)))
     ORDER BY o.created_at, o.id
     LIMIT %(batch_size)s
     FOR UPDATE SKIP LOCKED
@@ -182,7 +184,8 @@ WHERE o.status = 'pending'
       SELECT 1 FROM procrastinate_jobs j
       WHERE j.status IN ('todo', 'doing')
         AND ((j.task_name = 'send_outbound' AND j.args ->> 'outbound_id' = o.id::text)
-             OR (j.task_name = 'process_message' AND j.args ->> 'mid' = o.message_id)))
+             OR (j.task_name IN ('decide_message', 'process_message')
+                 AND j.args ->> 'mid' = o.message_id)))
 RETURNING o.id;
 
 -- outbound_messages_token_dmed_recently --

@@ -100,7 +100,8 @@ WHERE o.status = 'pending'
       SELECT 1 FROM procrastinate_jobs j
       WHERE j.status IN ('todo', 'doing')
         AND ((j.task_name = 'send_outbound' AND j.args ->> 'outbound_id' = o.id::text)
-             OR (j.task_name = 'process_message' AND j.args ->> 'mid' = o.message_id)));
+             OR (j.task_name IN ('decide_message', 'process_message')
+                  AND j.args ->> 'mid' = o.message_id)));
 
 -- status_outbound_failed --
 -- The latest failed DMs (ingest.failed_limit, default 20), newest failure first.
@@ -112,14 +113,14 @@ LIMIT coalesce(nullif(current_setting('ingest.failed_limit', true), ''), '20')::
 
 -- status_messages_unhandled --
 -- Messages stored longer than ingest.unhandled_after (default 5 minutes) ago whose
--- processing has not finished (handled_at IS NULL): how many, and the oldest.
+-- decision has not been made (decided_at IS NULL): how many, and the oldest.
 SELECT count(*) AS messages,
        CASE WHEN count(*) > 0 THEN (
-           SELECT id FROM messages WHERE handled_at IS NULL ORDER BY created_at, id LIMIT 1
+           SELECT id FROM messages WHERE decided_at IS NULL ORDER BY created_at, id LIMIT 1
        ) END AS oldest_mid,
        extract(epoch FROM now() - min(created_at))::bigint AS oldest_seconds
 FROM messages
-WHERE handled_at IS NULL
+WHERE decided_at IS NULL
   AND created_at < now() - coalesce(nullif(current_setting('ingest.unhandled_after', true), ''),
                                     '5 minutes')::interval;
 
@@ -151,7 +152,7 @@ SELECT pending.status, pending.deliveries, pending.in_window, pending.oldest_sec
 FROM (
     SELECT status, count(*) AS deliveries,
            count(*) FILTER (
-               WHERE processed_at > now() - coalesce(
+               WHERE last_attempt_at > now() - coalesce(
                    nullif(current_setting('ingest.status_window', true), ''), '1 hour')::interval
            ) AS in_window,
            extract(epoch FROM now() - min(received_at))::bigint AS oldest_seconds
@@ -162,7 +163,7 @@ FROM (
 CROSS JOIN LATERAL (
     SELECT id, last_error FROM webhook_deliveries
     WHERE status = pending.status AND status <> 'forwarded'
-    ORDER BY processed_at DESC NULLS LAST, id DESC
+    ORDER BY last_attempt_at DESC NULLS LAST, id DESC
     LIMIT 1
 ) AS latest
 ORDER BY pending.status;
