@@ -8,7 +8,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from service.store import send_buckets
-from tests.support.sends import insert_dm
+from tests.support import seed
 
 RATE, BURST, TAKERS, TAKES_EACH = 200.0, 10, 12, 60
 
@@ -70,7 +70,7 @@ async def test_a_reserve_keeps_sends_for_verification_when_acknowledgements_wait
 
 
 async def test_a_dm_given_a_turn_goes_before_newcomers_which_join_the_line(database_url, db):
-    first, second = insert_dm(db, "user-1"), insert_dm(db, "user-2")
+    first, second = seed.a_pending_dm(db, "user-1"), seed.a_pending_dm(db, "user-2")
     async with await psycopg.AsyncConnection.connect(
         database_url, autocommit=True, row_factory=dict_row
     ) as conn:
