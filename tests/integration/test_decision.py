@@ -14,7 +14,7 @@ from service.dms import sending, texts, window
 from service.messages import deciding
 from service.store import outbound_messages
 from tests.support import seed
-from tests.support.sends import insert_dm, row
+from tests.support.sends import row
 
 
 def store_message(db, mid: str, sender: str, *, source: str = "messaging", echo: bool = False):
@@ -152,7 +152,7 @@ async def begin(settings: Settings, dm_id: uuid.UUID) -> outbound_messages.Attem
 
 async def test_begin_fails_a_dm_whose_window_closed_even_while_the_account_is_held(env, db):
     settings = Settings.from_mapping(env)
-    dm_id = insert_dm(db, "gone-quiet")
+    dm_id = seed.a_pending_dm(db, "gone-quiet")
     seed.an_unconnected_sender(db, "gone-quiet", last_inbound_seconds_ago=2 * 86400)
     db.execute(
         "INSERT INTO graph_rate_limits (scoped_id, limited_until, error)"
@@ -172,7 +172,7 @@ async def test_begin_fails_a_dm_whose_window_closed_even_while_the_account_is_he
 
 async def test_begin_counts_the_attempt_of_a_dm_within_its_window(env, db):
     settings = Settings.from_mapping(env)
-    dm_id = insert_dm(db, "still-here")
+    dm_id = seed.a_pending_dm(db, "still-here")
     seed.an_unconnected_sender(db, "still-here", last_inbound_seconds_ago=0)
     attempt = await begin(settings, dm_id)
     assert not attempt.window_closed and attempt.began is not None

@@ -13,7 +13,7 @@ from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
 from service.dms import pacing
 from service.store import outbound_messages, send_buckets
-from tests.support.sends import insert_dm
+from tests.support import seed
 
 RATE, BURST, TAKERS, TAKES_EACH = 200.0, 10, 12, 60
 
@@ -80,7 +80,7 @@ async def test_a_reserve_keeps_sends_for_verification_when_acknowledgements_wait
 
 
 async def test_a_dm_given_a_turn_goes_at_it_and_newcomers_join_the_line_behind(database_url, db):
-    first, second = insert_dm(db, "user-1"), insert_dm(db, "user-2")
+    first, second = seed.a_pending_dm(db, "user-1"), seed.a_pending_dm(db, "user-2")
     async with await psycopg.AsyncConnection.connect(
         database_url, autocommit=True, row_factory=dict_row
     ) as conn:
@@ -113,7 +113,7 @@ async def test_a_backlog_of_sends_each_waits_for_its_turn_once(env, db):
     rate, burst, count = 20.0, 10, 30
     settings = Settings.from_mapping(env, graph_send_rate=rate, graph_send_burst=burst)
     dms = [
-        insert_dm(db, f"user-{n}", kind="verification" if n % 2 else "acknowledgement")
+        seed.a_pending_dm(db, f"user-{n}", kind="verification" if n % 2 else "acknowledgement")
         for n in range(count)
     ]
     wakes: dict[object, int] = {}

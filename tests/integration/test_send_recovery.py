@@ -10,7 +10,7 @@ from service.core.settings import Settings
 from service.dms import orphans, sending
 from service.messages import deciding
 from tests.support import seed
-from tests.support.sends import insert_dm, row, send_until_settled
+from tests.support.sends import row, send_until_settled
 
 
 def interrupt(db, dm_id, *, attempts: int, age: str = "1 hour") -> None:
@@ -23,7 +23,7 @@ def interrupt(db, dm_id, *, attempts: int, age: str = "1 hour") -> None:
 
 
 async def test_an_interrupted_attempt_counts_and_the_dm_is_sent_once_more(env, sandbox, db):
-    dm_id = insert_dm(db)
+    dm_id = seed.a_pending_dm(db)
     interrupt(db, dm_id, attempts=1)
     await send_until_settled(Settings.from_mapping(env), dm_id)
     assert row(db, dm_id) == {
@@ -36,7 +36,7 @@ async def test_an_interrupted_attempt_counts_and_the_dm_is_sent_once_more(env, s
 
 
 async def test_an_interrupted_last_attempt_fails_without_another_call(env, sandbox, db):
-    dm_id = insert_dm(db)
+    dm_id = seed.a_pending_dm(db)
     interrupt(db, dm_id, attempts=4)
     await send_until_settled(Settings.from_mapping(env), dm_id)
     assert row(db, dm_id) == {
@@ -49,7 +49,7 @@ async def test_an_interrupted_last_attempt_fails_without_another_call(env, sandb
 
 
 async def test_an_attempt_that_may_still_be_in_flight_is_not_doubled(env, sandbox, db):
-    dm_id = insert_dm(db)
+    dm_id = seed.a_pending_dm(db)
     interrupt(db, dm_id, attempts=1, age="0 seconds")
     settings = Settings.from_mapping(env)
 

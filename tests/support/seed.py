@@ -102,6 +102,15 @@ def outbound(
     return row["id"]
 
 
+def a_pending_dm(db, recipient: str = "user-1", *, kind: str = "custom") -> uuid.UUID:
+    """A DM to `recipient`, recorded and not yet sent: what a send starts from."""
+    return db.execute(
+        "INSERT INTO outbound_messages (recipient_ig_id, kind, payload)"
+        ' VALUES (%s, %s, \'{"text": "hello"}\') RETURNING id',
+        (recipient, kind),
+    ).fetchone()["id"]
+
+
 def failed_dm(db, **fields) -> uuid.UUID:
     fields = {
         "status": "failed",
