@@ -15,6 +15,12 @@ from service.http.schemas import DeliveryAccepted
 from service.webhooks.intake import accept_delivery
 from service.webhooks.signatures import SIGNATURE_HEADER, challenge_answer
 
+# Meta's largest delivery: 1000 updates, each a message of 1000 characters that Meta escapes
+# (`\uXXXX`), measured at 6.3 MB (`tests.support.meta_payloads.largest_delivery`); with
+# headroom. A body is held whole until its signature is checked, which the caps on bodies in
+# flight and their pace bound (`service.http.protocol`).
+MAX_DELIVERY_BYTES = 8 * 1024 * 1024
+
 
 class WebhookController(Controller):
     path = "/api/webhooks/instagram"
@@ -34,7 +40,7 @@ class WebhookController(Controller):
             expected_token=expected, mode=mode, token=token, challenge=challenge
         )
 
-    @post(status_code=HTTP_200_OK)
+    @post(status_code=HTTP_200_OK, request_max_body_size=MAX_DELIVERY_BYTES)
     async def receive_delivery(
         self, request: Request, rt: NamedDependency[Runtime]
     ) -> DeliveryAccepted:
