@@ -112,7 +112,11 @@ class Sandbox:
             return self
         sock, ready = self._bind(), threading.Event()
         self._server = _Server(_config(self, log_level=None), ready)
-        self._thread = threading.Thread(target=self._run, args=(sock, ready), daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(sock, ready), name=THREAD_NAME, daemon=True
+        )
+        if not any(isinstance(f, _QuietLifecycle) for f in UVICORN_LOG.filters):
+            UVICORN_LOG.addFilter(_QuietLifecycle())
         self._thread.start()
         if not ready.wait(timeout) or not self._server.started:
             self.stop()
@@ -342,6 +346,19 @@ class Sandbox:
         sock.bind(("127.0.0.1", self._port))
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         return sock
+
+
+THREAD_NAME = "graph-sandbox"
+# Every uvicorn server logs its start and stop here: in a process that serves more (`ingest
+# dev`), the sandbox's lines read as the service's own, each said twice.
+UVICORN_LOG = logging.getLogger("uvicorn.error")
+
+
+class _QuietLifecycle(logging.Filter):
+    """Drops the background sandbox's informational lines; its warnings still show."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.threadName != THREAD_NAME or record.levelno >= logging.WARNING
 
 
 class _Server(uvicorn.Server):

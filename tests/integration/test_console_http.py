@@ -241,3 +241,12 @@ def test_the_overview_shows_a_held_access_token_and_never_the_token(console, db)
     page = console.get("/console").text
     assert "held" in page and "Error validating access token" in page
     assert stored["token_ciphertext"] not in page and ACCESS_TOKEN not in page
+
+
+def test_the_root_points_to_the_console_and_the_schema(console, database_url, sandbox):
+    answer = console.get("/")
+    assert answer.status_code == 200
+    assert answer.json()["console"] == "/console" and answer.json()["schema"] == "/schema"
+    env = make_env(database_url=database_url, graph_url=sandbox.url)
+    with TestClient(create_app(Settings.from_mapping(env))) as without_console:
+        assert "console" not in without_console.get("/").json()
