@@ -18,6 +18,7 @@ from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Sen
 
 from service.core.metrics import HTTP_ABORTED_UPLOADS
 from service.http.error_responses import response_for
+from service.http.protocol import announces_body
 
 CLIENT_CLOSED_REQUEST = 499
 
@@ -27,21 +28,12 @@ class UploadAborted(HTTPException):
     detail = "the client went away before its request body was complete"
 
 
-def announces_body(scope: Scope) -> bool:
-    for name, value in scope["headers"]:
-        if name == b"content-length" and value.strip() not in (b"", b"0"):
-            return True
-        if name == b"transfer-encoding":
-            return True
-    return False
-
-
 def outcome_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
-        body_pending = announces_body(scope)
+        body_pending = announces_body(scope["headers"])
         answered = False
 
         async def watched_receive() -> ReceiveMessage:

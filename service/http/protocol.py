@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -64,6 +65,16 @@ def canned(status: int, reason: str, detail: str, *, retry_after: bool = False) 
 BUSY = canned(503, "Service Unavailable", "too busy, retry later", retry_after=True)
 SLOW_HEADERS = canned(408, "Request Timeout", "the request headers came too slowly")
 LARGE_HEADERS = canned(431, "Request Header Fields Too Large", "the request headers are too large")
+
+
+def announces_body(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    """Whether a request's (lower-cased) headers say a body follows."""
+    for name, value in headers:
+        if name == b"content-length" and value.strip() not in (b"", b"0"):
+            return True
+        if name == b"transfer-encoding":
+            return True
+    return False
 
 
 class Door:
@@ -117,7 +128,7 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self.head_bytes = None
-        if not self.has_body():
+        if not announces_body(self.headers):
             self.disarm()
         elif self.door.bodies >= self.limits.max_bodies:
             self.refuse(BUSY, "bodies")
@@ -143,14 +154,6 @@ class GuardedProtocol(HttpToolsProtocol):
         self.disarm()
         self.end_body()
         super().on_message_complete()
-
-    def has_body(self) -> bool:
-        for name, value in self.headers:
-            if name == b"content-length" and value.strip() not in (b"", b"0"):
-                return True
-            if name == b"transfer-encoding":
-                return True
-        return False
 
     def body_wait(self) -> float:
         """How long from now the body may pause: `body_timeout`, or less once the average
