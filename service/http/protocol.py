@@ -154,6 +154,10 @@ class GuardedProtocol(HttpToolsProtocol):
         self.disarm()
         self.end_body()
         super().on_message_complete()
+        if self.cycle is not None and self.cycle.response_complete:
+            # Answered before its body was in (a 413, a 401): uvicorn armed its keep-alive
+            # timer then, and the body's bytes cancelled it. Wait for the next request.
+            self.arm(self.limits.header_timeout, self.headers_too_slow)
 
     def body_wait(self) -> float:
         """How long from now the body may pause: `body_timeout`, or less once the average

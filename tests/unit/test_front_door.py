@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import pytest
 import uvicorn
@@ -45,8 +46,8 @@ class Transport(asyncio.Transport):
 
 
 async def app(scope, receive, send) -> None:
-    """Reads the whole body, then answers 200."""
-    more = scope["type"] == "http"
+    """Reads the whole body, then answers 200; a request to /early is answered unread."""
+    more = scope["type"] == "http" and scope["path"] != "/early"
     while more:
         message = await receive()
         more = message.get("more_body", False)
@@ -71,15 +72,20 @@ def connect():
         protocol.connection_lost(None)
 
 
-def post(length: int) -> bytes:
-    return b"POST / HTTP/1.1\r\nhost: web\r\ncontent-length: %d\r\n\r\n" % length
+def post(length: int, path: bytes = b"/") -> bytes:
+    return b"POST %s HTTP/1.1\r\nhost: web\r\ncontent-length: %d\r\n\r\n" % (path, length)
+
+
+async def waited(condition: Callable[[], object], seconds: float = 2) -> float:
+    """How long until `condition()` held (or `seconds`, if it never did)."""
+    started = time.monotonic()
+    while not condition() and time.monotonic() - started < seconds:
+        await asyncio.sleep(0.01)
+    return time.monotonic() - started
 
 
 async def closed_within(transport: Transport, seconds: float) -> float:
-    started = time.monotonic()
-    while not transport.closed and time.monotonic() - started < seconds:
-        await asyncio.sleep(0.01)
-    return time.monotonic() - started
+    return await waited(lambda: transport.closed, seconds)
 
 
 async def test_headers_that_do_not_arrive_in_time_get_a_408(connect):
@@ -124,3 +130,12 @@ async def test_beyond_the_connection_cap_a_connection_is_refused_before_it_is_re
     transports = [connect()[1] for _ in range(LIMITS.max_connections + 1)]
     assert [t.closed for t in transports] == [False] * LIMITS.max_connections + [True]
     assert transports[-1].written.startswith(b"HTTP/1.1 503 ")
+
+
+async def test_a_connection_answered_before_its_body_then_idle_is_closed(connect):
+    protocol, transport = connect()
+    protocol.data_received(post(10, b"/early"))
+    await waited(lambda: transport.written)  # the app's task answers
+    assert transport.written.startswith(b"HTTP/1.1 200 ")
+    protocol.data_received(b"0123456789")
+    assert await closed_within(transport, 2) < LIMITS.header_timeout + 0.2
