@@ -5,19 +5,16 @@ the body, records the DM and answers like Meta. Tests script failures: each vali
 the next scripted response, if any; a scripted non-2xx records nothing (set `deliver` to model
 "sent, yet an error"). Control endpoints for other processes: `GET /_sandbox/messages`,
 `GET /_sandbox/requests` (counts: Send API requests, DMs recorded), `POST /_sandbox/script`
-(one response or a list), `POST /_sandbox/rate-limit`
-(`{"per_second": N}`, see below), `POST /_sandbox/reset`. Each DM records when its request arrived
-(`arrived_at`, before the latency) and when it was answered (`received_at`, after). A test
-that needs a send to stay in flight calls `hold()`: requests are counted, then wait until
-`release()` (`wait_for_attempts(n)` tells when they have arrived).
+(one response or a list), `POST /_sandbox/rate-limit` (`{"per_second": N}`, see below),
+`POST /_sandbox/reset`. Each DM records when its request arrived (`arrived_at`, before the
+latency) and when it was answered (`received_at`, after). A test that needs a send to stay
+in flight calls `hold()`: requests are counted, then wait until `release()`
+(`wait_for_attempts(n)` tells when they have arrived).
 
 Meta's rate limit: with `rate_limit_per_second` (`--rate-limit`), a send arriving when that
 many were accepted within the second before is answered 429 (Graph code 4) and recorded
-nowhere but in the count of `rate_limited` (`GET /_sandbox/requests`).
-
-The account endpoints (token refresh, webhook subscriptions) and a revoked token's code 190:
-`devtools.sandbox_accounts`, as `sandbox.accounts`.
-
+nowhere but in the count of `rate_limited` (`GET /_sandbox/requests`). The account endpoints
+(token refresh, webhook subscriptions, a revoked token's code 190): `sandbox.accounts`.
 In-process: `with Sandbox(latency_seconds=0.05) as sandbox: ... sandbox.url ...`.
 Standalone: `python -m devtools.sandbox --port 8900 --latency-ms 50` (`--port 0`: a free port).
 """
@@ -81,7 +78,10 @@ class Sandbox:
             return self
         sock, ready = self._bind(), threading.Event()
         self._server = sandbox_http.ReadyServer(sandbox_http.config(self, log_level=None), ready)
-        self._thread = threading.Thread(target=self._run, args=(sock, ready), daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(sock, ready), name=sandbox_http.THREAD_NAME, daemon=True
+        )
+        sandbox_http.quiet_lifecycle_lines()
         self._thread.start()
         if not ready.wait(timeout) or not self._server.started:
             self.stop()

@@ -41,6 +41,7 @@ from service.core.db import check_database_url
 from service.core.production import OPTIONAL_SECRETS, PLACEHOLDERS, SECRETS
 from service.core.settings import DEV_ENV_FILE, Settings
 from service.http.app import create_app
+from service.http.serve import server_options
 from service.instagram.token_cipher import DEV_TOKEN_ENCRYPTION_KEY
 from service.store.migrate import migrate
 from workers import main as worker_main
@@ -150,10 +151,7 @@ async def _serve(settings: Settings) -> None:
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings, development=True, extra_handlers=[verify_page.VerifyPage]),
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
-            access_log=False,
+            **server_options(settings),
         )
     )
     worker = asyncio.create_task(worker_main.run(settings, install_signal_handlers=False))

@@ -11,9 +11,10 @@ from typing import Any, TypeVar
 from litestar import Request
 from litestar.exceptions import ValidationException
 
-from service.console.access import LoginLimiter, Sessions
+from service.console.access import Sessions
 from service.console.failures import KINDS, DMFilter
 from service.console.overview import Overview
+from service.console.signin_limits import SignInLimiter
 from service.operations.thresholds import parse_duration
 
 MAX_FIELD_CHARS = 1000
@@ -25,7 +26,8 @@ KeyT = TypeVar("KeyT")
 class Console:
     password: str = dataclasses.field(repr=False)
     sessions: Sessions
-    limiter: LoginLimiter
+    devices: Sessions
+    limiter: SignInLimiter
     overview: Overview
 
 

@@ -79,6 +79,18 @@ class Settings:
     verify_url_base: str = ""
     host: str = "0.0.0.0"
     port: int = 8000
+    # What one web process gives a client (`service.http.protocol`): its request headers
+    # within this long of connecting (or of the request's first byte)...
+    http_header_timeout_seconds: float = 5.0
+    # ...its body with no pause this long, and at HTTP_BODY_MIN_RATE bytes a second on
+    # average after this long (0: no minimum rate)...
+    http_body_timeout_seconds: float = 10.0
+    http_body_min_rate: int = 50_000
+    # ...an idle kept-alive connection this long...
+    http_keep_alive_seconds: int = 5
+    # ...and a 503 with Retry-After beyond this many connections, or bodies being received.
+    http_max_connections: int = 500
+    http_max_bodies_in_flight: int = 16
     # Tunables, each with a documented default in .env.example.
     verification_resend_seconds: int = 600
     verification_token_ttl_seconds: int = 3600

@@ -43,7 +43,7 @@ EDIT_ACCEPTED = IngestEditResponse(success=True, message="Edit accepted")
 # Bodies larger than any valid request are refused (413) before they are read in full.
 MAX_BODY_BYTES = 64 * 1024
 MAX_EVENT_BODY_BYTES = 1024 * 1024  # a message text of 100 000 characters, escaped
-# As for Meta's deliveries (`service.http.app.MAX_BODY_BYTES`): a delivery's messages,
+# As for Meta's deliveries (`service.http.webhooks.MAX_DELIVERY_BYTES`): a delivery's messages,
 # forwarded in one batch, take less than the delivery did. A larger batch is refused (413),
 # and the webhook forwarder then posts its messages one by one.
 MAX_BATCH_BODY_BYTES = 4 * 1024 * 1024

@@ -23,6 +23,14 @@ from service.store.rows import OutboundMessage
 class ProbesController(Controller):
     tags = ["probes"]
 
+    @get("/", include_in_schema=False)
+    async def index(self, request: Request) -> dict[str, str]:
+        """Where to go from the bare address: the console (when on) and the API's schema."""
+        links = {"service": "Reeva Instagram ingestion", "schema": "/schema", "health": "/healthz"}
+        if getattr(request.app.state, "console", None) is not None:
+            links["console"] = "/console"
+        return links
+
     @get("/healthz")
     async def healthz(self) -> dict[str, str]:
         """The process is up and serving; it asks nothing of the database."""

@@ -16,6 +16,12 @@ from service.http.schemas import DeliveryAccepted
 from service.webhooks.intake import accept_delivery
 from service.webhooks.signatures import SIGNATURE_HEADER, challenge_answer
 
+# Meta's largest delivery: 1000 updates, each a message of 1000 characters that Meta escapes
+# (`\uXXXX`), measured at 6.3 MB (`tests.support.meta_payloads.largest_delivery`); with
+# headroom. A body is held whole until its signature is checked, which the caps on bodies in
+# flight and their pace bound (`service.http.protocol`).
+MAX_DELIVERY_BYTES = 8 * 1024 * 1024
+
 
 class WebhookController(Controller):
     path = "/api/webhooks/instagram"
@@ -47,6 +53,7 @@ class WebhookController(Controller):
 
     @post(
         status_code=HTTP_200_OK,
+        request_max_body_size=MAX_DELIVERY_BYTES,
         responses=refusals(
             {
                 400: "the body is not JSON",

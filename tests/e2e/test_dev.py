@@ -230,3 +230,15 @@ def test_ingest_web_does_not_serve_the_dev_page(env: dict[str, str]) -> None:
         assert response.status_code == 404
     finally:
         web.close()
+
+
+def test_the_servers_lifecycle_is_logged_once(dev: Dev) -> None:
+    # The Graph API sandbox is a server of its own in the same process, whose start and stop
+    # were logged as if they were web's.
+    dev.start()
+    dev.stop(signal.SIGINT)
+    events = [
+        json.loads(line).get("event") for line in dev.output().splitlines() if line.startswith("{")
+    ]
+    for lifecycle in ("Started server process", "Shutting down", "Finished server process"):
+        assert sum(1 for event in events if event.startswith(lifecycle)) == 1, lifecycle

@@ -6,13 +6,14 @@ from __future__ import annotations
 import html
 import re
 import uuid
+from urllib.parse import urlencode
 
 import pytest
 from litestar.testing import TestClient
 from psycopg.types.json import Jsonb
 
 from service.console import failures
-from service.console.access import MAX_FAILURES
+from service.console.signin_limits import MAX_FAILURES
 from service.core.settings import Settings
 from service.http.app import create_app
 from tests.support import seed
@@ -91,6 +92,42 @@ def test_a_wrong_password_is_refused_and_sign_ins_are_limited(console):
     for _ in range(MAX_FAILURES):
         assert sign_in(console, password="wrong-password-0123").status_code == 401
     assert sign_in(console).status_code == 429
+
+
+def test_a_sign_in_form_over_a_few_kib_is_refused_before_it_is_parsed(console):
+    token = csrf(console)
+    fields = {"_csrf_token": token, "operator": "ada", "password": PASSWORD}
+    # 16 KiB, where a form of a million fields once took a second of the event loop.
+    flood = "&".join(f"f{n}=x" for n in range(2_000))
+    answer = console.post(
+        "/console/login",
+        content=f"{urlencode(fields)}&{flood}",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 413
+    assert answer.json()["status_code"] == 413
+
+
+def test_while_sign_ins_are_held_the_limiter_answers_before_the_form_is_read(console):
+    for _ in range(MAX_FAILURES):
+        assert sign_in(console, password="wrong-password-0123").status_code == 401
+    # No CSRF token and a body too large: neither is looked at while the address is held.
+    answer = console.post(
+        "/console/login",
+        content="f=" + "x" * (64 * 1024),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 429
+    assert "try again in" in answer.text
+
+
+def test_a_console_form_over_its_limit_is_refused(console, db):
+    sign_in(console)
+    token = csrf(console, "/console/requeue")
+    answer = console.post(
+        "/console/requeue", data={"_csrf_token": token, "error": "x" * 1000, "pad": "y" * 32_000}
+    )
+    assert answer.status_code == 413
 
 
 def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(console, db):
@@ -234,3 +271,12 @@ def test_a_users_messaging_window_runs_from_their_last_inbound_event(database_ur
         assert f'<span class="fail">closed</span> since {closed["ends"]}' in shown
         shown = client.get("/console/user?ig_id=sender-m-old").text
         assert f'<span class="ok">open</span> until {open_["ends"]}' in shown
+
+
+def test_the_root_points_to_the_console_and_the_schema(console, database_url, sandbox):
+    answer = console.get("/")
+    assert answer.status_code == 200
+    assert answer.json()["console"] == "/console" and answer.json()["schema"] == "/schema"
+    env = make_env(database_url=database_url, graph_url=sandbox.url)
+    with TestClient(create_app(Settings.from_mapping(env))) as without_console:
+        assert "console" not in without_console.get("/").json()

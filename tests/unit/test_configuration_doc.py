@@ -15,8 +15,15 @@ from service.core.settings import Settings
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 HEADER = "| setting | default | meaning |"
-# Read by the tests and the benchmark, not by the service.
-NOT_THE_SERVICES = {"TEST_PG_HOST", "TEST_PG_PORT", "TEST_PG_USER", "CI", "BENCH_DATABASE_URL"}
+# Read by the tests, CI, the benchmark or uvicorn (FORWARDED_ALLOW_IPS), not by the service.
+NOT_THE_SERVICES = {
+    "TEST_PG_HOST",
+    "TEST_PG_PORT",
+    "TEST_PG_USER",
+    "CI",
+    "BENCH_DATABASE_URL",
+    "FORWARDED_ALLOW_IPS",
+}
 # How the default column says that a setting has none.
 NO_DEFAULT = ("—", "unset")
 

@@ -107,6 +107,12 @@ def test_every_default():
         "verify_url_base": "",  # unset: ingest dev fills in the tunnel, production refuses
         "host": "0.0.0.0",
         "port": 8000,
+        "http_header_timeout_seconds": 5.0,
+        "http_body_timeout_seconds": 10.0,
+        "http_body_min_rate": 50_000,
+        "http_keep_alive_seconds": 5,
+        "http_max_connections": 500,
+        "http_max_bodies_in_flight": 16,
         "verification_resend_seconds": 600,
         "verification_token_ttl_seconds": 3600,
         "release_window_days": 7,
