@@ -23,6 +23,7 @@ from typing import Annotated
 import msgspec
 
 from service.core import metrics
+from service.core.db import Connection
 from service.core.runtime import Runtime
 from service.messages.field_rules import Id, Text
 from service.messages.timestamps import parse_event_timestamp
@@ -53,25 +54,37 @@ class EditOutcome(enum.StrEnum):
 async def ingest_edit(rt: Runtime, edit: IngestEditRequest, edited_at: dt.datetime) -> EditOutcome:
     """Apply the edit to its message, if stored, and record it; one transaction."""
     async with rt.pool.connection() as conn, conn.transaction():
-        found = await messages.edit(
-            conn, mid=edit.mid, text=edit.text, num_edit=edit.num_edit, edited_at=edited_at
-        )
-        outcome = _outcome(found)
-        new = await message_edits.insert(
-            conn,
-            mid=edit.mid,
-            num_edit=edit.num_edit,
-            # An unsent message keeps no text anywhere, a later edit's neither.
-            text=None if outcome == EditOutcome.UNSENT else edit.text,
-            sender_ig_id=edit.sender_ig_id,
-            edited_at=edited_at,
-            applied=outcome == EditOutcome.APPLIED,
-        )
+        outcome, new = await record_edit(conn, edit, edited_at)
     if new:
         metrics.EDITS.labels(outcome.value).inc()
         if edit.sender_ig_id is None:
             metrics.SENDERLESS_EDITS.inc()
     return outcome
+
+
+async def record_edit(
+    conn: Connection, edit: IngestEditRequest, edited_at: dt.datetime
+) -> tuple[EditOutcome, bool]:
+    """`ingest_edit`'s work, in the caller's transaction: its outcome, and whether this
+    (mid, num_edit) is new."""
+    # Its message, or the message's unsend, being stored meanwhile waits for this edit to
+    # commit, or this for it: either way one sees the other.
+    await messages.lock_mids(conn, exclusive=[edit.mid])
+    found = await messages.edit(
+        conn, mid=edit.mid, text=edit.text, num_edit=edit.num_edit, edited_at=edited_at
+    )
+    outcome = _outcome(found)
+    new = await message_edits.insert(
+        conn,
+        mid=edit.mid,
+        num_edit=edit.num_edit,
+        # An unsent message keeps no text anywhere, a later edit's neither.
+        text=None if outcome == EditOutcome.UNSENT else edit.text,
+        sender_ig_id=edit.sender_ig_id,
+        edited_at=edited_at,
+        applied=outcome == EditOutcome.APPLIED,
+    )
+    return outcome, new
 
 
 def _outcome(found: messages.Edited | None) -> EditOutcome:

@@ -1,12 +1,48 @@
 -- Edits that arrive before their message (Meta does not order its deliveries) wait in
 -- `message_edits`; when the message is stored, it takes the text of the one with the highest
 -- `num_edit`, as if they had come after it, so Phase 3 never gets the text from before an
--- edit. `messages_ingest` calls this on what `ingest_messages` returns, the mids it stored
--- just now, in the same statement; it returns them unchanged. An edit of a message unsent
--- first never waits here: the unsend's row stores the message deleted, not new.
-CREATE FUNCTION messages_apply_waiting_edits(new_mids text[])
-RETURNS text[] LANGUAGE plpgsql AS $$
+-- edit. An edit of a message unsent first never waits here: the unsend's row stores the
+-- message deleted, not new.
+--
+-- A message being stored, an edit and an unsend of the same mid may commit at the same time,
+-- each unable to see what the other has not committed yet: the message would miss its edit,
+-- or an edit would keep its text after the unsend cleared the others. So each takes a lock
+-- on its mid first, held to its commit: messages shared (they never wait on each other),
+-- edits and unsends exclusive. Mids are hashed into 256 locks, which bounds the locks a
+-- batch of 1,000 holds; two mids that share one only wait on each other briefly. Every
+-- transaction takes all of its locks in lock order before anything else, so they cannot
+-- deadlock. The two-key form keeps them apart from the one-key locks of `ingest migrate`.
+CREATE FUNCTION messages_lock_mids(shared_mids text[], exclusive_mids text[])
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    lock record;
 BEGIN
+    FOR lock IN
+        SELECT hashtext(mid) & 255 AS key, bool_or(exclusive) AS exclusive
+        FROM (SELECT unnest(shared_mids), false
+              UNION ALL SELECT unnest(exclusive_mids), true) AS m(mid, exclusive)
+        GROUP BY 1
+        ORDER BY 1
+    LOOP
+        IF lock.exclusive THEN
+            PERFORM pg_advisory_xact_lock(72631140, lock.key);
+        ELSE
+            PERFORM pg_advisory_xact_lock_shared(72631140, lock.key);
+        END IF;
+    END LOOP;
+END;
+$$;
+
+-- `ingest_messages` (migration 0019), its mids locked first and its new messages given the
+-- edits that waited for them; the same arguments and answer, the new mids.
+CREATE FUNCTION ingest_messages_applying_edits(events jsonb, queue_name text, task_name text)
+RETURNS text[] LANGUAGE plpgsql AS $$
+DECLARE
+    new_mids text[];
+BEGIN
+    PERFORM messages_lock_mids(
+        ARRAY(SELECT e ->> 'mid' FROM jsonb_array_elements(events) AS e), '{}');
+    new_mids := ingest_messages(events, queue_name, task_name);
     WITH latest AS (
         SELECT DISTINCT ON (message_id) id, message_id, num_edit, message_text, edited_at
         FROM message_edits

@@ -19,7 +19,7 @@ DECLARE
         'webhook_subscription_checks', 'idempotency_keys', 'graph_send_buckets'];
     app_functions text[] := ARRAY['set_updated_at', 'phase3_queue_notify',
         'messaging_window_closed', 'ingest_messages', 'messages_decide',
-        'messages_apply_waiting_edits'];
+        'messages_lock_mids', 'ingest_messages_applying_edits'];
     exposed oid[];
     grantees text;
     obj record;
