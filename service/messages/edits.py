@@ -2,7 +2,8 @@
 
 An edit names the message by its mid and counts itself (`num_edit`: 1 for the first edit),
 so a repeated or late edit (one the message already had, or an earlier one) changes
-nothing. The original text stays in the stored webhook delivery. Every edit is recorded
+nothing. The original text stays in the stored webhook delivery, until the message is
+unsent (`service.messages.unsends`). Every edit is recorded
 in `message_edits`, also when its message is not stored, so nothing accepted is lost: Meta
 does not order its deliveries, and the message, once stored, takes the text of the latest
 edit that came before it (`messages_apply_waiting_edits`). An edit of an unsent message is
@@ -27,7 +28,7 @@ from service.core.db import Connection
 from service.core.runtime import Runtime
 from service.messages.field_rules import Id, Text
 from service.messages.timestamps import parse_event_timestamp
-from service.store import message_edits, messages
+from service.store import message_edits, messages, webhook_deliveries
 
 # Meta's clients allow five edits; the bound only keeps the count a sane integer.
 NumEdit = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
@@ -84,6 +85,8 @@ async def record_edit(
         edited_at=edited_at,
         applied=outcome == EditOutcome.APPLIED,
     )
+    if outcome == EditOutcome.UNSENT:  # the delivery that brought the edit, stored already
+        await webhook_deliveries.forget_message(conn, edit.mid)
     return outcome, new
 
 

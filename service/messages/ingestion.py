@@ -50,7 +50,7 @@ async def ingest_events(rt: Runtime, events: Sequence[InboundEvent]) -> list[boo
 
 async def _lock_all(conn: Connection, events: Sequence[InboundEvent]) -> None:
     """Every lock the transaction's statements take, in one go and in lock order, so that
-    two such transactions cannot deadlock (migration 0027)."""
+    two such transactions cannot deadlock (migration 0028)."""
     await messages.lock_mids(
         conn,
         shared=[event.mid for event in events if not event.is_deleted],

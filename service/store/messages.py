@@ -151,6 +151,6 @@ async def edit(
 async def lock_mids(
     conn: Connection, *, shared: Sequence[str] = (), exclusive: Sequence[str] = ()
 ) -> None:
-    """Lock the mids until the transaction ends (migration 0027): shared for messages to
+    """Lock the mids until the transaction ends (migration 0028): shared for messages to
     store, exclusive for unsends and edits; first, before anything else it does."""
     await conn.execute(_LOCK_MIDS, {"shared": list(shared), "exclusive": list(exclusive)})

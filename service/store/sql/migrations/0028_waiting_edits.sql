@@ -33,8 +33,9 @@ BEGIN
 END;
 $$;
 
--- `ingest_messages` (migration 0019), its mids locked first and its new messages given the
--- edits that waited for them; the same arguments and answer, the new mids.
+-- `ingest_messages` (migration 0019), its mids locked first, its new messages given the
+-- edits that waited for them, and a message that arrives after its unsend cleared from its
+-- delivery (migration 0027); the same arguments and answer, the new mids.
 CREATE FUNCTION ingest_messages_applying_edits(events jsonb, queue_name text, task_name text)
 RETURNS text[] LANGUAGE plpgsql AS $$
 DECLARE
@@ -59,6 +60,11 @@ BEGIN
         RETURNING latest.id
     )
     UPDATE message_edits SET applied = true FROM edited WHERE message_edits.id = edited.id;
+    -- A message unsent before it came: its delivery, stored already, keeps no text of it.
+    PERFORM webhook_deliveries_forget_message(m.id)
+    FROM messages m
+    WHERE m.id IN (SELECT e ->> 'mid' FROM jsonb_array_elements(events) AS e)
+      AND m.deleted_at IS NOT NULL AND m.id <> ALL (coalesce(new_mids, '{}'));
     RETURN new_mids;
 END;
 $$;
