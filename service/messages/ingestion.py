@@ -37,6 +37,8 @@ async def ingest_events(rt: Runtime, events: Sequence[InboundEvent]) -> list[boo
         several_statements = any(event.is_deleted for event in events)
         atomic = conn.transaction() if several_statements else contextlib.nullcontext()
         async with atomic:
+            if several_statements:  # one statement locks its own mids
+                await _lock_all(conn, events)
             news, unsends = await _store_in_order(conn, events)
     # Counted once committed: a batch refused counts nothing.
     for outcome in unsends:
@@ -44,6 +46,16 @@ async def ingest_events(rt: Runtime, events: Sequence[InboundEvent]) -> list[boo
     deferred = sum(new for new, event in zip(news, events, strict=True) if not event.is_deleted)
     metrics.JOBS_DEFERRED.labels(jobs.DECIDE_MESSAGE).inc(deferred)
     return news
+
+
+async def _lock_all(conn: Connection, events: Sequence[InboundEvent]) -> None:
+    """Every lock the transaction's statements take, in one go and in lock order, so that
+    two such transactions cannot deadlock (migration 0028)."""
+    await messages.lock_mids(
+        conn,
+        shared=[event.mid for event in events if not event.is_deleted],
+        exclusive=[event.mid for event in events if event.is_deleted],
+    )
 
 
 async def _store_in_order(

@@ -1,7 +1,8 @@
 """Unsends (Meta's `is_deleted`): a message its sender took back is forgotten.
 
 A stored message loses its text, attachments and quick reply and gets `deleted_at`, its
-recorded edits lose their text (and an edit arriving later is recorded without it), and its
+recorded edits and the stored webhook deliveries that carried it or its edits lose their
+text (as does an edit or the message itself arriving later), and its
 Phase 3 row is withdrawn, or followed by a deletion notice when a consumer may already
 have worked on it (`phase3_queue.withdraw`, docs/phase3.md). An unsend that arrives before
 its message is remembered as the message's row itself, already unsent and decided, so the
@@ -15,7 +16,7 @@ import dataclasses
 import enum
 
 from service.core.db import Connection
-from service.store import message_edits, messages, phase3_queue
+from service.store import message_edits, messages, phase3_queue, webhook_deliveries
 from service.store.inbound_event import InboundEvent
 
 
@@ -36,9 +37,10 @@ async def unsend(conn: Connection, event: InboundEvent) -> Unsent:
     """Forget the message of `event.mid`, stored or still to come, in the caller's
     transaction (its outcome is counted by the caller, once committed)."""
     unsent = await _forget_message(conn, event)
-    # Every copy of the text goes, the edits' too, those that came before the message as
-    # well; after the message's row lock, the order an edit takes them in.
+    # Every copy of the text goes: the edits' too, those that came before the message as
+    # well, and the stored webhook deliveries'.
     await message_edits.forget_text(conn, event.mid)
+    await webhook_deliveries.forget_message(conn, event.mid)
     return unsent
 
 

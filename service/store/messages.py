@@ -23,6 +23,7 @@ _RELEASE = query("messages_release")
 _UNSEND = query("messages_unsend")
 _REMEMBER_UNSEND = query("messages_remember_unsend")
 _EDIT = query("messages_edit")
+_LOCK_MIDS = query("messages_lock_mids")
 _EVENTS = msgspec.json.Encoder()
 
 
@@ -139,3 +140,11 @@ async def edit(
     if row is None:
         return None
     return Edited(unsent=row["deleted_at"] is not None, applied=row["applied"])
+
+
+async def lock_mids(
+    conn: Connection, *, shared: Sequence[str] = (), exclusive: Sequence[str] = ()
+) -> None:
+    """Lock the mids until the transaction ends (migration 0028): shared for messages to
+    store, exclusive for unsends and edits; first, before anything else it does."""
+    await conn.execute(_LOCK_MIDS, {"shared": list(shared), "exclusive": list(exclusive)})

@@ -19,9 +19,11 @@ without a mid cannot be stored once, and stays an other event.
 The App Dashboard's test button sends an item as ``changes: [{"field": "messages", "value":
 <item>}]``, with a timestamp in seconds written as a string.
 
-`parse_delivery` never raises for any JSON value: whatever is malformed becomes a warning and
-the rest is still read, because one bad item must not cost the good ones (and Meta disables a
-webhook that keeps failing). Warnings name paths and ids, never message text. Meta sends at
+`parse_delivery` never raises for any JSON value: a message or edit the ingest endpoint would
+refuse is refused here, by the same rules (`service.webhooks.message_items`), whatever else is
+malformed becomes a warning, and the rest is still read, because one bad item must not cost
+the good ones (and Meta disables a webhook that keeps failing). Refusals and warnings name
+paths, ids and rules, never message text. Meta sends at
 most 1000 updates per delivery; a larger one is read in full and warned about, since the body
 size limit already bounds the work and dropping messages would lose them.
 """

@@ -1,11 +1,15 @@
 """Edits and unsends in whatever order they arrive, through the internal endpoints: an edit
 that comes before its message is applied when the message is stored, and an unsend leaves no
-copy of the message's text behind, in `messages` or in `message_edits`."""
+copy of the message's text behind: in `messages`, in `message_edits` or in the stored webhook
+deliveries."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from tests.support.meta_payloads import CDN, attachment, delivery, entry, item, message_item
 from tests.support.stack import SCOPED_ID
 
 EDIT = "/api/internal/ingest-edit"
@@ -124,3 +128,46 @@ def test_an_unsend_before_its_message_clears_the_edits_that_came_before_it(api):
     assert api.post("/api/internal/ingest-event", message(is_deleted=True)).status_code == 202
 
     assert edit_texts(api) == {1: None}
+
+
+# --- nor in the stored webhook deliveries ----------------------------------------------------
+
+SECRET = "the text taken back"
+EDITED_SECRET = "its edit, taken back too"
+
+
+def deliver(api, *items: dict) -> None:
+    """Store a webhook delivery as Meta sends it (its forwarding is done by hand here)."""
+    assert api.deliver(delivery(entry(*items))).status_code == 200
+
+
+def stored_deliveries(api) -> str:
+    return json.dumps([row["body"] for row in api.rows("SELECT body FROM webhook_deliveries")])
+
+
+def test_an_unsend_clears_the_message_and_its_edits_from_the_stored_deliveries(api):
+    deliver(
+        api,
+        message_item("mid-1", text=SECRET, attachments=[attachment("image", url=CDN)]),
+        message_item("mid-2", text="another message, kept"),
+    )
+    deliver(api, item(message_edit={"mid": "mid-1", "text": EDITED_SECRET, "num_edit": 1}))
+    assert api.post("/api/internal/ingest-event", message()).status_code == 202
+    edit(api, 1, EDITED_SECRET)
+
+    assert api.post("/api/internal/ingest-event", message(is_deleted=True)).status_code == 202
+
+    bodies = stored_deliveries(api)
+    assert SECRET not in bodies and EDITED_SECRET not in bodies and CDN not in bodies
+    assert "another message, kept" in bodies and '"mid-1"' in bodies
+
+
+def test_a_message_or_edit_delivered_after_its_unsend_leaves_no_text_in_its_delivery(api):
+    assert api.post("/api/internal/ingest-event", message(is_deleted=True)).status_code == 202
+    deliver(api, message_item("mid-1", text=SECRET))
+    assert api.post("/api/internal/ingest-event", message()).status_code == 202
+    deliver(api, item(message_edit={"mid": "mid-1", "text": EDITED_SECRET, "num_edit": 1}))
+    edit(api, 1, EDITED_SECRET)
+
+    bodies = stored_deliveries(api)
+    assert SECRET not in bodies and EDITED_SECRET not in bodies

@@ -19,7 +19,9 @@ DECLARE
         'webhook_subscription_checks', 'idempotency_keys', 'graph_send_buckets',
         'graph_access_token_seeds'];
     app_functions text[] := ARRAY['set_updated_at', 'phase3_queue_notify',
-        'messaging_window_closed', 'ingest_messages', 'messages_apply_waiting_edits'];
+        'messaging_window_closed', 'ingest_messages', 'messages_lock_mids',
+        'ingest_messages_applying_edits', 'webhook_item_without_message',
+        'webhook_body_without_message', 'webhook_deliveries_forget_message'];
     exposed oid[];
     grantees text;
     obj record;

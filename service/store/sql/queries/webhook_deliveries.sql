@@ -84,3 +84,8 @@ SET status = 'received', retry_base = d.attempts
 FROM batch
 WHERE d.id = batch.id AND d.status = 'failed'
 RETURNING d.id;
+
+-- webhook_deliveries_forget_message --
+-- An unsent message's text, attachments and quick reply, and its edits' text, out of every
+-- stored delivery that carried them (`webhook_deliveries_forget_message`, migration 0027).
+SELECT webhook_deliveries_forget_message(%(mid)s::text);
