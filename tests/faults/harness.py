@@ -14,8 +14,10 @@ from psycopg.rows import dict_row
 from devtools.sandbox import Sandbox
 from tests.faults.cluster import OwnedCluster, query
 from tests.support.processes import ServiceProcess, start_web, start_worker, wait_until
-from tests.support.stack import SERVICE_TOKEN, make_env
+from tests.support.stack import SCRAPE, SERVICE_TOKEN, make_env
 
+# The service token for the internal API and the schema, the metrics token for /metrics.
+HEADERS = {"x-service-token": SERVICE_TOKEN, **SCRAPE}
 # Crash rescue and retries scaled down, so that a fault resolves in seconds.
 FAST = {
     "WORKER_HEARTBEAT_SECONDS": "1",

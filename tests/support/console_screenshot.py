@@ -40,10 +40,10 @@ def demo_database() -> Iterator[str]:
     """A database of this run's own, migrated and seeded; dropped afterwards."""
     server = pg.find_server()
     name = f"console_screenshot_{os.getpid()}"
-    admin = pg.url_for(**server, dbname="postgres")  # type: ignore[arg-type]
+    admin = pg.url_for(**server, dbname="postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = pg.url_for(**server, dbname=name)  # type: ignore[arg-type]
+    url = pg.url_for(**server, dbname=name)
     try:
         migrate(url)
         with psycopg.connect(url, autocommit=True, row_factory=dict_row) as db:
