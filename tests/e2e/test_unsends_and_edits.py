@@ -71,7 +71,7 @@ def claim(stack) -> list[dict]:
 
 def assert_cleared(row: dict) -> None:
     assert row["message_text"] is None and row["attachments"] is None
-    assert row["deleted_at"] is not None
+    assert row["shared_items"] == [] and row["deleted_at"] is not None
 
 
 # --- unsends ------------------------------------------------------------------------------

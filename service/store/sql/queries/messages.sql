@@ -88,13 +88,14 @@ WITH released AS (
 SELECT count(*)::integer AS released FROM released;
 
 -- messages_unsend --
--- Clear an unsent message's content and set `deleted_at`, once; returns the row when the
+-- Clear an unsent message's content (what it shared included) and set `deleted_at`, once; returns the row when the
 -- message is stored (`cleared` false when it was unsent before), no row when it is not.
 WITH target AS (
     SELECT id, deleted_at FROM messages WHERE id = %(mid)s FOR UPDATE
 ), cleared AS (
     UPDATE messages m
-    SET message_text = NULL, attachments = NULL, quick_reply = NULL, deleted_at = now()
+    SET message_text = NULL, attachments = NULL, quick_reply = NULL, shared_items = '[]',
+        deleted_at = now()
     FROM target
     WHERE m.id = target.id AND target.deleted_at IS NULL
     RETURNING m.id
