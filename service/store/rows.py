@@ -139,6 +139,16 @@ class Phase3Item:
     attempts: int
     # This claim's fence: extend, complete and fail name it (docs/phase3.md).
     claim_token: uuid.UUID
+    lease_expires_at: dt.datetime
+    # The message's columns, as `messages` holds them (a deletion notice's are cleared).
+    recipient_ig_id: str
+    message_text: str | None
+    attachments: Any
+    shared_items: list[dict[str, Any]]
+    reply_to: Any
+    timestamp: dt.datetime
+    edited_at: dt.datetime | None
+    deleted_at: dt.datetime | None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
