@@ -280,3 +280,13 @@ def test_the_root_points_to_the_console_and_the_schema(console, database_url, sa
     env = make_env(database_url=database_url, graph_url=sandbox.url)
     with TestClient(create_app(Settings.from_mapping(env))) as without_console:
         assert "console" not in without_console.get("/").json()
+
+
+def test_a_dm_its_recipient_read_shows_as_read(console, db):
+    seed.message(db, "m-1")
+    dm = seed.outbound(db, recipient="sender-m-1", message_id="m-1")
+    db.execute("UPDATE outbound_messages SET read_at = now() WHERE id = %s", (dm,))
+    sign_in(console)
+
+    for page in ("/console/message?mid=m-1", "/console/user?ig_id=sender-m-1"):
+        assert re.search(r'<span class="read">read \d{4}-', console.get(page).text), page

@@ -37,7 +37,7 @@ LIMIT 20;
 -- console_message_dms --
 -- The DMs a message caused, without their texts.
 SELECT id, recipient_ig_id, kind, status, attempts, retry_base, error, remote_message_id,
-       requeued_at, created_at, updated_at
+       requeued_at, created_at, updated_at, read_at
 FROM outbound_messages
 WHERE message_id = %(mid)s
 ORDER BY created_at;
@@ -90,7 +90,7 @@ LIMIT %(limit)s;
 
 -- console_user_dms --
 -- The latest DMs to a user, without their texts.
-SELECT id, kind, status, attempts, error, message_id, created_at, updated_at
+SELECT id, kind, status, attempts, error, message_id, created_at, updated_at, read_at
 FROM outbound_messages
 WHERE recipient_ig_id = %(ig_id)s
 ORDER BY created_at DESC
