@@ -1,5 +1,5 @@
 """Figure 1: ingest events accepted per second under full load, beside pgbench running
-the endpoint's own statement (`ingest_messages`: the message, its sender's window, its job) for
+the endpoint's own statement (`ingest_messages_v1`: the message, its sender's window, its job) for
 as long."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 -- messages_ingest --
 -- Store inbound messages, note their senders' windows and defer a job for each new one, in
--- one statement (`ingest_messages`, migration 0019); returns the new mids, NULL for none.
-SELECT ingest_messages(%(events)s::jsonb, %(queue)s, %(task)s) AS new_mids;
+-- one statement (`ingest_messages_v1`, service/store/sql/functions.sql); returns the new mids, NULL for none.
+SELECT ingest_messages_v1(%(events)s::jsonb, %(queue)s, %(task)s) AS new_mids;
 
 -- messages_claim --
 -- Lock a message for its decision and, when the rules may answer it (not decided, not

@@ -17,8 +17,8 @@ DECLARE
         'messages', 'verification_tokens', 'outbound_messages', 'phase3_queue',
         'webhook_deliveries', 'graph_rate_limits', 'message_edits', 'graph_access_tokens',
         'webhook_subscription_checks', 'idempotency_keys', 'graph_send_buckets'];
-    app_functions text[] := ARRAY['set_updated_at', 'phase3_queue_notify',
-        'messaging_window_closed', 'ingest_messages'];
+    app_functions text[] := ARRAY['set_updated_at_v1', 'phase3_queue_notify_v1',
+        'messaging_window_closed_v1', 'ingest_messages_v1'];
     exposed oid[];
     grantees text;
     obj record;
