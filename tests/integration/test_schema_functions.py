@@ -22,10 +22,11 @@ def functions(db) -> dict[str, str]:
     return {row["signature"]: row["source"] for row in rows}
 
 
-def test_the_functions_file_names_every_function_the_migrations_make(db):
+def test_the_functions_file_names_every_function_the_migrations_make_with_its_version(db):
     named = _CREATED.findall(FUNCTIONS.read_text(encoding="utf-8"))
     migrated = [signature.split("(")[0] for signature in functions(db)]
     assert sorted(named) == sorted(migrated)
+    assert [name for name in named if not re.fullmatch(r"\w+_v\d+", name)] == []
 
 
 def test_the_functions_file_holds_the_source_the_migrations_make(db):

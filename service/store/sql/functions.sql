@@ -1,22 +1,24 @@
 -- The current source of every function of ours in the schema, one place to read them.
 -- The migrations remain the only source of the schema: this file is what they produce, and
 -- tests/integration/test_schema_functions.py fails when the two differ, so a migration that
--- changes a function changes it here too. A function that is an interface for other
--- programs (the Phase 3 contract, docs/phase3.md) carries its version in its name (`_v1`),
--- as procrastinate names its own: a change its callers must follow is a new function beside
--- the old (`_v2`), which a later migration drops once nothing calls it, so processes of both
--- versions run during an upgrade.
+-- changes a function changes it here too. A function's name carries its version (`_v1`),
+-- as procrastinate names its own: a change that callers must follow is a new function
+-- beside the old (`_v2`), which a later migration drops once nothing calls it, so processes
+-- of both versions run during an upgrade. The product's rules are not here: they are in
+-- Python (service/messages/decision.py); these are a trigger's chores, one shared predicate,
+-- the ingest's queue primitive, and the Phase 3 contract, the API that consumers in any
+-- language call (docs/phase3.md).
 
--- (Migration 0001.)
-CREATE OR REPLACE FUNCTION set_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Every table's `updated_at`, on each update (migration 0001).
+CREATE OR REPLACE FUNCTION set_updated_at_v1() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     NEW.updated_at := now();
     RETURN NEW;
 END;
 $$;
 
--- (Migration 0001.)
-CREATE OR REPLACE FUNCTION phase3_queue_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+-- A NOTIFY for each new Phase 3 row, which consumers listen for (migration 0001).
+CREATE OR REPLACE FUNCTION phase3_queue_notify_v1() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_notify('phase3_queue', NEW.id::text);
     RETURN NEW;
@@ -26,9 +28,10 @@ $$;
 -- The one rule for a closed window, which the send, `ingest retry-failed` and the status
 -- report share: we last heard from `recipient` longer than `window_length` ago. A recipient
 -- never heard from is not refused (Meta decides), nor is a DM that answers a message
--- (`answers`) that reached us within the window, whatever time its sender wrote in it.
--- (Migration 0014.)
-CREATE OR REPLACE FUNCTION messaging_window_closed(recipient text, answers text, window_length interval)
+-- (`answers`) that reached us within the window, whatever time its sender wrote in it
+-- (migration 0014).
+CREATE OR REPLACE FUNCTION messaging_window_closed_v1(
+    recipient text, answers text, window_length interval)
 RETURNS boolean LANGUAGE sql STABLE AS $$
     SELECT EXISTS (
         SELECT 1 FROM instagram_profiles
@@ -42,15 +45,15 @@ $$;
 -- its mid is known, its sender's messaging window noted (not for an echo, our own DM,
 -- and for a known mid too, as before), and a job deferred for each new message, all or
 -- nothing in one round trip. `events` is a JSON array of the messages as
--- `service.store.inbound_event.InboundEvent` encodes them (`shared_items` included); a mid repeated in it counts once,
+-- `service.messages.inbound.InboundEvent` encodes them; a mid repeated in it counts once,
 -- at its first place. Returns the new mids in the events' order (NULL when none).
 --
 -- The jobs are deferred through procrastinate's own function (its NOTIFY included), here
 -- and nowhere else in our SQL, so an upgrade of procrastinate that changes it changes this
 -- function only. Messages are inserted in mid order and profiles in ig_id order, so two
 -- batches that share some never wait on each other in a cycle.
--- (Migrations 0019 and 0035.)
-CREATE OR REPLACE FUNCTION ingest_messages(events jsonb, queue_name text, task_name text)
+-- (Migration 0019; `shared_items` since 0035.)
+CREATE OR REPLACE FUNCTION ingest_messages_v1(events jsonb, queue_name text, task_name text)
 RETURNS text[] LANGUAGE plpgsql AS $$
 DECLARE
     new_mids text[];
@@ -106,8 +109,8 @@ $$;
 
 -- One messaging item (`messaging`, `standby`, or the `value` of a `changes` item) without
 -- the content of message `mid`; any other item as it is.
--- (Migration 0027.)
-CREATE OR REPLACE FUNCTION webhook_item_without_message(item jsonb, mid text)
+-- (migration 0027)
+CREATE OR REPLACE FUNCTION webhook_item_without_message_v1(item jsonb, mid text)
 RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
     IF item -> 'message' ->> 'mid' = mid THEN
@@ -116,15 +119,15 @@ BEGIN
     ELSIF item -> 'message_edit' ->> 'mid' = mid THEN
         RETURN jsonb_set(item, '{message_edit}', (item -> 'message_edit') - 'text');
     ELSIF jsonb_typeof(item -> 'value') = 'object' THEN
-        RETURN jsonb_set(item, '{value}', webhook_item_without_message(item -> 'value', mid));
+        RETURN jsonb_set(item, '{value}', webhook_item_without_message_v1(item -> 'value', mid));
     END IF;
     RETURN item;
 END;
 $$;
 
 -- A delivery's body without the content of message `mid`, its shape otherwise unchanged.
--- (Migration 0027.)
-CREATE OR REPLACE FUNCTION webhook_body_without_message(body jsonb, mid text)
+-- (migration 0027)
+CREATE OR REPLACE FUNCTION webhook_body_without_message_v1(body jsonb, mid text)
 RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
     entries jsonb := '[]';
@@ -139,7 +142,7 @@ BEGIN
         FOREACH list IN ARRAY ARRAY['messaging', 'standby', 'changes'] LOOP
             IF jsonb_typeof(entry -> list) = 'array' THEN
                 entry := jsonb_set(entry, ARRAY[list], (
-                    SELECT coalesce(jsonb_agg(webhook_item_without_message(i, mid) ORDER BY n),
+                    SELECT coalesce(jsonb_agg(webhook_item_without_message_v1(i, mid) ORDER BY n),
                                     '[]')
                     FROM jsonb_array_elements(entry -> list) WITH ORDINALITY AS t(i, n)));
             END IF;
@@ -153,8 +156,8 @@ $$;
 -- Clear message `mid`'s content from every stored delivery that carried it, as a message or
 -- an edit, in `messaging`, `standby` or `changes`: each shape a containment the body's index
 -- (migration 0016) answers.
--- (Migration 0027.)
-CREATE OR REPLACE FUNCTION webhook_deliveries_forget_message(mid text)
+-- (migration 0027)
+CREATE OR REPLACE FUNCTION webhook_deliveries_forget_message_v1(mid text)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     wanted jsonb;
@@ -165,12 +168,12 @@ BEGIN
     LOOP
         FOREACH list IN ARRAY ARRAY['messaging', 'standby', 'changes'] LOOP
             UPDATE webhook_deliveries
-            SET body = webhook_body_without_message(body, mid)
+            SET body = webhook_body_without_message_v1(body, mid)
             WHERE body @> jsonb_build_object('entry', jsonb_build_array(jsonb_build_object(
                       list, jsonb_build_array(CASE WHEN list = 'changes'
                                                    THEN jsonb_build_object('value', wanted)
                                                    ELSE wanted END))))
-              AND webhook_body_without_message(body, mid) <> body;
+              AND webhook_body_without_message_v1(body, mid) <> body;
         END LOOP;
     END LOOP;
 END;
@@ -190,8 +193,8 @@ $$;
 -- batch of 1,000 holds; two mids that share one only wait on each other briefly. Every
 -- transaction takes all of its locks in lock order before anything else, so they cannot
 -- deadlock. The two-key form keeps them apart from the one-key locks of `ingest migrate`.
--- (Migration 0028.)
-CREATE OR REPLACE FUNCTION messages_lock_mids(shared_mids text[], exclusive_mids text[])
+-- (migration 0028)
+CREATE OR REPLACE FUNCTION messages_lock_mids_v1(shared_mids text[], exclusive_mids text[])
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     lock record;
@@ -212,18 +215,18 @@ BEGIN
 END;
 $$;
 
--- `ingest_messages` (migration 0019), its mids locked first, its new messages given the
--- edits that waited for them, and a message that arrives after its unsend cleared from its
--- delivery (migration 0027); the same arguments and answer, the new mids.
--- (Migration 0028.)
-CREATE OR REPLACE FUNCTION ingest_messages_applying_edits(events jsonb, queue_name text, task_name text)
+-- `ingest_messages_v1` (migration 0019, versioned by 0025), its mids locked first, its new
+-- messages given the edits that waited for them, and a message that arrives after its unsend
+-- cleared from its delivery (migration 0027); the same arguments and answer, the new mids.
+-- (migration 0028)
+CREATE OR REPLACE FUNCTION ingest_messages_applying_edits_v1(events jsonb, queue_name text, task_name text)
 RETURNS text[] LANGUAGE plpgsql AS $$
 DECLARE
     new_mids text[];
 BEGIN
-    PERFORM messages_lock_mids(
+    PERFORM messages_lock_mids_v1(
         ARRAY(SELECT e ->> 'mid' FROM jsonb_array_elements(events) AS e), '{}');
-    new_mids := ingest_messages(events, queue_name, task_name);
+    new_mids := ingest_messages_v1(events, queue_name, task_name);
     WITH latest AS (
         SELECT DISTINCT ON (message_id) id, message_id, num_edit, message_text, edited_at
         FROM message_edits
@@ -241,7 +244,7 @@ BEGIN
     )
     UPDATE message_edits SET applied = true FROM edited WHERE message_edits.id = edited.id;
     -- A message unsent before it came: its delivery, stored already, keeps no text of it.
-    PERFORM webhook_deliveries_forget_message(m.id)
+    PERFORM webhook_deliveries_forget_message_v1(m.id)
     FROM messages m
     WHERE m.id IN (SELECT e ->> 'mid' FROM jsonb_array_elements(events) AS e)
       AND m.deleted_at IS NOT NULL AND m.id <> ALL (coalesce(new_mids, '{}'));

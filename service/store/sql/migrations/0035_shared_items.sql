@@ -66,9 +66,11 @@ FROM (
 ) items
 WHERE m.id = items.id;
 
--- `ingest_messages` (migration 0019) stores the messages' `shared_items` too, as
--- `service.store.inbound_event.InboundEvent` encodes them; the rest is as it was.
-CREATE OR REPLACE FUNCTION ingest_messages(events jsonb, queue_name text, task_name text)
+-- `ingest_messages_v1` (migration 0019) stores the messages' `shared_items` too, as
+-- `service.store.inbound_event.InboundEvent` encodes them; the rest is as it was. A caller
+-- need not follow: an event without `shared_items` (from a process older than this
+-- migration, during an upgrade) is stored with `[]`, as before, hence no `_v2`.
+CREATE OR REPLACE FUNCTION ingest_messages_v1(events jsonb, queue_name text, task_name text)
 RETURNS text[] LANGUAGE plpgsql AS $$
 DECLARE
     new_mids text[];
