@@ -14,7 +14,7 @@ in flight calls `hold()`: requests are counted, then wait until `release()`
 Meta's rate limit: with `rate_limit_per_second` (`--rate-limit`), a send arriving when that
 many were accepted within the second before is answered 429 (Graph code 4) and recorded
 nowhere but in the count of `rate_limited` (`GET /_sandbox/requests`). The account endpoints
-(token refresh, webhook subscriptions, a revoked token's code 190): `sandbox.accounts`.
+(token refresh, webhook subscriptions, code 190): `sandbox.accounts`; reads: `sandbox.objects`.
 In-process: `with Sandbox(latency_seconds=0.05) as sandbox: ... sandbox.url ...`.
 Standalone: `python -m devtools.sandbox --port 8900 --latency-ms 50` (`--port 0`: a free port).
 """
@@ -35,11 +35,12 @@ from typing import Any
 
 import uvicorn
 
-from devtools import sandbox_http
+from devtools import sandbox_http, sandbox_profiles
 from devtools.sandbox_accounts import Accounts, graph_error
 from devtools.sandbox_control import control
 from devtools.sandbox_dms import SandboxMessage, ScriptedResponse, now, parse_dm
 from devtools.sandbox_http import answer
+from devtools.sandbox_profiles import Objects
 
 __all__ = ["Sandbox", "SandboxMessage", "ScriptedResponse"]
 
@@ -68,7 +69,7 @@ class Sandbox:
         self._server: sandbox_http.ReadyServer | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
-        self.accounts = Accounts()
+        self.accounts, self.objects = Accounts(), Objects()
         self._open = threading.Event()  # cleared by hold(): requests wait until release()
         self._open.set()
 
@@ -168,6 +169,7 @@ class Sandbox:
             self._accepted.clear()
             self._script.clear()
         self.accounts.reset()
+        self.objects.reset()
         self._open.set()
 
     def hold(self) -> None:
@@ -206,9 +208,8 @@ class Sandbox:
             await answer(send, *control(self, method, path, raw))
         elif method == "POST" and len(parts) >= 3 and parts[-1] == "messages" and parts[-2]:
             await self._send_api(send, dict(scope["headers"]), parts[-2], raw)
-        elif self.accounts.handles(method, parts):
-            headers = dict(scope["headers"])
-            await answer(send, *self.accounts.answer(method, parts, scope["query_string"], headers))
+        elif read := sandbox_profiles.route(self.accounts, self.objects, method, parts, scope):
+            await answer(send, *read)
         else:
             await answer(send, 404, graph_error(f"Unknown path {method} {path}", 803))
 
