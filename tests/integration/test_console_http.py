@@ -290,3 +290,31 @@ def test_a_dm_its_recipient_read_shows_as_read(console, db):
 
     for page in ("/console/message?mid=m-1", "/console/user?ig_id=sender-m-1"):
         assert re.search(r'<span class="read">read \d{4}-', console.get(page).text), page
+
+
+def test_a_senders_profile_shows_on_their_pages_and_finds_them_by_username(console, db):
+    seed.message(db, "m-1")
+    db.execute(
+        "INSERT INTO instagram_profiles (ig_id, username, display_name, follower_count,"
+        " profile_fetched_at) VALUES ('sender-m-1', 'ada', 'Ada Lovelace', 1234, now())"
+    )
+    sign_in(console)
+
+    message = console.get("/console/message?mid=m-1").text
+    user = console.get("/console/user?ig_id=sender-m-1").text
+    found = console.get("/console/search?q=@Ada", follow_redirects=False)
+
+    assert "@ada (Ada Lovelace)" in message
+    assert "@ada" in user and "Ada Lovelace" in user and "1234" in user
+    assert found.headers["location"] == "/console/user?ig_id=sender-m-1"
+
+
+def test_a_refused_profile_says_why_on_the_user_page(console, db):
+    seed.message(db, "m-1")
+    db.execute(
+        "INSERT INTO instagram_profiles (ig_id, profile_error, profile_fetched_at)"
+        " VALUES ('sender-m-1', 'consent_required', now())"
+    )
+    sign_in(console)
+
+    assert "consent is required (error 230)" in console.get("/console/user?ig_id=sender-m-1").text
