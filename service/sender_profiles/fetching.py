@@ -21,9 +21,8 @@ import enum
 import functools
 from typing import Any
 
-from service.business_account import access_token
+from service.business_account import access_token, pacing
 from service.core.runtime import Runtime
-from service.dms import pacing
 from service.dms.sending import TokenHeld
 from service.instagram import GraphError, InvalidAccessTokenError, PermanentGraphError
 from service.store import instagram_profiles
