@@ -20,3 +20,10 @@ ALTER TABLE instagram_profiles
 -- The console finds a user by username.
 CREATE INDEX instagram_profiles_username ON instagram_profiles (lower(username))
     WHERE username IS NOT NULL;
+
+-- Fresh media URLs on request (`POST /api/internal/messages/{mid}/refresh-media`): when the
+-- message's `shared_items` URLs were last read again from Meta, and when Meta answered that
+-- it no longer has the message, which is then not asked again.
+ALTER TABLE messages
+    ADD COLUMN media_refreshed_at timestamptz,
+    ADD COLUMN media_gone_at timestamptz;

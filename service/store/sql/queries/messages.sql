@@ -129,3 +129,24 @@ WITH target AS (
     RETURNING m.id
 )
 SELECT target.id, target.deleted_at, EXISTS (SELECT 1 FROM edited) AS applied FROM target;
+
+-- messages_media --
+-- What a refresh of message `mid`'s media URLs reads: its attachments as received, what it
+-- shared, and whether it was unsent or Meta no longer has it; no row when the mid is unknown.
+SELECT id, attachments, shared_items, deleted_at, media_refreshed_at, media_gone_at
+FROM messages
+WHERE id = %(mid)s;
+
+-- messages_refresh_media --
+-- Message `mid`'s shared items with fresh URLs, unless it was unsent meanwhile; returns the
+-- time of the refresh, no row when nothing changed.
+UPDATE messages
+SET shared_items = %(shared_items)s, media_refreshed_at = now()
+WHERE id = %(mid)s AND deleted_at IS NULL
+RETURNING media_refreshed_at;
+
+-- messages_media_gone --
+-- Meta no longer has message `mid`: recorded, so it is not asked again.
+UPDATE messages
+SET media_gone_at = coalesce(media_gone_at, now())
+WHERE id = %(mid)s;
