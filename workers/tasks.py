@@ -49,9 +49,10 @@ def register(app: procrastinate.App) -> None:
     app.task(name=jobs.FORWARD_DELIVERY, queue=jobs.QUEUE_WEBHOOKS, pass_context=True, retry=retry)(
         forward_delivery
     )
-    app.task(name=jobs.FETCH_SENDER_PROFILE, queue=jobs.QUEUE_PROFILES, pass_context=True)(
-        fetch_sender_profile
-    )
+    # Its waits (a turn under GRAPH_READ_RATE, a held token) are re-schedules, as a send's.
+    app.task(
+        name=jobs.FETCH_SENDER_PROFILE, queue=jobs.QUEUE_PROFILES, pass_context=True, retry=retry
+    )(fetch_sender_profile)
     # Hourly, so that each run deletes an hour's worth of rows, not a month's.
     for name, queue, task in (
         (jobs.PURGE_WEBHOOK_DELIVERIES, jobs.QUEUE_MAINTENANCE, purge_webhook_deliveries),

@@ -87,7 +87,7 @@ async def take_read_turn(rt: Runtime) -> None:
     if s.graph_read_rate <= 0:
         return
     async with rt.pool.connection() as conn:
-        took = await send_buckets.take(
+        took = await send_buckets.take_plain(
             conn,
             read_bucket(s.instagram_scoped_id),
             rate=s.graph_read_rate,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 from tests.support.processes import wait_until
+from tests.support.stack import SCOPED_ID, Stack
 
 SENDER = "1254001234567890"
 
@@ -91,3 +92,20 @@ def test_an_unavailable_user_is_recorded_as_such(stack):
     message(stack, "mid-1")
 
     assert profile_answered(stack)["profile_error"] == "unavailable"
+
+
+def test_profile_reads_wait_their_turn_in_a_bucket_of_their_own(env, sandbox, db):
+    # One read every 2 s: the second sender's profile waits its turn, re-scheduled.
+    with Stack({**env, "GRAPH_READ_RATE": "0.5"}, sandbox, db) as stack:
+        message(stack, "mid-1", sender="1001")
+        message(stack, "mid-2", sender="1002")
+
+        first, second = profile_answered(stack, "1001"), profile_answered(stack, "1002")
+        buckets = {
+            row["scoped_id"] for row in stack.rows("SELECT scoped_id FROM graph_send_buckets")
+        }
+        assert len(stack.outbound_settled(2)) == 2
+
+    gap = abs(second["profile_fetched_at"] - first["profile_fetched_at"]).total_seconds()
+    assert gap >= 1.5
+    assert f"{SCOPED_ID}:reads" in buckets
