@@ -1,5 +1,5 @@
 """`ingest`: the project's command line (migrate, web, worker, dev, phase3, connect,
-status, retry-failed, replay, replay-delivery, token, subscribe).
+status, retry-failed, replay, replay-delivery, token, subscribe, account).
 
 Each command's parser is configured here and bound to its handler in `ingest.handlers`
 with `set_defaults(func=...)`; `main` reads the settings once and maps the errors every
@@ -64,6 +64,7 @@ def parser() -> argparse.ArgumentParser:
     _add_processes(commands)
     _add_operations(commands)
     _add_token(commands)
+    _add_account(commands)
     return root
 
 
@@ -174,6 +175,22 @@ def _add_token(commands) -> None:
     commands.add_parser(
         "subscribe", help="subscribe the account to the webhook fields the service reads"
     ).set_defaults(func=handlers.subscribe)
+
+
+def _add_account(commands) -> None:
+    account = commands.add_parser("account", help="the Instagram accounts the service answers")
+    account_commands = account.add_subparsers(dest="account_command", required=True)
+    add = account_commands.add_parser(
+        "add", help="add an account: its token read from stdin or a prompt (never an argument)"
+    )
+    add.add_argument("ig_id", help="the account's user_id (the webhook's entry id)")
+    add.set_defaults(func=handlers.account_add)
+    listed = account_commands.add_parser("list", help="every account: token, subscription")
+    listed.add_argument("--json", action="store_true")
+    listed.set_defaults(func=handlers.account_list)
+    remove = account_commands.add_parser("remove", help="stop answering an account")
+    remove.add_argument("ig_id")
+    remove.set_defaults(func=handlers.account_remove)
 
 
 def _positive_int(text: str) -> int:

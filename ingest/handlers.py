@@ -166,3 +166,21 @@ def subscribe(args: argparse.Namespace, settings: Settings) -> int:
     from service.operations import token_view
 
     return asyncio.run(token_view.subscribe(settings))
+
+
+def account_add(args: argparse.Namespace, settings: Settings) -> int:
+    from service.operations import accounts_view, token_view
+
+    return asyncio.run(accounts_view.add(settings, args.ig_id, token_view.read_token()))
+
+
+def account_list(args: argparse.Namespace, settings: Settings) -> int:
+    from service.operations import accounts_view
+
+    return asyncio.run(accounts_view.list_accounts(settings, as_json=args.json))
+
+
+def account_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from service.operations import accounts_view
+
+    return asyncio.run(accounts_view.remove(settings, args.ig_id))

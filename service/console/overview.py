@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Any
 
 from service.business_account import access_token
+from service.business_account.accounts import environment_account
 from service.console import chart
 from service.core.cached import Cached
 from service.core.jobs import QUEUES
@@ -42,7 +43,7 @@ class Overview:
         counts = await self._activity.get(activity)
         return {
             # Its lifecycle only: the row's ciphertext and digest never reach a template.
-            "token": await access_token.get(rt.settings, rt.pool),
+            "token": await access_token.get(rt.pool, environment_account(rt.settings)),
             "report": report,
             "queues": queues(report["jobs"]),
             "holds": holds,

@@ -65,7 +65,9 @@ SENDERLESS_EDITS = Counter(
 
 WEBHOOK_SUBSCRIBED = Gauge(
     "ingest_webhook_subscribed",
-    "1 when the last read of the account's webhook subscription found `messages`, else 0.",
+    "1 when the last read of the account's webhook subscription found `messages`, else 0,"
+    " by account.",
+    ["account"],
 )
 
 # An outbound row's status after a send, as the DMS counter's result.

@@ -9,6 +9,7 @@ in the bucket for them, and a waiting verification DM runs again at a higher job
 
 from __future__ import annotations
 
+from service.business_account.accounts import account_of
 from service.core import metrics
 from service.core.jobs import RetryLater
 from service.core.runtime import Runtime
@@ -39,7 +40,7 @@ async def take_turn(rt: Runtime, dm: OutboundMessage) -> None:
     async with rt.pool.connection() as conn:
         took = await send_buckets.take(
             conn,
-            s.instagram_scoped_id,
+            account_of(s, dm.account_ig_id),
             rate=s.graph_send_rate,
             burst=max(1, s.graph_send_burst),
             need=1 if verification else 1 + verification_reserve(s),

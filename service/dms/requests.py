@@ -17,10 +17,12 @@ import time
 import psycopg
 import structlog
 
+from service.business_account.accounts import account_of, environment_account
 from service.core import backoff, jobs
 from service.core.db import Connection
-from service.core.errors import Conflict, NotFound, RateLimited
+from service.core.errors import Conflict, InvalidRequest, NotFound, RateLimited
 from service.core.runtime import Runtime
+from service.core.settings import Settings
 from service.dms import idempotency, sending, texts, window
 from service.dms.token_mint import hash_token, mint
 from service.store import graph_rate_limits, idempotency_keys, instagram_profiles, outbound_messages
@@ -51,7 +53,26 @@ async def generate_verification(rt: Runtime, *, ig_id: str, event_id: str) -> Ve
     return token
 
 
-async def send_verification_dm(rt: Runtime, *, ig_id: str, token_plain: str) -> OutboundMessage:
+async def sending_account(
+    conn: Connection, settings: Settings, *, ig_id: str, requested: str | None
+) -> str:
+    """The account a DM to `ig_id` is sent from: the one they wrote to (IGSIDs are scoped
+    to one account), which `requested`, if given, must be."""
+    profile = await instagram_profiles.get(conn, ig_id)
+    wrote_to = None if profile is None else account_of(settings, profile.account_ig_id)
+    if requested is None:
+        return wrote_to or environment_account(settings)
+    if requested != wrote_to:
+        raise InvalidRequest(
+            f"{ig_id} never wrote to the account {requested}: a DM can only be sent from "
+            "the account the recipient wrote to"
+        )
+    return requested
+
+
+async def send_verification_dm(
+    rt: Runtime, *, ig_id: str, token_plain: str, account_ig_id: str | None = None
+) -> OutboundMessage:
     s, token_hash = rt.settings, hash_token(token_plain)
     deadline = time.monotonic() + s.send_dm_wait_seconds
     async with rt.pool.connection() as conn, conn.transaction():
@@ -64,7 +85,8 @@ async def send_verification_dm(rt: Runtime, *, ig_id: str, token_plain: str) -> 
             raise Conflict(
                 "this token was DMed to the account less than VERIFICATION_RESEND_SECONDS ago"
             )
-        hold = await graph_rate_limits.hold_seconds(conn, s.instagram_scoped_id)
+        account = await sending_account(conn, s, ig_id=ig_id, requested=account_ig_id)
+        hold = await graph_rate_limits.hold_seconds(conn, account)
         if hold > s.send_dm_wait_seconds:
             raise RateLimited(RATE_LIMITED, retry_after_seconds=hold)
         text = texts.verification_redacted(verify_url_base=s.verify_url_base, ig_id=ig_id)
@@ -73,6 +95,7 @@ async def send_verification_dm(rt: Runtime, *, ig_id: str, token_plain: str) -> 
             recipient_ig_id=ig_id,
             kind=DMKind.VERIFICATION,
             payload={"text": text, "token_hash": token_hash},
+            account_ig_id=account,
         )
         assert dm is not None  # without a message_id, an insert has nothing to conflict with
     text = texts.verification(verify_url_base=s.verify_url_base, token=token_plain, ig_id=ig_id)
@@ -113,21 +136,32 @@ async def _give_up(rt: Runtime, dm: OutboundMessage) -> OutboundMessage:
             lease_seconds=sending.attempt_lease_seconds(rt.settings),
             error=f"{dm.error}; {OUT_OF_TIME}" if dm.error else OUT_OF_TIME,
         )
-        hold = await graph_rate_limits.hold_seconds(conn, rt.settings.instagram_scoped_id)
+        hold = await graph_rate_limits.hold_seconds(conn, account_of(rt.settings, dm.account_ig_id))
     if hold > 0:
         raise RateLimited(RATE_LIMITED, retry_after_seconds=hold)
     return failed or dm
 
 
 async def send_dm(
-    rt: Runtime, *, ig_id: str, text: str, kind: str, idempotency_key: str | None = None
+    rt: Runtime,
+    *,
+    ig_id: str,
+    text: str,
+    kind: str,
+    idempotency_key: str | None = None,
+    account_ig_id: str | None = None,
 ) -> OutboundMessage:
     """Record and defer the DM, then wait up to `send_dm_wait_seconds` for its outcome.
     With a key already used for the same request, the DM that request recorded instead."""
     key = None if idempotency_key is None else idempotency.key_hash(idempotency_key)
-    fields = idempotency.request_hash(ig_id=ig_id, message_text=text, kind=kind)
+    # The account named only when asked: a request of before keeps its digest.
+    named = {} if account_ig_id is None else {"account_ig_id": account_ig_id}
+    fields = idempotency.request_hash(ig_id=ig_id, message_text=text, kind=kind, **named)
     async with rt.pool.connection() as conn:
-        dm = await _record(rt, conn, ig_id=ig_id, text=text, kind=kind, key=key, fields=fields)
+        account = await sending_account(conn, rt.settings, ig_id=ig_id, requested=account_ig_id)
+        dm = await _record(
+            rt, conn, ig_id=ig_id, text=text, kind=kind, key=key, fields=fields, account=account
+        )
         if dm is None:
             dm = await _recorded_for_key(conn, key or "", fields)
     return await wait_for_outcome(rt, dm, rt.settings.send_dm_wait_seconds)
@@ -142,12 +176,13 @@ async def _record(
     kind: str,
     key: str | None,
     fields: str,
+    account: str,
 ) -> OutboundMessage | None:
     """The DM, its key and its job in one transaction; None (nothing) if the key is taken.
     A request racing another with the same key waits here for it to commit."""
     async with conn.transaction() as tx:
         dm = await outbound_messages.insert(
-            conn, recipient_ig_id=ig_id, kind=kind, payload={"text": text}
+            conn, recipient_ig_id=ig_id, kind=kind, payload={"text": text}, account_ig_id=account
         )
         assert dm is not None  # without a message_id, an insert has nothing to conflict with
         if key is not None and not await idempotency_keys.insert(

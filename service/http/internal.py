@@ -121,7 +121,9 @@ class InternalController(Controller):
         """Send the verification DM for a live token of this account, waiting at most
         SEND_DM_WAIT_SECONDS; 429 with Retry-After when a rate limit holds longer, 409 when
         this token was DMed within VERIFICATION_RESEND_SECONDS."""
-        dm = await requests.send_verification_dm(rt, ig_id=data.ig_id, token_plain=data.token_plain)
+        dm = await requests.send_verification_dm(
+            rt, ig_id=data.ig_id, token_plain=data.token_plain, account_ig_id=data.account_ig_id
+        )
         return _dm_response(dm)
 
     @post("/send-dm", status_code=HTTP_200_OK)
@@ -153,6 +155,7 @@ class InternalController(Controller):
             text=data.message_text,
             kind=data.kind,
             idempotency_key=idempotency_key,
+            account_ig_id=data.account_ig_id,
         )
         return _dm_response(dm)
 

@@ -189,8 +189,9 @@ async def _check_remote(settings: Settings, console: Console, as_json: bool) -> 
     from service.business_account.runtime import open_runtime
 
     async with open_runtime(settings, pool_max_size=2) as rt:
-        found = await webhook_subscription.check(rt)
+        checks = await webhook_subscription.check_all(rt)
     if not as_json:
-        fields = ", ".join(found.fields) or "none"
-        detail = f" ({found.error})" if found.error else ""
-        console.print(Text(f"webhook subscription: {fields}{detail}"))
+        for account, found in checks.items():
+            fields = ", ".join(found.fields) or "none"
+            detail = f" ({found.error})" if found.error else ""
+            console.print(Text(f"webhook subscription of {account}: {fields}{detail}"))

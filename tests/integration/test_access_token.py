@@ -29,7 +29,9 @@ async def start(env: dict[str, str], **changes: str) -> Settings:
 
 async def refresh(settings: Settings) -> access_token.RefreshOutcome:
     async with open_runtime(settings) as rt:
-        return await access_token.refresh_if_due(settings, rt.pool, rt.http)
+        return await access_token.refresh_if_due(
+            settings, rt.pool, rt.http, scoped_id=settings.instagram_scoped_id
+        )
 
 
 async def test_the_setting_seeds_the_store_encrypted_and_never_in_plaintext(env, db):

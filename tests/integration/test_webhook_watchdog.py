@@ -15,11 +15,13 @@ from tests.support.status_checks import checks
 
 async def check_subscription(env: dict[str, str]) -> webhook_subscription.SubscriptionCheck:
     async with open_runtime(Settings.from_mapping(env)) as rt:
-        return await webhook_subscription.check(rt)
+        return await webhook_subscription.check(rt, rt.settings.instagram_scoped_id)
 
 
 def gauge() -> float | None:
-    return prometheus_client.REGISTRY.get_sample_value("ingest_webhook_subscribed")
+    return prometheus_client.REGISTRY.get_sample_value(
+        "ingest_webhook_subscribed", {"account": SCOPED_ID}
+    )
 
 
 async def test_an_empty_subscription_list_fails_the_check_and_sets_the_gauge(env, sandbox):
@@ -41,7 +43,9 @@ async def test_a_subscription_without_messages_fails_the_check(env, sandbox):
 async def test_subscribing_passes_the_check(env, sandbox):
     await check_subscription(env)
     async with open_runtime(Settings.from_mapping(env)) as rt:
-        assert await webhook_subscription.subscribe(rt) == {"success": True}
+        assert await webhook_subscription.subscribe(rt, rt.settings.instagram_scoped_id) == {
+            "success": True
+        }
     assert sandbox.accounts.subscriptions() == {SCOPED_ID: list(account_api.WEBHOOK_FIELDS)}
     assert (await check_subscription(env)).subscribed
     assert (await checks(env))[status.WEBHOOK_SUBSCRIPTION]["ok"]

@@ -1,7 +1,7 @@
 -- outbound_messages_insert --
 -- Record a DM to send; for an event's DM, a second insert of the same kind does nothing.
-INSERT INTO outbound_messages (recipient_ig_id, kind, payload, message_id)
-VALUES (%(recipient_ig_id)s, %(kind)s, %(payload)s, %(message_id)s)
+INSERT INTO outbound_messages (recipient_ig_id, kind, payload, message_id, account_ig_id)
+VALUES (%(recipient_ig_id)s, %(kind)s, %(payload)s, %(message_id)s, %(account_ig_id)s)
 ON CONFLICT (message_id, kind) WHERE message_id IS NOT NULL DO NOTHING
 RETURNING {OutboundMessage};
 

@@ -16,7 +16,8 @@ DECLARE
     app_tables text[] := ARRAY['schema_migrations', 'profiles', 'instagram_profiles',
         'messages', 'verification_tokens', 'outbound_messages', 'phase3_queue',
         'webhook_deliveries', 'graph_rate_limits', 'message_edits', 'graph_access_tokens',
-        'webhook_subscription_checks', 'idempotency_keys', 'graph_send_buckets'];
+        'webhook_subscription_checks', 'idempotency_keys', 'graph_send_buckets',
+        'instagram_accounts'];
     app_functions text[] := ARRAY['set_updated_at', 'phase3_queue_notify',
         'messaging_window_closed', 'ingest_messages'];
     exposed oid[];
