@@ -27,13 +27,14 @@ RESCUE_SUPERSEDED = Counter(
 )
 DMS = Counter(
     "ingest_dms",
-    "Graph API sends by DM kind and result: sent, retrying or failed.",
-    ["kind", "result"],
+    "Graph API sends by DM kind, result (sent, retrying or failed) and the account sending.",
+    ["kind", "result", "account"],
 )
 DMS_PACED = Counter(
     "ingest_dms_paced",
-    "Sends re-scheduled because the account's send bucket was empty (GRAPH_SEND_RATE).",
-    ["kind"],
+    "Sends re-scheduled because the account's send bucket was empty (GRAPH_SEND_RATE), by"
+    " kind and account.",
+    ["kind", "account"],
 )
 GRAPH_LATENCY = Histogram(
     "ingest_graph_request_seconds",

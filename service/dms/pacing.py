@@ -36,11 +36,11 @@ async def take_turn(rt: Runtime, dm: OutboundMessage) -> None:
     s = rt.settings
     if s.graph_send_rate <= 0:
         return
-    verification = dm.kind is DMKind.VERIFICATION
+    verification, account = dm.kind is DMKind.VERIFICATION, account_of(s, dm.account_ig_id)
     async with rt.pool.connection() as conn:
         took = await send_buckets.take(
             conn,
-            account_of(s, dm.account_ig_id),
+            account,
             rate=s.graph_send_rate,
             burst=max(1, s.graph_send_burst),
             need=1 if verification else 1 + verification_reserve(s),
@@ -48,7 +48,7 @@ async def take_turn(rt: Runtime, dm: OutboundMessage) -> None:
             dm_id=dm.id,
         )
     if not took.admitted:
-        metrics.DMS_PACED.labels(dm.kind).inc()
+        metrics.DMS_PACED.labels(dm.kind, account).inc()
         raise Paced(
             took.wait_seconds,
             "waiting for its turn under GRAPH_SEND_RATE",

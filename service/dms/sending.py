@@ -144,11 +144,11 @@ async def call_and_record(
                 conn, s, dm, lease_seconds=attempt_lease_seconds(s)
             )
         if refused is not None:
-            return _failed_for_window(dm, refused)
+            return _failed_for_window(dm, account, refused)
         await pacing.take_turn(rt, dm)
     begun = await attempts.begin(rt, dm, attempt_id, event_token)
     if begun.attempt.window_closed:
-        return _failed_for_window(dm, begun.attempt.row)
+        return _failed_for_window(dm, account, begun.attempt.row)
     if begun.token_refused:
         return await attempts.settle_without_call(rt, dm, TOKEN_UNUSABLE)
     began = _began_or_held(rt, begun.attempt)
@@ -157,7 +157,7 @@ async def call_and_record(
     outcome = outcome_of(s, attempts.calls(began), await _call(rt, account, dm, text))
     if outcome.refused_token is not None:
         await access_token.mark_invalid(rt.pool, account, outcome.refused_token)
-    metrics.DMS.labels(dm.kind, metrics.DM_RESULTS[outcome.status]).inc()
+    metrics.DMS.labels(dm.kind, metrics.DM_RESULTS[outcome.status], account).inc()
     patch = {} if event_token is None else {"token_hash": event_token.hash}
     row = await attempts.record(rt, dm, attempt_id, outcome, payload_patch=patch)
     return _next(outcome, row)
@@ -193,6 +193,8 @@ def _next(outcome: Outcome, row: OutboundMessage | None) -> OutboundMessage | No
     raise waiting(outcome.retry_seconds, outcome.error or "")
 
 
-def _failed_for_window(dm: OutboundMessage, row: OutboundMessage | None) -> OutboundMessage | None:
-    metrics.DMS.labels(dm.kind, metrics.DM_RESULTS[DMStatus.FAILED]).inc()
+def _failed_for_window(
+    dm: OutboundMessage, account: str, row: OutboundMessage | None
+) -> OutboundMessage | None:
+    metrics.DMS.labels(dm.kind, metrics.DM_RESULTS[DMStatus.FAILED], account).inc()
     return row

@@ -204,3 +204,17 @@ def test_the_overview_shows_a_held_access_token_and_never_the_token(console, db)
     page = console.get("/console").text
     assert "held" in page and "Error validating access token" in page
     assert stored["token_ciphertext"] not in page and ACCESS_TOKEN not in page
+
+
+def test_the_overview_shows_every_account_and_the_failures_each_dms_account(console, db):
+    sign_in(console)
+    db.execute(
+        "INSERT INTO instagram_accounts (ig_id, username, source)"
+        " VALUES ('17841400000000002', 'brand_b', 'cli')"
+    )
+    seed.failed_dm(db, kind="custom", recipient="user-b")
+    db.execute("UPDATE outbound_messages SET account_ig_id = '17841400000000002'")
+    page = console.get("/console").text
+    assert 'data-account="17841400000000001"' in page
+    assert 'data-account="17841400000000002"' in page and "brand_b" in page
+    assert "17841400000000002" in console.get("/console/failures").text

@@ -96,7 +96,8 @@ LIMIT %(limit)s;
 -- console_failed_dms --
 -- Failed DMs, newest failure first, each filter optional (`error`: a part of the error),
 -- after the keyset (`before_at`, `before_id`) when given.
-SELECT id, recipient_ig_id, kind, attempts, error, message_id, updated_at AS failed_at
+SELECT id, recipient_ig_id, kind, attempts, error, message_id, updated_at AS failed_at,
+       account_ig_id
 FROM outbound_messages
 WHERE status = 'failed'
   AND (%(kind)s::text IS NULL OR kind = %(kind)s::text)

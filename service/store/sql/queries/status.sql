@@ -214,6 +214,13 @@ WHERE NOT EXISTS (
 )
 ORDER BY scoped_id;
 
+-- status_rate_limit_holds --
+-- The accounts a Graph API rate limit holds now, and for how many seconds more.
+SELECT scoped_id, extract(epoch FROM limited_until - now())::float8 AS seconds
+FROM graph_rate_limits
+WHERE limited_until > now()
+ORDER BY scoped_id;
+
 -- status_webhook_silence --
 -- When the latest signed webhook delivery arrived (NULL: none stored).
 SELECT max(received_at) AS latest_signed_at,
