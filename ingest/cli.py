@@ -165,16 +165,24 @@ def _add_token(commands) -> None:
         "status", help="age, expiry, last refresh and its outcome"
     )
     token_status.add_argument("--json", action="store_true")
+    token_status.add_argument("--account", help=_ACCOUNT_HELP)
     token_status.set_defaults(func=handlers.token_status)
-    token_commands.add_parser(
+    token_set = token_commands.add_parser(
         "set", help="store a new token, read from stdin or a prompt (never an argument)"
-    ).set_defaults(func=handlers.token_set)
+    )
+    token_set.add_argument("--account", help=_ACCOUNT_HELP)
+    token_set.set_defaults(func=handlers.token_set)
     token_commands.add_parser("new-key", help="print a new TOKEN_ENCRYPTION_KEY").set_defaults(
         func=handlers.new_key, needs_settings=False
     )
-    commands.add_parser(
+    subscribe = commands.add_parser(
         "subscribe", help="subscribe the account to the webhook fields the service reads"
-    ).set_defaults(func=handlers.subscribe)
+    )
+    subscribe.add_argument("--account", help=_ACCOUNT_HELP)
+    subscribe.set_defaults(func=handlers.subscribe)
+
+
+_ACCOUNT_HELP = "the account's id (default: the environment's, INSTAGRAM_SCOPED_ID)"
 
 
 def _add_account(commands) -> None:

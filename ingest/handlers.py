@@ -153,19 +153,19 @@ def _replay_failed_deliveries(
 def token_status(args: argparse.Namespace, settings: Settings) -> int:
     from service.operations import token_view
 
-    return asyncio.run(token_view.status(settings, as_json=args.json))
+    return asyncio.run(token_view.status(settings, as_json=args.json, account=args.account))
 
 
 def token_set(args: argparse.Namespace, settings: Settings) -> int:
     from service.operations import token_view
 
-    return asyncio.run(token_view.set_token(settings, token_view.read_token()))
+    return asyncio.run(token_view.set_token(settings, token_view.read_token(), args.account))
 
 
 def subscribe(args: argparse.Namespace, settings: Settings) -> int:
     from service.operations import token_view
 
-    return asyncio.run(token_view.subscribe(settings))
+    return asyncio.run(token_view.subscribe(settings, args.account))
 
 
 def account_add(args: argparse.Namespace, settings: Settings) -> int:

@@ -37,7 +37,7 @@ TABLES = (
         ("id", "recipient_ig_id", "kind", "attempts", "error", "failed_at"),
     ),
     (
-        "Access token",
+        "Access tokens, by account",
         "access_tokens",
         (
             "scoped_id",
@@ -50,10 +50,11 @@ TABLES = (
         ),
     ),
     (
-        "Webhook subscription",
+        "Webhook subscriptions, by account",
         "webhook_subscriptions",
         ("scoped_id", "checked_at", "subscribed", "subscribed_fields", "error"),
     ),
+    ("Accounts held by a rate limit", "rate_limit_holds", ("scoped_id", "seconds")),
     ("Phase 3 backlog", "phase3", ("status", "items", "oldest_message_id", "oldest_seconds")),
     (
         "Webhook deliveries not forwarded",
