@@ -31,6 +31,7 @@ ACCESS_TOKEN_EXPIRY = "access_token_expiry"
 WEBHOOK_SUBSCRIPTION = "webhook_subscription"
 WEBHOOK_SILENCE = "webhook_silence_seconds"
 UNKNOWN_ACCOUNT_EVENTS = "unknown_account_events_in_window"
+ACCOUNT_SILENCE = "account_silence_seconds"
 # The access token check fails this close to expiry: a refresh (due 10 days before, by
 # default) has not succeeded for days.
 TOKEN_EXPIRY_WARNING_DAYS = 7
@@ -167,6 +168,7 @@ def _account_checks(reports: dict[str, Any], silence_limit: float) -> list[dict[
             0,
             "; ".join(f"{row['scoped_id']}: {row['error']}" for row in lost) or None,
         ),
+        _account_silence(reports["account_silence"], silence_limit),
         _check(
             WEBHOOK_SILENCE,
             silent,
@@ -176,6 +178,17 @@ def _account_checks(reports: dict[str, Any], silence_limit: float) -> list[dict[
             else f"latest signed delivery at {silence['latest_signed_at'].isoformat()}",
         ),
     ]
+
+
+def _account_silence(rows: list[dict[str, Any]], limit: float) -> dict[str, Any]:
+    """The longest any answered account has gone without a message (0 with the check off);
+    the detail names those over WEBHOOK_SILENCE_SECONDS."""
+    if limit <= 0:
+        return _check(ACCOUNT_SILENCE, 0, limit)
+    silent = [row for row in rows if (row["silent_seconds"] or 0) > limit]
+    detail = "; ".join(f"{row['ig_id']}: {row['silent_seconds']} s" for row in silent)
+    longest = max((row["silent_seconds"] or 0 for row in rows), default=0)
+    return _check(ACCOUNT_SILENCE, longest, limit, detail or None)
 
 
 def _unknown_account_detail(row: dict[str, Any]) -> str | None:

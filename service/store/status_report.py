@@ -26,6 +26,7 @@ REPORTS = {
     "webhook_subscriptions": query("status_webhook_subscriptions"),
     "webhook_silence": query("status_webhook_silence"),
     "rate_limit_holds": query("status_rate_limit_holds"),
+    "account_silence": query("status_account_silence"),
 }
 
 

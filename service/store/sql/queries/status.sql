@@ -214,6 +214,18 @@ WHERE NOT EXISTS (
 )
 ORDER BY scoped_id;
 
+-- status_account_silence --
+-- Each answered account's silence: seconds since the latest message sent to it, or since
+-- it was added when none was since. One account silent while others are not has lost its
+-- subscription, or was never subscribed.
+SELECT a.ig_id,
+       extract(epoch FROM now() - greatest(a.added_at, (
+           SELECT max(m.created_at) FROM messages m WHERE m.recipient_ig_id = a.ig_id
+       )))::bigint AS silent_seconds
+FROM instagram_accounts a
+WHERE a.removed_at IS NULL
+ORDER BY a.ig_id;
+
 -- status_rate_limit_holds --
 -- The accounts a Graph API rate limit holds now, and for how many seconds more.
 SELECT scoped_id, extract(epoch FROM limited_until - now())::float8 AS seconds
