@@ -3,7 +3,7 @@ stand-in, one message at a time from connected senders.
 
 The path is the whole of production's: the signed delivery is stored and its
 `forward_delivery` job deferred; a worker forwards the event to `ingest-event` over HTTP;
-`process_message` runs; the acknowledgement DM is sent. The clock starts just before the
+`decide_message` runs; the acknowledgement DM is sent. The clock starts just before the
 POST and stops at the stand-in's `arrived_at` (before its simulated latency). The median
 time of each stage, read from the rows' timestamps, says where the time goes.
 """
@@ -81,7 +81,7 @@ def _stages(
             posted_at[row["sender"]],
             row["delivery_stored"],
             row["message_stored"],
-            row["message_handled"],
+            row["message_decided"],
             arrived[row["sender"]],
         ]
         if None in marks:

@@ -1,6 +1,6 @@
 """Figure 7: a Meta delivery of N messaging events (1,000 by default, the most Meta batches
 in one POST), from connected senders, with the workers running: from the signed POST until
-every message is stored and decided (`handled_at` set), read from the rows. The baseline is
+every message is stored and decided (`decided_at` set), read from the rows. The baseline is
 the wall time pgbench takes for N of the ingest endpoint's transactions (8 clients).
 
 The delivery is stored by the webhook, forwarded event by event by a `forward_delivery`

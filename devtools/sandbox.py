@@ -12,11 +12,9 @@ counted, then wait until `release()` (`wait_for_attempts(n)` tells when they hav
 
 Meta's rate limit, per account: with `rate_limit_per_second` (`--rate-limit`, or an account's
 own), a send arriving when that many to its account were accepted within the second before is
-answered 429 (Graph code 4) and recorded nowhere but in the count of `rate_limited`.
-
-The accounts, their tokens, their endpoints (`GET /me`, token refresh, webhook subscriptions)
-and a revoked token's code 190: `devtools.sandbox_accounts`, as `sandbox.accounts`.
-
+answered 429 (Graph code 4) and recorded nowhere but in the count of `rate_limited`. The
+accounts, their tokens, their endpoints (`GET /me`, token refresh, webhook subscriptions) and
+a revoked token's code 190: `devtools.sandbox_accounts`, as `sandbox.accounts`.
 In-process: `with Sandbox(latency_seconds=0.05) as sandbox: ... sandbox.url ...`.
 Standalone: `python -m devtools.sandbox --port 8900 --latency-ms 50` (`--port 0`: a free port).
 """
@@ -80,7 +78,10 @@ class Sandbox:
             return self
         sock, ready = self._bind(), threading.Event()
         self._server = sandbox_http.ReadyServer(sandbox_http.config(self, log_level=None), ready)
-        self._thread = threading.Thread(target=self._run, args=(sock, ready), daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(sock, ready), name=sandbox_http.THREAD_NAME, daemon=True
+        )
+        sandbox_http.quiet_lifecycle_lines()
         self._thread.start()
         if not ready.wait(timeout) or not self._server.started:
             self.stop()

@@ -5,6 +5,7 @@ a benchmark measures the service, not the sandbox)."""
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 from collections.abc import Mapping
@@ -76,3 +77,22 @@ async def answer(
     raw_headers += [(k.lower().encode(), str(v).encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": payload})
+
+
+THREAD_NAME = "graph-sandbox"
+# Every uvicorn server logs its start and stop here: in a process that serves more (`ingest
+# dev`), the sandbox's lines read as the service's own, each said twice.
+UVICORN_LOG = logging.getLogger("uvicorn.error")
+
+
+class QuietLifecycle(logging.Filter):
+    """Drops the background sandbox's informational lines; its warnings still show."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.threadName != THREAD_NAME or record.levelno >= logging.WARNING
+
+
+def quiet_lifecycle_lines() -> None:
+    """Install `QuietLifecycle` once per process."""
+    if not any(isinstance(f, QuietLifecycle) for f in UVICORN_LOG.filters):
+        UVICORN_LOG.addFilter(QuietLifecycle())

@@ -21,6 +21,7 @@ from ingest import handlers
 from service.core import logs
 from service.core.db import check_database_url, describe_unreachable
 from service.core.errors import ServiceError
+from service.core.production import PRODUCTION_CHECKS
 from service.core.settings import Settings, SettingsError, load_dotenv_file
 from service.operations.thresholds import Thresholds, duration_argument
 from service.store.queries import MissingSQL
@@ -36,12 +37,13 @@ def main(argv: list[str] | None = None) -> int:
         if not args.needs_settings:
             return args.func(args)
         load_dotenv_file()
-        settings = Settings.from_env()
+        settings = Settings.from_env(check=PRODUCTION_CHECKS.get(args.command))
         check_database_url(settings.database_url)
         logs.configure(fmt=settings.log_format, level=settings.log_level)
         return args.func(args, settings)
     except SettingsError as exc:
-        print(f"ingest {args.command}: {exc}", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"ingest {args.command}: {problem}", file=sys.stderr)
         return 2
     except ServiceError as exc:
         print(f"ingest {args.command}: {exc}", file=sys.stderr)
@@ -132,7 +134,7 @@ def _add_operations(commands) -> None:
         help="DMs re-queued per transaction (default %(default)s)",
     )
     retry.set_defaults(func=handlers.retry_failed)
-    replay = commands.add_parser("replay", help="run a message's processing again")
+    replay = commands.add_parser("replay", help="decide a message again")
     replay.add_argument("mid")
     replay.set_defaults(func=handlers.replay)
     replay_delivery = commands.add_parser(

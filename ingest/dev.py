@@ -41,6 +41,7 @@ from service.core.db import check_database_url
 from service.core.production import OPTIONAL_SECRETS, PLACEHOLDERS, SECRETS
 from service.core.settings import DEV_ENV_FILE, Settings
 from service.http.app import create_app
+from service.http.serve import server_options
 from service.instagram.token_cipher import DEV_TOKEN_ENCRYPTION_KEY
 from service.store.migrate import migrate
 from workers import main as worker_main
@@ -150,19 +151,24 @@ async def _serve(settings: Settings) -> None:
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings, development=True, extra_handlers=[verify_page.VerifyPage]),
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
-            access_log=False,
+            **server_options(settings),
         )
     )
     worker = asyncio.create_task(worker_main.run(settings, install_signal_handlers=False))
     base = f"http://{settings.host}:{settings.port}"
     log.info("ready", api=f"{base}/api/internal", docs=f"{base}/schema", console=f"{base}/console")
     # On the terminal, not in the log: a password has no place in log files, even this one.
+    # Where the DMs went, too, on a line of its own rather than inside a long warning.
+    sandbox = (
+        f"  DMs (Graph API sandbox, not sent to Instagram): "
+        f"{settings.instagram_api_base_url}/_sandbox/messages\n"
+        if settings.graph_is_sandbox
+        else ""
+    )
     print(
         f"\n  Operator console: {base}/console\n"
-        f"  Sign in with any name and the password {settings.console_password}\n",
+        f"  Sign in with any name and the password {settings.console_password}\n"
+        f"{sandbox}",
         file=sys.stderr,
         flush=True,
     )

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import psycopg
 
-from service.core.production import check_production
 from service.core.settings import Settings, load_dotenv_file
 from service.operations.thresholds import Thresholds
 
@@ -42,7 +41,6 @@ def migrate(args: argparse.Namespace, settings: Settings) -> int:
 def web(args: argparse.Namespace, settings: Settings) -> int:
     from service.http.serve import serve
 
-    check_production(settings)
     serve(settings, workers=args.workers)
     return 0
 
@@ -50,7 +48,6 @@ def web(args: argparse.Namespace, settings: Settings) -> int:
 def worker(args: argparse.Namespace, settings: Settings) -> int:
     from workers.main import run
 
-    check_production(settings)
     return asyncio.run(run(settings, concurrency=args.concurrency))
 
 

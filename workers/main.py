@@ -11,6 +11,11 @@ for its supervisor: never a worker that idles silently.
 
 SIGTERM or SIGINT stops gracefully: in-flight jobs get `worker_shutdown_seconds` to finish,
 and any still running then are aborted and retried.
+
+A job that ends while the database is lost cannot record its outcome: procrastinate's
+task for it then fails, and nothing collects that failure, which asyncio would report as
+"Task exception was never retrieved" with two tracebacks. The job is still `doing`, and
+the rescue returns it; the worker logs that in one line instead (`lost_job_outcomes_logged`).
 """
 
 from __future__ import annotations
@@ -41,6 +46,17 @@ async def run(
     settings: Settings, *, concurrency: int | None = None, install_signal_handlers: bool = True
 ) -> int:
     """Work until asked to stop (0), or until the database stays unreachable (1)."""
+    code = await _run_until_stopped(
+        settings, concurrency=concurrency, install_signal_handlers=install_signal_handlers
+    )
+    # The pair of "worker started": a supervisor's log shows the worker went away on purpose.
+    log.info("worker stopped", exit_code=code)
+    return code
+
+
+async def _run_until_stopped(
+    settings: Settings, *, concurrency: int | None, install_signal_handlers: bool
+) -> int:
     settings.require(*WORKER_SETTINGS)
     concurrency = concurrency or settings.worker_concurrency
     app = jobs.make_app(settings.database_url)
@@ -64,6 +80,7 @@ async def run(
             metrics_port=settings.worker_metrics_port or None,
         )
         with contextlib.ExitStack() as cleanup:
+            cleanup.enter_context(lost_job_outcomes_logged())
             if metrics_server is not None:
                 cleanup.callback(metrics_server.shutdown)
             if install_signal_handlers:
@@ -187,6 +204,42 @@ async def _wait_for_database(app: procrastinate.App, seconds: float) -> bool:
             return False
         await asyncio.sleep(pause)
     raise AssertionError("unreachable: waits() never ends")
+
+
+# How procrastinate names the task that runs a job and records its outcome.
+_JOB_TASK_PREFIX = "process job "
+
+
+@contextlib.contextmanager
+def lost_job_outcomes_logged() -> Iterator[None]:
+    """While it lasts, a job's task that failed because the database was lost, which no
+    one collects, is logged as one warning rather than by asyncio as never retrieved."""
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+
+    def handle(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+        task, exc = context.get("future"), context.get("exception")
+        if (
+            isinstance(task, asyncio.Task)
+            and task.get_name().startswith(_JOB_TASK_PREFIX)
+            and exc is not None
+            and is_database_unavailable(exc)
+        ):
+            log.warning(
+                "job outcome not recorded: the database was lost; the rescue returns the job",
+                job=task.get_name().removeprefix(_JOB_TASK_PREFIX),
+                error=repr(exc.__cause__ or exc),
+            )
+        elif previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handle)
+    try:
+        yield
+    finally:
+        loop.set_exception_handler(previous)
 
 
 @contextlib.contextmanager

@@ -7,8 +7,9 @@ are bound to that line and to every line logged while it runs.
 
 A task returns the fields of its line, as a mapping (or None for none); a `level` key
 among them sets the line's level, `info` unless said. A `RetryLater` is logged as a
-retry, and any other exception as an error (the task's retry strategy then decides
-whether the job runs again).
+retry (a warning, or debug for a routine wait such as a send's turn under the pace), and
+any other exception as an error (the task's retry strategy then decides whether the job
+runs again).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ async def count_and_log(
             result = await call_next()
         except RetryLater as exc:
             metrics.JOBS_FAILED.labels(task).inc()
-            log.warning(
+            (log.debug if exc.routine else log.warning)(
                 task,
                 status="retrying",
                 retry_in=exc.delay_seconds,

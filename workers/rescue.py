@@ -4,11 +4,12 @@ Each worker beats every `worker_heartbeat_seconds` (procrastinate's heartbeats).
 still in `doing` whose worker has been silent for `worker_stalled_seconds` (SIGKILL, OOM,
 a lost machine, a worker loop restarted after a database outage) will never finish by
 itself; this periodic task hands it back with procrastinate's `retry_job`, so the next free
-worker runs it again. It also fails the DMs left pending with no job at all (see
-`service.dms.sending`), so no DM stays pending for ever, and defers the forwarding again of
+worker runs it again. It also queues again the DMs left pending without a job whose send
+has not begun, and fails those left so long (`service.dms.orphans`), so no DM stays
+pending for ever, and defers the forwarding again of
 webhook deliveries whose job failed for good (`service.webhooks.recovery`), so none stays
 `received` for ever. Jobs are safe to run twice:
-processing is idempotent by mid, and a send that was in flight is bounded by its recovery
+a decision is idempotent by mid, and a send that was in flight is bounded by its recovery
 point (docs/reliability.md).
 
 A stalled job with a queueing lock cannot go back to `todo` while a sibling holding the same
@@ -30,6 +31,8 @@ failed keeps its row, for the retention to delete.
 
 from __future__ import annotations
 
+import uuid
+
 import procrastinate
 import structlog
 from procrastinate.exceptions import ConnectorException, UniqueViolation
@@ -40,7 +43,7 @@ from service.core import jobs, metrics
 from service.core.db import is_database_unavailable
 from service.core.runtime import Runtime
 from service.core.settings import Settings
-from service.dms import sending
+from service.dms import orphans
 from service.store import procrastinate_jobs
 from service.webhooks import recovery
 from workers.middleware import Fields
@@ -68,9 +71,25 @@ async def rescue_stalled_jobs(context: procrastinate.JobContext, timestamp: int)
         await procrastinate_jobs.delete_succeeded(
             conn, queue=jobs.QUEUE_MAINTENANCE, task_name=jobs.RESCUE_STALLED_JOBS
         )
-    manager = context.app.job_manager
+    rescued, superseded = await _rescue_stalled(context.app.job_manager, rt.settings)
+    requeued, orphaned = await _settle_jobless_dms(rt)
+    deliveries = await recovery.forward_orphaned(rt)
+    if deliveries:
+        log.warning("deferred again deliveries that nothing would forward", delivery_ids=deliveries)
+    return {
+        "level": "debug",
+        "rescued": len(rescued),
+        "superseded": len(superseded),
+        "requeued": len(requeued),
+        "orphaned": len(orphaned),
+        "deliveries": len(deliveries),
+    }
+
+
+async def _rescue_stalled(manager: JobManager, settings: Settings) -> tuple[list[str], list[str]]:
+    """Hand the jobs of silent workers back to the queue; (rescued, superseded) jobs."""
     stalled = await manager.get_stalled_jobs(
-        seconds_since_heartbeat=rt.settings.worker_stalled_seconds
+        seconds_since_heartbeat=settings.worker_stalled_seconds
     )
     rescued, superseded = [], []
     for job in stalled:
@@ -90,19 +109,22 @@ async def rescue_stalled_jobs(context: procrastinate.JobContext, timestamp: int)
         log.warning("rescued jobs of stalled workers", jobs=rescued)
     if superseded:
         log.warning("failed stalled jobs a waiting job supersedes", jobs=superseded)
-    orphaned = await sending.fail_orphaned(rt)
+    return rescued, superseded
+
+
+async def _settle_jobless_dms(rt: Runtime) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+    """Queue again the pending DMs without a job that were not begun, and fail the ones
+    nothing can finish; (re-queued, failed) DMs."""
+    requeued = await orphans.requeue_jobless(rt)
+    if requeued:
+        log.warning(
+            "re-queued DMs whose job stopped before their send began",
+            outbound_ids=[str(i) for i in requeued],
+        )
+    orphaned = await orphans.fail_orphaned(rt)
     if orphaned:
         log.warning("failed DMs that nothing would finish", outbound_ids=[str(i) for i in orphaned])
-    deliveries = await recovery.forward_orphaned(rt)
-    if deliveries:
-        log.warning("deferred again deliveries that nothing would forward", delivery_ids=deliveries)
-    return {
-        "level": "debug",
-        "rescued": len(rescued),
-        "superseded": len(superseded),
-        "orphaned": len(orphaned),
-        "deliveries": len(deliveries),
-    }
+    return requeued, orphaned
 
 
 async def _fail_superseded(manager: JobManager, job: Job) -> bool:

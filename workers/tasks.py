@@ -12,7 +12,7 @@ from service.business_account import access_token, webhook_subscription
 from service.core import jobs
 from service.core.runtime import Runtime
 from service.dms import sending
-from service.messages import processing
+from service.messages import deciding
 from service.operations import retention
 from service.store.rows import OutboundMessage
 from service.webhooks import forward
@@ -35,9 +35,13 @@ SUBSCRIPTION_CHECK_CRON = "41 * * * *"
 def register(app: procrastinate.App) -> None:
     """Register the tasks, and the periodic retention ones, on this process's app."""
     retry = IngestRetryStrategy()
-    app.task(name=jobs.PROCESS_MESSAGE, queue=jobs.QUEUE_MESSAGES, pass_context=True, retry=retry)(
-        process_message
-    )
+    app.task(
+        name=jobs.DECIDE_MESSAGE,
+        aliases=[jobs.DECIDE_MESSAGE_FORMERLY],
+        queue=jobs.QUEUE_MESSAGES,
+        pass_context=True,
+        retry=retry,
+    )(decide_message)
     app.task(name=jobs.SEND_OUTBOUND, queue=jobs.QUEUE_OUTBOUND, pass_context=True, retry=retry)(
         send_outbound
     )
@@ -67,9 +71,9 @@ def _runtime(context: procrastinate.JobContext) -> Runtime:
     return context.additional_context["runtime"]
 
 
-async def process_message(context: procrastinate.JobContext, mid: str) -> Fields:
-    processed = await processing.process_message(_runtime(context), mid)
-    return {"outcome": str(processed.outcome), "dms": [_dm_fields(dm) for dm in processed.dms]}
+async def decide_message(context: procrastinate.JobContext, mid: str) -> Fields:
+    decided = await deciding.decide_message(_runtime(context), mid)
+    return {"outcome": str(decided.outcome), "dms": [_dm_fields(dm) for dm in decided.dms]}
 
 
 async def send_outbound(context: procrastinate.JobContext, outbound_id: str) -> Fields:

@@ -1,9 +1,9 @@
 -- fill_messages --
--- Rows %(first)s..%(last)s of %(total)s handled messages of the past, one every 0.25 s up
+-- Rows %(first)s..%(last)s of %(total)s decided messages of the past, one every 0.25 s up
 -- to now, with the shape of real ones: base64-like mids, 100 000 senders, a reel
 -- attachment on one message in three.
 INSERT INTO messages (id, sender_ig_id, recipient_ig_id, message_text, attachments, is_echo,
-                      source, "timestamp", processed, handled_at, created_at, updated_at)
+                      source, "timestamp", processed, decided_at, created_at, updated_at)
 SELECT 'aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlE' || encode(sha256(int8send(g)), 'base64'),
        (1254001234000000 + g %% 100000)::text,
        '17841400000000001',
@@ -20,10 +20,10 @@ FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS g,
 
 -- fill_jobs --
 -- Rows %(first)s..%(last)s of finished jobs as the service leaves them: one
--- process_message and one send_outbound job per message, succeeded at their first attempt.
+-- decide_message and one send_outbound job per message, succeeded at their first attempt.
 INSERT INTO procrastinate_jobs (queue_name, task_name, priority, args, status, attempts)
 SELECT CASE WHEN g %% 2 = 0 THEN 'messages' ELSE 'outbound' END,
-       CASE WHEN g %% 2 = 0 THEN 'process_message' ELSE 'send_outbound' END,
+       CASE WHEN g %% 2 = 0 THEN 'decide_message' ELSE 'send_outbound' END,
        0,
        CASE WHEN g %% 2 = 0
             THEN jsonb_build_object('mid', 'aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlE'

@@ -5,7 +5,7 @@
 SELECT m.sender_ig_id AS sender,
        extract(epoch FROM d.received_at)::float8 AS delivery_stored,
        extract(epoch FROM m.created_at)::float8 AS message_stored,
-       extract(epoch FROM m.handled_at)::float8 AS message_handled
+       extract(epoch FROM m.decided_at)::float8 AS message_decided
 FROM messages m
 JOIN webhook_deliveries d
   ON d.body -> 'entry' -> 0 -> 'messaging' -> 0 -> 'message' ->> 'mid' = m.id

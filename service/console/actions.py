@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 
 from service.console import failures, render, timeline
-from service.console.context import dm_filter, field, is_htmx, operator
+from service.console.context import bigint, dm_filter, field, is_htmx, operator
 from service.core.runtime import Runtime
 from service.operations import requeue
 
@@ -44,9 +44,11 @@ class ActionsController(Controller):
     async def replay(self, request: Request, rt: NamedDependency[Runtime]) -> Response[str]:
         form = await request.form()
         raw = field(form, "delivery_id") or ""
-        if not raw.isdigit():
-            raise ValidationException("delivery_id must be a webhook delivery's id")
-        result = await failures.replay_delivery(rt, int(raw), operator=operator(request))
+        try:
+            delivery_id = bigint(raw)
+        except ValueError:
+            raise ValidationException("delivery_id must be a webhook delivery's id") from None
+        result = await failures.replay_delivery(rt, delivery_id, operator=operator(request))
         if result is None:
             return render.page(request, "search.html", q=raw, status_code=404)
         return render.page(

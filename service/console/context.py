@@ -11,12 +11,14 @@ from typing import Any, TypeVar
 from litestar import Request
 from litestar.exceptions import ValidationException
 
-from service.console.access import LoginLimiter, Sessions
+from service.console.access import Sessions
 from service.console.failures import KINDS, DMFilter
 from service.console.overview import Overview
+from service.console.signin_limits import SignInLimiter
 from service.operations.thresholds import parse_duration
 
 MAX_FIELD_CHARS = 1000
+BIGINT_MAX = 2**63 - 1
 KeyT = TypeVar("KeyT")
 
 
@@ -24,7 +26,8 @@ KeyT = TypeVar("KeyT")
 class Console:
     password: str = dataclasses.field(repr=False)
     sessions: Sessions
-    limiter: LoginLimiter
+    devices: Sessions
+    limiter: SignInLimiter
     overview: Overview
 
 
@@ -49,6 +52,14 @@ def field(values: Any, name: str) -> str | None:
     if not isinstance(value, str) or len(value) > MAX_FIELD_CHARS:
         raise ValidationException(f"{name} must be text of at most {MAX_FIELD_CHARS} characters")
     return value.strip() or None
+
+
+def bigint(raw: str) -> int:
+    """The id of a row with a bigint key, in ASCII digits; ValueError for anything else
+    (`str.isdigit` takes '²', `int` takes '١': neither is an id Postgres would take)."""
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > BIGINT_MAX:
+        raise ValueError(raw)
+    return int(raw)
 
 
 def dm_filter(values: Any) -> DMFilter:

@@ -12,7 +12,15 @@ from litestar.exceptions import ValidationException
 from litestar.response import Redirect
 
 from service.console import failures, render, timeline
-from service.console.context import Console, cursor, dm_filter, field, is_htmx, operator
+from service.console.context import (
+    Console,
+    bigint,
+    cursor,
+    dm_filter,
+    field,
+    is_htmx,
+    operator,
+)
 from service.core.runtime import Runtime
 from service.operations.thresholds import Thresholds
 from service.store import console as console_store
@@ -82,7 +90,7 @@ class PagesController(Controller):
             rt,
             which,
             dms_before=cursor(params, "dms_before", uuid.UUID),
-            deliveries_before=cursor(params, "deliveries_before", int),
+            deliveries_before=cursor(params, "deliveries_before", bigint),
         )
         given = {name: field(params, name) for name in ("kind", "error", "since")}
         return render.page(request, "failures.html", given=given, kinds=failures.KINDS, **found)

@@ -11,14 +11,16 @@ from litestar import Request, Response, Router, get
 from litestar.di import Provide
 from litestar.response import Redirect
 
-from service.console.access import SESSION_COOKIE, LoginLimiter, Sessions, derive_key
+from service.console.access import DEVICE_SECONDS, SESSION_COOKIE, Sessions, derive_key
 from service.console.actions import ActionsController
 from service.console.context import Console, is_htmx
 from service.console.csrf import csrf_middleware
 from service.console.overview import Overview
 from service.console.pages import PagesController
-from service.console.signin import SignInController, sign_in_url
+from service.console.signin import SignInController, sign_in_gate, sign_in_url
+from service.console.signin_limits import SignInLimiter
 
+MAX_FORM_BYTES = 16 * 1024
 STATIC = resources.files("service.console") / "static"
 HTMX = (STATIC / "htmx.min.js").read_bytes()
 
@@ -50,7 +52,11 @@ async def require_operator(request: Request) -> Response[Any] | None:
 def console_router(password: str) -> tuple[Router, Console]:
     """The router, and the state its handlers share (the app keeps it as `state.console`)."""
     console = Console(
-        password=password, sessions=Sessions(password), limiter=LoginLimiter(), overview=Overview()
+        password=password,
+        sessions=Sessions(password),
+        devices=Sessions(password, purpose="device", max_age=DEVICE_SECONDS),
+        limiter=SignInLimiter(),
+        overview=Overview(),
     )
     protected = Router(
         path="/",
@@ -60,8 +66,10 @@ def console_router(password: str) -> tuple[Router, Console]:
     router = Router(
         path="/",
         route_handlers=[SignInController, htmx_script, protected],
-        middleware=[csrf_middleware(derive_key(password, "csrf"))],
+        middleware=[sign_in_gate, csrf_middleware(derive_key(password, "csrf"))],
         dependencies={"console": Provide(lambda: console, sync_to_thread=False)},
         include_in_schema=False,
+        # Its forms are a few fields of at most 1000 characters each (`context.field`).
+        request_max_body_size=MAX_FORM_BYTES,
     )
     return router, console

@@ -1,5 +1,6 @@
 """Sign-in and sign-out. Signing in asks for the operator's name (kept in the session, and
-in the log line of every action) and CONSOLE_PASSWORD; failures are limited per address."""
+in the log line of every action) and CONSOLE_PASSWORD; failures are limited
+(`signin_limits`), and a held client is answered before its form is read (`sign_in_gate`)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,28 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.response import Redirect
+from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
 
 from service.console import render
-from service.console.access import COOKIE_PATH, SESSION_COOKIE, SESSION_SECONDS, password_matches
+from service.console.access import (
+    COOKIE_PATH,
+    CSRF_COOKIE,
+    DEVICE_COOKIE,
+    DEVICE_SECONDS,
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    password_matches,
+)
 from service.console.context import Console, client_address, field
 
 log = structlog.get_logger("console")
 MAX_OPERATOR_CHARS = 64
 HOME = "/console"
+LOGIN = f"{HOME}/login"
+# The form's fields are a name of 64 characters, the password, a `next` page and the CSRF
+# token: a few KiB at most, refused (413) beyond before any of it is parsed.
+MAX_FORM_BYTES = 4 * 1024
 
 
 def safe_next(target: str | None) -> str:
@@ -29,19 +44,60 @@ def safe_next(target: str | None) -> str:
 
 
 def sign_in_url(target: str) -> str:
-    return f"{HOME}/login?{urlencode({'next': target})}"
+    return f"{LOGIN}?{urlencode({'next': target})}"
 
 
-def _session_cookie(request: Request, value: str, max_age: int) -> Cookie:
+def _cookie(
+    request: Request, key: str, value: str, max_age: int, path: str = COOKIE_PATH
+) -> Cookie:
     return Cookie(
-        key=SESSION_COOKIE,
+        key=key,
         value=value,
-        path=COOKIE_PATH,
+        path=path,
         max_age=max_age,
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
     )
+
+
+def known_device(request: Request, console: Console) -> str | None:
+    """The device cookie, if this browser signed in before (with the current password)."""
+    cookie = request.cookies.get(DEVICE_COOKIE)
+    return cookie if console.devices.operator(cookie) else None
+
+
+def _held(request: Request, wait: float) -> Response[str]:
+    return render.page(
+        request,
+        "login.html",
+        status_code=429,
+        next=HOME,
+        error=f"Too many failed sign-ins: try again in {wait:.0f} s.",
+    )
+
+
+def sign_in_gate(app: ASGIApp) -> ASGIApp:
+    """A middleware before the CSRF check (which reads the form): a sign-in that the limiter
+    holds is answered 429 before anything of its body is read."""
+
+    async def gate(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("method") == "POST" and scope["path"] == LOGIN:
+            request: Request = Request(scope)
+            console: Console = request.app.state.console
+            device = known_device(request, console)
+            if wait := console.limiter.wait_seconds(client_address(request), device):
+                log.warning(
+                    "console sign-in refused: too many failures", client=client_address(request)
+                )
+                # The page's form carries the token the CSRF check will compare with the cookie.
+                ScopeState.from_scope(scope).csrf_token = request.cookies.get(CSRF_COOKIE, "")
+                response = _held(request, wait).to_asgi_response(app=None, request=request)
+                await response(scope, receive, send)
+                return
+        await app(scope, receive, send)
+
+    return gate
 
 
 class SignInController(Controller):
@@ -54,20 +110,11 @@ class SignInController(Controller):
             request, "login.html", next=safe_next(request.query_params.get("next")), error=None
         )
 
-    @post("/login", status_code=303)
+    @post("/login", status_code=303, request_max_body_size=MAX_FORM_BYTES)
     async def sign_in(self, request: Request, console: NamedDependency[Console]) -> Response[Any]:
         form = await request.form()
-        address = client_address(request)
+        address, device = client_address(request), known_device(request, console)
         target = safe_next(field(form, "next"))
-        if wait := console.limiter.wait_seconds(address):
-            log.warning("console sign-in refused: too many failures", client=address)
-            return render.page(
-                request,
-                "login.html",
-                status_code=429,
-                next=target,
-                error=f"Too many failed sign-ins from your address: try again in {wait:.0f} s.",
-            )
         name = " ".join((field(form, "operator") or "").split())[:MAX_OPERATOR_CHARS]
         password = form.get("password") or ""
         if (
@@ -75,7 +122,7 @@ class SignInController(Controller):
             or not isinstance(password, str)
             or not password_matches(password, console.password)
         ):
-            console.limiter.failed(address)
+            console.limiter.failed(address, device)
             log.warning("console sign-in failed", client=address, operator=name or None)
             return render.page(
                 request,
@@ -86,16 +133,18 @@ class SignInController(Controller):
                 if name
                 else "Your name, please: it is kept with what you do here.",
             )
-        console.limiter.succeeded(address)
+        console.limiter.succeeded(address, device)
         log.info("console sign-in", client=address, operator=name)
+        session = _cookie(request, SESSION_COOKIE, console.sessions.issue(name), SESSION_SECONDS)
+        mark = console.devices.issue(name)
         return Redirect(
             target,
             status_code=303,
-            cookies=[_session_cookie(request, console.sessions.issue(name), SESSION_SECONDS)],
+            cookies=[session, _cookie(request, DEVICE_COOKIE, mark, DEVICE_SECONDS, LOGIN)],
         )
 
     @post("/logout", status_code=303)
     async def sign_out(self, request: Request, console: NamedDependency[Console]) -> Redirect:
         who = console.sessions.operator(request.cookies.get(SESSION_COOKIE))
         log.info("console sign-out", client=client_address(request), operator=who)
-        return Redirect(f"{HOME}/login", status_code=303, cookies=[_session_cookie(request, "", 0)])
+        return Redirect(LOGIN, status_code=303, cookies=[_cookie(request, SESSION_COOKIE, "", 0)])

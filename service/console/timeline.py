@@ -18,8 +18,6 @@ from service.store.rows import DMStatus
 # Messages of a user per page (older ones by keyset), and their latest DMs shown.
 USER_MESSAGES_PAGE = 20
 USER_DMS_SHOWN = 20
-# Meta's messaging window: a business may answer within this long of the user's last message.
-MESSAGING_WINDOW = dt.timedelta(hours=24)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,9 +41,9 @@ async def message(rt: Runtime, mid: str) -> dict[str, Any] | None:
     steps = [
         *(Step(d["received_at"], f"webhook delivery {d['id']} received") for d in deliveries),
         *(
-            Step(d["processed_at"], f"webhook delivery {d['id']} {d['status']}", d["last_error"])
+            Step(d["last_attempt_at"], f"webhook delivery {d['id']} {d['status']}", d["last_error"])
             for d in deliveries
-            if d["processed_at"]
+            if d["last_attempt_at"]
         ),
         Step(row["created_at"], "message stored"),
         *(Step(e["at"], f"job {e['job_id']} ({tasks[e['job_id']]}) {e['type']}") for e in events),
@@ -56,8 +54,8 @@ async def message(rt: Runtime, mid: str) -> dict[str, Any] | None:
             if dm["status"] != DMStatus.PENDING
         ),
     ]
-    if row["handled_at"]:
-        steps.append(Step(row["handled_at"], "message processed"))
+    if row["decided_at"]:
+        steps.append(Step(row["decided_at"], "message decided"))
     if row["edited_at"]:
         steps.append(Step(row["edited_at"], f"edited by the sender ({row['edit_count']}×)"))
     if row["deleted_at"]:
@@ -106,8 +104,10 @@ async def user(
         dms = await console_store.user_dms(conn, ig_id, limit=USER_DMS_SHOWN)
     if profile is None and not messages and not dms and before is None:
         return None
-    newest = messages[0]["timestamp"] if messages and before is None else None
-    window_ends = newest + MESSAGING_WINDOW if newest else None
+    # As send-dm decides it (`service.dms.window`): a user never heard from has no window.
+    last_inbound = profile["last_inbound_at"] if profile else None
+    window = dt.timedelta(seconds=rt.settings.messaging_window_seconds)
+    window_ends = last_inbound + window if last_inbound else None
     return {
         "ig_id": ig_id,
         "profile": profile,

@@ -3,7 +3,7 @@
 Every retry and polling loop waits through here: the DM sends and webhook forwarding
 (`RetryLater`), the worker's retry of unexpected errors (`workers.retry_strategy`), the
 worker loop's restarts and its wait for the database (`workers.main`), the wait for a
-DM's outcome (`service.dms.requests`) and the Phase 3 consumer's failed rows
+DM's outcome (`service.dms.asks`) and the Phase 3 consumer's failed rows
 (`service.phase3.consumer`).
 """
 

@@ -16,7 +16,10 @@ from psycopg import AsyncConnection
 
 from service.core import metrics
 
-PROCESS_MESSAGE = "process_message"
+DECIDE_MESSAGE = "decide_message"
+# Its name before migration 0024: jobs queued under it (by a web process not yet upgraded,
+# or before the upgrade) still run, the worker knowing it as an alias.
+DECIDE_MESSAGE_FORMERLY = "process_message"
 SEND_OUTBOUND = "send_outbound"
 FORWARD_DELIVERY = "forward_delivery"
 PURGE_WEBHOOK_DELIVERIES = "purge_webhook_deliveries"
@@ -31,7 +34,10 @@ QUEUES = (QUEUE_MESSAGES, QUEUE_OUTBOUND, QUEUE_WEBHOOKS, QUEUE_MAINTENANCE)
 
 class RetryLater(Exception):
     """The job should run again in `delay_seconds`; with `priority`, at that priority
-    (procrastinate runs the higher first among the jobs due)."""
+    (procrastinate runs the higher first among the jobs due). A `routine` wait (a send's
+    turn under the pace) is expected in normal work, and logged at debug, not as a warning."""
+
+    routine = False
 
     def __init__(self, delay_seconds: float, error: str, *, priority: int | None = None) -> None:
         super().__init__(f"retry in {delay_seconds:g}s: {error}")
@@ -44,12 +50,10 @@ def make_app(database_url: str) -> procrastinate.App:
     return procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=database_url))
 
 
-async def defer_process_message(
-    app: procrastinate.App, conn: AsyncConnection[Any], mid: str
-) -> int:
-    deferrer = app.configure_task(PROCESS_MESSAGE, queue=QUEUE_MESSAGES, connection=conn)
+async def defer_decide_message(app: procrastinate.App, conn: AsyncConnection[Any], mid: str) -> int:
+    deferrer = app.configure_task(DECIDE_MESSAGE, queue=QUEUE_MESSAGES, connection=conn)
     job_id = await deferrer.defer_async(mid=mid)
-    metrics.JOBS_DEFERRED.labels(PROCESS_MESSAGE).inc()
+    metrics.JOBS_DEFERRED.labels(DECIDE_MESSAGE).inc()
     return job_id
 
 

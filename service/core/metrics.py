@@ -43,7 +43,7 @@ GRAPH_LATENCY = Histogram(
 )
 INGEST_LATENCY = Histogram(
     "ingest_message_latency_seconds",
-    "From a message being stored to its processing finished.",
+    "From a message being stored to its decision.",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
 UNSENDS = Counter(
@@ -73,3 +73,17 @@ WEBHOOK_SUBSCRIBED = Gauge(
 
 # An outbound row's status after a send, as the DMS counter's result.
 DM_RESULTS = {"sent": "sent", "pending": "retrying", "failed": "failed"}
+
+# The web process's front door (`service.http.protocol`, `service.http.request_log`).
+HTTP_REFUSED = Counter(
+    "ingest_http_refused",
+    "Connections the web process refused or closed before its app answered, by reason:"
+    " connections or bodies (over the caps, answered 503), header_timeout, header_size,"
+    " body_timeout.",
+    ["reason"],
+)
+HTTP_ABORTED_UPLOADS = Counter(
+    "ingest_http_aborted_uploads",
+    "Requests whose client went away (or was cut off as too slow) before its body was"
+    " complete: logged with status 499, not counted as server errors.",
+)

@@ -3,16 +3,16 @@
 Each field is read from its upper-case name (`db_pool_max_size` from `DB_POOL_MAX_SIZE`);
 an empty value counts as unset. msgspec converts the strings to the fields' types
 (numbers as Python writes them; booleans as true, false, 1 or 0, in any case). A missing
-or malformed setting raises `SettingsError` with one line naming it, so a process stops
-at start rather than failing at its first request.
+or malformed setting raises `SettingsError` with one line naming it (one line each, when
+several are), so a process stops at start rather than failing at its first request.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import re
-from collections.abc import Mapping
+import typing
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,11 @@ WORKER_SETTINGS = (*SERVICE_SETTINGS, "internal_ingest_url")
 
 
 class SettingsError(Exception):
-    """A setting is missing or malformed; the message names it."""
+    """Settings are missing or malformed: `problems`, one line naming each."""
+
+    def __init__(self, *problems: str):
+        super().__init__("\n".join(problems))
+        self.problems = problems
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -75,6 +79,18 @@ class Settings:
     verify_url_base: str = ""
     host: str = "0.0.0.0"
     port: int = 8000
+    # What one web process gives a client (`service.http.protocol`): its request headers
+    # within this long of connecting (or of the request's first byte)...
+    http_header_timeout_seconds: float = 5.0
+    # ...its body with no pause this long, and at HTTP_BODY_MIN_RATE bytes a second on
+    # average after this long (0: no minimum rate)...
+    http_body_timeout_seconds: float = 10.0
+    http_body_min_rate: int = 50_000
+    # ...an idle kept-alive connection this long...
+    http_keep_alive_seconds: int = 5
+    # ...and a 503 with Retry-After beyond this many connections, or bodies being received.
+    http_max_connections: int = 500
+    http_max_bodies_in_flight: int = 16
     # Tunables, each with a documented default in .env.example.
     verification_resend_seconds: int = 600
     verification_token_ttl_seconds: int = 3600
@@ -134,21 +150,33 @@ class Settings:
     log_level: str = "INFO"
 
     @classmethod
-    def from_mapping(cls, env: Mapping[str, str], **overrides: Any) -> Settings:
+    def from_mapping(
+        cls,
+        env: Mapping[str, str],
+        *,
+        check: Callable[[Settings], list[str]] | None = None,
+        **overrides: Any,
+    ) -> Settings:
         """Build settings from `env` (upper-case names); `overrides` (field names, typed
-        values) win over `env`."""
+        values) win over `env`. `check` lists what else a process refuses in them; it also
+        sees the settings that parsed when others did not, so that one start reports every
+        problem."""
         values: dict[str, Any] = {
             name.lower(): raw for name, raw in env.items() if name.isupper() and raw != ""
         }
         values.update(overrides)
-        try:
-            return msgspec.convert(values, cls, strict=False)
-        except msgspec.ValidationError as exc:
-            raise SettingsError(_explain(exc, values)) from None
+        fields, problems = _convert(values)
+        if check is not None:
+            problems += check(cls(**{"database_url": "", **fields}))
+        if problems:
+            raise SettingsError(*problems)
+        return cls(**fields)
 
     @classmethod
-    def from_env(cls, **overrides: Any) -> Settings:
-        return cls.from_mapping(os.environ, **overrides)
+    def from_env(
+        cls, *, check: Callable[[Settings], list[str]] | None = None, **overrides: Any
+    ) -> Settings:
+        return cls.from_mapping(os.environ, check=check, **overrides)
 
     def require(self, *names: str) -> Settings:
         """Raise `SettingsError` naming the first of these settings that is unset."""
@@ -170,21 +198,28 @@ class Settings:
         return self.instagram_api_base_url.startswith(("http://127.", "http://localhost"))
 
 
-_MISSING = re.compile(r"missing required field `(\w+)`")
-_MALFORMED = re.compile(r"^Expected `(\w+)`.* - at `\$\.(\w+)`$")
 _EXPECTED = {"int": "a number", "float": "a number", "bool": "true or false"}
 
 
-def _explain(error: msgspec.ValidationError, values: Mapping[str, Any]) -> str:
-    """msgspec's error, in one line that names the setting by its environment name."""
-    text = str(error)
-    if missing := _MISSING.search(text):
-        return f"missing required setting {missing[1].upper()}"
-    if malformed := _MALFORMED.match(text):
-        kind, field = malformed[1], malformed[2]
-        expected = _EXPECTED.get(kind, f"a {kind}")
-        return f"setting {field.upper()} must be {expected}, got {values.get(field)!r}"
-    return f"malformed settings: {text}"
+def _convert(values: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Each setting converted to its field's type, and a line for each one that is
+    missing or malformed, naming it by its environment name."""
+    types = typing.get_type_hints(Settings)
+    fields: dict[str, Any] = {}
+    problems = []
+    for field in dataclasses.fields(Settings):
+        name = field.name
+        if name not in values:
+            if field.default is dataclasses.MISSING:
+                problems.append(f"missing required setting {name.upper()}")
+            continue
+        try:
+            fields[name] = msgspec.convert(values[name], types[name], strict=False)
+        except msgspec.ValidationError:
+            kind = getattr(types[name], "__name__", str(types[name]))
+            expected = _EXPECTED.get(kind, f"a {kind}")
+            problems.append(f"setting {name.upper()} must be {expected}, got {values[name]!r}")
+    return fields, problems
 
 
 # Written by `ingest dev` so that other commands find its embedded database.

@@ -2,9 +2,12 @@
 
 Before its call, each send takes one from the account's token bucket in Postgres
 (`service.store.send_buckets`), which every worker shares. A send that finds it empty is
-re-scheduled for when its turn comes (`Paced`), without calling and without spending an
-attempt. Verification DMs go first: an acknowledgement leaves `verification_reserve` sends
-in the bucket for them, and a waiting verification DM runs again at a higher job priority.
+given its own turn in the account's line, and re-scheduled for then (`Paced`), without
+calling and without spending an attempt: it comes back once, at its turn, and goes. So a
+backlog of N sends costs N wake-ups, and waiting is routine: logged at debug.
+Verification DMs go first: an acknowledgement leaves `verification_reserve` sends in the
+bucket for them, which they take before the line, and a waiting verification DM runs at a
+higher job priority among the jobs due.
 """
 
 from __future__ import annotations
@@ -23,12 +26,21 @@ VERIFICATION_PRIORITY = 10
 
 
 class Paced(RetryLater):
-    """The account's send bucket is empty: the send waits its turn."""
+    """The account's send bucket is empty: the send waits for its turn."""
+
+    routine = True
 
 
 def verification_reserve(settings: Settings) -> int:
     """Sends an acknowledgement leaves in the bucket, for the verification DMs."""
     return min(settings.graph_send_burst - 1, max(1, settings.graph_send_burst // 4))
+
+
+def late_seconds(settings: Settings) -> float:
+    """How late a send may come for its turn and keep it: the time the bucket takes to
+    refill a burst, so that late sends bunched with punctual ones stay within the bucket's
+    own bound of `burst` + `rate` x elapsed."""
+    return max(1, settings.graph_send_burst) / settings.graph_send_rate
 
 
 async def take_turn(rt: Runtime, dm: OutboundMessage) -> None:
@@ -46,6 +58,7 @@ async def take_turn(rt: Runtime, dm: OutboundMessage) -> None:
             need=1 if verification else 1 + verification_reserve(s),
             queue=not verification,
             dm_id=dm.id,
+            late_seconds=late_seconds(s),
         )
     if not took.admitted:
         metrics.DMS_PACED.labels(dm.kind, account).inc()

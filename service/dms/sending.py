@@ -1,6 +1,6 @@
 """Sending one outbound DM through the Graph API, and recording what happened.
 
-Two kinds of job send: `process_message` sends the DM its message's processing created
+Two kinds of job send: `decide_message` sends the DM its message's processing created
 (`send_pending`, on the row it just inserted), and `send_outbound` sends a DM by id (the
 API's `send-dm`, `ingest retry-failed`). A job that raises `RetryLater` runs again and
 takes the send up where its row says it is.
@@ -63,9 +63,6 @@ ORPHANED = (
     f"{UNKNOWN_DELIVERY} the process sending it stopped and no job is left to finish it; "
     "whether Meta delivered it is unknown"
 )
-# Longer than any live sender leaves a pending row untouched: a request that sends
-# in-line (send-verification-dm) waits at most its retries' backoff between calls.
-ORPHANED_AFTER_SECONDS = 600
 TOKEN_HELD = (
     "the access token was refused (Graph API code 190): the account's sends wait for a "
     "new one (`ingest token set`, or a refresh)"
@@ -79,7 +76,7 @@ ACCOUNT_REMOVED = (
 
 class TokenHeld(RetryLater):
     """The account's sends are held by a refused access token: a job waits and looks
-    again; a caller that sends in-line cannot wait that long (`service.dms.requests`)."""
+    again; a caller that sends in-line cannot wait that long (`service.dms.asks`)."""
 
 
 async def send_outbound(rt: Runtime, outbound_id: uuid.UUID) -> OutboundMessage | None:
@@ -108,14 +105,6 @@ async def send_pending(rt: Runtime, dm: OutboundMessage) -> OutboundMessage | No
             ig_id=dm.recipient_ig_id,
         )
     return await call_and_record(rt, dm, text, event_token=token)
-
-
-async def fail_orphaned(rt: Runtime) -> list[uuid.UUID]:
-    """Fail the pending DMs that nothing will finish (see `ORPHANED`); returns their ids."""
-    async with rt.pool.connection() as conn:
-        return await outbound_messages.fail_orphaned(
-            conn, idle_seconds=ORPHANED_AFTER_SECONDS, error=ORPHANED
-        )
 
 
 async def fail_held(rt: Runtime, dm: OutboundMessage) -> OutboundMessage | None:

@@ -19,11 +19,14 @@ from service.http.guards import require_service_token
 from service.http.internal import InternalController
 from service.http.metrics_endpoint import PROMETHEUS, MetricsController, status_cache
 from service.http.operations import OperationsController, ProbesController
+from service.http.outcomes import outcome_middleware
 from service.http.request_log import request_log_middleware
 from service.http.webhooks import WebhookController
 from service.messages.group_commit import IngestGroups
 
-MAX_BODY_BYTES = 4 * 1024 * 1024  # a full Meta batch of 1000 events fits
+# What a route takes without a limit of its own: the webhook, the internal API and the
+# console each set theirs.
+MAX_BODY_BYTES = 64 * 1024
 
 
 def check_settings(settings: Settings) -> None:
@@ -83,7 +86,7 @@ def create_app(
             "groups": Provide(provide_ingest_groups, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[PROMETHEUS.middleware, request_log_middleware],
+        middleware=[PROMETHEUS.middleware, request_log_middleware, outcome_middleware],
         openapi_config=OpenAPIConfig(
             title="Reeva Instagram ingestion",
             version="1.0.0",

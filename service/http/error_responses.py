@@ -132,3 +132,12 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     RecursionError: _undecodable_body,
     Exception: _unexpected,
 }
+
+
+def response_for(request: Request, exc: Exception) -> Response:
+    """The response the app's handlers give for `exc`, for an error raised where Litestar's
+    own handling of them does not reach (`service.http.outcomes`)."""
+    for kind in type(exc).__mro__:
+        if handler := EXCEPTION_HANDLERS.get(kind):
+            return handler(request, exc)
+    return _unexpected(request, exc)

@@ -8,16 +8,19 @@ from typing import Annotated
 from litestar import Controller, Response, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
+from litestar.openapi import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from service.core.errors import InvalidRequest
 from service.core.runtime import Runtime
-from service.dms import idempotency, requests
+from service.dms import asks, idempotency
 from service.http.guards import require_service_token
+from service.http.refusals import INTERNAL_POST, ErrorBody, refusals
 from service.http.schemas import (
     GenerateVerificationRequest,
     GenerateVerificationResponse,
+    IngestEditResponse,
     IngestEventResponse,
     IngestEventsRequest,
     IngestEventsResponse,
@@ -35,15 +38,32 @@ from service.messages.inbound import IngestEventRequest
 from service.messages.ingestion import ingest_events
 from service.store.rows import DMStatus, OutboundMessage
 
-ACCEPTED = IngestEventResponse(success=True, message="Event accepted for processing")
-EDIT_ACCEPTED = IngestEventResponse(success=True, message="Edit accepted")
+ACCEPTED = "Event accepted for processing"
+EDIT_ACCEPTED = IngestEditResponse(success=True, message="Edit accepted")
 # Bodies larger than any valid request are refused (413) before they are read in full.
 MAX_BODY_BYTES = 64 * 1024
 MAX_EVENT_BODY_BYTES = 1024 * 1024  # a message text of 100 000 characters, escaped
-# As for Meta's deliveries (`service.http.app.MAX_BODY_BYTES`): a delivery's messages,
+# As for Meta's deliveries (`service.http.webhooks.MAX_DELIVERY_BYTES`): a delivery's messages,
 # forwarded in one batch, take less than the delivery did. A larger batch is refused (413),
 # and the webhook forwarder then posts its messages one by one.
 MAX_BATCH_BODY_BYTES = 4 * 1024 * 1024
+RATE_LIMITED = {
+    429: "a Graph API rate limit holds longer than SEND_DM_WAIT_SECONDS: nothing was sent; "
+    "retry after the Retry-After header's seconds"
+}
+# A DM's answers but 200 (sent) and the refusals: still under way, or failed.
+DM_ANSWERS = {
+    202: ResponseSpec(
+        SendDmResponse,
+        description='not sent yet (status "pending"), or its outcome unknown: its job sends it',
+        generate_examples=False,
+    ),
+    422: ResponseSpec(
+        SendDmResponse | ErrorBody,
+        description='the DM failed (status "failed", and why), or a value cannot be stored',
+        generate_examples=False,
+    ),
+}
 
 
 class InternalController(Controller):
@@ -53,30 +73,38 @@ class InternalController(Controller):
     request_max_body_size = MAX_BODY_BYTES
 
     @post(
-        "/ingest-event", status_code=HTTP_202_ACCEPTED, request_max_body_size=MAX_EVENT_BODY_BYTES
+        "/ingest-event",
+        status_code=HTTP_202_ACCEPTED,
+        request_max_body_size=MAX_EVENT_BODY_BYTES,
+        responses=refusals(INTERNAL_POST),
     )
     async def ingest_event(
         self, data: JSONBody[IngestEventRequest], groups: NamedDependency[IngestGroups]
     ) -> IngestEventResponse:
-        """Store a message event and queue its processing; a repeated mid is accepted again
+        """Store a message event and queue its decision; a repeated mid is accepted again
         and changes nothing. Answered once it is committed, with the events of the requests
-        that came in meanwhile (`service.messages.group_commit`)."""
+        that came in meanwhile (`service.messages.group_commit`). `duplicate` says whether
+        the mid was known already (for an unsend: whether it was done before)."""
         try:
             event = data.to_event()
         except ValueError as exc:
             raise ValidationException(f"timestamp: {exc}") from None
-        await groups.ingest(event)
-        return ACCEPTED
+        new = await groups.ingest(event)
+        return IngestEventResponse(success=True, message=ACCEPTED, duplicate=not new)
 
     @post(
-        "/ingest-events", status_code=HTTP_202_ACCEPTED, request_max_body_size=MAX_BATCH_BODY_BYTES
+        "/ingest-events",
+        status_code=HTTP_202_ACCEPTED,
+        request_max_body_size=MAX_BATCH_BODY_BYTES,
+        responses=refusals(INTERNAL_POST),
     )
     async def ingest_events(
         self, data: JSONBody[IngestEventsRequest], rt: NamedDependency[Runtime]
     ) -> IngestEventsResponse:
-        """Store up to 1,000 message events and queue their processing, in their order, as
-        `ingest-event` does each: one refused event refuses the request, which stores
-        nothing; a repeated mid is accepted again and changes nothing."""
+        """Store up to 1,000 message events and queue their decisions, in their order, as
+        `ingest-event` does each, all or none: one event refused, whether by validation (400)
+        or by the database (422, a value Postgres cannot store), refuses the request, and
+        nothing of it is stored; a repeated mid is accepted again and changes nothing."""
         events = []
         for number, body in enumerate(data.events):
             try:
@@ -91,10 +119,15 @@ class InternalController(Controller):
             new=sum(new),
         )
 
-    @post("/ingest-edit", status_code=HTTP_202_ACCEPTED, request_max_body_size=MAX_EVENT_BODY_BYTES)
+    @post(
+        "/ingest-edit",
+        status_code=HTTP_202_ACCEPTED,
+        request_max_body_size=MAX_EVENT_BODY_BYTES,
+        responses=refusals(INTERNAL_POST),
+    )
     async def ingest_edit(
         self, data: JSONBody[edits.IngestEditRequest], rt: NamedDependency[Runtime]
-    ) -> IngestEventResponse:
+    ) -> IngestEditResponse:
         """Apply an edit (Meta's `message_edit`) to its stored message and record it; a
         repeated edit is accepted again and changes nothing."""
         try:
@@ -104,29 +137,73 @@ class InternalController(Controller):
         await edits.ingest_edit(rt, data, edited_at)
         return EDIT_ACCEPTED
 
-    @post("/generate-verification", status_code=HTTP_200_OK)
+    @post(
+        "/generate-verification",
+        status_code=HTTP_200_OK,
+        responses=refusals(
+            {**INTERNAL_POST, 404: "this event already has a token for another account"}
+        ),
+    )
     async def generate_verification(
         self, data: JSONBody[GenerateVerificationRequest], rt: NamedDependency[Runtime]
     ) -> GenerateVerificationResponse:
         """Mint a verification token; only its SHA-256 hash is returned or stored."""
-        token = await requests.generate_verification(rt, ig_id=data.ig_id, event_id=data.event_id)
+        token = await asks.generate_verification(rt, ig_id=data.ig_id, event_id=data.event_id)
         return GenerateVerificationResponse(
             token_hash=token.token_hash, expires_at=token.expires_at, ig_id=token.ig_id
         )
 
-    @post("/send-verification-dm", status_code=HTTP_200_OK)
+    @post(
+        "/send-verification-dm",
+        status_code=HTTP_200_OK,
+        responses={
+            **refusals(
+                {
+                    **INTERNAL_POST,
+                    **RATE_LIMITED,
+                    404: "no unexpired, unused verification token of this ig_id matches",
+                    409: "this token was DMed within VERIFICATION_RESEND_SECONDS",
+                }
+            ),
+            **DM_ANSWERS,
+        },
+    )
     async def send_verification_dm(
         self, data: JSONBody[SendVerificationDmRequest], rt: NamedDependency[Runtime]
     ) -> Response[SendDmResponse]:
-        """Send the verification DM for a live token of this account, waiting at most
+        """Send the verification DM for the token generate-verification made for `event_id`
+        (minted anew for the link), or for the live token `token_plain`, waiting at most
         SEND_DM_WAIT_SECONDS; 429 with Retry-After when a rate limit holds longer, 409 when
         this token was DMed within VERIFICATION_RESEND_SECONDS."""
-        dm = await requests.send_verification_dm(
-            rt, ig_id=data.ig_id, token_plain=data.token_plain, account_ig_id=data.account_ig_id
-        )
+        if (data.event_id is None) == (data.token_plain is None):
+            raise ValidationException("give exactly one of event_id and token_plain")
+        if data.event_id is not None:
+            dm = await asks.send_event_verification_dm(
+                rt, ig_id=data.ig_id, event_id=data.event_id, account_ig_id=data.account_ig_id
+            )
+        else:
+            dm = await asks.send_verification_dm(
+                rt,
+                ig_id=data.ig_id,
+                token_plain=data.token_plain or "",
+                account_ig_id=data.account_ig_id,
+            )
         return _dm_response(dm)
 
-    @post("/send-dm", status_code=HTTP_200_OK)
+    @post(
+        "/send-dm",
+        status_code=HTTP_200_OK,
+        responses={
+            **refusals(
+                {
+                    **INTERNAL_POST,
+                    **RATE_LIMITED,
+                    409: f"this {idempotency.HEADER} came with another body, or has just expired",
+                }
+            ),
+            **DM_ANSWERS,
+        },
+    )
     async def send_dm(
         self,
         data: JSONBody[SendDmRequest],
@@ -149,7 +226,7 @@ class InternalController(Controller):
             raise InvalidRequest("message_text must not be empty")
         if not text_fits(data.message_text):
             raise InvalidRequest("message_text is longer than the Graph API's 1000 bytes")
-        dm = await requests.send_dm(
+        dm = await asks.send_dm(
             rt,
             ig_id=data.ig_id,
             text=data.message_text,
@@ -159,7 +236,18 @@ class InternalController(Controller):
         )
         return _dm_response(dm)
 
-    @post("/verify", status_code=HTTP_200_OK)
+    @post(
+        "/verify",
+        status_code=HTTP_200_OK,
+        responses=refusals(
+            {
+                **INTERNAL_POST,
+                404: "no verification token matches this token and ig_id",
+                409: "the account is connected to another user, or the link was used by one",
+                410: "the verification link has expired",
+            }
+        ),
+    )
     async def verify(
         self, data: JSONBody[VerifyRequest], rt: NamedDependency[Runtime]
     ) -> VerifyResponse:

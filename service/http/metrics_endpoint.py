@@ -13,14 +13,16 @@ from typing import Any
 
 import psycopg
 import structlog
-from litestar import Request
+from litestar import Request, Response, get
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import BeforeRequestHookHandler
+from prometheus_client import CONTENT_TYPE_LATEST
 from psycopg_pool import PoolTimeout
 
 from service.core.cached import Cached
 from service.core.settings import Settings
 from service.http.guards import require_metrics_token
+from service.http.refusals import refusals
 from service.operations import status
 from service.operations.status_metrics import STATUS
 from service.operations.thresholds import Thresholds
@@ -62,3 +64,13 @@ async def _read_status(request: Request) -> dict[str, Any] | None:
 class MetricsController(PrometheusController):
     guards = [require_metrics_token]
     before_request: BeforeRequestHookHandler | None = refresh_status
+
+    # The plugin's handler, as it is, with what it answers documented: its content type
+    # (Prometheus's text format, not JSON) and the refusal of a scraper without the token.
+    @get(
+        media_type=CONTENT_TYPE_LATEST,
+        response_description="the metrics, in Prometheus's text exposition format",
+        responses=refusals({401: "no Authorization: Bearer header, or not METRICS_TOKEN"}),
+    )
+    async def get(self) -> Response:
+        return await PrometheusController.get.fn(self)

@@ -10,11 +10,20 @@ from typing import Annotated
 
 import msgspec
 
-from service.messages.inbound import Id, IngestEventRequest, Text
+from service.messages.field_rules import Id, Text
+from service.messages.inbound import IngestEventRequest
 from service.store.rows import DMKind
 
 
 class IngestEventResponse(msgspec.Struct):
+    success: bool
+    message: str
+    # As the webhook says it: the mid was known (an unsend: done before), so nothing new was
+    # stored or queued.
+    duplicate: bool
+
+
+class IngestEditResponse(msgspec.Struct):
     success: bool
     message: str
 
@@ -52,8 +61,13 @@ class GenerateVerificationResponse(msgspec.Struct):
 
 
 class SendVerificationDmRequest(msgspec.Struct, kw_only=True):
+    """Names the token to DM by exactly one of `event_id` (the event given to
+    generate-verification; the token is minted anew for the link) and `token_plain` (a
+    live token whose plaintext the caller holds)."""
+
     ig_id: Id
-    token_plain: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    event_id: Id | None = None
+    token_plain: Annotated[str, msgspec.Meta(min_length=1, max_length=256)] | None = None
     # The account to send from; by default the one the recipient wrote to (which, given,
     # it must be: 422 otherwise).
     account_ig_id: Id | None = None

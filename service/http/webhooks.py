@@ -11,16 +11,33 @@ from litestar.params import QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from service.core.runtime import Runtime
+from service.http.refusals import MALFORMED, TOO_LARGE, UNAVAILABLE, UNSTORABLE, refusals
 from service.http.schemas import DeliveryAccepted
 from service.webhooks.intake import accept_delivery
 from service.webhooks.signatures import SIGNATURE_HEADER, challenge_answer
+
+# Meta's largest delivery: 1000 updates, each a message of 1000 characters that Meta escapes
+# (`\uXXXX`), measured at 6.3 MB (`tests.support.meta_payloads.largest_delivery`); with
+# headroom. A body is held whole until its signature is checked, which the caps on bodies in
+# flight and their pace bound (`service.http.protocol`).
+MAX_DELIVERY_BYTES = 8 * 1024 * 1024
 
 
 class WebhookController(Controller):
     path = "/api/webhooks/instagram"
     tags = ["webhooks"]
 
-    @get(media_type=MediaType.TEXT, status_code=HTTP_200_OK)
+    @get(
+        media_type=MediaType.TEXT,
+        status_code=HTTP_200_OK,
+        responses=refusals(
+            {
+                **MALFORMED,
+                403: "hub.verify_token is not ours, or hub.mode=subscribe or hub.challenge "
+                "is missing",
+            }
+        ),
+    )
     async def verify_subscription(
         self,
         request: Request,
@@ -34,7 +51,21 @@ class WebhookController(Controller):
             expected_token=expected, mode=mode, token=token, challenge=challenge
         )
 
-    @post(status_code=HTTP_200_OK)
+    @post(
+        status_code=HTTP_200_OK,
+        request_max_body_size=MAX_DELIVERY_BYTES,
+        responses=refusals(
+            {
+                400: "the body is not JSON",
+                401: "no X-Hub-Signature-256 header, or a malformed one (or no app secret "
+                "is set to check it)",
+                403: "X-Hub-Signature-256 does not match the body",
+                **TOO_LARGE,
+                **UNSTORABLE,
+                **UNAVAILABLE,
+            }
+        ),
+    )
     async def receive_delivery(
         self, request: Request, rt: NamedDependency[Runtime]
     ) -> DeliveryAccepted:

@@ -61,8 +61,8 @@ async def connect(rt: Runtime, *, ig_id: str, user_id: uuid.UUID) -> Connected:
 
 
 async def connect_in(rt: Runtime, conn: Connection, *, ig_id: str, user_id: uuid.UUID) -> Connected:
-    # The profile's row lock also serialises this with the processing of the user's
-    # messages (`messages.decide`), which decides each one as connected or not.
+    # The profile's row lock also serialises this with the decision of the user's
+    # messages (`service.messages.deciding`), which decides each one as connected or not.
     profile = await instagram_profiles.upsert(conn, ig_id)
     if profile.connected_user_id not in (None, user_id):
         raise Conflict("this Instagram account is already connected to another user")

@@ -2,7 +2,7 @@
 
 A pure function from the facts the store read under the message's and its sender's locks
 to one decision, so the rules read, change and are tested here, without a database;
-`service.messages.processing` gathers the facts and records the decision in one
+`service.messages.deciding` gathers the facts and records the decision in one
 transaction.
 
 - A message decided before is not decided again (a replay, a job run twice).
@@ -26,7 +26,7 @@ from service.store.rows import DMKind
 
 class Outcome(enum.StrEnum):
     MISSING = "missing"
-    ALREADY_HANDLED = "already_handled"
+    ALREADY_DECIDED = "already_decided"
     ECHO = "echo"
     STANDBY = "standby"
     UNSENT = "unsent"
@@ -40,7 +40,7 @@ class Outcome(enum.StrEnum):
 class Facts:
     """What the rules read about a stored message and its sender."""
 
-    handled: bool
+    decided: bool
     unsent: bool
     is_echo: bool
     source: str
@@ -73,8 +73,8 @@ OWES_NO_DM = frozenset(
 def unanswered(facts: Facts) -> Outcome | None:
     """The outcome of a message that is not answered now, or None for one that is (whose
     sender the store then looks up)."""
-    if facts.handled:
-        return Outcome.ALREADY_HANDLED
+    if facts.decided:
+        return Outcome.ALREADY_DECIDED
     if facts.unsent:
         return Outcome.UNSENT
     if facts.is_echo:

@@ -8,26 +8,14 @@ timestamp read (`to_event`).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import msgspec
 
+from service.messages.field_rules import Id, Text
 from service.messages.timestamps import parse_event_timestamp
 from service.store.inbound_event import InboundEvent
 
-# Non-empty, not blank, and free of control characters (C0, DEL and C1): ids are shown to
-# operators (`ingest status`), where an ESC would drive their terminal, and Postgres text
-# cannot hold NUL anyway.
-_NOT_CONTROL = r"[^\x00-\x1f\x7f-\x9f]"
-Id = Annotated[
-    str,
-    msgspec.Meta(
-        min_length=1,
-        max_length=256,
-        pattern=rf"^{_NOT_CONTROL}*[^\x00-\x1f\x7f-\x9f\s]{_NOT_CONTROL}*$",
-    ),
-]
-Text = Annotated[str, msgspec.Meta(max_length=100_000, pattern=r"^[^\x00]*$")]
 # "standby": another app controlled the conversation; recorded, never answered.
 # "postback": an ice breaker or button tap, its title as the text; answered like a message,
 # never handed to Phase 3.

@@ -1,5 +1,5 @@
 """Running things again by hand: failed DMs (`ingest retry-failed`) and a message's
-processing (`ingest replay`).
+decision (`ingest replay`).
 
 Both change rows and defer the jobs in one transaction (retry-failed: one per batch), so a
 job never runs ahead of the change it needs, and a crash in between leaves nothing half
@@ -78,11 +78,11 @@ async def retry_failed(
 
 
 async def replay(rt: Runtime, mid: str) -> int:
-    """Run a message's processing again; returns the job's id. Idempotent: the second run
+    """Run a message's decision again; returns the job's id. Idempotent: the second run
     adds no DM of a kind the message already has (whatever that DM's status) and no
     second Phase 3 row; it does what the first run did not, e.g. after a failed job or
     once the sender has connected their account."""
     async with rt.pool.connection() as conn, conn.transaction():
         if not await messages.reopen(conn, mid):
             raise NotFound(f"no message with mid {mid!r}")
-        return await jobs.defer_process_message(rt.jobs, conn, mid)
+        return await jobs.defer_decide_message(rt.jobs, conn, mid)

@@ -77,5 +77,5 @@ async def retry_failed(
 async def replay(settings: Settings, mid: str) -> int:
     async with open_runtime(settings, pool_max_size=2) as rt:
         job_id = await requeue.replay(rt, mid)
-    Console().print(Text(f"message {mid} queued for processing again (job {job_id})"))
+    Console().print(Text(f"message {mid} queued to be decided again (job {job_id})"))
     return 0

@@ -26,6 +26,7 @@ FAILED_DMS = "failed_dms_in_window"
 DELIVERY_WAIT = "oldest_delivery_wait_seconds"
 FAILED_DELIVERIES = "failed_deliveries_in_window"
 SENDERLESS_EDITS = "senderless_edits_in_window"
+JOBLESS_DMS = "pending_dms_without_job"
 ACCESS_TOKEN_INVALID = "access_token_invalid"
 ACCESS_TOKEN_EXPIRY = "access_token_expiry"
 WEBHOOK_SUBSCRIPTION = "webhook_subscription"
@@ -59,8 +60,10 @@ async def collect(
         failed_limit=thresholds.failed_limit,
         messaging_window_seconds=messaging_window,
         statement_timeout_seconds=statement_timeout,
+        jobless_after_seconds=thresholds.jobless_after,
     )
     [reports["messages_unhandled"]] = reports["messages_unhandled"]
+    [reports["outbound_jobless"]] = reports["outbound_jobless"]
     [reports["senderless_edits"]] = reports["senderless_edits"]
     [reports["webhook_silence"]] = reports["webhook_silence"]
     [reports["unknown_account_events"]] = reports["unknown_account_events"]
@@ -92,6 +95,7 @@ def _checks(reports: dict[str, Any], t: Thresholds) -> list[dict[str, Any]]:
     deliveries = {row["status"]: row for row in reports["deliveries"]}
     waiting = deliveries.get("received", {})
     failed_deliveries = deliveries.get("failed", {})
+    jobless = reports["outbound_jobless"]
     return [
         _check(STALLED_JOBS, len(reports["stalled_jobs"]), 0),
         _check(JOB_WAIT, job_wait, t.max_job_wait),
@@ -125,7 +129,19 @@ def _checks(reports: dict[str, Any], t: Thresholds) -> list[dict[str, Any]]:
             t.max_senderless_edits,
             _senderless_detail(reports["senderless_edits"]),
         ),
+        # The rescue queues such a DM again or fails it: one that stays has nothing to
+        # send it (`service.dms.orphans`).
+        _check(JOBLESS_DMS, jobless["dms"], 0, _jobless_detail(jobless)),
     ]
+
+
+def _jobless_detail(row: dict[str, Any]) -> str | None:
+    if not row["dms"]:
+        return None
+    return (
+        f"oldest {row['oldest_id']}, untouched for {row['oldest_seconds']} s, with no job to"
+        " send it: is the worker's rescue running?"
+    )
 
 
 def _senderless_detail(row: dict[str, Any]) -> str | None:

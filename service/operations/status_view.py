@@ -95,7 +95,7 @@ def render(report: dict[str, Any]) -> Group:
         tables.append(table)
     unhandled = report["messages_unhandled"]
     waiting = Text(
-        f"Messages not processed after {report['thresholds']['unhandled_after']:g} s:"
+        f"Messages not decided after {report['thresholds']['unhandled_after']:g} s:"
         f" {unhandled['messages']}"
     )
     if unhandled["messages"]:

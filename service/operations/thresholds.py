@@ -45,7 +45,7 @@ def _option(default: float, help_text: str) -> Any:
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Thresholds:
     window: float = _option(3600.0, "DMs by kind and status, and failed DMs, over this long")
-    unhandled_after: float = _option(300.0, "unhealthy if a message waits longer to be processed")
+    unhandled_after: float = _option(300.0, "unhealthy if a message waits longer to be decided")
     stalled_after: float = _option(30.0, "a running job whose worker is silent longer is stalled")
     max_job_wait: float = _option(300.0, "unhealthy if a runnable job has waited longer")
     max_phase3_age: float = _option(3600.0, "unhealthy if a Phase 3 row not done is older")
@@ -58,6 +58,9 @@ class Thresholds:
     )
     max_senderless_edits: int = _option(
         0, "unhealthy if more edits than this arrived without a sender within the window"
+    )
+    jobless_after: float = _option(
+        300.0, "unhealthy if a pending DM has had no job to send it for longer"
     )
     failed_limit: int = _option(20, "how many of the latest failed DMs to list")
 

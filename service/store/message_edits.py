@@ -8,6 +8,7 @@ from service.core.db import Connection
 from service.store.queries import fetch_one, query
 
 _INSERT = query("message_edits_insert")
+_FORGET_TEXT = query("message_edits_forget_text")
 
 
 async def insert(
@@ -34,3 +35,8 @@ async def insert(
         },
     )
     return row is not None
+
+
+async def forget_text(conn: Connection, mid: str) -> None:
+    """Clear the text of every edit recorded for the message (it was unsent)."""
+    await conn.execute(_FORGET_TEXT, {"mid": mid})

@@ -23,6 +23,7 @@ _RELEASE = query("messages_release")
 _UNSEND = query("messages_unsend")
 _REMEMBER_UNSEND = query("messages_remember_unsend")
 _EDIT = query("messages_edit")
+_LOCK_MIDS = query("messages_lock_mids")
 _EVENTS = msgspec.json.Encoder()
 
 
@@ -51,7 +52,7 @@ async def claim(conn: Connection, mid: str, *, fallback: str | None) -> MessageC
 
 @dataclasses.dataclass(frozen=True)
 class Recorded:
-    """What `record_decision` did: the seconds from the message's storing to its handling,
+    """What `record_decision` did: the seconds from the message's storing to its decision,
     and the DM it created (None when it created none)."""
 
     latency_seconds: float
@@ -67,7 +68,7 @@ async def record_decision(
     to_phase3: bool,
 ) -> Recorded:
     """Record the message's decision: its DM of `dm_kind` with `dm_text` (none when the
-    message has one of this kind), its Phase 3 row when `to_phase3`, and handled."""
+    message has one of this kind), its Phase 3 row when `to_phase3`, and decided."""
     row = await fetch_row(
         conn,
         _RECORD_DECISION,
@@ -86,7 +87,7 @@ async def record_decision(
 
 
 async def reopen(conn: Connection, mid: str) -> bool:
-    """Clear the message's handled_at so its processing can run again; False if unknown."""
+    """Clear the message's decided_at so its decision can run again; False if unknown."""
     return await fetch_one(conn, _REOPEN, {"mid": mid}) is not None
 
 
@@ -141,3 +142,11 @@ async def edit(
     if row is None:
         return None
     return Edited(unsent=row["deleted_at"] is not None, applied=row["applied"])
+
+
+async def lock_mids(
+    conn: Connection, *, shared: Sequence[str] = (), exclusive: Sequence[str] = ()
+) -> None:
+    """Lock the mids until the transaction ends (migration 0028): shared for messages to
+    store, exclusive for unsends and edits; first, before anything else it does."""
+    await conn.execute(_LOCK_MIDS, {"shared": list(shared), "exclusive": list(exclusive)})

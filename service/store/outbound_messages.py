@@ -24,6 +24,7 @@ _COUNT_FAILED_LEFT_OUT = query("outbound_messages_count_failed_left_out")
 _RECORD_ATTEMPT = query("outbound_messages_record_attempt", returns=OutboundMessage)
 _FAIL_IF_WINDOW_CLOSED = query("outbound_messages_fail_if_window_closed", returns=OutboundMessage)
 _FAIL_ORPHANED = query("outbound_messages_fail_orphaned")
+_REQUEUE_JOBLESS = query("outbound_messages_requeue_jobless")
 _TOKEN_DMED_RECENTLY = query("outbound_messages_token_dmed_recently")
 
 
@@ -257,9 +258,25 @@ async def record_attempt(
     return None if row is None else from_row(OutboundMessage, row)
 
 
-async def fail_orphaned(conn: Connection, *, idle_seconds: float, error: str) -> list[uuid.UUID]:
+async def fail_orphaned(
+    conn: Connection, *, idle_seconds: float, in_flight_error: str, unsent_error: str
+) -> list[uuid.UUID]:
     """Fail pending DMs that no job will finish; returns their ids."""
-    cur = await conn.execute(_FAIL_ORPHANED, {"idle_seconds": idle_seconds, "error": error})
+    cur = await conn.execute(
+        _FAIL_ORPHANED,
+        {
+            "idle_seconds": idle_seconds,
+            "in_flight_error": in_flight_error,
+            "unsent_error": unsent_error,
+        },
+    )
+    return [row["id"] for row in await cur.fetchall()]
+
+
+async def requeue_jobless(conn: Connection, *, reason: str, batch_size: int) -> list[uuid.UUID]:
+    """Mark with `reason` the pending DMs not begun that no job will send, for the caller
+    to defer their jobs in the same transaction; returns their ids."""
+    cur = await conn.execute(_REQUEUE_JOBLESS, {"reason": reason, "batch_size": batch_size})
     return [row["id"] for row in await cur.fetchall()]
 
 

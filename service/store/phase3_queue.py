@@ -1,6 +1,6 @@
 """The `phase3_queue` table: the hand-off of connected users' messages to Phase 3.
 
-Rows are added by the processing's decision (`messages.decide`) and withdrawn, or
+Rows are added by a message's decision (`messages.record_decision`) and withdrawn, or
 followed by a deletion notice, when their message is unsent (`withdraw`); the rest is the
 consumers' side: listen, claim, extend, complete, fail (the contract of docs/phase3.md),
 and retention. A claim returns each row with a fresh `claim_token`; extend, complete and fail

@@ -70,7 +70,7 @@ class MessageClaim:
     is_echo: bool
     source: str
     processed: bool
-    handled_at: dt.datetime | None
+    decided_at: dt.datetime | None
     deleted_at: dt.datetime | None
     connected_user_id: uuid.UUID | None
     # The answered account the message was sent to (for an echo, the one that sent it);
@@ -159,7 +159,7 @@ class WebhookDelivery:
     attempts: int
     messages_forwarded: int
     last_error: str | None
-    processed_at: dt.datetime | None
+    last_attempt_at: dt.datetime | None
     # `attempts` when an operator last re-queued it; the retry limit counts from here.
     retry_base: int
 
@@ -178,7 +178,6 @@ class StoredAccessToken:
     scoped_id: str
     token_ciphertext: str = dataclasses.field(repr=False)
     token_digest: str = dataclasses.field(repr=False)
-    seed_digest: str | None = dataclasses.field(repr=False)
     source: str
     issued_at: dt.datetime
     expires_at: dt.datetime

@@ -14,11 +14,12 @@ _TAKE = query("graph_send_buckets_take")
 
 @dataclasses.dataclass(frozen=True)
 class Take:
-    """Whether a send may go now and, if not, how long to wait before asking again."""
+    """Whether a send may go now and, if not, how long until its turn."""
 
     admitted: bool
     wait_seconds: float
-    taken_at: datetime.datetime
+    taken_at: datetime.datetime | None
+    turn_at: datetime.datetime | None = None
 
 
 async def take(
@@ -30,9 +31,10 @@ async def take(
     need: float = 1.0,
     queue: bool = False,
     dm_id: uuid.UUID | None = None,
+    late_seconds: float = 0.0,
 ) -> Take:
-    """Take one send from the account's bucket for DM `dm_id` (see the query for the
-    arithmetic, and for the line that `queue` joins)."""
+    """Take one send from the account's bucket for DM `dm_id`, or give the DM its turn
+    (see the query for the arithmetic, the line, and what `queue` and `late_seconds` do)."""
     row = await fetch_row(
         conn,
         _TAKE,
@@ -43,6 +45,12 @@ async def take(
             "need": need,
             "queue": queue,
             "dm_id": dm_id,
+            "late_seconds": late_seconds,
         },
     )
-    return Take(bool(row["admitted"]), max(0.0, float(row["wait_seconds"])), row["taken_at"])
+    return Take(
+        bool(row["admitted"]),
+        max(0.0, float(row["wait_seconds"])),
+        row["taken_at"],
+        row["turn_at"],
+    )

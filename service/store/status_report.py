@@ -16,6 +16,7 @@ REPORTS = {
     "jobs": query("status_jobs"),
     "outbound": query("status_outbound"),
     "outbound_failed": query("status_outbound_failed"),
+    "outbound_jobless": query("status_outbound_jobless"),
     "messages_unhandled": query("status_messages_unhandled"),
     "phase3": query("status_phase3"),
     "stalled_jobs": query("status_stalled_jobs"),
@@ -39,6 +40,7 @@ async def report(
     failed_limit: int,
     messaging_window_seconds: float,
     statement_timeout_seconds: float,
+    jobless_after_seconds: float,
 ) -> dict[str, list[DictRow]]:
     """Run every status query in one transaction, with these parameters, each cancelled
     after `statement_timeout_seconds` (0: no limit); {name: rows}."""
@@ -51,6 +53,7 @@ async def report(
                 "stalled_after": _interval(stalled_after_seconds),
                 "failed_limit": str(failed_limit),
                 "messaging_window": _interval(messaging_window_seconds),
+                "jobless_after": _interval(jobless_after_seconds),
                 "statement_timeout": f"{round(statement_timeout_seconds * 1000)}ms",
             },
         )

@@ -13,6 +13,7 @@ _INSERT_FOR_EVENT = query("verification_tokens_insert_for_event", returns=Verifi
 _GET_FOR_EVENT = query("verification_tokens_get_for_event", returns=VerificationToken)
 _GET_LIVE = query("verification_tokens_get_live", returns=VerificationToken)
 _LOCK = query("verification_tokens_lock", returns=VerificationToken)
+_LOCK_FOR_EVENT = query("verification_tokens_lock_for_event", returns=VerificationToken)
 _CONSUME = query("verification_tokens_consume")
 
 
@@ -53,6 +54,11 @@ async def insert_for_event(
 
 async def get_for_event(conn: Connection, event_id: str) -> VerificationToken | None:
     row = await fetch_one(conn, _GET_FOR_EVENT, {"event_id": event_id})
+    return None if row is None else from_row(VerificationToken, row)
+
+
+async def lock_for_event(conn: Connection, event_id: str) -> VerificationToken | None:
+    row = await fetch_one(conn, _LOCK_FOR_EVENT, {"event_id": event_id})
     return None if row is None else from_row(VerificationToken, row)
 
 

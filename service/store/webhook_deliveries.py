@@ -14,6 +14,7 @@ _GET = query("webhook_deliveries_get", returns=StoredDelivery)
 _RECORD_ATTEMPT = query("webhook_deliveries_record_attempt", returns=WebhookDelivery)
 _PURGE = query("webhook_deliveries_purge")
 _ORPHANED = query("webhook_deliveries_orphaned")
+_FORGET_MESSAGE = query("webhook_deliveries_forget_message")
 
 
 async def insert_once(
@@ -83,3 +84,9 @@ async def requeue_failed(
         {"since_seconds": since_seconds, "batch_size": batch_size, "after_id": after_id},
     )
     return sorted(row["id"] for row in await cur.fetchall())
+
+
+async def forget_message(conn: Connection, mid: str) -> None:
+    """Clear an unsent message's content, and its edits' text, from the deliveries that
+    carried them."""
+    await conn.execute(_FORGET_MESSAGE, {"mid": mid})

@@ -66,9 +66,12 @@ class InboundEdit(IngestEditRequest, kw_only=True, frozen=True):
 
 @dataclass(frozen=True, slots=True)
 class ParsedDelivery:
-    """Everything one delivery held, in delivery order, plus what was wrong with it."""
+    """Everything one delivery held, in delivery order, plus what was wrong with it: the
+    messages and edits refused (where, and which rule of the ingest endpoint's they broke),
+    and warnings about the rest."""
 
     messages: tuple[InboundMessage, ...] = ()
     other_events: tuple[OtherEvent, ...] = ()
     warnings: tuple[str, ...] = field(default=())
     edits: tuple[InboundEdit, ...] = ()
+    refused: tuple[str, ...] = ()

@@ -144,14 +144,15 @@ class _Posted:
             return ("received" if retries_left else "failed"), self.unavailable
         if self.refused:
             shown = "; ".join(self.refused[:_MAX_REFUSALS_SHOWN])
-            return "failed", f"{len(self.refused)} refused by the ingest endpoint: {shown}"
+            return "failed", f"{len(self.refused)} refused: {shown}"
         return "forwarded", None
 
 
 async def _post_events(rt: Runtime, parsed: ParsedDelivery) -> _Posted:
     """Post the delivery's messages as one batch, then, if the batch did not go, one at a
     time, then its edits; stop at the first outage."""
-    posted = _Posted()
+    # The parser refuses what the endpoint would (one set of rules): recorded the same way.
+    posted = _Posted(refused=list(parsed.refused))
     messages = [message for message in parsed.messages if not _held_back_because(message)]
     try:
         if messages and _names_ingest_event(rt.settings) and await _post_batch(rt, messages):
@@ -168,7 +169,7 @@ async def _post_events(rt: Runtime, parsed: ParsedDelivery) -> _Posted:
             await _post(rt, event)
             posted.forwarded += 1
         except _IngestRefused as exc:
-            posted.refused.append(f"{event.mid[:80]}: {exc}")
+            posted.refused.append(f"{event.mid[:80]}: refused by the ingest endpoint, {exc}")
         except _IngestUnavailable as exc:
             posted.unavailable = str(exc)
     return posted

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import console_demo
 from tests.support.pg import ROOT
 from tests.support.stack import Stack
 
@@ -46,14 +47,38 @@ def console(env: dict[str, str], sandbox, db):
 
 
 @pytest.fixture
-def page(browser, console):
-    context = browser.new_context(
-        base_url=console.live_server.url, viewport={"width": 1280, "height": 900}
-    )
-    context.set_default_timeout(10_000)
-    opened = context.new_page()
+def demo(env: dict[str, str], sandbox, db):
+    """The app on a day of realistic rows (`tests.support.console_demo`), and no worker to
+    change them: (the running stack, what was seeded)."""
+    seeded = console_demo.seed(db)
+    with Stack(
+        {**env, "CONSOLE_PASSWORD": PASSWORD}, sandbox, db, worker=False, live_server=True
+    ) as running:
+        yield running, seeded
+
+
+@pytest.fixture
+def open_page(browser):
+    """`open_page(stack, width=1280)`: a page in a fresh context (no cookies), `width` CSS
+    pixels wide, its relative URLs on the stack's live server."""
+    contexts = []
+
+    def opened(stack: Stack, width: int = 1280):
+        context = browser.new_context(
+            base_url=stack.live_server.url, viewport={"width": width, "height": 900}
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
     yield opened
-    context.close()
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(open_page, console):
+    return open_page(console)
 
 
 @pytest.fixture

@@ -56,6 +56,7 @@ def test_the_overview_shows_a_failed_check_after_a_permanent_graph_error(page, c
     sign_in(page, "/console?max_failed_dms=0")
     check = page.locator("tr[data-check=failed_dms_in_window]")
     assert "FAIL" in check.inner_text()
+    assert check.locator("td").all_inner_texts()[1:3] == ["1", "0"]  # value, limit
     assert "unhealthy" in page.locator("#overview").inner_text()
     # The overview refreshes itself (htmx), keeping the limit it was opened with.
     with page.expect_response(re.compile(r"/console\?max_failed_dms=0")):

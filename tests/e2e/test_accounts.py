@@ -120,7 +120,7 @@ def test_an_event_for_an_account_never_added_is_stored_unanswered_and_counted(we
         )
     )
     assert webhook_stack.deliver(payload).status_code == 200
-    webhook_stack.wait_handled("mid.x")
+    webhook_stack.wait_decided("mid.x")
     assert webhook_stack.rows("SELECT 1 FROM webhook_deliveries")
     assert webhook_stack.rows("SELECT * FROM outbound_messages") == []
     assert webhook_stack.sandbox.attempts == 0
@@ -164,7 +164,7 @@ def test_account_list_and_remove_never_show_a_token_and_a_removed_account_is_not
     assert removed.returncode == 0
     with Stack(env, accounts, db) as stack:
         stack.ingest(mid="m-b", sender_ig_id="user-b", recipient_ig_id=OTHER)
-        stack.wait_handled("m-b")
+        stack.wait_decided("m-b")
         worker_output = stack.worker.output() if stack.worker else ""
     assert accounts.attempts == 0
     assert [r["ig_id"] for r in json.loads(run_cli(env, "account", "list", "--json").stdout)] == [

@@ -46,11 +46,11 @@ def old_database(postgresql: psycopg.Connection, monkeypatch) -> Iterator[str]:
 
 def test_a_database_of_one_account_migrated_keeps_answering_it(old_database, sandbox):
     with psycopg.connect(old_database, autocommit=True, row_factory=dict_row) as db:
-        # As the service of one account wrote them: a connected sender, a handled message,
+        # As the service of one account wrote them: a connected sender, a decided message,
         # and a DM to them still pending, none naming an account.
         seed.a_connected_sender(db, "fan-1")
         db.execute(
-            'INSERT INTO messages (id, sender_ig_id, recipient_ig_id, "timestamp", handled_at)'
+            'INSERT INTO messages (id, sender_ig_id, recipient_ig_id, "timestamp", decided_at)'
             " VALUES ('m-old', 'fan-1', %s, now(), now())",
             (SCOPED_ID,),
         )

@@ -3,6 +3,7 @@ one event, or a token's plaintext anywhere in the database."""
 
 from __future__ import annotations
 
+from service.core import jobs
 from tests.e2e.test_flows import VERIFICATION_LINK
 from tests.support import seed
 
@@ -63,24 +64,42 @@ def test_one_sender_many_messages_at_once_get_one_verification_dm(stack, db):
     for n in range(8):
         assert stack.ingest(mid=f"burst-{n}", sender_ig_id="user-burst").status_code == 202
     for n in range(8):
-        stack.wait_handled(f"burst-{n}")
+        stack.wait_decided(f"burst-{n}")
     [dm] = stack.outbound_settled(1)
     assert dm["kind"] == "verification"
     assert len(stack.sandbox.messages()) == 1
 
 
-def test_processing_a_message_twice_sends_one_dm(stack, db):
+def test_deciding_a_message_twice_sends_one_dm(stack, db):
     seed.a_connected_sender(db, "user-1")
     stack.ingest(mid="m-twice", sender_ig_id="user-1")
-    stack.wait_handled("m-twice")
+    stack.wait_decided("m-twice")
     # Run the job again, as a rescued or replayed job would.
-    db.execute("UPDATE messages SET handled_at = NULL")
+    db.execute("UPDATE messages SET decided_at = NULL")
     db.execute(
         "INSERT INTO procrastinate_jobs (queue_name, task_name, args) "
-        "VALUES ('messages', 'process_message', '{\"mid\": \"m-twice\"}')"
+        "VALUES ('messages', 'decide_message', '{\"mid\": \"m-twice\"}')"
     )
-    stack.wait_handled("m-twice")
+    stack.wait_decided("m-twice")
     stack.outbound_settled(1)
     assert len(stack.rows("SELECT * FROM outbound_messages")) == 1
     assert len(stack.sandbox.messages()) == 1
     assert len(stack.rows("SELECT * FROM phase3_queue")) == 1
+
+
+def test_a_job_queued_under_the_decisions_former_name_still_runs(stack, db):
+    """`process_message` was the decision's task name before migration 0024: a job queued
+    under it before an upgrade, or by a web process not yet upgraded, is decided all the same."""
+    seed.connected_profile(db, "user-1")
+    db.execute(
+        'INSERT INTO messages (id, sender_ig_id, recipient_ig_id, "timestamp")'
+        " VALUES ('m-old-name', 'user-1', 'page', now())"
+    )
+    db.execute(
+        "INSERT INTO procrastinate_jobs (queue_name, task_name, args) "
+        "VALUES ('messages', %s, '{\"mid\": \"m-old-name\"}')",
+        (jobs.DECIDE_MESSAGE_FORMERLY,),
+    )
+    stack.wait_decided("m-old-name")
+    stack.outbound_settled(1)
+    assert len(stack.sandbox.messages()) == 1

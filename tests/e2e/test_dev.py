@@ -146,7 +146,7 @@ def test_a_postgres_left_by_a_killed_run_is_reused_then_stopped(dev: Dev) -> Non
     )
 
 
-def test_dev_prints_the_console_and_a_password_that_signs_in(dev: Dev) -> None:
+def test_dev_prints_the_console_the_sandbox_and_a_password_that_signs_in(dev: Dev) -> None:
     dev.start()
     found = wait_until(
         lambda: re.search(r"Sign in with any name and the password (\S+)", dev.output()),
@@ -154,6 +154,12 @@ def test_dev_prints_the_console_and_a_password_that_signs_in(dev: Dev) -> None:
     )
     password = found[1]
     assert f"Operator console: http://127.0.0.1:{dev.port}/console" in dev.output()
+    # On a line of its own, not only inside the long warning of the log.
+    printed = [line.strip() for line in dev.output().splitlines() if not line.startswith("{")]
+    sandbox = dev.sandbox_url()
+    assert f"DMs (Graph API sandbox, not sent to Instagram): {sandbox}/_sandbox/messages" in (
+        printed
+    )
     # Printed for the operator, never in a log line.
     assert not [
         line for line in dev.output().splitlines() if line.startswith("{") and password in line
@@ -224,3 +230,15 @@ def test_ingest_web_does_not_serve_the_dev_page(env: dict[str, str]) -> None:
         assert response.status_code == 404
     finally:
         web.close()
+
+
+def test_the_servers_lifecycle_is_logged_once(dev: Dev) -> None:
+    # The Graph API sandbox is a server of its own in the same process, whose start and stop
+    # were logged as if they were web's.
+    dev.start()
+    dev.stop(signal.SIGINT)
+    events = [
+        json.loads(line).get("event") for line in dev.output().splitlines() if line.startswith("{")
+    ]
+    for lifecycle in ("Started server process", "Shutting down", "Finished server process"):
+        assert sum(1 for event in events if event.startswith(lifecycle)) == 1, lifecycle

@@ -16,7 +16,7 @@ VERIFICATION_LINK = re.compile(
     r"\n\nhttps://c702be487ed4\.ngrok-free\.app/verify\?token=(?P<token>[0-9a-f]{64})"
     r"&ig_id=(?P<ig_id>[^&\s]+)$"
 )
-ACCEPTED = {"success": True, "message": "Event accepted for processing"}
+ACCEPTED = {"success": True, "message": "Event accepted for processing", "duplicate": False}
 
 
 def test_unconnected_user_gets_a_verification_dm(stack, db):
@@ -38,7 +38,7 @@ def test_unconnected_user_gets_a_verification_dm(stack, db):
     assert profile["ig_id"] == "unconnected_user_123" and profile["connected_user_id"] is None
     [message] = stack.rows("SELECT * FROM messages")
     assert message["id"] == "test_msg_001" and message["processed"] is False
-    assert message["message_text"] == "Hello" and message["handled_at"] is not None
+    assert message["message_text"] == "Hello" and message["decided_at"] is not None
     [token] = stack.rows("SELECT *, expires_at - created_at AS ttl FROM verification_tokens")
     assert token["token_hash"] == hashlib.sha256(link["token"].encode()).hexdigest()
     assert token["ig_id"] == "unconnected_user_123"
@@ -82,7 +82,7 @@ def test_a_message_is_one_job_that_also_sends_its_dm(stack, db):
         what="the message's job to succeed",
     )
     assert jobs == [
-        {"task_name": "process_message", "args": {"mid": "one-job"}, "status": "succeeded"}
+        {"task_name": "decide_message", "args": {"mid": "one-job"}, "status": "succeeded"}
     ]
     assert (
         stack.rows(
@@ -97,13 +97,13 @@ def test_duplicate_webhook_is_idempotent(stack, db):
     first = stack.ingest(mid="duplicate_test_001", sender_ig_id="test_user", message_text="Test")
     second = stack.ingest(mid="duplicate_test_001", sender_ig_id="test_user", message_text="Test")
     assert first.status_code == second.status_code == 202
-    assert first.json() == second.json() == ACCEPTED
+    assert first.json() == ACCEPTED and second.json() == {**ACCEPTED, "duplicate": True}
 
     stack.outbound_settled(1)
     assert len(stack.rows("SELECT * FROM messages WHERE id = 'duplicate_test_001'")) == 1
     assert len(stack.rows("SELECT * FROM verification_tokens WHERE ig_id = 'test_user'")) == 1
     assert len(stack.rows("SELECT * FROM outbound_messages")) == 1
-    jobs = stack.rows("SELECT * FROM procrastinate_jobs WHERE task_name = 'process_message'")
+    jobs = stack.rows("SELECT * FROM procrastinate_jobs WHERE task_name = 'decide_message'")
     assert len(jobs) == 1
     assert len(stack.sandbox.messages()) == 1
 
@@ -112,7 +112,7 @@ def test_second_message_within_the_resend_window_sends_no_second_verification(st
     stack.ingest(mid="m-1", sender_ig_id="user-9")
     stack.outbound_settled(1)
     stack.ingest(mid="m-2", sender_ig_id="user-9")
-    stack.wait_handled("m-2")
+    stack.wait_decided("m-2")
     assert len(stack.rows("SELECT * FROM outbound_messages")) == 1
     assert len(stack.rows("SELECT * FROM verification_tokens")) == 1
     assert len(stack.sandbox.messages()) == 1
@@ -123,7 +123,7 @@ def test_echo_is_recorded_but_never_answered(stack, db):
         mid="echo-1", sender_ig_id=SCOPED_ID, recipient_ig_id="user-1", is_echo=True
     )
     assert response.status_code == 202
-    stack.wait_handled("echo-1")
+    stack.wait_decided("echo-1")
     assert stack.rows("SELECT * FROM outbound_messages") == []
     assert stack.rows("SELECT * FROM instagram_profiles") == []
 
@@ -132,7 +132,7 @@ def test_a_standby_message_is_recorded_but_never_answered(stack, db):
     seed.a_connected_sender(db, "user-1")
     response = stack.ingest(mid="standby-1", sender_ig_id="user-1", source="standby")
     assert response.status_code == 202
-    stack.wait_handled("standby-1")
+    stack.wait_decided("standby-1")
     [message] = stack.rows("SELECT * FROM messages")
     assert message["source"] == "standby" and message["processed"] is False
     assert stack.rows("SELECT * FROM outbound_messages") == []

@@ -8,8 +8,9 @@ from devtools.sandbox import ScriptedResponse
 from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
 from service.dms import sending
+from tests.support import seed
 from tests.support.processes import free_port, wait_until
-from tests.support.sends import insert_dm, row, send_until_settled
+from tests.support.sends import row, send_until_settled
 
 
 def graph_error(code: int, subcode: int | None = None, message: str = "nope") -> dict:
@@ -104,7 +105,7 @@ def settings(env) -> Settings:
 async def test_graph_fault_ends_in_the_right_state(case, settings, sandbox, db):
     responses, status, attempts, error = MATRIX[case]
     sandbox.script(*responses)
-    dm_id = insert_dm(db)
+    dm_id = seed.a_pending_dm(db)
     await send_until_settled(settings, dm_id)
     assert row(db, dm_id) == {
         "status": status,
@@ -121,7 +122,7 @@ async def test_an_invalid_token_fails_at_once_when_no_token_is_stored(env, sandb
     # holding would wait forever (the stored token's hold: tests/e2e/test_access_token.py).
     sandbox.script(scripted(401, graph_error(190, message="expired")))
     settings = Settings.from_mapping({**env, "TOKEN_ENCRYPTION_KEY": ""})
-    dm_id = insert_dm(db)
+    dm_id = seed.a_pending_dm(db)
     await send_until_settled(settings, dm_id)
     assert row(db, dm_id) == {
         "status": "failed",
@@ -134,7 +135,7 @@ async def test_an_invalid_token_fails_at_once_when_no_token_is_stored(env, sandb
 async def test_connection_refused_is_retried_then_fails(env, db):
     closed = f"http://127.0.0.1:{free_port()}"
     settings = Settings.from_mapping({**env, "INSTAGRAM_API_BASE_URL": closed})
-    dm_id = insert_dm(db)
+    dm_id = seed.a_pending_dm(db)
     await send_until_settled(settings, dm_id)
     assert row(db, dm_id) == {
         "status": "failed",
@@ -148,7 +149,7 @@ async def test_connection_refused_is_retried_then_fails(env, db):
 async def test_timeout_is_retried_then_fails(env, sandbox, db):
     settings = Settings.from_mapping({**env, "GRAPH_TIMEOUT_SECONDS": "0.2"})
     sandbox.script(*[ScriptedResponse(delay_seconds=0.5)] * 4)
-    dm_id = insert_dm(db)
+    dm_id = seed.a_pending_dm(db)
     await send_until_settled(settings, dm_id)
     assert row(db, dm_id) == {
         "status": "failed",
@@ -162,14 +163,14 @@ async def test_retries_wait_the_spec_schedule_and_honour_retry_after(settings, s
     sandbox.script(
         scripted(500), scripted(503, **{"Retry-After": "0.7"}), scripted(500), scripted(500)
     )
-    waits = await send_until_settled(settings, insert_dm(db))
+    waits = await send_until_settled(settings, seed.a_pending_dm(db))
     # Base 0.05 s doubling (the tests' scale of 1 s, 2 s, 4 s); Retry-After asks for longer.
     assert waits == [0.05, 0.7, 0.2]
 
 
 async def test_a_rate_limit_holds_every_send_of_the_account(settings, sandbox, db):
     sandbox.script(scripted(429, **{"Retry-After": "30"}))
-    first, second = insert_dm(db, "user-1"), insert_dm(db, "user-2")
+    first, second = seed.a_pending_dm(db, "user-1"), seed.a_pending_dm(db, "user-2")
 
     async with open_runtime(settings) as rt:
         with pytest.raises(sending.RetryLater) as limited:
@@ -196,7 +197,7 @@ def test_the_worker_reschedules_transient_failures(stack, sandbox):
     [job] = wait_until(
         lambda: stack.rows(
             "SELECT attempts, status FROM procrastinate_jobs"
-            " WHERE task_name = 'process_message' AND status = 'succeeded'"
+            " WHERE task_name = 'decide_message' AND status = 'succeeded'"
         ),
         what="the job to end",
     )

@@ -83,7 +83,7 @@ def test_an_unsend_after_its_message_in_the_batch_finds_it_stored(api):
     assert response.json()["new"] == 4
     rows = {row["id"]: row for row in api.rows("SELECT * FROM messages")}
     assert rows["u-1"]["message_text"] is None and rows["u-1"]["deleted_at"] is not None
-    assert rows["u-2"]["message_text"] is None and rows["u-2"]["handled_at"] is not None
+    assert rows["u-2"]["message_text"] is None and rows["u-2"]["decided_at"] is not None
     assert rows["u-3"]["message_text"] == "Hello"
     assert jobs(api) == ["u-1", "u-3"]
 
@@ -105,6 +105,24 @@ def test_one_bad_event_refuses_the_batch_and_stores_nothing(api, body, fragment)
     assert response.status_code == 400, response.text
     assert fragment in response.text
     assert stored(api) == NOTHING
+
+
+def test_an_event_postgres_cannot_store_refuses_the_whole_batch_unsends_included(api):
+    api.ingest(mid="kept", message_text="stays as it was")
+    # jsonb cannot hold \u0000: only the database finds this event bad, after the message and
+    # the unsend before it were stored.
+    unstorable = event("bad", attachments=[{"type": "image", "payload": {"url": "\u0000"}}])
+    body = {"events": [event("ok-1"), event("kept", is_deleted=True), unstorable]}
+
+    response = api.post(BATCH, body)
+
+    assert response.status_code == 422, response.text
+    assert "cannot be stored" in response.json()["detail"]
+    rows = api.rows("SELECT id, message_text, deleted_at FROM messages")
+    assert [(row["id"], row["message_text"], row["deleted_at"]) for row in rows] == [
+        ("kept", "stays as it was", None)
+    ]
+    assert jobs(api) == ["kept"]
 
 
 def test_the_batch_needs_the_service_token(api):

@@ -127,9 +127,18 @@ def test_an_accepted_event_defers_exactly_one_job_with_only_its_mid(api):
         },
     )
     [job] = api.rows("SELECT * FROM procrastinate_jobs")
-    assert job["task_name"] == "process_message" and job["args"] == {"mid": "m-1"}
+    assert job["task_name"] == "decide_message" and job["args"] == {"mid": "m-1"}
     [message] = api.rows("SELECT attachments FROM messages")
     assert message["attachments"][0]["type"] == "ig_reel"
+
+
+def test_a_repeated_event_is_accepted_and_says_it_is_a_duplicate(api):
+    unsend = {**GOOD_EVENT, "is_deleted": True}
+    answers = [api.post(INGEST, body) for body in (GOOD_EVENT, GOOD_EVENT, unsend, unsend)]
+
+    assert [answer.status_code for answer in answers] == [202] * 4
+    assert [answer.json()["duplicate"] for answer in answers] == [False, True, False, True]
+    assert {answer.json()["message"] for answer in answers} == {"Event accepted for processing"}
 
 
 def test_the_openapi_schema_is_served_only_with_the_service_token(api):

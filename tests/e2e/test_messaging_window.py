@@ -10,7 +10,7 @@ import time
 from service.core.settings import Settings
 from tests.support import seed
 from tests.support.meta_payloads import ACCOUNT, USER, delivery, entry, item, message_item
-from tests.support.sends import insert_dm, row, send_until_settled
+from tests.support.sends import row, send_until_settled
 from tests.support.stack import SERVICE_TOKEN, Stack, run_cli
 
 DAY = 86400
@@ -113,7 +113,7 @@ def test_the_window_is_a_setting(env, sandbox, db):
 
 async def test_a_queued_dm_whose_window_closed_fails_without_a_call(env, db, sandbox):
     seed.an_unconnected_sender(db, "user-1", last_inbound_seconds_ago=2 * DAY)
-    dm_id = insert_dm(db, "user-1")
+    dm_id = seed.a_pending_dm(db, "user-1")
     await send_until_settled(Settings.from_mapping(env), dm_id)
     dm = row(db, dm_id)
     assert (dm["status"], dm["attempts"]) == ("failed", 0)

@@ -183,7 +183,7 @@ def test_metrics_after_a_real_flow(stack, db):
     wait_until(
         lambda: stack.rows(
             "SELECT 1 FROM procrastinate_jobs WHERE status = 'succeeded' "
-            "AND task_name = 'process_message'"
+            "AND task_name = 'decide_message'"
         ),
         what="the message's job to succeed",
     )
@@ -199,18 +199,16 @@ def test_metrics_after_a_real_flow(stack, db):
         "app_name": "ingest",
     }
     assert grew("ingest_http_requests_total", **http) == 1
-    assert grew("ingest_jobs_deferred_total", task="process_message") == 1
+    assert grew("ingest_jobs_deferred_total", task="decide_message") == 1
     # Read from the database at scrape time: the worker's work shows on web's page.
     assert web[key("ingest_dms_in_window", kind="verification", status="sent")] == 1
-    assert (
-        web[key("ingest_jobs", queue="messages", task="process_message", status="succeeded")] == 1
-    )
+    assert web[key("ingest_jobs", queue="messages", task="decide_message", status="succeeded")] == 1
     assert web[key("ingest_queue_depth", queue="messages")] == 0
     assert web[key("ingest_healthy")] == 1
 
     port = stack.env["WORKER_METRICS_PORT"]
     worker = samples(httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text)
-    assert worker[key("ingest_jobs_succeeded_total", task="process_message")] == 1
+    assert worker[key("ingest_jobs_succeeded_total", task="decide_message")] == 1
     # The message's job sent its DM itself: no second job.
     assert key("ingest_jobs_succeeded_total", task="send_outbound") not in worker
     assert key("ingest_jobs_deferred_total", task="send_outbound") not in worker

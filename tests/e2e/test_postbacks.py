@@ -42,7 +42,7 @@ def test_a_postback_from_a_connected_user_is_acknowledged_and_not_sent_to_phase3
     assert (dm["kind"], dm["status"]) == ("acknowledgement", "sent")
     assert webhook_stack.sandbox.messages()[0].text == texts.ACKNOWLEDGEMENT
     message = messages(webhook_stack)["mid.tap"]
-    assert message["source"] == "postback" and message["handled_at"] is not None
+    assert message["source"] == "postback" and message["decided_at"] is not None
     assert message["processed"] is False
     assert webhook_stack.rows("SELECT * FROM phase3_queue") == []
 

@@ -54,6 +54,28 @@ def test_an_unset_verify_url_base_stops_web_with_one_line(tmp_path):
     assert line.startswith("ingest web: missing required setting VERIFY_URL_BASE")
 
 
+@pytest.mark.parametrize("command", ["web", "worker"])
+def test_every_missing_or_bad_setting_is_reported_in_one_start_one_line_each(command, tmp_path):
+    env = make_env(
+        database_url=NO_DATABASE,
+        graph_url="https://graph.instagram.com/v24.0",
+        INTERNAL_SERVICE_TOKEN="your_service_token",
+        INSTAGRAM_SCOPED_ID="your_scoped_id",
+        TOKEN_ENCRYPTION_KEY="not-a-key",
+        PORT="80a",
+    )
+    del env["VERIFY_URL_BASE"], env["INTERNAL_INGEST_URL"]
+    result = ingest(command, env, tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    named = ["INTERNAL_SERVICE_TOKEN", "INSTAGRAM_SCOPED_ID", "TOKEN_ENCRYPTION_KEY", "PORT"]
+    named += ["VERIFY_URL_BASE"] + (["INTERNAL_INGEST_URL"] if command == "worker" else [])
+    assert len(lines) == len(named), lines
+    assert all(line.startswith(f"ingest {command}: ") for line in lines), lines
+    for name in named:
+        assert sum(f" {name}" in line for line in lines) == 1, (name, lines)
+
+
 def listening_addresses(port: int) -> set[str]:
     """The local addresses with a TCP socket listening on `port` (Linux: /proc/net/tcp*)."""
     found = set()

@@ -87,4 +87,4 @@ def test_a_flood_of_unauthenticated_scrapes_while_events_flow_answers_no_5xx(env
         assert statuses["webhooks"] == [200] * EVENTS
         assert statuses["events"] == [202] * EVENTS
         for mid in webhook_mids + event_mids:
-            stack.wait_handled(mid)
+            stack.wait_decided(mid)

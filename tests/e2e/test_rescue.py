@@ -78,7 +78,7 @@ def test_a_stalled_job_whose_queueing_lock_a_waiting_sibling_holds_is_failed_and
         return None
 
     line = stack.wait(logged, what="the warning")
-    assert line["level"] == "warning" and line["jobs"] == [f"process_message[{stalled}]"]
+    assert line["level"] == "warning" and line["jobs"] == [f"decide_message[{stalled}]"]
     port = stack.env["WORKER_METRICS_PORT"]
     worker = samples(httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text)
-    assert worker[key("ingest_rescue_superseded_jobs_total", task="process_message")] == 1
+    assert worker[key("ingest_rescue_superseded_jobs_total", task="decide_message")] == 1

@@ -140,15 +140,15 @@ async def test_replay_runs_processing_again_without_a_second_dm(stack, db):
     stack.outbound_settled(1)
     result = run_cli(stack.env, "replay", "m-replay")
     assert result.returncode == 0, result.stderr
-    assert "message m-replay queued for processing again" in result.stdout
-    stack.wait_handled("m-replay")
+    assert "message m-replay queued to be decided again" in result.stdout
+    stack.wait_decided("m-replay")
     assert len(stack.rows("SELECT * FROM outbound_messages")) == 1
 
     # Connected since: a replay now acknowledges and hands the message to Phase 3, once.
     await accounts.connect(stack.settings, "user-late", uuid.uuid4())
     for _ in range(2):
         await in_runtime(stack.env, lambda rt: requeue.replay(rt, "m-replay"))
-        stack.wait_handled("m-replay")
+        stack.wait_decided("m-replay")
         dms = stack.outbound_settled(2)
     assert sorted(dm["kind"] for dm in dms) == ["acknowledgement", "verification"]
     assert len(stack.sandbox.messages()) == 2
@@ -166,7 +166,7 @@ def test_replay_of_an_unknown_message_fails(env):
 async def test_replay_after_retention_removed_the_done_phase3_row_queues_nothing_again(stack, db):
     await accounts.connect(stack.settings, "user-kept", uuid.uuid4())
     stack.ingest(mid="m-aged", sender_ig_id="user-kept")
-    stack.wait_handled("m-aged")
+    stack.wait_decided("m-aged")
     stack.outbound_settled(1)
     db.execute(
         "UPDATE phase3_queue SET status = 'done', completed_at = now() - interval '31 days'"
@@ -176,7 +176,7 @@ async def test_replay_after_retention_removed_the_done_phase3_row_queues_nothing
 
     result = run_cli(stack.env, "replay", "m-aged")
     assert result.returncode == 0, result.stderr
-    stack.wait_handled("m-aged")
+    stack.wait_decided("m-aged")
     assert stack.rows("SELECT * FROM phase3_queue") == []
     [message] = stack.rows("SELECT processed FROM messages")
     assert message["processed"] is True

@@ -78,7 +78,7 @@ def test_the_ack_cooldown_sends_one_acknowledgement_yet_every_message_reaches_ph
         seed.a_connected_sender(db, "user-1")
         for n in range(3):
             stack.ingest(mid=f"m-{n}", sender_ig_id="user-1")
-            stack.wait_handled(f"m-{n}")
+            stack.wait_decided(f"m-{n}")
         [dm] = stack.outbound_settled(1)
         assert dm["kind"] == "acknowledgement" and dm["status"] == "sent"
         queued = stack.rows("SELECT message_id FROM phase3_queue ORDER BY message_id")

@@ -39,7 +39,7 @@ def deliver_and_settle(stack, payload) -> dict:
 def send_reel(stack, mid: str = "mid.reel", *, timestamp: int = SENT_MS) -> None:
     sent = message_item(mid, text="look", attachments=[REEL], timestamp=timestamp)
     deliver_and_settle(stack, delivery(entry(sent)))
-    stack.wait_handled(mid)
+    stack.wait_decided(mid)
 
 
 def unsend(stack, mid: str = "mid.reel") -> dict:
@@ -146,10 +146,10 @@ def test_an_unsend_before_its_message_is_remembered_and_the_message_stored_delet
 
     row = message(webhook_stack)
     assert_cleared(row)
-    assert row["processed"] is False and row["handled_at"] is not None
+    assert row["processed"] is False and row["decided_at"] is not None
     assert (
         webhook_stack.rows(
-            "SELECT * FROM procrastinate_jobs WHERE task_name = %s", "process_message"
+            "SELECT * FROM procrastinate_jobs WHERE task_name = %s", "decide_message"
         )
         == []
     )
@@ -166,7 +166,7 @@ def test_an_unsend_and_its_message_through_the_ingest_endpoint_before_it(stack):
 
     row = message(stack, "mid-u")
     assert_cleared(row)
-    assert stack.rows("SELECT * FROM procrastinate_jobs WHERE task_name = 'process_message'") == []
+    assert stack.rows("SELECT * FROM procrastinate_jobs WHERE task_name = 'decide_message'") == []
     assert stack.rows("SELECT * FROM outbound_messages") == []
 
 
@@ -180,7 +180,7 @@ def test_an_unsend_is_never_answered(webhook_stack):
     assert webhook_stack.rows("SELECT id FROM outbound_messages") == [{"id": verification["id"]}]
     assert len(webhook_stack.sandbox.messages()) == 1
     jobs = webhook_stack.rows("SELECT task_name FROM procrastinate_jobs ORDER BY id")
-    assert [job["task_name"] for job in jobs].count("process_message") == 1
+    assert [job["task_name"] for job in jobs].count("decide_message") == 1
 
 
 def test_release_on_connect_skips_unsent_messages(webhook_stack, db):
@@ -291,7 +291,7 @@ def test_a_message_unsent_before_its_processing_is_never_answered(api, db):
 
     worker = start_worker(api.env, db)
     try:
-        api.wait_handled("mid-w")
+        api.wait_decided("mid-w")
     finally:
         worker.terminate()
         worker.close()

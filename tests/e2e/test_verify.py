@@ -20,10 +20,10 @@ PLAINTEXT = seed.TOKEN_PLAINTEXT
 
 
 def insert_message(db, mid: str, *, ig_id: str = "user-1", days_ago: float = 0, **columns):
-    """A message stored and handled while its sender was unconnected."""
+    """A message stored and decided while its sender was unconnected."""
     values = {"is_echo": False, "source": "messaging", "processed": False, **columns}
     db.execute(
-        'INSERT INTO messages (id, sender_ig_id, recipient_ig_id, "timestamp", handled_at,'
+        'INSERT INTO messages (id, sender_ig_id, recipient_ig_id, "timestamp", decided_at,'
         " is_echo, source, processed)"
         " VALUES (%s, %s, %s, now() - make_interval(secs => %s), now(), %s, %s, %s)",
         (

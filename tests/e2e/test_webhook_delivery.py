@@ -133,7 +133,7 @@ def test_a_batch_of_entries_and_events_is_read_in_full(webhook_stack):
 
     assert row["status"] == "forwarded" and row["messages_forwarded"] == 3
     assert set(messages(webhook_stack)) == {"mid.a1", "mid.a2", "mid.b1"}
-    webhook_stack.wait_handled("mid.a2")
+    webhook_stack.wait_decided("mid.a2")
     dms = webhook_stack.outbound_settled(2)
     # One verification per user: the second message falls in the first one's resend window.
     assert sorted(dm["recipient_ig_id"] for dm in dms) == sorted([USER, OTHER_USER])
@@ -168,7 +168,7 @@ def test_an_echo_of_our_own_dm_is_recorded_but_never_answered(webhook_stack):
         ),
     )
 
-    webhook_stack.wait_handled("mid.echo")
+    webhook_stack.wait_decided("mid.echo")
     assert messages(webhook_stack)["mid.echo"]["is_echo"] is True
     assert webhook_stack.rows("SELECT * FROM outbound_messages") == []
     assert webhook_stack.sandbox.messages() == []
@@ -195,7 +195,7 @@ def test_a_standby_message_is_recorded_but_left_to_the_app_in_control(webhook_st
     )
 
     assert row["status"] == "forwarded" and row["messages_forwarded"] == 1
-    webhook_stack.wait_handled("mid.standby")
+    webhook_stack.wait_decided("mid.standby")
     message = messages(webhook_stack)["mid.standby"]
     assert message["source"] == "standby" and message["processed"] is False
     assert webhook_stack.rows("SELECT * FROM outbound_messages") == []
@@ -259,7 +259,9 @@ def test_a_message_without_any_time_takes_the_delivery_received_time(webhook_sta
     assert abs((message["timestamp"] - row["received_at"]).total_seconds()) < 0.001
 
 
-def test_a_message_the_ingest_endpoint_refuses_fails_the_delivery_but_not_the_others(webhook_stack):
+def test_a_message_the_ingest_endpoint_would_refuse_fails_the_delivery_but_not_the_others(
+    webhook_stack,
+):
     too_long = "m" * 300  # the ingest endpoint takes ids of at most 256 characters
     row = deliver_and_settle(
         webhook_stack,
@@ -267,15 +269,21 @@ def test_a_message_the_ingest_endpoint_refuses_fails_the_delivery_but_not_the_ot
             entry(
                 message_item(too_long, text="refused"),
                 message_item("mid.fine", text="kept", timestamp=SENT_MS + 1),
+                message_item("mid.object", attachments={"type": "share"}, timestamp=SENT_MS + 2),
+                message_item("mid.控制\x1b", text="refused too", timestamp=SENT_MS + 3),
             )
         ),
     )
 
     assert row["status"] == "failed" and row["attempts"] == 1
-    assert row["messages_forwarded"] == 1
-    assert row["last_error"].startswith("1 refused by the ingest endpoint: mmmm")
-    assert "HTTP 400" in row["last_error"]
-    assert list(messages(webhook_stack)) == ["mid.fine"]
+    assert row["messages_forwarded"] == 2
+    assert row["last_error"] == (
+        "2 refused: entry[0].messaging[0]: message refused, no valid mid; "
+        "entry[0].messaging[3]: message refused, no valid mid"
+    )
+    stored = messages(webhook_stack)
+    assert sorted(stored) == ["mid.fine", "mid.object"]
+    assert stored["mid.object"]["attachments"] == {"type": "share"}  # as Meta sent it
 
 
 def test_the_same_signed_body_posted_again_within_a_day_is_answered_200_and_stored_once(

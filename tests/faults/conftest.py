@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 
 import pytest
+import schemathesis
 
 from devtools.sandbox import Sandbox
 from tests.faults.cluster import OwnedCluster
-from tests.faults.harness import FaultStack
+from tests.faults.harness import HEADERS, FaultStack
 from tests.support.pg import ROOT
 
 
@@ -31,3 +32,19 @@ def faults(cluster: OwnedCluster, sandbox: Sandbox):
     yield build
     for stack in stacks:
         stack.close()
+
+
+@pytest.fixture(scope="module")
+def web(cluster: OwnedCluster, sandbox_server: Sandbox):
+    """`ingest web` alone, for the module: with no worker, DMs stay queued, and send-dm
+    answers at once (202, pending) instead of waiting for one."""
+    stack = FaultStack(cluster, sandbox_server, SEND_DM_WAIT_SECONDS="0")
+    stack.start_web()
+    yield stack
+    stack.close()
+
+
+@pytest.fixture(scope="module")
+def api_schema(web: FaultStack):
+    """The OpenAPI schema that `web` serves, loaded by schemathesis."""
+    return schemathesis.openapi.from_url(f"{web.web_url}/schema/openapi.json", headers=HEADERS)

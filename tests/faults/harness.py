@@ -14,8 +14,10 @@ from psycopg.rows import dict_row
 from devtools.sandbox import Sandbox
 from tests.faults.cluster import OwnedCluster, query
 from tests.support.processes import ServiceProcess, start_web, start_worker, wait_until
-from tests.support.stack import SERVICE_TOKEN, make_env
+from tests.support.stack import SCRAPE, SERVICE_TOKEN, make_env
 
+# The service token for the internal API and the schema, the metrics token for /metrics.
+HEADERS = {"x-service-token": SERVICE_TOKEN, **SCRAPE}
 # Crash rescue and retries scaled down, so that a fault resolves in seconds.
 FAST = {
     "WORKER_HEARTBEAT_SECONDS": "1",
@@ -97,7 +99,7 @@ class FaultStack:
 
         def done() -> bool:
             [row] = self.rows(
-                "SELECT count(*) FILTER (WHERE m.handled_at IS NULL) AS unhandled,"
+                "SELECT count(*) FILTER (WHERE m.decided_at IS NULL) AS unhandled,"
                 " count(*) FILTER (WHERE o.status IS DISTINCT FROM 'sent') AS unsent"
                 " FROM messages m LEFT JOIN outbound_messages o ON o.message_id = m.id"
                 " WHERE m.id = ANY(%s)",
@@ -112,7 +114,7 @@ class FaultStack:
         rows = self.rows(
             "SELECT m.id FROM messages m JOIN outbound_messages o"
             " ON o.message_id = m.id AND o.status = 'sent'"
-            " WHERE m.id = ANY(%s) AND m.handled_at IS NOT NULL",
+            " WHERE m.id = ANY(%s) AND m.decided_at IS NOT NULL",
             mids,
         )
         return len(mids) - len(rows)

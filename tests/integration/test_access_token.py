@@ -59,6 +59,48 @@ async def test_a_changed_setting_is_seeded_again(env, db):
     )
 
 
+OLDER_TOKEN = "test-access-token-older-17"
+NEWER_TOKEN = "test-access-token-newer-23"
+
+
+def stored_token(db) -> str:
+    return TokenCipher(TOKEN_KEY).decrypt(token_row(db)["token_ciphertext"])
+
+
+async def test_a_process_started_with_an_older_setting_does_not_put_its_token_back(env, db):
+    await start(env, INSTAGRAM_ACCESS_TOKEN=OLDER_TOKEN)
+    await start(env, INSTAGRAM_ACCESS_TOKEN=NEWER_TOKEN)
+    await start(env, INSTAGRAM_ACCESS_TOKEN=OLDER_TOKEN)  # a process with a stale environment
+    assert stored_token(db) == NEWER_TOKEN
+    await start(env, INSTAGRAM_ACCESS_TOKEN=NEWER_TOKEN)
+    assert stored_token(db) == NEWER_TOKEN
+
+
+async def test_a_token_set_by_hand_outlives_every_setting_seeded_before_it(env, db):
+    await start(env, INSTAGRAM_ACCESS_TOKEN=OLDER_TOKEN)
+    settings = await start(env, INSTAGRAM_ACCESS_TOKEN=NEWER_TOKEN)
+    async with open_runtime(settings) as rt:
+        await access_token.set_token(
+                settings, rt.pool, "test-access-token-set-by-hand-5", scoped_id=SCOPED_ID
+            )
+    await start(env, INSTAGRAM_ACCESS_TOKEN=OLDER_TOKEN)
+    await start(env, INSTAGRAM_ACCESS_TOKEN=NEWER_TOKEN)
+    assert stored_token(db) == "test-access-token-set-by-hand-5"
+    await start(env, INSTAGRAM_ACCESS_TOKEN="test-access-token-newest-31")
+    assert stored_token(db) == "test-access-token-newest-31"
+
+
+async def test_a_refreshed_token_outlives_every_setting_seeded_before_it(env, sandbox, db):
+    await start(env, INSTAGRAM_ACCESS_TOKEN=OLDER_TOKEN)
+    settings = await start(env)
+    age_token(db, issued_days_ago=51, expires_in_days=9)
+    assert (await refresh(settings)).outcome == "refreshed"
+    [new] = sandbox.accounts.issued
+    await start(env, INSTAGRAM_ACCESS_TOKEN=OLDER_TOKEN)
+    assert stored_token(db) == new
+    assert tables_holding(db, OLDER_TOKEN) == []
+
+
 async def test_a_fresh_token_is_not_refreshed(env, sandbox, db):
     settings = await start(env)
     outcome = await refresh(settings)

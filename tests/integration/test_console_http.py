@@ -6,13 +6,14 @@ from __future__ import annotations
 import html
 import re
 import uuid
+from urllib.parse import urlencode
 
 import pytest
 from litestar.testing import TestClient
 from psycopg.types.json import Jsonb
 
 from service.console import failures
-from service.console.access import MAX_FAILURES
+from service.console.signin_limits import MAX_FAILURES
 from service.core.settings import Settings
 from service.http.app import create_app
 from tests.support import seed
@@ -93,6 +94,42 @@ def test_a_wrong_password_is_refused_and_sign_ins_are_limited(console):
     assert sign_in(console).status_code == 429
 
 
+def test_a_sign_in_form_over_a_few_kib_is_refused_before_it_is_parsed(console):
+    token = csrf(console)
+    fields = {"_csrf_token": token, "operator": "ada", "password": PASSWORD}
+    # 16 KiB, where a form of a million fields once took a second of the event loop.
+    flood = "&".join(f"f{n}=x" for n in range(2_000))
+    answer = console.post(
+        "/console/login",
+        content=f"{urlencode(fields)}&{flood}",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 413
+    assert answer.json()["status_code"] == 413
+
+
+def test_while_sign_ins_are_held_the_limiter_answers_before_the_form_is_read(console):
+    for _ in range(MAX_FAILURES):
+        assert sign_in(console, password="wrong-password-0123").status_code == 401
+    # No CSRF token and a body too large: neither is looked at while the address is held.
+    answer = console.post(
+        "/console/login",
+        content="f=" + "x" * (64 * 1024),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 429
+    assert "try again in" in answer.text
+
+
+def test_a_console_form_over_its_limit_is_refused(console, db):
+    sign_in(console)
+    token = csrf(console, "/console/requeue")
+    answer = console.post(
+        "/console/requeue", data={"_csrf_token": token, "error": "x" * 1000, "pad": "y" * 32_000}
+    )
+    assert answer.status_code == 413
+
+
 def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(console, db):
     dm = seed.failed_dm(db)
     sign_in(console)
@@ -143,7 +180,8 @@ def test_a_bad_cursor_or_filter_is_a_400(console):
 def test_replaying_a_failed_delivery_forwards_it_and_logs_who_asked(env, sandbox, db, capsys):
     body = delivery(entry(message_item("mid.replayed", text="hello again")))
     [row] = db.execute(
-        "INSERT INTO webhook_deliveries (body, signed, status, attempts, last_error, processed_at)"
+        "INSERT INTO webhook_deliveries"
+        " (body, signed, status, attempts, last_error, last_attempt_at)"
         " VALUES (%s, true, 'failed', 13, 'ingest endpoint: HTTP 503', now()) RETURNING id",
         (Jsonb(body),),
     ).fetchall()
@@ -218,3 +256,41 @@ def test_the_overview_shows_every_account_and_the_failures_each_dms_account(cons
     assert 'data-account="17841400000000001"' in page
     assert 'data-account="17841400000000002"' in page and "brand_b" in page
     assert "17841400000000002" in console.get("/console/failures").text
+
+
+def test_a_users_messaging_window_runs_from_their_last_inbound_event(database_url, sandbox, db):
+    """As send-dm decides it: MESSAGING_WINDOW_SECONDS after `last_inbound_at`, whatever
+    their newest message's own time says."""
+    env = make_env(
+        database_url=database_url,
+        graph_url=sandbox.url,
+        CONSOLE_PASSWORD=PASSWORD,
+        MESSAGING_WINDOW_SECONDS="600",
+    )
+    seed.message(db, "m-recent")  # sent now, but their last event was 20 minutes ago
+    seed.message(db, "m-old")
+    db.execute("UPDATE messages SET \"timestamp\" = now() - interval '2 days' WHERE id = 'm-old'")
+    db.execute(
+        "INSERT INTO instagram_profiles (ig_id, last_inbound_at) VALUES"
+        " ('sender-m-recent', now() - interval '20 minutes'),"
+        " ('sender-m-old', now() - interval '1 minute')"
+    )
+    [closed, open_] = db.execute(
+        "SELECT to_char((last_inbound_at + interval '600 seconds') AT TIME ZONE 'UTC',"
+        " 'YYYY-MM-DD HH24:MI:SS') AS ends FROM instagram_profiles ORDER BY last_inbound_at"
+    ).fetchall()
+    with TestClient(create_app(Settings.from_mapping(env))) as client:
+        sign_in(client)
+        shown = client.get("/console/user?ig_id=sender-m-recent").text
+        assert f'<span class="fail">closed</span> since {closed["ends"]}' in shown
+        shown = client.get("/console/user?ig_id=sender-m-old").text
+        assert f'<span class="ok">open</span> until {open_["ends"]}' in shown
+
+
+def test_the_root_points_to_the_console_and_the_schema(console, database_url, sandbox):
+    answer = console.get("/")
+    assert answer.status_code == 200
+    assert answer.json()["console"] == "/console" and answer.json()["schema"] == "/schema"
+    env = make_env(database_url=database_url, graph_url=sandbox.url)
+    with TestClient(create_app(Settings.from_mapping(env))) as without_console:
+        assert "console" not in without_console.get("/").json()

@@ -36,7 +36,7 @@ LOAD = [
     # 30 days of messages from 10 000 senders, the newest within the last day.
     """
     INSERT INTO messages (id, sender_ig_id, recipient_ig_id, message_text, "timestamp",
-                          processed, handled_at, created_at)
+                          processed, decided_at, created_at)
     SELECT 'mid-' || i, 'user-' || (i %% 10000 + 140000), 'page', 'hello ' || i, at, true, at, at
     FROM generate_series(1, %(rows)s) AS i,
          LATERAL (SELECT now() - (%(rows)s - i) * interval '13 s' AS at) AS t
@@ -54,7 +54,7 @@ LOAD = [
     # Each message's processing job and each DM's send job, with their events.
     """
     INSERT INTO procrastinate_jobs (queue_name, task_name, args, status, attempts)
-    SELECT 'messages', 'process_message', jsonb_build_object('mid', id),
+    SELECT 'messages', 'decide_message', jsonb_build_object('mid', id),
            'succeeded'::procrastinate_job_status, 1
     FROM messages
     UNION ALL
@@ -70,7 +70,7 @@ LOAD = [
     """,
     # A webhook delivery per 4 messages, 1 in 500 failed.
     """
-    INSERT INTO webhook_deliveries (body, signed, received_at, status, attempts, processed_at)
+    INSERT INTO webhook_deliveries (body, signed, received_at, status, attempts, last_attempt_at)
     SELECT jsonb_build_object('object', 'instagram', 'entry', jsonb_build_array(
                jsonb_build_object('id', 'page', 'time', 0, 'messaging', (
                    SELECT jsonb_agg(jsonb_build_object(

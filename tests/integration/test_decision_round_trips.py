@@ -11,7 +11,7 @@ from psycopg import AsyncConnection
 
 from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
-from service.messages import processing
+from service.messages import deciding
 from tests.support import seed
 from tests.support.stack import SCOPED_ID
 
@@ -43,7 +43,7 @@ async def decide_counting(env, db, mid: str, round_trips: list[int]) -> int:
         async with rt.pool.connection():
             pass  # the pool's first connection, opened before counting
         round_trips[0] = 0
-        await processing.decide(rt, mid)
+        await deciding.decide(rt, mid)
         return round_trips[0]
 
 

@@ -12,7 +12,7 @@ import pytest
 from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
 from service.dms import sending
-from service.messages import processing
+from service.messages import deciding
 from tests.support import seed
 
 USER = "user-race"
@@ -49,7 +49,7 @@ async def test_a_second_runner_of_a_dm_in_flight_leaves_its_token_alone(
     env, sandbox, db, second_runner
 ):
     dm_id = verification_dm(db, "m-race")
-    db.execute("UPDATE messages SET handled_at = now() WHERE id = 'm-race'")
+    db.execute("UPDATE messages SET decided_at = now() WHERE id = 'm-race'")
     sandbox.hold()
     async with open_runtime(Settings.from_mapping(env)) as rt:
         first = asyncio.create_task(sending.send_outbound(rt, dm_id))
@@ -60,7 +60,7 @@ async def test_a_second_runner_of_a_dm_in_flight_leaves_its_token_alone(
                 if second_runner == "send_outbound":
                     await sending.send_outbound(rt, dm_id)
                 else:
-                    await processing.process_message(rt, "m-race")
+                    await deciding.decide_message(rt, "m-race")
         finally:
             sandbox.release()
         row = await first

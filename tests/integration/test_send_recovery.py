@@ -7,10 +7,10 @@ from psycopg.types.json import Jsonb
 
 from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
-from service.dms import sending
-from service.messages import processing
+from service.dms import orphans, sending
+from service.messages import deciding
 from tests.support import seed
-from tests.support.sends import insert_dm, row, send_until_settled
+from tests.support.sends import row, send_until_settled
 
 
 def interrupt(db, dm_id, *, attempts: int, age: str = "1 hour") -> None:
@@ -23,7 +23,7 @@ def interrupt(db, dm_id, *, attempts: int, age: str = "1 hour") -> None:
 
 
 async def test_an_interrupted_attempt_counts_and_the_dm_is_sent_once_more(env, sandbox, db):
-    dm_id = insert_dm(db)
+    dm_id = seed.a_pending_dm(db)
     interrupt(db, dm_id, attempts=1)
     await send_until_settled(Settings.from_mapping(env), dm_id)
     assert row(db, dm_id) == {
@@ -36,7 +36,7 @@ async def test_an_interrupted_attempt_counts_and_the_dm_is_sent_once_more(env, s
 
 
 async def test_an_interrupted_last_attempt_fails_without_another_call(env, sandbox, db):
-    dm_id = insert_dm(db)
+    dm_id = seed.a_pending_dm(db)
     interrupt(db, dm_id, attempts=4)
     await send_until_settled(Settings.from_mapping(env), dm_id)
     assert row(db, dm_id) == {
@@ -49,7 +49,7 @@ async def test_an_interrupted_last_attempt_fails_without_another_call(env, sandb
 
 
 async def test_an_attempt_that_may_still_be_in_flight_is_not_doubled(env, sandbox, db):
-    dm_id = insert_dm(db)
+    dm_id = seed.a_pending_dm(db)
     interrupt(db, dm_id, attempts=1, age="0 seconds")
     settings = Settings.from_mapping(env)
 
@@ -69,8 +69,8 @@ async def test_a_rescued_message_job_finishes_the_dm_it_was_sending(env, sandbox
     interrupt(db, dm_id, attempts=1)
 
     async with open_runtime(Settings.from_mapping(env)) as rt:
-        processed = await processing.process_message(rt, "m-cut")
-    assert processed.outcome is processing.Outcome.ALREADY_HANDLED
+        processed = await deciding.decide_message(rt, "m-cut")
+    assert processed.outcome is deciding.Outcome.ALREADY_DECIDED
     assert [dm.id for dm in processed.dms] == [dm_id]
     assert row(db, dm_id) == {
         "status": "sent",
@@ -83,23 +83,90 @@ async def test_a_rescued_message_job_finishes_the_dm_it_was_sending(env, sandbox
 
 async def test_a_dm_that_nothing_will_finish_is_failed(env, db):
     seed.message(db, "m-queued")
-    orphan, queued, by_message = (
+    seed.message(db, "m-queued-before")
+    # The first was cut off mid-call (an attempt marked in flight): whether Meta
+    # delivered it is unknown.
+    orphan, queued, by_message, by_former_name = (
         db.execute(
-            "INSERT INTO outbound_messages (recipient_ig_id, kind, payload, message_id, updated_at)"
-            " VALUES (%s, 'verification', '{}', %s, now() - interval '1 hour') RETURNING id",
-            (ig_id, mid),
+            "INSERT INTO outbound_messages (recipient_ig_id, kind, payload, message_id,"
+            " sending_attempt_id, updated_at) VALUES (%s, 'verification', '{}', %s,"
+            " CASE WHEN %s THEN gen_random_uuid() END, now() - interval '1 hour') RETURNING id",
+            (ig_id, mid, in_flight),
         ).fetchone()["id"]
-        for ig_id, mid in (("user-1", None), ("user-2", None), ("user-3", "m-queued"))
+        for ig_id, mid, in_flight in (
+            ("user-1", None, True),
+            ("user-2", None, False),
+            ("user-3", "m-queued", False),
+            ("user-4", "m-queued-before", False),
+        )
     )
     db.execute(
         "INSERT INTO procrastinate_jobs (queue_name, task_name, args, status)"
         " VALUES ('outbound', 'send_outbound', %s, 'todo'),"
+        " ('messages', 'decide_message', %s, 'todo'),"
         " ('messages', 'process_message', %s, 'todo')",
-        (Jsonb({"outbound_id": str(queued)}), Jsonb({"mid": "m-queued"})),
+        (
+            Jsonb({"outbound_id": str(queued)}),
+            Jsonb({"mid": "m-queued"}),
+            Jsonb({"mid": "m-queued-before"}),
+        ),
     )
 
     async with open_runtime(Settings.from_mapping(env)) as rt:
-        assert await sending.fail_orphaned(rt) == [orphan]
+        assert await orphans.fail_orphaned(rt) == [orphan]
     assert row(db, orphan)["status"] == "failed" and row(db, orphan)["error"] == sending.ORPHANED
-    # Each still has a job that will send it: its own, or its message's.
-    assert row(db, queued)["status"] == row(db, by_message)["status"] == "pending"
+    # Each still has a job that will send it: its own, or its message's, under the decision's
+    # name or the one it had before migration 0024.
+    assert (
+        row(db, queued)["status"]
+        == row(db, by_message)["status"]
+        == row(db, by_former_name)["status"]
+        == "pending"
+    )
+
+
+async def test_a_dm_whose_job_stopped_before_its_send_began_is_queued_again(env, db):
+    """Whatever stopped its job (errors past its budget, an abort), a DM not yet begun
+    gets a job again, and its error says why; one cut off mid-call, or one whose link's
+    token only a request knew, does not."""
+    seed.message(db, "m-gave-up")
+    gave_up = seed.outbound(db, status="pending", message_id="m-gave-up", recipient="user-a")
+    db.execute(
+        "UPDATE outbound_messages SET error = 'TransientGraphError http=500: boom' WHERE id = %s",
+        (gave_up,),
+    )
+    db.execute(
+        "INSERT INTO procrastinate_jobs (queue_name, task_name, args, status, attempts)"
+        " VALUES ('messages', 'decide_message', %s, 'failed', 10)",
+        (Jsonb({"mid": "m-gave-up"}),),
+    )
+    custom = seed.outbound(db, kind="custom", status="pending", recipient="user-c")
+    cut_off = seed.outbound(db, status="pending", recipient="user-cut")
+    interrupt(db, cut_off, attempts=1, age="1 second")
+    in_line = seed.outbound(db, kind="verification", status="pending", recipient="user-v")
+
+    async with open_runtime(Settings.from_mapping(env)) as rt:
+        requeued = await orphans.requeue_jobless(rt)
+    assert sorted(requeued) == sorted([gave_up, custom])
+    jobs = db.execute(
+        "SELECT args ->> 'outbound_id' AS id FROM procrastinate_jobs"
+        " WHERE task_name = 'send_outbound' AND status = 'todo'"
+    ).fetchall()
+    assert sorted(job["id"] for job in jobs) == sorted([str(gave_up), str(custom)])
+    assert row(db, gave_up)["status"] == "pending"
+    assert row(db, gave_up)["error"] == (
+        f"{orphans.REQUEUED}; before: TransientGraphError http=500: boom"
+    )
+    assert row(db, custom)["error"] == orphans.REQUEUED
+    assert row(db, cut_off)["error"] is None and row(db, in_line)["error"] is None
+
+
+async def test_a_dm_a_request_left_before_any_call_is_failed_as_not_sent(env, db):
+    never_called = db.execute(
+        "INSERT INTO outbound_messages (recipient_ig_id, kind, payload, updated_at)"
+        " VALUES ('user-1', 'verification', '{}', now() - interval '1 hour') RETURNING id"
+    ).fetchone()["id"]
+    async with open_runtime(Settings.from_mapping(env)) as rt:
+        assert await orphans.fail_orphaned(rt) == [never_called]
+    assert row(db, never_called)["status"] == "failed"
+    assert row(db, never_called)["error"] == orphans.ABANDONED_UNSENT

@@ -13,6 +13,7 @@ import threading
 import psycopg
 import pytest
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
 from service.operations import status
 from service.operations.thresholds import Thresholds
@@ -53,8 +54,8 @@ async def test_status_reports_the_seeded_rows_exactly(env, troubled):
     report = await collect(env)
 
     assert [(r["queue"], r["task"], r["status"], r["jobs"]) for r in report["jobs"]] == [
-        ("messages", "process_message", "doing", 2),
-        ("messages", "process_message", "todo", 1),
+        ("messages", "decide_message", "doing", 2),
+        ("messages", "decide_message", "todo", 1),
         ("outbound", "send_outbound", "todo", 1),
     ]
     [doing, waiting, scheduled] = report["jobs"]
@@ -88,6 +89,7 @@ async def test_status_reports_the_seeded_rows_exactly(env, troubled):
         "oldest_delivery_wait_seconds": True,
         "failed_deliveries_in_window": True,
         "senderless_edits_in_window": True,
+        "pending_dms_without_job": True,
         **ACCOUNT_CHECKS,
     }
     assert report["healthy"] is False
@@ -120,6 +122,7 @@ async def test_thresholds_change_what_counts(env, troubled):
         "oldest_delivery_wait_seconds": True,
         "failed_deliveries_in_window": True,
         "senderless_edits_in_window": True,
+        "pending_dms_without_job": True,
         **ACCOUNT_CHECKS,
     }
 
@@ -155,6 +158,27 @@ async def test_a_failed_delivery_or_one_waiting_too_long_fails_its_check(env, db
 
     lenient = await collect(env, max_delivery_wait=3600, max_failed_deliveries=1)
     assert lenient["healthy"] is True
+
+
+async def test_a_pending_dm_that_no_job_will_send_fails_a_check(env, db):
+    jobless = seed.outbound(db, status="pending", recipient="user-jobless", minutes_ago=10)
+    queued = seed.outbound(db, status="pending", recipient="user-queued", minutes_ago=10)
+    db.execute(
+        "INSERT INTO procrastinate_jobs (queue_name, task_name, args, status)"
+        " VALUES ('outbound', 'send_outbound', %s, 'todo')",
+        (Jsonb({"outbound_id": str(queued)}),),
+    )
+    # A minute old: a request may still be sending it in-line (send-verification-dm).
+    seed.outbound(db, status="pending", recipient="user-fresh", minutes_ago=1)
+
+    report = await collect(env)
+    named = {check["name"]: check for check in report["checks"]}
+    jobless_check = named["pending_dms_without_job"]
+    assert (jobless_check["ok"], jobless_check["value"], jobless_check["limit"]) == (False, 1, 0)
+    assert str(jobless) in jobless_check["detail"]
+    assert report["healthy"] is False
+
+    assert (await collect(env, jobless_after=3600))["healthy"] is True
 
 
 @pytest.mark.parametrize("name", PSQL_QUERIES)

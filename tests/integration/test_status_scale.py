@@ -45,7 +45,7 @@ LOAD = [
     # A week of finished jobs (retention keeps 7 days), 1 in 200 failed for good...
     """
     INSERT INTO procrastinate_jobs (queue_name, task_name, args, status, attempts)
-    SELECT 'messages', 'process_message', '{}',
+    SELECT 'messages', 'decide_message', '{}',
            CASE WHEN i %% 200 = 0 THEN 'failed' ELSE 'succeeded' END::procrastinate_job_status, 1
     FROM generate_series(1, %(rows)s) AS i
     """,
@@ -61,7 +61,7 @@ LOAD = [
     # ...and a live queue: jobs waiting and running.
     """
     INSERT INTO procrastinate_jobs (queue_name, task_name, args, status, scheduled_at)
-    SELECT 'messages', 'process_message', '{}',
+    SELECT 'messages', 'decide_message', '{}',
            (ARRAY['todo', 'doing'])[1 + i %% 2]::procrastinate_job_status,
            now() - interval '1 minute'
     FROM generate_series(1, 200) AS i

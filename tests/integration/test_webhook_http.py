@@ -13,7 +13,7 @@ from litestar.testing import TestClient
 from service.core.settings import Settings, SettingsError
 from service.http.app import create_app
 from service.webhooks.signatures import signature
-from tests.support.meta_payloads import delivery, entry, message_item
+from tests.support.meta_payloads import delivery, entry, largest_delivery, message_item
 from tests.support.stack import APP_SECRET, VERIFY_TOKEN, WEBHOOK
 
 TEXT = delivery(entry(message_item("mid.1", text="Check this reel out!")))
@@ -214,3 +214,17 @@ def test_with_an_app_secret_unsigned_posts_are_refused_even_in_development(api, 
 def test_a_switch_that_is_neither_true_nor_false_stops_the_process(env):
     with pytest.raises(SettingsError, match="WEBHOOK_ALLOW_UNSIGNED must be true or false"):
         Settings.from_mapping({**env, "WEBHOOK_ALLOW_UNSIGNED": "maybe"})
+
+
+def test_the_largest_delivery_meta_sends_is_accepted(web_only):
+    # 1000 updates of 1000 escaped characters: 6.3 MB, over the 4 MiB that Litestar
+    # allowed every route.
+    body = json.dumps(largest_delivery()).encode()
+    assert len(body) > 6_000_000
+    response = web_only.deliver(body)
+    assert response.status_code == 200, response.text
+    [row] = web_only.rows(
+        "SELECT jsonb_array_length(body -> 'entry' -> 0 -> 'messaging') AS n"
+        " FROM webhook_deliveries"
+    )
+    assert row["n"] == 1000

@@ -73,7 +73,8 @@ def test_failed_deliveries_are_replayed_in_bulk_with_a_fresh_budget(env, sandbox
         assert all(stack.delivery_settled(i)["status"] == "failed" for i in ids)
         old = ids[0]
         db.execute(
-            "UPDATE webhook_deliveries SET processed_at = now() - interval '3 hours' WHERE id = %s",
+            "UPDATE webhook_deliveries SET last_attempt_at = now() - interval '3 hours'"
+            " WHERE id = %s",
             (old,),
         )
         endpoint.start(create_app(stack.settings), wait_until=wait_until)
@@ -94,7 +95,7 @@ def test_failed_deliveries_are_replayed_in_bulk_with_a_fresh_budget(env, sandbox
                 row = stack.delivery_settled(delivery_id)
                 assert (row["status"], row["attempts"], row["retry_base"]) == ("forwarded", 3, 2)
             for mid in ("mid.bulk1", "mid.bulk2"):
-                stack.wait_handled(mid)
+                stack.wait_decided(mid)
         finally:
             endpoint.stop()
         [left] = stack.rows("SELECT * FROM webhook_deliveries WHERE status = 'failed'")
@@ -177,7 +178,7 @@ def test_a_delivery_whose_job_failed_for_good_is_found_by_the_sweep_and_forwarde
         ]
         wait_until(lambda: jobs() == expected, timeout=30)
         assert jobs() == expected
-    stack.wait_handled("mid.lost")
+    stack.wait_decided("mid.lost")
 
 
 def test_replaying_a_delivery_that_does_not_exist_fails_with_one_line(env):
@@ -207,7 +208,7 @@ async def test_retention_deletes_only_forwarded_deliveries_older_than_its_days(a
     for delivery_id, (status, days) in aged.items():
         db.execute(
             "UPDATE webhook_deliveries SET status = %s, "
-            "processed_at = now() - make_interval(days => %s) WHERE id = %s",
+            "last_attempt_at = now() - make_interval(days => %s) WHERE id = %s",
             (status, days, delivery_id),
         )
 

@@ -93,3 +93,27 @@ def dashboard_test_delivery() -> dict:
             }
         ],
     }
+
+
+# --- the largest delivery Meta sends ------------------------------------------------------
+
+# Meta batches at most 1000 updates in a delivery, and a message's text is at most 1000
+# characters; Meta escapes every non-ASCII character (`\uXXXX`, six bytes each).
+MAX_UPDATES = 1000
+MAX_TEXT_CHARS = 1000
+
+
+def largest_delivery() -> dict:
+    """1000 messages of the longest text, every character one Meta escapes."""
+    return delivery(
+        entry(
+            *(
+                message_item(
+                    f"aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDAwMDAwMDAwMDAxOjM0MDI4{n:08d}",
+                    text="é" * MAX_TEXT_CHARS,
+                    sender=f"{USER}{n:04d}",
+                )
+                for n in range(MAX_UPDATES)
+            )
+        )
+    )

@@ -24,14 +24,14 @@ def environment_account(db, ig_id: str = ACCOUNT) -> None:
 
 
 def message(
-    db, mid: str, *, minutes_ago: float = 0, handled: bool = True, account: str = ACCOUNT
+    db, mid: str, *, minutes_ago: float = 0, decided: bool = True, account: str = ACCOUNT
 ) -> None:
     db.execute(
         'INSERT INTO messages (id, sender_ig_id, recipient_ig_id, "timestamp", created_at,'
-        " handled_at) VALUES (%(mid)s, 'sender-' || %(mid)s, %(account)s, now(),"
+        " decided_at) VALUES (%(mid)s, 'sender-' || %(mid)s, %(account)s, now(),"
         " now() - make_interval(mins => %(ago)s),"
-        " CASE WHEN %(handled)s THEN now() END)",
-        {"mid": mid, "ago": minutes_ago, "handled": handled, "account": account},
+        " CASE WHEN %(decided)s THEN now() END)",
+        {"mid": mid, "ago": minutes_ago, "decided": decided, "account": account},
     )
 
 
@@ -116,6 +116,15 @@ def outbound(
     return row["id"]
 
 
+def a_pending_dm(db, recipient: str = "user-1", *, kind: str = "custom") -> uuid.UUID:
+    """A DM to `recipient`, recorded and not yet sent: what a send starts from."""
+    return db.execute(
+        "INSERT INTO outbound_messages (recipient_ig_id, kind, payload)"
+        ' VALUES (%s, %s, \'{"text": "hello"}\') RETURNING id',
+        (recipient, kind),
+    ).fetchone()["id"]
+
+
 def failed_dm(db, **fields) -> uuid.UUID:
     fields = {
         "status": "failed",
@@ -129,7 +138,7 @@ def failed_dm(db, **fields) -> uuid.UUID:
 def job(
     db,
     *,
-    task: str = "process_message",
+    task: str = "decide_message",
     queue: str = "messages",
     status: str = "todo",
     minutes_ago: float = 0,
@@ -190,7 +199,7 @@ def delivery(
     """A webhook delivery received `minutes_ago`, its last attempt (if any) made then too."""
     row = db.execute(
         "INSERT INTO webhook_deliveries (body, signed, received_at, status, attempts,"
-        " last_error, processed_at) VALUES ('{}', true, now() - make_interval(mins => %(ago)s),"
+        " last_error, last_attempt_at) VALUES ('{}', true, now() - make_interval(mins => %(ago)s),"
         " %(status)s, %(attempts)s, %(error)s,"
         " CASE WHEN %(attempts)s > 0 THEN now() - make_interval(mins => %(ago)s) END)"
         " RETURNING id",

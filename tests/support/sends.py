@@ -1,4 +1,5 @@
-"""Driving one DM's send in the test process, as the worker would, and reading its row."""
+"""Driving one DM's send in the test process, as the worker would, and reading its row
+(the DM itself: `tests.support.seed.a_pending_dm`)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,6 @@ import uuid
 from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
 from service.dms import sending
-
-
-def insert_dm(db, ig_id: str = "user-1") -> uuid.UUID:
-    return db.execute(
-        "INSERT INTO outbound_messages (recipient_ig_id, kind, payload)"
-        " VALUES (%s, 'custom', '{\"text\": \"hello\"}') RETURNING id",
-        (ig_id,),
-    ).fetchone()["id"]
 
 
 async def send_until_settled(settings: Settings, dm_id: uuid.UUID) -> list[float]:

@@ -166,12 +166,12 @@ class Stack:
     def rows(self, query: str, *params: Any) -> list[dict]:
         return self.db.execute(query, params).fetchall()
 
-    def wait_handled(self, mid: str) -> None:
+    def wait_decided(self, mid: str) -> None:
         wait_until(
             lambda: self.rows(
-                "SELECT 1 FROM messages WHERE id = %s AND handled_at IS NOT NULL", mid
+                "SELECT 1 FROM messages WHERE id = %s AND decided_at IS NOT NULL", mid
             ),
-            what=f"message {mid} to be processed",
+            what=f"message {mid} to be decided",
         )
 
     def outbound_settled(self, count: int) -> list[dict]:

@@ -43,7 +43,7 @@ def test_waits_are_the_waits_of_attempts_one_two_three() -> None:
 
 
 def job(attempts: int):
-    return types.SimpleNamespace(attempts=attempts)
+    return types.SimpleNamespace(id=1, attempts=attempts)
 
 
 def retry_in(decision) -> float:

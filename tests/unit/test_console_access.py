@@ -7,14 +7,14 @@ import datetime as dt
 from itsdangerous import URLSafeTimedSerializer
 
 from service.console import chart
-from service.console.access import (
+from service.console.access import Sessions, password_matches
+from service.console.signin import safe_next
+from service.console.signin_limits import (
     FAILURE_WINDOW_SECONDS,
     MAX_FAILURES,
-    LoginLimiter,
-    Sessions,
-    password_matches,
+    MAX_FAILURES_PER_MINUTE,
+    SignInLimiter,
 )
-from service.console.signin import safe_next
 
 
 def test_a_session_reads_back_only_with_the_password_that_signed_it():
@@ -41,7 +41,7 @@ def test_the_password_is_compared_whole():
 
 def test_sign_ins_are_limited_per_address_until_the_failures_age_out():
     now = [1000.0]
-    limiter = LoginLimiter(clock=lambda: now[0])
+    limiter = SignInLimiter(clock=lambda: now[0])
     for _ in range(MAX_FAILURES):
         assert limiter.wait_seconds("10.0.0.1") == 0
         limiter.failed("10.0.0.1")
@@ -52,12 +52,43 @@ def test_sign_ins_are_limited_per_address_until_the_failures_age_out():
 
 
 def test_a_success_clears_the_address_failures():
-    limiter = LoginLimiter()
+    limiter = SignInLimiter()
     for _ in range(MAX_FAILURES - 1):
         limiter.failed("10.0.0.1")
     limiter.succeeded("10.0.0.1")
     limiter.failed("10.0.0.1")
     assert limiter.wait_seconds("10.0.0.1") == 0
+
+
+def test_fresh_addresses_get_no_more_guesses_a_minute_than_the_global_cap():
+    now = [1000.0]
+    limiter = SignInLimiter(clock=lambda: now[0])
+    for n in range(MAX_FAILURES_PER_MINUTE):
+        assert limiter.wait_seconds(f"203.0.113.{n}") == 0
+        limiter.failed(f"203.0.113.{n}")
+    assert limiter.wait_seconds("198.51.100.7") > 0
+    now[0] += 61
+    assert limiter.wait_seconds("198.51.100.7") == 0
+
+
+def test_a_known_device_is_not_held_by_a_strangers_failures_but_by_its_own():
+    limiter = SignInLimiter()
+    for _ in range(MAX_FAILURES_PER_MINUTE):
+        limiter.failed("10.0.0.1")  # everyone behind one proxy
+    assert limiter.wait_seconds("10.0.0.1") > 0
+    assert limiter.wait_seconds("10.0.0.1", device="ada's browser") == 0
+    for _ in range(MAX_FAILURES):
+        limiter.failed("10.0.0.1", device="ada's browser")
+    assert limiter.wait_seconds("10.0.0.1", device="ada's browser") > 0
+    assert limiter.wait_seconds("10.0.0.1", device="bob's browser") == 0
+
+
+def test_a_device_mark_reads_back_only_as_a_device_mark():
+    devices = Sessions("one-password-0123456", purpose="device", max_age=3600)
+    mark = devices.issue("ada")
+    assert devices.operator(mark) == "ada"
+    assert Sessions("one-password-0123456").operator(mark) is None
+    assert devices.operator(Sessions("one-password-0123456").issue("ada")) is None
 
 
 def test_after_sign_in_only_a_console_page_is_a_destination():

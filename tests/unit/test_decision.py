@@ -11,7 +11,7 @@ from service.store.rows import DMKind
 def facts(**changes) -> Facts:
     """A new message from a connected sender, before any DM, changed by `changes`."""
     base = {
-        "handled": False,
+        "decided": False,
         "unsent": False,
         "is_echo": False,
         "source": "messaging",
@@ -58,16 +58,16 @@ def test_an_unconnected_sender_with_a_verification_under_way_gets_no_second_one(
 @pytest.mark.parametrize(
     ("changes", "outcome"),
     [
-        ({"handled": True}, Outcome.ALREADY_HANDLED),
+        ({"decided": True}, Outcome.ALREADY_DECIDED),
         ({"unsent": True}, Outcome.UNSENT),
         ({"is_echo": True}, Outcome.ECHO),
         ({"source": "standby"}, Outcome.STANDBY),
-        ({"handled": True, "is_echo": True}, Outcome.ALREADY_HANDLED),
+        ({"decided": True, "is_echo": True}, Outcome.ALREADY_DECIDED),
         ({"unsent": True, "is_echo": True}, Outcome.UNSENT),
     ],
 )
 @pytest.mark.parametrize("connected", [True, False])
-def test_handled_unsent_echo_and_standby_messages_are_never_answered(changes, outcome, connected):
+def test_decided_unsent_echo_and_standby_messages_are_never_answered(changes, outcome, connected):
     assert decide(facts(connected=connected, **changes)) == Decision(outcome)
 
 

@@ -10,6 +10,7 @@ import pytest
 import structlog
 
 from service.core.jobs import RetryLater
+from service.dms.pacing import Paced
 from workers import middleware
 
 
@@ -105,6 +106,16 @@ def test_a_retry_later_is_logged_as_a_retry_and_counted_as_failed(logged):
         2.5,
     )
     assert count("failed", "unit_retry") == before + 1
+
+
+def test_a_send_waiting_for_its_turn_is_routine_and_logged_at_debug(logged):
+    async def body():
+        raise Paced(0.2, "waiting for its turn under GRAPH_SEND_RATE")
+
+    with pytest.raises(Paced):
+        run("unit_paced", body)
+    [(level, event, fields)] = logged.lines
+    assert (level, event, fields["status"]) == ("debug", "unit_paced", "retrying")
 
 
 def test_an_unexpected_error_is_logged_and_counted_as_failed(logged):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from dotenv import dotenv_values
 
-from service.core.production import SECRETS, check_production
+from service.core.production import PRODUCTION_CHECKS, SECRETS
 from service.core.settings import DEFAULT_VERIFY_URL_BASE, Settings, SettingsError
 from service.instagram.token_cipher import DEV_TOKEN_ENCRYPTION_KEY
 
@@ -24,17 +24,22 @@ PRODUCTION = {
 }
 
 
+def check_production(env: dict[str, str]) -> Settings:
+    """The settings as `ingest web` reads them at start."""
+    return Settings.from_mapping(env, check=PRODUCTION_CHECKS["web"])
+
+
 def refusal(**changes: str) -> str:
-    """The one line `check_production` refuses these settings with."""
+    """The one line `ingest web` refuses these settings with."""
     with pytest.raises(SettingsError) as raised:
-        check_production(Settings.from_mapping({**PRODUCTION, **changes}))
+        check_production({**PRODUCTION, **changes})
     message = str(raised.value)
     assert "\n" not in message
     return message
 
 
 def test_production_settings_pass():
-    check_production(Settings.from_mapping(PRODUCTION))
+    check_production(PRODUCTION)
 
 
 def test_an_unset_verify_url_base_is_refused():
@@ -45,7 +50,7 @@ def test_an_unset_verify_url_base_is_refused():
     "url", ["https://app.reeva.example/verify", "https://reeva.example", DEFAULT_VERIFY_URL_BASE]
 )
 def test_any_https_verify_url_base_set_explicitly_is_accepted(url):
-    check_production(Settings.from_mapping({**PRODUCTION, "VERIFY_URL_BASE": url}))
+    check_production({**PRODUCTION, "VERIFY_URL_BASE": url})
 
 
 @pytest.mark.parametrize(
@@ -57,7 +62,7 @@ def test_a_verify_url_base_that_is_not_an_https_url_is_refused(url):
 
 def test_a_service_token_under_32_characters_is_refused():
     assert "INTERNAL_SERVICE_TOKEN" in refusal(INTERNAL_SERVICE_TOKEN="x" * 31)
-    check_production(Settings.from_mapping({**PRODUCTION, "INTERNAL_SERVICE_TOKEN": "x" * 32}))
+    check_production({**PRODUCTION, "INTERNAL_SERVICE_TOKEN": "x" * 32})
 
 
 @pytest.mark.parametrize("token", ["your_service_token", "YOUR_SERVICE_TOKEN", " change-me "])
@@ -105,7 +110,7 @@ def test_a_weak_metrics_token_is_refused(token):
 
 def test_a_connected_dm_text_longer_than_a_dm_is_refused():
     assert "CONNECTED_DM_TEXT" in refusal(CONNECTED_DM_TEXT="é" * 499 + " {count}")
-    check_production(Settings.from_mapping({**PRODUCTION, "CONNECTED_DM_TEXT": "é" * 495}))
+    check_production({**PRODUCTION, "CONNECTED_DM_TEXT": "é" * 495})
 
 
 def test_an_unset_token_encryption_key_is_refused():
@@ -125,7 +130,7 @@ def test_the_dev_token_encryption_key_is_refused():
 def test_a_console_password_under_16_characters_is_refused():
     message = refusal(CONSOLE_PASSWORD="short-password1")
     assert "CONSOLE_PASSWORD" in message and "short-password1" not in message
-    check_production(Settings.from_mapping({**PRODUCTION, "CONSOLE_PASSWORD": "x" * 16}))
+    check_production({**PRODUCTION, "CONSOLE_PASSWORD": "x" * 16})
 
 
 def test_a_placeholder_console_password_is_refused():
@@ -133,4 +138,52 @@ def test_a_placeholder_console_password_is_refused():
 
 
 def test_an_unset_console_password_leaves_the_console_off_and_passes():
-    check_production(Settings.from_mapping({**PRODUCTION, "CONSOLE_PASSWORD": ""}))
+    check_production({**PRODUCTION, "CONSOLE_PASSWORD": ""})
+
+
+def env_example_placeholders() -> dict[str, str]:
+    """Every setting `.env.example` gives a `your_...` value."""
+    example = dotenv_values(ENV_EXAMPLE)
+    return {name: value for name, value in example.items() if (value or "").startswith("your_")}
+
+
+def test_env_example_has_placeholders_to_refuse():
+    assert {"INSTAGRAM_SCOPED_ID", "INTERNAL_SERVICE_TOKEN"} <= set(env_example_placeholders())
+
+
+@pytest.mark.parametrize("name, placeholder", sorted(env_example_placeholders().items()))
+def test_every_placeholder_of_env_example_is_refused(name, placeholder):
+    message = refusal(**{name: placeholder})
+    assert name in message and "placeholder" in message
+
+
+def test_a_webhook_verification_token_under_16_characters_is_refused():
+    message = refusal(INSTAGRAM_WEBHOOK_VERIFICATION_TOKEN="v")
+    assert "INSTAGRAM_WEBHOOK_VERIFICATION_TOKEN" in message and "16" in message
+    assert "INSTAGRAM_WEBHOOK_VERIFICATION_TOKEN" in refusal(
+        INSTAGRAM_WEBHOOK_VERIFICATION_TOKEN="x" * 15
+    )
+    check_production({**PRODUCTION, "INSTAGRAM_WEBHOOK_VERIFICATION_TOKEN": "x" * 16})
+
+
+def test_every_refused_setting_is_reported_at_once_one_line_each():
+    env = {
+        **PRODUCTION,
+        "INTERNAL_SERVICE_TOKEN": "your_service_token",
+        "INSTAGRAM_SCOPED_ID": "your_scoped_id",
+        "VERIFY_URL_BASE": "",
+        "TOKEN_ENCRYPTION_KEY": "",
+        "WEBHOOK_ALLOW_UNSIGNED": "true",
+    }
+    with pytest.raises(SettingsError) as raised:
+        check_production(env)
+    problems = raised.value.problems
+    assert len(problems) == 5 and all("\n" not in line for line in problems)
+    for name in (
+        "INTERNAL_SERVICE_TOKEN",
+        "INSTAGRAM_SCOPED_ID",
+        "VERIFY_URL_BASE",
+        "TOKEN_ENCRYPTION_KEY",
+        "WEBHOOK_ALLOW_UNSIGNED",
+    ):
+        assert sum(name in line for line in problems) == 1, (name, problems)

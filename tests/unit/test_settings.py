@@ -107,6 +107,12 @@ def test_every_default():
         "verify_url_base": "",  # unset: ingest dev fills in the tunnel, production refuses
         "host": "0.0.0.0",
         "port": 8000,
+        "http_header_timeout_seconds": 5.0,
+        "http_body_timeout_seconds": 10.0,
+        "http_body_min_rate": 50_000,
+        "http_keep_alive_seconds": 5,
+        "http_max_connections": 500,
+        "http_max_bodies_in_flight": 16,
         "verification_resend_seconds": 600,
         "verification_token_ttl_seconds": 3600,
         "release_window_days": 7,
@@ -160,3 +166,17 @@ def test_secrets_stay_out_of_the_settings_repr():
     assert not {"s3cret", "acc3ss", "app5ecret", "v3rify", "m3trics", "c0nsole"} & set(
         repr(settings).replace("'", " ").split()
     )
+
+
+def test_every_malformed_or_missing_setting_is_reported_at_once_one_line_each():
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_mapping(
+            {"PORT": "80a", "WEBHOOK_ALLOW_UNSIGNED": "maybe", "DB_POOL_MAX_SIZE": "x"}
+        )
+    assert caught.value.problems == (
+        "missing required setting DATABASE_URL",
+        "setting WEBHOOK_ALLOW_UNSIGNED must be true or false, got 'maybe'",
+        "setting PORT must be a number, got '80a'",
+        "setting DB_POOL_MAX_SIZE must be a number, got 'x'",
+    )
+    assert str(caught.value).splitlines() == list(caught.value.problems)

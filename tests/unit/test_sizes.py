@@ -10,10 +10,6 @@ ROOT = Path(__file__).resolve().parents[2]
 README_MAX_LINES = 140
 MODULE_MAX_LINES = 300
 PACKAGES = ("service", "workers", "ingest", "devtools")
-# Being split into modules a reader can hold; each leaves this list when its split lands.
-OVER_THE_LIMIT_FOR_NOW = {
-    "service/webhooks/parse.py",
-}
 
 
 def lines(path: Path) -> int:
@@ -31,15 +27,4 @@ def test_no_module_is_longer_than_a_reader_can_hold():
         for path in sorted((ROOT / package).rglob("*.py"))
         if lines(path) > MODULE_MAX_LINES
     }
-    assert {name: n for name, n in too_long.items() if name not in OVER_THE_LIMIT_FOR_NOW} == {}
-
-
-def test_every_exception_is_still_needed():
-    # A module split below the limit (or into a package) leaves the list too, so the list
-    # cannot hide a module that grows there later.
-    still_long = {
-        name
-        for name in OVER_THE_LIMIT_FOR_NOW
-        if (ROOT / name).exists() and lines(ROOT / name) > MODULE_MAX_LINES
-    }
-    assert still_long == OVER_THE_LIMIT_FOR_NOW
+    assert too_long == {}

@@ -8,16 +8,19 @@ App Dashboard test payload (`changes[]`) as recorded in chatwoot's Instagram eve
 from __future__ import annotations
 
 import copy
-import json
 import string
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from service.messages.edits import IngestEditRequest
+from service.messages.inbound import IngestEventRequest
+from service.webhooks.collector import MAX_WARNINGS
 from service.webhooks.events import InboundEdit, InboundMessage, OtherEvent, ParsedDelivery
-from service.webhooks.parse import MAX_WARNINGS, META_BATCH_LIMIT, parse_delivery
+from service.webhooks.parse import META_BATCH_LIMIT, parse_delivery
 from tests.support.meta_payloads import (
     ACCOUNT,
     CDN,
@@ -31,6 +34,8 @@ from tests.support.meta_payloads import (
     item,
     message_item,
 )
+
+GOOD_BODY = {"mid": "mid.1", "sender_ig_id": USER, "recipient_ig_id": ACCOUNT, "timestamp": SENT_MS}
 
 
 def parse_one_message(*items: dict) -> InboundMessage:
@@ -254,11 +259,11 @@ def test_an_edit_without_a_sender_is_kept_and_warned_about() -> None:
     "detail",
     [{"text": "x", "num_edit": 1}, {"mid": "mid.e", "text": "x"}, {"mid": "mid.e", "num_edit": -1}],
 )
-def test_an_edit_without_a_mid_or_a_count_is_skipped_with_a_warning(detail: dict) -> None:
+def test_an_edit_without_a_mid_or_a_count_is_refused_and_recorded(detail: dict) -> None:
     parsed = parse_delivery(delivery(entry(item(message_edit=detail))))
 
-    assert parsed.edits == ()
-    assert len(parsed.warnings) == 1 and "edit skipped" in parsed.warnings[0]
+    assert parsed.edits == () and parsed.warnings == ()
+    assert len(parsed.refused) == 1 and "edit refused, no valid" in parsed.refused[0]
 
 
 # --- other events --------------------------------------------------------------------------
@@ -324,18 +329,6 @@ def test_a_postback_without_a_mid_stays_an_event_with_a_warning() -> None:
     assert parsed.warnings == (
         "entry[0].messaging[0]: postback without a valid mid, sender, recipient or timestamp:"
         " not stored",
-    )
-
-
-def test_a_postback_with_a_payload_that_is_not_text_keeps_the_rest() -> None:
-    raw = item(postback={"mid": "mid.pb", "title": "Hi", "payload": {"x": 1}})
-
-    parsed = parse_delivery(delivery(entry(raw)))
-
-    [message] = parsed.messages
-    assert message.message_text == "Hi" and message.postback_payload is None
-    assert parsed.warnings == (
-        "entry[0].messaging[0].postback.payload is an object, not str: dropped",
     )
 
 
@@ -462,11 +455,11 @@ def test_a_missing_or_invalid_item_timestamp_falls_back_to_the_entry_time(bad: A
     assert received.timestamp == ENTRY_MS
 
 
-def test_a_message_with_no_usable_time_at_all_is_skipped_with_a_warning() -> None:
+def test_a_message_with_no_usable_time_at_all_is_refused_and_recorded() -> None:
     parsed = parse_delivery(delivery(entry(message_item(text="t", timestamp="later"), time=None)))
 
     assert parsed.messages == ()
-    assert parsed.warnings == ("entry[0].messaging[0]: message skipped, no valid timestamp",)
+    assert parsed.refused == ("entry[0].messaging[0]: message refused, no valid timestamp",)
 
 
 # --- what is not a delivery, and malformed parts of one -----------------------------------
@@ -509,26 +502,6 @@ def test_a_delivery_that_is_not_an_object_yields_nothing_and_a_warning(payload: 
             delivery(entry(item(message="hello"))),
             "entry[0].messaging[0].message is 'hello', not an object: skipped",
         ),
-        (
-            delivery(entry(item(message={"text": "no mid"}))),
-            "entry[0].messaging[0]: message skipped, no valid mid",
-        ),
-        (
-            delivery(entry(message_item(sender=""))),
-            "entry[0].messaging[0]: message skipped, no valid sender.id",
-        ),
-        (
-            delivery(entry(message_item(sender=True))),
-            "entry[0].messaging[0]: message skipped, no valid sender.id",
-        ),
-        (
-            delivery(entry(message_item(recipient=None))),
-            "entry[0].messaging[0]: message skipped, no valid recipient.id",
-        ),
-        (
-            delivery(entry(item(sender=None, message={"mid": ""}))),
-            "entry[0].messaging[0]: message skipped, no valid mid, sender.id",
-        ),
         (delivery(entry(changes=["x"])), "entry[0].changes[0] is 'x', not an object: skipped"),
         (
             delivery(entry(changes=[{"field": "messages"}])),
@@ -543,6 +516,40 @@ def test_malformed_parts_are_skipped_with_a_warning_naming_where(
 
     assert parsed.messages == ()
     assert warning in parsed.warnings
+
+
+@pytest.mark.parametrize(
+    ("payload", "refusal"),
+    [
+        (
+            delivery(entry(item(message={"text": "no mid"}))),
+            "entry[0].messaging[0]: message refused, no valid mid",
+        ),
+        (
+            delivery(entry(message_item(sender=""))),
+            "entry[0].messaging[0]: message refused, no valid sender.id",
+        ),
+        (
+            delivery(entry(message_item(sender=True))),
+            "entry[0].messaging[0]: message refused, no valid sender.id",
+        ),
+        (
+            delivery(entry(message_item(recipient=None))),
+            "entry[0].messaging[0]: message refused, no valid recipient.id",
+        ),
+        (
+            delivery(entry(item(sender=None, message={"mid": ""}))),
+            "entry[0].messaging[0]: message refused, no valid mid, sender.id",
+        ),
+    ],
+)
+def test_a_message_without_a_valid_required_field_is_refused_naming_it(
+    payload: dict, refusal: str
+) -> None:
+    parsed = parse_delivery(payload)
+
+    assert parsed.messages == ()
+    assert parsed.refused == (refusal,)
 
 
 def test_a_malformed_item_does_not_cost_the_good_ones_beside_it() -> None:
@@ -560,35 +567,6 @@ def test_an_entry_without_an_id_still_yields_its_messages_and_warns() -> None:
     assert [m.mid for m in parsed.messages] == ["mid.1"]
     assert parsed.warnings == (
         "entry[0].id is missing or invalid: echoes are recognised by is_echo only",
-    )
-
-
-def test_wrongly_typed_optional_fields_are_dropped_and_the_message_kept() -> None:
-    parsed = parse_delivery(
-        delivery(
-            entry(message_item(text=42, attachments="image", reply_to="mid.0", quick_reply=[]))
-        )
-    )
-
-    (received,) = parsed.messages
-    assert (
-        received.message_text,
-        received.attachments,
-        received.reply_to,
-        received.quick_reply,
-    ) == (None,) * 4
-    assert set(received.to_ingest_body()) == {"mid", "sender_ig_id", "recipient_ig_id", "timestamp"}
-    assert len(parsed.warnings) == 4
-
-
-def test_attachments_that_are_not_objects_are_dropped_and_the_rest_kept() -> None:
-    parsed = parse_delivery(
-        delivery(entry(message_item(attachments=[ATTACHMENTS["ig_reel"], "x", None])))
-    )
-
-    assert parsed.messages[0].attachments == [ATTACHMENTS["ig_reel"]]
-    assert parsed.warnings == (
-        "entry[0].messaging[0].message.attachments: 2 non-object entries dropped",
     )
 
 
@@ -706,12 +684,13 @@ def assert_well_formed(parsed: ParsedDelivery) -> None:
             for v in (received.mid, received.sender_ig_id, received.recipient_ig_id)
         )
         assert isinstance(received.timestamp, int) and received.timestamp > 0
-        json.dumps(received.to_ingest_body())
+        # What the parser accepts, the ingest endpoint takes: one set of rules.
+        msgspec.json.decode(msgspec.json.encode(received.to_ingest_body()), type=IngestEventRequest)
     for event in parsed.other_events:
         assert isinstance(event.kind, str) and isinstance(event.raw, dict)
     for edit in parsed.edits:
         assert isinstance(edit.mid, str) and edit.mid.strip() and edit.num_edit >= 0
-        json.dumps(edit.to_ingest_body())
+        msgspec.json.decode(msgspec.json.encode(edit.to_ingest_body()), type=IngestEditRequest)
     assert all(isinstance(w, str) for w in parsed.warnings)
 
 
@@ -737,7 +716,7 @@ def test_near_miss_deliveries_parse_without_raising(payload: dict) -> None:
     st.lists(
         st.tuples(
             st.text(ID_CHARS, min_size=1, max_size=40),
-            st.text(max_size=30),
+            st.text(st.characters(exclude_characters="\x00"), max_size=30),  # Postgres' text
             st.integers(min_value=1, max_value=10**12 * 9),
         ),
         min_size=1,
@@ -756,3 +735,133 @@ def test_every_valid_message_in_a_delivery_comes_back(sent: list[tuple[str, str,
         (mid, text) for mid, text, _ in sent
     ]
     assert parsed.warnings == ()
+
+
+# --- one set of rules with the ingest endpoint -----------------------------------------------
+
+# Ids the ingest endpoint refuses: control characters (an ESC would drive an operator's
+# terminal), invisible ones (zero-width, bidirectional overrides, a byte-order mark), lone
+# surrogates (not UTF-8), blanks, and more than 256 characters.
+UNTAKEABLE_IDS = [
+    "mid.1\x1b[31m",
+    "mid\x7f",
+    "mid\x85",
+    "mid\u200b",
+    "\u202emid",
+    "\ufeffmid",
+    "mid\u2066",
+    "mid\ud800",
+    "\u3000",
+    "m" * 257,
+]
+
+
+def ingest_endpoint_takes(body: dict) -> bool:
+    try:
+        msgspec.convert(body, IngestEventRequest)
+    except msgspec.ValidationError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("bad", UNTAKEABLE_IDS)
+@pytest.mark.parametrize("field", ["mid", "sender", "recipient"])
+def test_a_message_with_an_id_the_ingest_endpoint_refuses_is_refused_and_recorded(
+    field: str, bad: str
+) -> None:
+    raw = message_item(**{field: bad}) if field != "mid" else message_item(bad)
+    assert not ingest_endpoint_takes(
+        {**GOOD_BODY, "mid" if field == "mid" else f"{field}_ig_id": bad}
+    )
+
+    parsed = parse_delivery(delivery(entry(raw, message_item("mid.good", timestamp=SENT_MS + 1))))
+
+    assert [m.mid for m in parsed.messages] == ["mid.good"]
+    [refusal] = parsed.refused
+    assert refusal.startswith("entry[0].messaging[0]: message refused, no valid ")
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=300))
+def test_the_parser_reads_an_id_exactly_when_the_ingest_endpoint_takes_it(mid: str) -> None:
+    parsed = parse_delivery(delivery(entry(message_item(mid))))
+
+    assert bool(parsed.messages) == ingest_endpoint_takes({**GOOD_BODY, "mid": mid})
+
+
+@pytest.mark.parametrize("bad", UNTAKEABLE_IDS)
+def test_other_events_and_edits_never_carry_an_id_the_endpoint_refuses(bad: str) -> None:
+    parsed = parse_delivery(
+        delivery(
+            entry(
+                item(sender=bad, reaction={"mid": bad, "action": "react"}),
+                item(sender=bad, message_edit={"mid": "mid.e", "text": "t", "num_edit": 1}),
+                item(message_edit={"mid": bad, "text": "t", "num_edit": 1}),
+                account=bad,
+            )
+        )
+    )
+
+    [reaction] = parsed.other_events
+    assert reaction.sender_id is None and reaction.mid is None
+    assert parsed.edits == ()
+    assert len(parsed.refused) == 2
+
+
+def test_attachments_sent_as_an_object_are_kept_as_received() -> None:
+    sent = {"type": "share", "payload": {"url": CDN}}
+
+    parsed = parse_delivery(delivery(entry(message_item(attachments=sent))))
+
+    assert parsed.messages[0].attachments == sent
+    assert parsed.warnings == parsed.refused == ()
+
+
+def test_attachments_with_entries_that_are_not_objects_are_kept_as_received() -> None:
+    sent = [ATTACHMENTS["ig_reel"], "x", None]
+
+    parsed = parse_delivery(delivery(entry(message_item(attachments=sent))))
+
+    assert parsed.messages[0].attachments == sent
+    assert parsed.warnings == parsed.refused == ()
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"text": 42}, "$.message_text"),
+        ({"text": "nul \x00 in it"}, "$.message_text"),
+        ({"attachments": "image"}, "$.attachments"),
+        ({"reply_to": "mid.0"}, "$.reply_to"),
+        ({"quick_reply": []}, "$.quick_reply"),
+    ],
+)
+def test_a_message_with_a_field_the_endpoint_refuses_is_refused_and_says_which(
+    fields: dict, field: str
+) -> None:
+    parsed = parse_delivery(delivery(entry(message_item("mid.x", **fields))))
+
+    assert parsed.messages == ()
+    [refusal] = parsed.refused
+    assert refusal.startswith("entry[0].messaging[0]: message mid.x refused, ")
+    assert field in refusal
+
+
+def test_a_postback_with_a_payload_that_is_not_text_is_refused_and_says_why() -> None:
+    raw = item(postback={"mid": "mid.pb", "title": "Hi", "payload": {"x": 1}})
+
+    parsed = parse_delivery(delivery(entry(raw)))
+
+    assert parsed.messages == ()
+    [refusal] = parsed.refused
+    assert "mid.pb" in refusal and "$.postback_payload" in refusal
+
+
+def test_an_edit_with_text_that_is_not_text_is_refused_and_says_why() -> None:
+    raw = item(message_edit={"mid": "mid.e", "text": ["x"], "num_edit": 1})
+
+    parsed = parse_delivery(delivery(entry(raw)))
+
+    assert parsed.edits == ()
+    [refusal] = parsed.refused
+    assert "mid.e" in refusal and "$.text" in refusal

@@ -1,7 +1,15 @@
-"""The pace at which the worker runs its loop again after it stopped."""
+"""The pace at which the worker runs its loop again after it stopped, and what it logs of
+the jobs that a lost database kept from recording their outcome."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
+
+import psycopg
+from procrastinate.exceptions import ConnectorException
+
+from workers import main
 from workers.main import RestartPacing
 
 
@@ -32,3 +40,38 @@ def test_a_loop_that_ran_a_while_is_restarted_at_once() -> None:
     assert pacing.next_pause() == 0.0
     clock.now += 2
     assert pacing.next_pause() == 0.5
+
+
+async def test_a_job_that_could_not_record_its_outcome_is_logged_once_not_left_unretrieved(
+    monkeypatch,
+) -> None:
+    logged: list[tuple[str, dict]] = []
+    monkeypatch.setattr(main.log, "warning", lambda event, **fields: logged.append((event, fields)))
+    unhandled: list[dict] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda loop, context: unhandled.append(context))
+
+    async def persist_outcome(cause: Exception) -> None:
+        raise ConnectorException("Database error.") from cause
+
+    try:
+        with main.lost_job_outcomes_logged():
+            lost = psycopg.OperationalError("server closed the connection unexpectedly")
+            for name, cause in (
+                ("process job send_outbound[7]", lost),
+                ("process job send_outbound[8]", ValueError("a bug")),
+            ):
+                task = asyncio.create_task(persist_outcome(cause), name=name)
+                await asyncio.wait({task})
+                del task
+            gc.collect()
+    finally:
+        loop.set_exception_handler(None)
+    assert [(event, fields["job"]) for event, fields in logged] == [
+        (
+            "job outcome not recorded: the database was lost; the rescue returns the job",
+            "send_outbound[7]",
+        )
+    ]
+    # Any other failure still reaches asyncio's handler, as before.
+    assert [context["message"] for context in unhandled] == ["Task exception was never retrieved"]

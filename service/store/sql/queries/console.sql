@@ -6,7 +6,7 @@
 -- console_message --
 -- One message, without its text or attachments: only whether it has them.
 SELECT id, sender_ig_id, recipient_ig_id, is_echo, source, "timestamp", processed,
-       handled_at, created_at, deleted_at, edited_at, edit_count,
+       decided_at, created_at, deleted_at, edited_at, edit_count,
        message_text IS NOT NULL AS has_text,
        coalesce(jsonb_array_length(CASE jsonb_typeof(attachments) WHEN 'array'
                                    THEN attachments END), 0) AS attachment_count
@@ -23,7 +23,7 @@ WHERE id = %(mid)s;
 -- The webhook deliveries whose body carries this mid (as a message or a standby message),
 -- without their bodies.
 SELECT id, signed, received_at, status, attempts, messages_forwarded, last_error,
-       processed_at
+       last_attempt_at
 FROM webhook_deliveries
 WHERE body @> jsonb_build_object('entry', jsonb_build_array(jsonb_build_object(
           'messaging', jsonb_build_array(jsonb_build_object(
@@ -43,11 +43,12 @@ WHERE message_id = %(mid)s
 ORDER BY created_at;
 
 -- console_message_jobs --
--- The jobs of a message: its processing, and the sends of its DMs (`outbound_ids`, text).
+-- The jobs of a message: its decision (`decide_message`, or `process_message` as it was
+-- named before migration 0024), and the sends of its DMs (`outbound_ids`, text).
 SELECT id, queue_name AS queue, task_name AS task, status::text AS status, attempts,
        scheduled_at
 FROM procrastinate_jobs
-WHERE task_name = 'process_message' AND args ->> 'mid' = %(mid)s
+WHERE task_name IN ('decide_message', 'process_message') AND args ->> 'mid' = %(mid)s
 UNION ALL
 SELECT id, queue_name, task_name, status::text, attempts, scheduled_at
 FROM procrastinate_jobs
@@ -70,14 +71,16 @@ WHERE message_id = %(mid)s
 ORDER BY id;
 
 -- console_profile --
--- One Instagram user: their profile and connection.
-SELECT ig_id, username, display_name, connected_user_id, connected_at, created_at
+-- One Instagram user: their profile, connection, and the last event that opened their
+-- messaging window.
+SELECT ig_id, username, display_name, connected_user_id, connected_at, created_at,
+       last_inbound_at
 FROM instagram_profiles
 WHERE ig_id = %(ig_id)s;
 
 -- console_user_messages --
 -- A user's messages, newest first, after the keyset (`before_ts`, `before_id`) when given.
-SELECT id, "timestamp", source, processed, handled_at, message_text IS NOT NULL AS has_text
+SELECT id, "timestamp", source, processed, decided_at, message_text IS NOT NULL AS has_text
 FROM messages
 WHERE sender_ig_id = %(ig_id)s
   AND (%(before_ts)s::timestamptz IS NULL
@@ -113,7 +116,7 @@ LIMIT %(limit)s;
 -- Webhook deliveries whose forwarding failed, newest first, without their bodies, after
 -- the keyset (`before_at`, `before_id`) when given. (`status <> 'forwarded'` lets the
 -- index of the deliveries not forwarded find them.)
-SELECT id, signed, received_at, attempts, messages_forwarded, last_error, processed_at
+SELECT id, signed, received_at, attempts, messages_forwarded, last_error, last_attempt_at
 FROM webhook_deliveries
 WHERE status = 'failed' AND status <> 'forwarded'
   AND (%(before_at)s::timestamptz IS NULL

@@ -5,38 +5,49 @@ FROM graph_access_tokens
 WHERE scoped_id = %(scoped_id)s;
 
 -- graph_access_tokens_seed --
--- Store the token of INSTAGRAM_ACCESS_TOKEN unless that very setting was seeded before
--- (`seed_digest`): a token refreshed since is never replaced by the older one it came from.
--- A new token clears the invalid mark. Returns the row only when it stored the token.
+-- Store the token of INSTAGRAM_ACCESS_TOKEN the first time that setting is seen
+-- (`graph_access_token_seeds`): a setting seen before, in this process or another, never
+-- replaces a token stored since, refreshed, set or seeded. A new token clears the invalid
+-- mark. Returns the row only when it stored the token.
+WITH first_seen AS (
+    INSERT INTO graph_access_token_seeds (scoped_id, seed_digest)
+    VALUES (%(scoped_id)s, %(digest)s)
+    ON CONFLICT DO NOTHING
+    RETURNING scoped_id
+)
 INSERT INTO graph_access_tokens
-    (scoped_id, token_ciphertext, token_digest, seed_digest, source, issued_at, expires_at)
-VALUES (%(scoped_id)s, %(ciphertext)s, %(digest)s, %(digest)s, 'environment', now(),
-        now() + make_interval(secs => %(lifetime_seconds)s))
+    (scoped_id, token_ciphertext, token_digest, source, issued_at, expires_at)
+SELECT scoped_id, %(ciphertext)s, %(digest)s, 'environment', now(),
+       now() + make_interval(secs => %(lifetime_seconds)s)
+FROM first_seen
 ON CONFLICT (scoped_id) DO UPDATE
 SET token_ciphertext = EXCLUDED.token_ciphertext,
     token_digest = EXCLUDED.token_digest,
-    seed_digest = EXCLUDED.seed_digest,
     source = EXCLUDED.source,
     issued_at = EXCLUDED.issued_at,
     expires_at = EXCLUDED.expires_at,
     refresh_error = NULL,
     invalid_at = NULL,
     invalid_error = NULL
-WHERE graph_access_tokens.seed_digest IS DISTINCT FROM EXCLUDED.seed_digest
 RETURNING scoped_id, issued_at, expires_at;
 
 -- graph_access_tokens_set --
 -- Store a token an operator gave (`ingest token set`), issued now; clears the invalid
--- mark. `seed_digest` (the current INSTAGRAM_ACCESS_TOKEN's, if any) is kept when one is
--- recorded, so a restart does not put the setting's token back over this one.
+-- mark. The current INSTAGRAM_ACCESS_TOKEN (`seed_digest`, if any) is recorded as seen, so
+-- a restart does not put the setting's token back over this one.
+WITH seen AS (
+    INSERT INTO graph_access_token_seeds (scoped_id, seed_digest)
+    SELECT %(scoped_id)s, %(seed_digest)s
+    WHERE %(seed_digest)s::text IS NOT NULL
+    ON CONFLICT DO NOTHING
+)
 INSERT INTO graph_access_tokens
-    (scoped_id, token_ciphertext, token_digest, seed_digest, source, issued_at, expires_at)
-VALUES (%(scoped_id)s, %(ciphertext)s, %(digest)s, %(seed_digest)s, 'set', now(),
+    (scoped_id, token_ciphertext, token_digest, source, issued_at, expires_at)
+VALUES (%(scoped_id)s, %(ciphertext)s, %(digest)s, 'set', now(),
         now() + make_interval(secs => %(lifetime_seconds)s))
 ON CONFLICT (scoped_id) DO UPDATE
 SET token_ciphertext = EXCLUDED.token_ciphertext,
     token_digest = EXCLUDED.token_digest,
-    seed_digest = coalesce(graph_access_tokens.seed_digest, EXCLUDED.seed_digest),
     source = EXCLUDED.source,
     issued_at = EXCLUDED.issued_at,
     expires_at = EXCLUDED.expires_at,

@@ -1,12 +1,19 @@
 -- messages_ingest --
--- Store inbound messages, note their senders' windows and defer a job for each new one, in
--- one statement (`ingest_messages`, migration 0019); returns the new mids, NULL for none.
-SELECT ingest_messages(%(events)s::jsonb, %(queue)s, %(task)s) AS new_mids;
+-- Store inbound messages, note their senders' windows, defer a job for each new one and give
+-- the new ones the edits that came before them, in one statement (`ingest_messages`, migration
+-- 0019, in `ingest_messages_applying_edits`, 0028); returns the new mids, NULL for none.
+SELECT ingest_messages_applying_edits(%(events)s::jsonb, %(queue)s, %(task)s) AS new_mids;
+
+-- messages_lock_mids --
+-- Before anything else in a transaction that stores messages and unsends, or an edit: lock
+-- their mids against each other's (`messages_lock_mids`, migration 0028), shared for the
+-- messages to store, exclusive for unsends and edits.
+SELECT messages_lock_mids(%(shared)s::text[], %(exclusive)s::text[]);
 
 -- messages_claim --
 -- Lock a message for its decision, find the answered account it was sent to (for an echo,
 -- the account that sent it; else `fallback`, the environment's account whose id is not
--- set, if answered), and, when the rules may answer it (an answered account, not handled,
+-- set, if answered), and, when the rules may answer it (an answered account, not decided,
 -- not unsent, not an echo, not a standby message: `service.messages.decision.unanswered`),
 -- find or create its sender's profile, of that account, whose row lock serialises one
 -- sender's messages, so the checks of their recent DMs that follow see the previous one.
@@ -14,7 +21,7 @@ SELECT ingest_messages(%(events)s::jsonb, %(queue)s, %(task)s) AS new_mids;
 -- touched, `account_ig_id` when no answered account is the message's; no row when the
 -- message is unknown.
 WITH message AS (
-    SELECT id, sender_ig_id, is_echo, source, processed, handled_at, deleted_at,
+    SELECT id, sender_ig_id, is_echo, source, processed, decided_at, deleted_at,
            CASE WHEN is_echo THEN sender_ig_id ELSE recipient_ig_id END AS to_account
     FROM messages
     WHERE id = %(mid)s
@@ -28,7 +35,7 @@ WITH message AS (
 ), profile AS (
     INSERT INTO instagram_profiles (ig_id, account_ig_id)
     SELECT sender_ig_id, account.account_ig_id FROM message, account
-    WHERE handled_at IS NULL AND deleted_at IS NULL AND NOT is_echo AND source <> 'standby'
+    WHERE decided_at IS NULL AND deleted_at IS NULL AND NOT is_echo AND source <> 'standby'
     ON CONFLICT (ig_id) DO UPDATE
     SET updated_at = now(), account_ig_id = EXCLUDED.account_ig_id
     RETURNING connected_user_id
@@ -38,9 +45,9 @@ FROM message LEFT JOIN account ON true LEFT JOIN profile ON true;
 
 -- messages_record_decision --
 -- Record a message's decision: the DM of `dm_kind` (none when NULL, or when the message
--- already has one of this kind), its Phase 3 row when `to_phase3` (once), and handled, with
+-- already has one of this kind), its Phase 3 row when `to_phase3` (once), and decided, with
 -- `processed` when it went to Phase 3. Returns how long the message took from being stored
--- to being handled, and the DM's columns when it was created, else NULLs.
+-- to being decided, and the DM's columns when it was created, else NULLs.
 WITH dm AS (
     INSERT INTO outbound_messages (recipient_ig_id, kind, payload, message_id, account_ig_id)
     SELECT %(sender_ig_id)s, %(dm_kind)s, %(dm_payload)s, %(mid)s, %(account_ig_id)s
@@ -52,27 +59,27 @@ WITH dm AS (
     SELECT %(mid)s, %(sender_ig_id)s, %(connected_user_id)s
     WHERE %(to_phase3)s
     ON CONFLICT (message_id, kind) DO NOTHING
-), handled AS (
+), decided AS (
     UPDATE messages
-    SET handled_at = now(), processed = processed OR %(to_phase3)s
+    SET decided_at = now(), processed = processed OR %(to_phase3)s
     WHERE id = %(mid)s
     RETURNING extract(epoch FROM clock_timestamp() - created_at)::float8 AS latency_seconds
 )
-SELECT handled.latency_seconds, {dm.OutboundMessage}
-FROM handled LEFT JOIN dm ON true;
+SELECT decided.latency_seconds, {dm.OutboundMessage}
+FROM decided LEFT JOIN dm ON true;
 
 -- messages_reopen --
--- Let a message's processing run again (`ingest replay`). What the first run produced
+-- Let a message's decision run again (`ingest replay`). What the first run produced
 -- stays: the unique indexes keep a second run from adding a DM of a kind it already has
 -- or a second Phase 3 row.
 UPDATE messages
-SET handled_at = NULL
+SET decided_at = NULL
 WHERE id = %(mid)s
 RETURNING id;
 
 -- messages_release --
 -- On connecting: hand to Phase 3 the messages the user sent while unconnected, within
--- `window_days` of now. Only handled ones: a message still waiting for its job is decided
+-- `window_days` of now. Only decided ones: a message still waiting for its job is decided
 -- by that job, which now finds the sender connected (and skipping it here keeps this
 -- statement from waiting on a row lock that job holds while it waits on the profile's).
 -- Echoes, standby and unsent messages never reach Phase 3. Returns how many were released.
@@ -80,7 +87,7 @@ WITH released AS (
     UPDATE messages
     SET processed = true
     WHERE sender_ig_id = %(ig_id)s
-      AND NOT processed AND handled_at IS NOT NULL
+      AND NOT processed AND decided_at IS NOT NULL
       AND NOT is_echo AND source = 'messaging' AND deleted_at IS NULL
       AND "timestamp" >= now() - make_interval(days => %(window_days)s)
     RETURNING id, "timestamp"
@@ -107,10 +114,10 @@ SELECT target.id, EXISTS (SELECT 1 FROM cleared) AS cleared FROM target;
 
 -- messages_remember_unsend --
 -- The tombstone of a message unsent before it arrived: its row, without content, unsent and
--- already handled, so the message, arriving later, is a known mid and changes nothing.
+-- already decided, so the message, arriving later, is a known mid and changes nothing.
 -- Returns the mid when the row was made, no row when the mid is known after all.
 INSERT INTO messages (id, sender_ig_id, recipient_ig_id, "timestamp", is_echo, source,
-                      deleted_at, handled_at)
+                      deleted_at, decided_at)
 VALUES (%(mid)s, %(sender_ig_id)s, %(recipient_ig_id)s, %(timestamp)s, %(is_echo)s,
         %(source)s, now(), now())
 ON CONFLICT (id) DO NOTHING

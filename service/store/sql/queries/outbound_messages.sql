@@ -136,20 +136,56 @@ WHERE id = %(id)s AND status = 'pending'
            ELSE sending_attempt_id = %(attempt_id)s::uuid END
 RETURNING {OutboundMessage};
 
--- outbound_messages_fail_orphaned --
--- Fail the DMs left pending with no job to finish them: sent from a request whose web
--- process died mid-send (their token's plaintext is gone, so they cannot be sent again),
--- or whose job gave up. A DM's job is its own `send_outbound`, or the `process_message`
--- of the message it answers. Only rows untouched for `idle_seconds`, beyond any live sender.
+-- outbound_messages_requeue_jobless --
+-- The pending DMs whose send has not begun (no attempt marked in flight) and that no job
+-- will send: their job failed, gave up or was lost. A DM's job is its own `send_outbound`,
+-- or the `decide_message`
+-- (`process_message` before migration 0024) of the message it answers. Each is marked with `reason` (after
+-- its last error) for the caller to defer its `send_outbound` in the same transaction; at
+-- most `batch_size`, oldest first, skipping rows another transaction holds. A verification
+-- DM asked for through send-verification-dm stays out: its token's plaintext was never
+-- stored, so no job could send its link (`outbound_messages_fail_orphaned` ends it).
+WITH jobless AS MATERIALIZED (
+    SELECT o.id
+    FROM outbound_messages o
+    WHERE o.status = 'pending'
+      AND o.sending_attempt_id IS NULL
+      AND NOT (o.kind = 'verification' AND o.message_id IS NULL)
+      AND NOT EXISTS (
+          SELECT 1 FROM procrastinate_jobs j
+          WHERE j.status IN ('todo', 'doing')
+            AND ((j.task_name = 'send_outbound' AND j.args ->> 'outbound_id' = o.id::text)
+                 OR (j.task_name IN ('decide_message', 'process_message')
+                     AND j.args ->> 'mid' = o.message_id)))
+    ORDER BY o.created_at, o.id
+    LIMIT %(batch_size)s
+    FOR UPDATE SKIP LOCKED
+)
 UPDATE outbound_messages o
-SET status = 'failed', error = %(error)s, sending_attempt_id = NULL, sending_started_at = NULL
+SET error = %(reason)s || coalesce('; before: ' || o.error, '')
+FROM jobless
+WHERE o.id = jobless.id
+RETURNING o.id;
+
+-- outbound_messages_fail_orphaned --
+-- Fail the DMs left pending with no job to finish them, untouched for `idle_seconds`
+-- (beyond any live sender): sent from a request whose web process died (their token's
+-- plaintext is gone, so they cannot be sent again), or cut off mid-call by a job that then
+-- stopped. The error says whether a call may have reached Meta: `in_flight_error` for an
+-- attempt marked in flight, `unsent_error` for none.
+UPDATE outbound_messages o
+SET status = 'failed',
+    error = CASE WHEN o.sending_attempt_id IS NULL THEN %(unsent_error)s
+                 ELSE %(in_flight_error)s END,
+    sending_attempt_id = NULL, sending_started_at = NULL
 WHERE o.status = 'pending'
   AND o.updated_at < now() - make_interval(secs => %(idle_seconds)s)
   AND NOT EXISTS (
       SELECT 1 FROM procrastinate_jobs j
       WHERE j.status IN ('todo', 'doing')
         AND ((j.task_name = 'send_outbound' AND j.args ->> 'outbound_id' = o.id::text)
-             OR (j.task_name = 'process_message' AND j.args ->> 'mid' = o.message_id)))
+             OR (j.task_name IN ('decide_message', 'process_message')
+                 AND j.args ->> 'mid' = o.message_id)))
 RETURNING o.id;
 
 -- outbound_messages_token_dmed_recently --

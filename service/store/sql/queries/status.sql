@@ -11,6 +11,7 @@
 --     SET ingest.stalled_after = '30 seconds';  -- a worker silent longer is stalled
 --     SET ingest.failed_limit = '20';           -- how many of the latest failed DMs
 --     SET ingest.messaging_window = '24 hours'; -- MESSAGING_WINDOW_SECONDS
+--     SET ingest.jobless_after = '5 minutes';   -- report pending DMs without a job longer
 -- The service sets them for one transaction with `status_configure` (the only query
 -- here that psql cannot run as it is). Ages are whole seconds.
 
@@ -21,6 +22,7 @@ SELECT set_config('ingest.status_window', %(window)s, true),
        set_config('ingest.stalled_after', %(stalled_after)s, true),
        set_config('ingest.failed_limit', %(failed_limit)s, true),
        set_config('ingest.messaging_window', %(messaging_window)s, true),
+       set_config('ingest.jobless_after', %(jobless_after)s, true),
        -- SET LOCAL statement_timeout: a report that cannot be had quickly is cancelled
        -- rather than left to load the database behind a public endpoint.
        set_config('statement_timeout', %(statement_timeout)s, true),
@@ -82,6 +84,25 @@ WHERE status IN ('pending', 'sent', 'failed')
 GROUP BY kind, status
 ORDER BY kind, status;
 
+-- status_outbound_jobless --
+-- Pending DMs that no job will send (neither their own `send_outbound` nor their
+-- message's `process_message` is waiting or running), untouched for longer than
+-- ingest.jobless_after (default 5 minutes): how many, and the oldest. The rescue queues
+-- such a DM again within seconds, or fails it; one that stays is stranded.
+SELECT count(*) AS dms,
+       (array_agg(o.id ORDER BY o.created_at, o.id))[1] AS oldest_id,
+       extract(epoch FROM now() - min(o.updated_at))::bigint AS oldest_seconds
+FROM outbound_messages o
+WHERE o.status = 'pending'
+  AND o.updated_at < now() - coalesce(nullif(current_setting('ingest.jobless_after', true), ''),
+                                      '5 minutes')::interval
+  AND NOT EXISTS (
+      SELECT 1 FROM procrastinate_jobs j
+      WHERE j.status IN ('todo', 'doing')
+        AND ((j.task_name = 'send_outbound' AND j.args ->> 'outbound_id' = o.id::text)
+             OR (j.task_name IN ('decide_message', 'process_message')
+                  AND j.args ->> 'mid' = o.message_id)));
+
 -- status_outbound_failed --
 -- The latest failed DMs (ingest.failed_limit, default 20), newest failure first.
 SELECT id, recipient_ig_id, kind, attempts, error, message_id, updated_at AS failed_at
@@ -92,14 +113,14 @@ LIMIT coalesce(nullif(current_setting('ingest.failed_limit', true), ''), '20')::
 
 -- status_messages_unhandled --
 -- Messages stored longer than ingest.unhandled_after (default 5 minutes) ago whose
--- processing has not finished (handled_at IS NULL): how many, and the oldest.
+-- decision has not been made (decided_at IS NULL): how many, and the oldest.
 SELECT count(*) AS messages,
        CASE WHEN count(*) > 0 THEN (
-           SELECT id FROM messages WHERE handled_at IS NULL ORDER BY created_at, id LIMIT 1
+           SELECT id FROM messages WHERE decided_at IS NULL ORDER BY created_at, id LIMIT 1
        ) END AS oldest_mid,
        extract(epoch FROM now() - min(created_at))::bigint AS oldest_seconds
 FROM messages
-WHERE handled_at IS NULL
+WHERE decided_at IS NULL
   AND created_at < now() - coalesce(nullif(current_setting('ingest.unhandled_after', true), ''),
                                     '5 minutes')::interval;
 
@@ -131,7 +152,7 @@ SELECT pending.status, pending.deliveries, pending.in_window, pending.oldest_sec
 FROM (
     SELECT status, count(*) AS deliveries,
            count(*) FILTER (
-               WHERE processed_at > now() - coalesce(
+               WHERE last_attempt_at > now() - coalesce(
                    nullif(current_setting('ingest.status_window', true), ''), '1 hour')::interval
            ) AS in_window,
            extract(epoch FROM now() - min(received_at))::bigint AS oldest_seconds
@@ -142,7 +163,7 @@ FROM (
 CROSS JOIN LATERAL (
     SELECT id, last_error FROM webhook_deliveries
     WHERE status = pending.status AND status <> 'forwarded'
-    ORDER BY processed_at DESC NULLS LAST, id DESC
+    ORDER BY last_attempt_at DESC NULLS LAST, id DESC
     LIMIT 1
 ) AS latest
 ORDER BY pending.status;

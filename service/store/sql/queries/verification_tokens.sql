@@ -23,6 +23,14 @@ SELECT {VerificationToken}
 FROM verification_tokens
 WHERE created_by_event_id = %(event_id)s;
 
+-- verification_tokens_lock_for_event --
+-- The token an event has, if any, locked until the transaction ends: two requests to DM
+-- the event's token are serialised here, so the second sees the first's DM.
+SELECT {VerificationToken}
+FROM verification_tokens
+WHERE created_by_event_id = %(event_id)s
+FOR UPDATE;
+
 -- verification_tokens_get_live --
 -- A token by hash, if it belongs to the account and is unconsumed and unexpired, locked
 -- until the transaction ends: two requests to DM one token are serialised here, so the

@@ -32,7 +32,7 @@ SET attempts = attempts + 1,
     status = %(status)s,
     messages_forwarded = %(messages_forwarded)s,
     last_error = %(last_error)s,
-    processed_at = now()
+    last_attempt_at = now()
 WHERE id = %(id)s
 RETURNING {WebhookDelivery};
 
@@ -41,7 +41,7 @@ RETURNING {WebhookDelivery};
 WITH gone AS (
     DELETE FROM webhook_deliveries
     WHERE status = 'forwarded'
-      AND processed_at < now() - make_interval(days => %(retention_days)s)
+      AND last_attempt_at < now() - make_interval(days => %(retention_days)s)
     RETURNING 1
 )
 SELECT count(*) AS deleted FROM gone;
@@ -73,7 +73,7 @@ WITH batch AS MATERIALIZED (
     FROM webhook_deliveries
     WHERE status = 'failed'
       AND (%(since_seconds)s::float8 IS NULL
-           OR processed_at >= now() - make_interval(secs => %(since_seconds)s::float8))
+           OR last_attempt_at >= now() - make_interval(secs => %(since_seconds)s::float8))
       AND (%(after_id)s::bigint IS NULL OR id > %(after_id)s::bigint)
     ORDER BY id
     LIMIT %(batch_size)s
@@ -84,3 +84,8 @@ SET status = 'received', retry_base = d.attempts
 FROM batch
 WHERE d.id = batch.id AND d.status = 'failed'
 RETURNING d.id;
+
+-- webhook_deliveries_forget_message --
+-- An unsent message's text, attachments and quick reply, and its edits' text, out of every
+-- stored delivery that carried them (`webhook_deliveries_forget_message`, migration 0027).
+SELECT webhook_deliveries_forget_message(%(mid)s::text);

@@ -7,7 +7,7 @@ twice changes nothing.
 
 The DM the decision created is then sent by the same job (`service.dms.sending`, with its
 recovery point), so a message costs one job, not two. The job is the DM's guarantee: a
-transient failure raises `RetryLater`, and the job's next run finds the message handled
+transient failure raises `RetryLater`, and the job's next run finds the message decided
 and goes on with its pending DMs, as does a job rescued from a dead worker.
 """
 
@@ -27,13 +27,13 @@ from service.store.rows import DMKind, MessageClaim, OutboundMessage
 
 
 @dataclasses.dataclass(frozen=True)
-class Processed:
+class Decided:
     outcome: Outcome
     # The message's DMs that this run sent (or settled), as their rows ended.
     dms: tuple[OutboundMessage, ...] = ()
 
 
-async def process_message(rt: Runtime, mid: str) -> Processed:
+async def decide_message(rt: Runtime, mid: str) -> Decided:
     """Decide, then send the DMs the message still owes; `RetryLater` while one waits."""
     outcome, owed = await decide(rt, mid)
     sent = []
@@ -41,7 +41,7 @@ async def process_message(rt: Runtime, mid: str) -> Processed:
         row = await sending.send_pending(rt, dm)
         if row is not None:
             sent.append(row)
-    return Processed(outcome, tuple(sent))
+    return Decided(outcome, tuple(sent))
 
 
 async def decide(rt: Runtime, mid: str) -> tuple[Outcome, list[OutboundMessage]]:
@@ -52,7 +52,7 @@ async def decide(rt: Runtime, mid: str) -> tuple[Outcome, list[OutboundMessage]]
             return Outcome.MISSING, []
         decided = decision.decide(await _facts(rt, conn, message))
         dm = None
-        if decided.outcome is not Outcome.ALREADY_HANDLED:
+        if decided.outcome is not Outcome.ALREADY_DECIDED:
             recorded = await messages.record_decision(
                 conn,
                 message,
@@ -73,7 +73,7 @@ async def decide(rt: Runtime, mid: str) -> tuple[Outcome, list[OutboundMessage]]
 async def _facts(rt: Runtime, conn: Connection, message: MessageClaim) -> decision.Facts:
     s = rt.settings
     facts = decision.Facts(
-        handled=message.handled_at is not None,
+        decided=message.decided_at is not None,
         unsent=message.deleted_at is not None,
         is_echo=message.is_echo,
         source=message.source,

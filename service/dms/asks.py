@@ -3,7 +3,7 @@
 `send_dm` goes through the worker like every other DM (recorded and deferred in one
 transaction) and waits briefly for the result; with an `Idempotency-Key`, a repeated
 request answers the first one's DM. Once the DM is recorded, no database error makes its
-answer a 5xx: the caller gets the DM's id, `pending`. `send_verification_dm` is given a
+answer a 5xx: the caller gets the DM's id, `pending`. A verification DM's link carries a
 plaintext token, which may never be stored, so no job can carry it: it is sent here, in
 the request, with the worker's retry schedule but waiting at most `send_dm_wait_seconds`
 in all; a DM it cannot send in that time fails (429 when a rate limit is why).
@@ -73,32 +73,88 @@ async def sending_account(
 async def send_verification_dm(
     rt: Runtime, *, ig_id: str, token_plain: str, account_ig_id: str | None = None
 ) -> OutboundMessage:
-    s, token_hash = rt.settings, hash_token(token_plain)
-    deadline = time.monotonic() + s.send_dm_wait_seconds
+    """Send the link of a live token whose plaintext the caller holds."""
+    deadline = time.monotonic() + rt.settings.send_dm_wait_seconds
+    token_hash = hash_token(token_plain)
     async with rt.pool.connection() as conn, conn.transaction():
         # Locks the token: a second request for it waits, then sees this one's DM.
         if await token_store.get_live(conn, token_hash=token_hash, ig_id=ig_id) is None:
             raise NotFound("no unexpired, unused verification token matches this ig_id")
-        if await outbound_messages.token_dmed_recently(
-            conn, ig_id=ig_id, token_hash=token_hash, window_seconds=s.verification_resend_seconds
-        ):
-            raise Conflict(
-                "this token was DMed to the account less than VERIFICATION_RESEND_SECONDS ago"
-            )
-        account = await sending_account(conn, s, ig_id=ig_id, requested=account_ig_id)
-        hold = await graph_rate_limits.hold_seconds(conn, account)
-        if hold > s.send_dm_wait_seconds:
-            raise RateLimited(RATE_LIMITED, retry_after_seconds=hold)
-        text = texts.verification_redacted(verify_url_base=s.verify_url_base, ig_id=ig_id)
-        dm = await outbound_messages.insert(
-            conn,
-            recipient_ig_id=ig_id,
-            kind=DMKind.VERIFICATION,
-            payload={"text": text, "token_hash": token_hash},
-            account_ig_id=account,
+        account = await sending_account(conn, rt.settings, ig_id=ig_id, requested=account_ig_id)
+        await _refuse_resend_or_hold(rt, conn, ig_id=ig_id, token_hash=token_hash, account=account)
+        dm = await _record_verification_dm(
+            rt, conn, ig_id=ig_id, token_hash=token_hash, account=account
         )
-        assert dm is not None  # without a message_id, an insert has nothing to conflict with
-    text = texts.verification(verify_url_base=s.verify_url_base, token=token_plain, ig_id=ig_id)
+    return await _send_in_request(rt, dm, token_plain, deadline)
+
+
+async def send_event_verification_dm(
+    rt: Runtime, *, ig_id: str, event_id: str, account_ig_id: str | None = None
+) -> OutboundMessage:
+    """Send the link of the token `generate_verification` made for the event. Only its hash
+    is stored, so the token is minted anew here, as the worker does for its own DMs: its
+    hash replaces the event's (generate-verification answers it from then on), valid for
+    VERIFICATION_TOKEN_TTL_SECONDS from now, and its plaintext goes into the link alone."""
+    deadline = time.monotonic() + rt.settings.send_dm_wait_seconds
+    token = mint()
+    async with rt.pool.connection() as conn, conn.transaction():
+        # Locks the token: a second request for the event waits, then sees this one's DM.
+        row = await token_store.lock_for_event(conn, event_id)
+        if row is None or row.ig_id != ig_id or row.consumed:
+            raise NotFound("no unused verification token was generated for this event and ig_id")
+        account = await sending_account(conn, rt.settings, ig_id=ig_id, requested=account_ig_id)
+        await _refuse_resend_or_hold(
+            rt, conn, ig_id=ig_id, token_hash=row.token_hash, account=account
+        )
+        await token_store.upsert_for_event(
+            conn,
+            token_hash=token.hash,
+            ig_id=ig_id,
+            event_id=event_id,
+            ttl_seconds=rt.settings.verification_token_ttl_seconds,
+        )
+        dm = await _record_verification_dm(
+            rt, conn, ig_id=ig_id, token_hash=token.hash, account=account
+        )
+    return await _send_in_request(rt, dm, token.plaintext, deadline)
+
+
+async def _refuse_resend_or_hold(
+    rt: Runtime, conn: Connection, *, ig_id: str, token_hash: str, account: str
+) -> None:
+    s = rt.settings
+    if await outbound_messages.token_dmed_recently(
+        conn, ig_id=ig_id, token_hash=token_hash, window_seconds=s.verification_resend_seconds
+    ):
+        raise Conflict(
+            "this token was DMed to the account less than VERIFICATION_RESEND_SECONDS ago"
+        )
+    hold = await graph_rate_limits.hold_seconds(conn, account)
+    if hold > s.send_dm_wait_seconds:
+        raise RateLimited(RATE_LIMITED, retry_after_seconds=hold)
+
+
+async def _record_verification_dm(
+    rt: Runtime, conn: Connection, *, ig_id: str, token_hash: str, account: str
+) -> OutboundMessage:
+    text = texts.verification_redacted(verify_url_base=rt.settings.verify_url_base, ig_id=ig_id)
+    dm = await outbound_messages.insert(
+        conn,
+        recipient_ig_id=ig_id,
+        kind=DMKind.VERIFICATION,
+        payload={"text": text, "token_hash": token_hash},
+        account_ig_id=account,
+    )
+    assert dm is not None  # without a message_id, an insert has nothing to conflict with
+    return dm
+
+
+async def _send_in_request(
+    rt: Runtime, dm: OutboundMessage, token_plain: str, deadline: float
+) -> OutboundMessage:
+    text = texts.verification(
+        verify_url_base=rt.settings.verify_url_base, token=token_plain, ig_id=dm.recipient_ig_id
+    )
     while True:
         try:
             # None: another attempt holds the row now; answer with it as pending (202), as
