@@ -81,8 +81,8 @@ async def test_a_token_set_by_hand_outlives_every_setting_seeded_before_it(env, 
     settings = await start(env, INSTAGRAM_ACCESS_TOKEN=NEWER_TOKEN)
     async with open_runtime(settings) as rt:
         await access_token.set_token(
-                settings, rt.pool, "test-access-token-set-by-hand-5", scoped_id=SCOPED_ID
-            )
+            settings, rt.pool, "test-access-token-set-by-hand-5", scoped_id=SCOPED_ID
+        )
     await start(env, INSTAGRAM_ACCESS_TOKEN=OLDER_TOKEN)
     await start(env, INSTAGRAM_ACCESS_TOKEN=NEWER_TOKEN)
     assert stored_token(db) == "test-access-token-set-by-hand-5"
