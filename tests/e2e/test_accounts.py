@@ -175,3 +175,28 @@ def test_account_list_and_remove_never_show_a_token_and_a_removed_account_is_not
     assert tables_holding(db, OTHER_TOKEN) == []
     [account] = db.execute("SELECT * FROM instagram_accounts WHERE ig_id = %s", (OTHER,))
     assert account["removed_at"] is not None  # its rows stay
+
+
+def test_send_dm_sends_from_the_account_the_recipient_wrote_to_and_no_other(env, accounts, db):
+    assert add_other(env).returncode == 0
+    db.execute(
+        "INSERT INTO instagram_profiles (ig_id, account_ig_id, last_inbound_at)"
+        " VALUES ('user-b', %s, now())",
+        (OTHER,),
+    )
+    with Stack(env, accounts, db) as stack:
+        sent = stack.post("/api/internal/send-dm", {"ig_id": "user-b", "message_text": "hi"})
+        named = stack.post(
+            "/api/internal/send-dm",
+            {"ig_id": "user-b", "message_text": "again", "account_ig_id": OTHER},
+        )
+        refused = stack.post(
+            "/api/internal/send-dm",
+            {"ig_id": "user-b", "message_text": "hi", "account_ig_id": SCOPED_ID},
+        )
+        dms = accounts.wait_for_messages(2, timeout=30)
+    assert sent.status_code in (200, 202) and named.status_code in (200, 202)
+    assert {(dm.recipient_id, dm.scoped_id) for dm in dms} == {("user-b", OTHER)}
+    assert refused.status_code == 422
+    assert "never wrote to the account" in refused.text
+    assert len(sent_from(stack, SCOPED_ID)) == 0  # nothing recorded for the refusal
