@@ -118,6 +118,7 @@ def _add_operations(commands) -> None:
         help="failed within this long, e.g. 2h",
     )
     retry.add_argument("--recipient", metavar="IG_ID")
+    retry.add_argument("--account", metavar="IG_ID", help="sent from this account")
     retry.add_argument(
         "--include-unknown",
         action="store_true",

@@ -105,6 +105,7 @@ def retry_failed(args: argparse.Namespace, settings: Settings) -> int:
             since_seconds=args.since,
             include_unknown=args.include_unknown,
             error=args.error,
+            account=args.account,
             dry_run=args.dry_run,
             batch_size=args.batch_size,
         )

@@ -166,6 +166,9 @@ class FailedFilter:
     # The console's: a part of the error, and one DM by id.
     error: str | None = None
     outbound_id: uuid.UUID | None = None
+    # The account sending; a DM that names none is `environment`'s.
+    account: str | None = None
+    environment: str | None = None
 
 
 async def requeue_failed(

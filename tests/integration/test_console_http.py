@@ -256,6 +256,11 @@ def test_the_overview_shows_every_account_and_the_failures_each_dms_account(cons
     assert 'data-account="17841400000000001"' in page
     assert 'data-account="17841400000000002"' in page and "brand_b" in page
     assert "17841400000000002" in console.get("/console/failures").text
+    seed.failed_dm(db, kind="custom", recipient="user-a")  # the environment's, naming none
+    mine = console.get("/console/failures?account=17841400000000001").text
+    assert "user-a" in mine and "user-b" not in mine
+    theirs = console.get("/console/failures?account=17841400000000002").text
+    assert "user-b" in theirs and "user-a" not in theirs
 
 
 def test_a_users_messaging_window_runs_from_their_last_inbound_event(database_url, sandbox, db):
