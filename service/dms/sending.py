@@ -25,7 +25,7 @@ A DM to a user whose messaging window has closed fails at once, without a call
 fails it, and with pacing on a check before the send's turn does, so that it need not wait.
 
 Pacing: before its call, each send takes its turn under the account's pace
-(`service.dms.pacing`), without calling and without spending an attempt while it waits.
+(`service.business_account.pacing`), without calling and without spending an attempt while it waits.
 
 One attempt is three steps: `outcomes.outcome_of` turns the Graph API's answer or error
 into one `Outcome`, `attempts.record` records it, and `_next` decides what follows.
@@ -40,12 +40,12 @@ from __future__ import annotations
 
 import uuid
 
-from service.business_account import access_token
+from service.business_account import access_token, pacing
 from service.business_account.accounts import account_of
 from service.core import metrics
 from service.core.jobs import RetryLater
 from service.core.runtime import Runtime
-from service.dms import attempts, pacing, texts, token_mint, window
+from service.dms import attempts, texts, token_mint, window
 from service.dms.attempts import attempt_lease_seconds
 from service.dms.outcomes import Outcome, outcome_of
 from service.instagram import GraphError, SendResult

@@ -22,7 +22,7 @@ CREATE TABLE instagram_accounts (
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE TRIGGER instagram_accounts_updated_at BEFORE UPDATE ON instagram_accounts
-    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at_v1();
 
 ALTER TABLE instagram_profiles ADD COLUMN account_ig_id text;
 ALTER TABLE outbound_messages ADD COLUMN account_ig_id text;
