@@ -86,8 +86,9 @@ async def send_outbound(context: procrastinate.JobContext, outbound_id: str) -> 
 def _dm_fields(dm: OutboundMessage) -> dict[str, Any]:
     return {
         "outbound_id": str(dm.id),
-        "status": dm.status,
-        "kind": dm.kind,
+        # Their values: a terminal's renderer would print the enums' reprs.
+        "status": dm.status.value,
+        "kind": dm.kind.value,
         "attempts": dm.attempts,
         "error": dm.error,
     }
