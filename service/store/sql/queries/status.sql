@@ -86,7 +86,7 @@ ORDER BY kind, status;
 
 -- status_outbound_jobless --
 -- Pending DMs that no job will send (neither their own `send_outbound` nor their
--- message's `process_message` is waiting or running), untouched for longer than
+-- message's `decide_message` is waiting or running), untouched for longer than
 -- ingest.jobless_after (default 5 minutes): how many, and the oldest. The rescue queues
 -- such a DM again within seconds, or fails it; one that stays is stranded.
 SELECT count(*) AS dms,
