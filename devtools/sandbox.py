@@ -4,17 +4,17 @@
 the body, records the DM and answers like Meta. Tests script failures: each valid send consumes
 the next scripted response, if any; a scripted non-2xx records nothing (set `deliver` to model
 "sent, yet an error"). Control endpoints for other processes: `GET /_sandbox/messages`,
-`GET /_sandbox/requests` (counts: Send API requests, DMs recorded), `POST /_sandbox/script`
-(one response or a list), `POST /_sandbox/rate-limit` (`{"per_second": N}`, see below),
-`POST /_sandbox/reset`. Each DM records when its request arrived (`arrived_at`, before the
-latency) and when it was answered (`received_at`, after). A test that needs a send to stay
-in flight calls `hold()`: requests are counted, then wait until `release()`
-(`wait_for_attempts(n)` tells when they have arrived).
+`GET /_sandbox/requests` (counts: Send API requests, DMs recorded), `POST /_sandbox/script` (one
+or a list), `POST /_sandbox/rate-limit` (`{"per_second": N}`), `POST /_sandbox/reset`. Each DM
+records when its request arrived (`arrived_at`, before the latency) and was answered
+(`received_at`). A test that needs a send to stay in flight calls `hold()`: requests are
+counted, then wait until `release()` (`wait_for_attempts(n)` tells when they have arrived).
 
-Meta's rate limit: with `rate_limit_per_second` (`--rate-limit`), a send arriving when that
-many were accepted within the second before is answered 429 (Graph code 4) and recorded
-nowhere but in the count of `rate_limited` (`GET /_sandbox/requests`). The account endpoints
-(token refresh, webhook subscriptions, code 190): `sandbox.accounts`; reads: `sandbox.objects`.
+Meta's rate limit, per account: with `rate_limit_per_second` (`--rate-limit`, or an account's
+own), a send arriving when that many to its account were accepted within the second before is
+answered 429 (Graph code 4) and recorded nowhere but in the count of `rate_limited`. The
+accounts, their tokens, their endpoints (`GET /me`, token refresh, webhook subscriptions) and
+a revoked token's code 190: `sandbox.accounts`; reads of a profile or a message: `sandbox.objects`.
 In-process: `with Sandbox(latency_seconds=0.05) as sandbox: ... sandbox.url ...`.
 Standalone: `python -m devtools.sandbox --port 8900 --latency-ms 50` (`--port 0`: a free port).
 """
@@ -40,7 +40,6 @@ from devtools.sandbox_accounts import Accounts, graph_error
 from devtools.sandbox_control import control
 from devtools.sandbox_dms import SandboxMessage, ScriptedResponse, now, parse_dm
 from devtools.sandbox_http import answer
-from devtools.sandbox_profiles import Objects
 
 __all__ = ["Sandbox", "SandboxMessage", "ScriptedResponse"]
 
@@ -64,12 +63,12 @@ class Sandbox:
         self._messages: list[SandboxMessage] = []
         self._attempts = 0
         self._rate_limited = 0
-        self._accepted: collections.deque[float] = collections.deque()  # monotonic times
+        self._accepted: dict[str, collections.deque[float]] = {}  # per account, monotonic
         self._script: collections.deque[ScriptedResponse] = collections.deque()
         self._server: sandbox_http.ReadyServer | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
-        self.accounts, self.objects = Accounts(), Objects()
+        self.accounts, self.objects = Accounts(), sandbox_profiles.Objects()
         self._open = threading.Event()  # cleared by hold(): requests wait until release()
         self._open.set()
 
@@ -164,8 +163,7 @@ class Sandbox:
     def reset(self) -> None:
         with self._changed:
             self._messages.clear()
-            self._attempts = 0
-            self._rate_limited = 0
+            self._attempts = self._rate_limited = 0
             self._accepted.clear()
             self._script.clear()
         self.accounts.reset()
@@ -220,7 +218,7 @@ class Sandbox:
         with self._changed:
             self._attempts += 1
             self._changed.notify_all()
-            over = self._over_rate_limit()
+            over = self._over_rate_limit(scoped_id)
         if over:
             return await answer(send, 429, graph_error("Application request limit reached", 4), {})
         if not self._open.is_set():
@@ -230,7 +228,7 @@ class Sandbox:
         auth = headers.get(b"authorization", b"")
         if not auth.startswith(b"Bearer ") or not auth[7:].strip():
             return await answer(send, 400, graph_error("Invalid OAuth access token", 190))
-        if self.accounts.refused(auth[7:].strip().decode("latin-1")):
+        if self.accounts.refused(auth[7:].strip().decode("latin-1"), scoped_id):
             return await answer(send, 400, graph_error("Error validating access token", 190))
         dm = parse_dm(raw)
         if isinstance(dm, str):
@@ -257,17 +255,19 @@ class Sandbox:
             body = {"recipient_id": message.recipient_id, "message_id": message.message_id}
         await answer(send, scripted.status, body, scripted.headers)
 
-    def _over_rate_limit(self) -> bool:
-        """Whether this send goes over the limit (else it counts against it); holds the lock."""
-        if self.rate_limit_per_second <= 0:
+    def _over_rate_limit(self, scoped_id: str) -> bool:
+        """Whether this send goes over its account's limit (else it counts against it);
+        holds the lock."""
+        limit = self.accounts.rate_limits.get(scoped_id, self.rate_limit_per_second)
+        if limit <= 0:
             return False
-        now = time.monotonic()
-        while self._accepted and self._accepted[0] <= now - 1.0:
-            self._accepted.popleft()
-        if len(self._accepted) >= self.rate_limit_per_second:
+        now, accepted = time.monotonic(), self._accepted.setdefault(scoped_id, collections.deque())
+        while accepted and accepted[0] <= now - 1.0:
+            accepted.popleft()
+        if len(accepted) >= limit:
             self._rate_limited += 1
             return True
-        self._accepted.append(now)
+        accepted.append(now)
         return False
 
     def _bind(self) -> socket.socket:

@@ -15,6 +15,7 @@ account's own for them (`take_read_turn`, `GRAPH_READ_RATE`), so they never take
 
 from __future__ import annotations
 
+from service.business_account.accounts import account_of
 from service.core import metrics
 from service.core.jobs import RetryLater
 from service.core.runtime import Runtime
@@ -50,11 +51,11 @@ async def take_turn(rt: Runtime, dm: OutboundMessage) -> None:
     s = rt.settings
     if s.graph_send_rate <= 0:
         return
-    verification = dm.kind is DMKind.VERIFICATION
+    verification, account = dm.kind is DMKind.VERIFICATION, account_of(s, dm.account_ig_id)
     async with rt.pool.connection() as conn:
         took = await send_buckets.take(
             conn,
-            s.instagram_scoped_id,
+            account,
             rate=s.graph_send_rate,
             burst=max(1, s.graph_send_burst),
             need=1 if verification else 1 + verification_reserve(s),
@@ -63,7 +64,7 @@ async def take_turn(rt: Runtime, dm: OutboundMessage) -> None:
             late_seconds=late_seconds(s),
         )
     if not took.admitted:
-        metrics.DMS_PACED.labels(dm.kind).inc()
+        metrics.DMS_PACED.labels(dm.kind, account).inc()
         raise Paced(
             took.wait_seconds,
             "waiting for its turn under GRAPH_SEND_RATE",
@@ -80,16 +81,16 @@ def read_bucket(scoped_id: str) -> str:
     return f"{scoped_id}:reads"
 
 
-async def take_read_turn(rt: Runtime) -> None:
-    """Take one read (`GRAPH_READ_RATE`) from the account's read bucket; `ReadPaced` when
-    it must wait."""
+async def take_read_turn(rt: Runtime, account: str) -> None:
+    """Take one read (`GRAPH_READ_RATE`) from `account`'s read bucket; `ReadPaced` when it
+    must wait."""
     s = rt.settings
     if s.graph_read_rate <= 0:
         return
     async with rt.pool.connection() as conn:
         took = await send_buckets.take_plain(
             conn,
-            read_bucket(s.instagram_scoped_id),
+            read_bucket(account),
             rate=s.graph_read_rate,
             burst=max(1, int(s.graph_read_rate)),
         )

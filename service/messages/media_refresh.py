@@ -22,6 +22,7 @@ from typing import Any
 import msgspec
 
 from service.business_account import access_token, pacing
+from service.business_account.accounts import environment_account, fallback_account
 from service.core.errors import Gone, NotFound, RateLimited
 from service.core.runtime import Runtime
 from service.instagram import (
@@ -59,7 +60,8 @@ async def refresh_media(rt: Runtime, mid: str) -> Refreshed:
     if not found.shared_items:
         return Refreshed(mid, (), None)
     story = any(item.get("kind") == "story_mention" for item in found.shared_items)
-    answer = await _read(rt, mid, "story" if story else "attachments")
+    account = await _account(rt, found.recipient_ig_id)
+    answer = await _read(rt, account, mid, "story" if story else "attachments")
     items = with_story_url(found, answer) if story else with_fresh_urls(found, answer)
     async with rt.pool.connection() as conn:
         at = await messages.refresh_media(conn, mid, items)
@@ -114,24 +116,32 @@ def _with_url(attachment: Any, url: str | None) -> Any:
     return {**attachment, "payload": {**(payload if isinstance(payload, dict) else {}), "url": url}}
 
 
-async def _read(rt: Runtime, mid: str, field: str) -> dict[str, Any]:
+async def _account(rt: Runtime, recipient: str) -> str:
+    """The account that reads the message: the one it was sent to, when answered; else
+    the environment's (which answers messages no answered account's id names)."""
+    if recipient in await rt.accounts.answered():
+        return recipient
+    return fallback_account(rt.settings) or environment_account(rt.settings)
+
+
+async def _read(rt: Runtime, account: str, mid: str, field: str) -> dict[str, Any]:
     """Meta's answer for the message, in its turn; the refusal each failure comes to."""
     try:
-        await pacing.take_read_turn(rt)
+        await pacing.take_read_turn(rt, account)
     except pacing.ReadPaced as paced:
         raise RateLimited(
             "waiting for a turn under GRAPH_READ_RATE", retry_after_seconds=paced.delay_seconds
         ) from None
     try:
-        return await rt.graph.read(mid, field)
+        return await rt.accounts.graph(account).read(mid, field)
     except GraphError as exc:
-        raise await _refusal(rt, mid, exc) from None
+        raise await _refusal(rt, account, mid, exc) from None
 
 
-async def _refusal(rt: Runtime, mid: str, exc: GraphError) -> Exception:
+async def _refusal(rt: Runtime, account: str, mid: str, exc: GraphError) -> Exception:
     """What a Graph API failure answers the caller, once what it means is recorded."""
     if isinstance(exc, InvalidAccessTokenError):
-        await access_token.mark_invalid(rt.pool, rt.settings.instagram_scoped_id, exc)
+        await access_token.mark_invalid(rt.pool, account, exc)
         return RateLimited(
             "the account's access token was refused; sends and reads wait for a new one",
             retry_after_seconds=rt.settings.token_hold_recheck_seconds,

@@ -37,7 +37,7 @@ TABLES = (
         ("id", "recipient_ig_id", "kind", "attempts", "error", "failed_at"),
     ),
     (
-        "Access token",
+        "Access tokens, by account",
         "access_tokens",
         (
             "scoped_id",
@@ -50,10 +50,11 @@ TABLES = (
         ),
     ),
     (
-        "Webhook subscription",
+        "Webhook subscriptions, by account",
         "webhook_subscriptions",
         ("scoped_id", "checked_at", "subscribed", "subscribed_fields", "error"),
     ),
+    ("Accounts held by a rate limit", "rate_limit_holds", ("scoped_id", "seconds")),
     ("Phase 3 backlog", "phase3", ("status", "items", "oldest_message_id", "oldest_seconds")),
     (
         "Webhook deliveries not forwarded",
@@ -194,8 +195,9 @@ async def _check_remote(settings: Settings, console: Console, as_json: bool) -> 
     from service.business_account.runtime import open_runtime
 
     async with open_runtime(settings, pool_max_size=2) as rt:
-        found = await webhook_subscription.check(rt)
+        checks = await webhook_subscription.check_all(rt)
     if not as_json:
-        fields = ", ".join(found.fields) or "none"
-        detail = f" ({found.error})" if found.error else ""
-        console.print(Text(f"webhook subscription: {fields}{detail}"))
+        for account, found in checks.items():
+            fields = ", ".join(found.fields) or "none"
+            detail = f" ({found.error})" if found.error else ""
+            console.print(Text(f"webhook subscription of {account}: {fields}{detail}"))

@@ -22,6 +22,7 @@ import functools
 from typing import Any
 
 from service.business_account import access_token, pacing
+from service.business_account.accounts import account_of
 from service.core.runtime import Runtime
 from service.dms.sending import TokenHeld
 from service.instagram import GraphError, InvalidAccessTokenError, PermanentGraphError
@@ -55,18 +56,21 @@ async def fetch_sender_profile(rt: Runtime, ig_id: str) -> Fetched:
     the account's token is refused."""
     s = rt.settings
     async with rt.pool.connection() as conn:
-        if not await instagram_profiles.fetch_due(
+        due = await instagram_profiles.fetch_due(
             conn, ig_id, refresh_seconds=s.profile_refresh_seconds
-        ):
-            return Fetched(Outcome.NOT_DUE)
-    await _hold_if_token_refused(rt)
-    await pacing.take_read_turn(rt)
+        )
+    if due is None:
+        return Fetched(Outcome.NOT_DUE)
+    # An IGSID is the account's own: asked with the token of the account it wrote to.
+    account = account_of(s, due.account_ig_id)
+    await _hold_if_token_refused(rt, account)
+    await pacing.take_read_turn(rt, account)
     try:
-        answer: dict[str, Any] | GraphError = await rt.graph.read(ig_id, FIELDS)
+        answer: dict[str, Any] | GraphError = await rt.accounts.graph(account).read(ig_id, FIELDS)
     except GraphError as exc:
         answer = exc
     fetched = outcome_of(answer)
-    await record(rt, ig_id, fetched, answer)
+    await record(rt, ig_id, account, fetched, answer)
     return fetched
 
 
@@ -105,11 +109,11 @@ def _typed(document: dict[str, Any], name: str, kind: type) -> Any:
 
 
 async def record(
-    rt: Runtime, ig_id: str, fetched: Fetched, answer: dict[str, Any] | GraphError
+    rt: Runtime, ig_id: str, account: str, fetched: Fetched, answer: dict[str, Any] | GraphError
 ) -> None:
     """Store the outcome; a refused token holds the account's sends, and this job."""
     if isinstance(answer, InvalidAccessTokenError):
-        await access_token.mark_invalid(rt.pool, rt.settings.instagram_scoped_id, answer)
+        await access_token.mark_invalid(rt.pool, account, answer)
         raise TokenHeld(rt.settings.token_hold_recheck_seconds, "the access token was refused")
     async with rt.pool.connection() as conn:
         if fetched.profile is not None:
@@ -118,8 +122,9 @@ async def record(
             await instagram_profiles.record_refused(conn, ig_id, fetched.outcome.value)
 
 
-async def _hold_if_token_refused(rt: Runtime) -> None:
-    """While the stored token is marked refused, no call: wait as a held send does."""
-    stored = await access_token.get(rt.settings, rt.pool)
+async def _hold_if_token_refused(rt: Runtime, account: str) -> None:
+    """While the account's stored token is marked refused, no call: wait as a held send
+    does."""
+    stored = await access_token.get(rt.pool, account)
     if stored is not None and stored.invalid_at is not None:
         raise TokenHeld(rt.settings.token_hold_recheck_seconds, "the access token is refused")

@@ -17,6 +17,12 @@ _DUE_FOR_FETCH = query("instagram_profiles_due_for_fetch")
 _FETCH_DUE = query("instagram_profiles_fetch_due")
 _RECORD_FETCHED = query("instagram_profiles_record_fetched")
 _RECORD_REFUSED = query("instagram_profiles_record_refused")
+_GET = query("instagram_profiles_get", returns=InstagramProfile)
+
+
+async def get(conn: Connection, ig_id: str) -> InstagramProfile | None:
+    row = await fetch_one(conn, _GET, {"ig_id": ig_id})
+    return None if row is None else from_row(InstagramProfile, row)
 
 
 async def upsert(conn: Connection, ig_id: str) -> InstagramProfile:
@@ -41,9 +47,17 @@ async def due_for_fetch(conn: Connection, mid: str, *, refresh_seconds: float) -
     return None if row is None else row["ig_id"]
 
 
-async def fetch_due(conn: Connection, ig_id: str, *, refresh_seconds: float) -> bool:
-    row = await fetch_row(conn, _FETCH_DUE, {"ig_id": ig_id, "refresh_seconds": refresh_seconds})
-    return row["due"]
+@dataclasses.dataclass(frozen=True)
+class FetchDue:
+    """A profile due to be asked of Meta, and its account (None: the environment's)."""
+
+    account_ig_id: str | None
+
+
+async def fetch_due(conn: Connection, ig_id: str, *, refresh_seconds: float) -> FetchDue | None:
+    """The profile when it is still due to be asked of Meta, else None."""
+    row = await fetch_one(conn, _FETCH_DUE, {"ig_id": ig_id, "refresh_seconds": refresh_seconds})
+    return None if row is None else FetchDue(row["account_ig_id"])
 
 
 async def record_fetched(conn: Connection, ig_id: str, fields: SenderProfile) -> None:

@@ -23,9 +23,12 @@ REPORTS = {
     "deliveries": query("status_deliveries"),
     "senderless_edits": query("status_senderless_edits"),
     "verification_reads": query("status_verification_reads"),
+    "unknown_account_events": query("status_unknown_account_events"),
     "access_tokens": query("status_access_tokens"),
     "webhook_subscriptions": query("status_webhook_subscriptions"),
     "webhook_silence": query("status_webhook_silence"),
+    "rate_limit_holds": query("status_rate_limit_holds"),
+    "account_silence": query("status_account_silence"),
 }
 
 

@@ -44,14 +44,14 @@ WHERE m.id = %(mid)s AND NOT m.is_echo AND m.source <> 'standby'
        OR p.profile_fetched_at < now() - make_interval(secs => %(refresh_seconds)s));
 
 -- instagram_profiles_fetch_due --
--- Whether profile `ig_id` is still due to be asked of Meta (as `due_for_fetch`), checked
--- again by the job that asks: another may have answered since it was queued.
-SELECT EXISTS (
-    SELECT 1 FROM instagram_profiles
-    WHERE ig_id = %(ig_id)s
-      AND (profile_fetched_at IS NULL
-           OR profile_fetched_at < now() - make_interval(secs => %(refresh_seconds)s))
-) AS due;
+-- Profile `ig_id`'s account (the one its sender wrote to, whose token asks) when it is still
+-- due to be asked of Meta (as `due_for_fetch`), checked again by the job that asks: another
+-- may have answered since it was queued. No row when it is not due.
+SELECT account_ig_id
+FROM instagram_profiles
+WHERE ig_id = %(ig_id)s
+  AND (profile_fetched_at IS NULL
+       OR profile_fetched_at < now() - make_interval(secs => %(refresh_seconds)s));
 
 -- instagram_profiles_record_fetched --
 -- Meta's answer for profile `ig_id`: its fields, as of now.
@@ -70,3 +70,6 @@ WHERE ig_id = %(ig_id)s;
 UPDATE instagram_profiles
 SET profile_fetched_at = now(), profile_error = %(error)s
 WHERE ig_id = %(ig_id)s;
+-- instagram_profiles_get --
+-- One sender's profile, if any.
+SELECT {InstagramProfile} FROM instagram_profiles WHERE ig_id = %(ig_id)s;
