@@ -1,5 +1,5 @@
 """`ingest`: the project's command line (migrate, web, worker, dev, phase3, connect,
-status, retry-failed, replay, replay-delivery, token, subscribe).
+status, retry-failed, replay, replay-delivery, token, subscribe, reconcile).
 
 Each command's parser is configured here and bound to its handler in `ingest.handlers`
 with `set_defaults(func=...)`; `main` reads the settings once and maps the errors every
@@ -176,6 +176,23 @@ def _add_token(commands) -> None:
     commands.add_parser(
         "subscribe", help="subscribe the account to the webhook fields the service reads"
     ).set_defaults(func=handlers.subscribe)
+    _add_reconcile(commands)
+
+
+def _add_reconcile(commands) -> None:
+    reconcile = commands.add_parser(
+        "reconcile",
+        help="recover the messages Meta never delivered, from the Conversations API",
+    )
+    # Read by the handler, not argparse: a malformed one is one line, like the other refusals.
+    reconcile.add_argument(
+        "--since",
+        metavar="DURATION",
+        help="conversations changed within this long, e.g. 36h or 3d (default: since the"
+        " last completed run, or 36h)",
+    )
+    reconcile.add_argument("--account", metavar="IG_ID", help="the account (default: the one)")
+    reconcile.set_defaults(func=handlers.reconcile)
 
 
 def _positive_int(text: str) -> int:

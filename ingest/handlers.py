@@ -163,3 +163,11 @@ def subscribe(args: argparse.Namespace, settings: Settings) -> int:
     from service.operations import token_view
 
     return asyncio.run(token_view.subscribe(settings))
+
+
+def reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    from service.operations import reconcile_view
+
+    return asyncio.run(
+        reconcile_view.reconcile(settings, since=args.since, account_id=args.account)
+    )

@@ -15,6 +15,7 @@ from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
 from service.instagram import GraphError
 from service.instagram.token_cipher import new_key
+from service.reconcile import triggers
 
 
 def print_new_key() -> int:
@@ -99,6 +100,8 @@ async def subscribe(settings: Settings) -> int:
             print(f"Meta refused the subscription: {exc}")
             return 1
         found = await webhook_subscription.check(rt)
+        if found.subscribed:  # what Meta dropped while unsubscribed, recovered at once
+            await triggers.defer_reconcile(rt, rt.settings.instagram_scoped_id, triggers.SUBSCRIBED)
     print(f"Meta answered: {json.dumps(answer)}")
     print(f"subscribed fields now: {', '.join(found.fields) or 'none'}")
     return 0 if answer.get("success") is True and found.subscribed else 1

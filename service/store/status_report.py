@@ -25,6 +25,7 @@ REPORTS = {
     "access_tokens": query("status_access_tokens"),
     "webhook_subscriptions": query("status_webhook_subscriptions"),
     "webhook_silence": query("status_webhook_silence"),
+    "reconcile_runs": query("status_reconcile_runs"),
 }
 
 

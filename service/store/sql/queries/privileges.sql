@@ -17,7 +17,7 @@ DECLARE
         'messages', 'verification_tokens', 'outbound_messages', 'phase3_queue',
         'webhook_deliveries', 'graph_rate_limits', 'message_edits', 'graph_access_tokens',
         'webhook_subscription_checks', 'idempotency_keys', 'graph_send_buckets',
-        'graph_access_token_seeds'];
+        'graph_access_token_seeds', 'reconcile_runs'];
     app_functions text[] := ARRAY['set_updated_at', 'phase3_queue_notify',
         'messaging_window_closed', 'ingest_messages', 'messages_lock_mids',
         'ingest_messages_applying_edits', 'webhook_item_without_message',
