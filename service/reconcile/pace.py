@@ -2,8 +2,8 @@
 pace (RECONCILE_RATE), and backing off when Meta still says it is over the limit.
 
 The pace is a token bucket in Postgres, the same as the sends' (`service.store.send_buckets`)
-under its own key, so every worker shares it and it never takes a send's turn. A call
-that finds the bucket empty is given its turn in the bucket's line, and waits for it.
+under its own key, so every worker shares it and it never takes a send's turn. Each call
+is given its turn in the bucket's line, and waits for it.
 """
 
 from __future__ import annotations
@@ -71,9 +71,11 @@ class PacedCalls:
         rate = self._rt.settings.reconcile_rate
         if rate <= 0:
             return
+        # A need above the burst: the bucket's store never admits a call, so each takes its
+        # turn in the line, at least 1 / rate after the turn before. Admitted from the store,
+        # a call could follow the previous one at once, and a sliding second refuse the next.
         async with self._rt.pool.connection() as conn:
             took = await send_buckets.take(
-                conn, bucket_key(self._account_id), rate=rate * HEADROOM, burst=1
+                conn, bucket_key(self._account_id), rate=rate * HEADROOM, burst=1, need=2
             )
-        if not took.admitted:  # the line gave this call its turn: it goes then, no retake
-            await asyncio.sleep(took.wait_seconds)
+        await asyncio.sleep(took.wait_seconds)  # its turn: it goes then, without taking again

@@ -4,6 +4,24 @@ ALTER TABLE messages DROP CONSTRAINT messages_source_check;
 ALTER TABLE messages ADD CONSTRAINT messages_source_check
     CHECK (source IN ('messaging', 'standby', 'postback', 'reconciled'));
 
+-- The rule for a closed window (migration 0014), where a DM that answers a message stored
+-- within the window is sent whatever time its sender wrote in it: a delivery reached us
+-- then. A reconciled message did not reach us when found, often hours later: its window
+-- opened when it was sent, its `timestamp` (Meta's `created_time`).
+CREATE OR REPLACE FUNCTION messaging_window_closed(
+    recipient text, answers text, window_length interval
+) RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM instagram_profiles
+        WHERE ig_id = recipient AND last_inbound_at < now() - window_length
+    ) AND NOT EXISTS (
+        SELECT 1 FROM messages
+        WHERE id = answers
+          AND CASE WHEN source = 'reconciled' THEN "timestamp" ELSE created_at END
+              >= now() - window_length
+    )
+$$;
+
 -- One row per run: where it started from (`since`, conversations updated after it), and,
 -- once it completed (`finished_at`), what it found. The next run starts from the last
 -- completed one's `started_at`, so a run killed half-way (never finished) is read again.
