@@ -13,6 +13,7 @@ import functools
 import os
 import sys
 import uuid
+from typing import TypeAlias
 
 import psycopg
 from psycopg_pool import PoolTimeout
@@ -26,6 +27,10 @@ from service.core.settings import Settings, SettingsError, load_dotenv_file
 from service.operations.thresholds import Thresholds, duration_argument
 from service.store.queries import MissingSQL
 from service.store.rows import DMKind
+
+# What `add_subparsers` returns: where each command's parser is added (generic to the type
+# checker only).
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,7 +74,7 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
-def _add_processes(commands) -> None:
+def _add_processes(commands: Commands) -> None:
     commands.add_parser(
         "migrate", help="apply the schema migrations and the procrastinate schema"
     ).set_defaults(func=handlers.migrate)
@@ -96,7 +101,7 @@ def _add_processes(commands) -> None:
     connect.set_defaults(func=handlers.connect)
 
 
-def _add_operations(commands) -> None:
+def _add_operations(commands: Commands) -> None:
     status = commands.add_parser("status", help="jobs, DMs and backlogs; exit 1 if unhealthy")
     status.add_argument("--json", action="store_true", help="one JSON document per report")
     status.add_argument("--watch", action="store_true", help="refresh until interrupted")
@@ -159,7 +164,7 @@ def _add_operations(commands) -> None:
     )
 
 
-def _add_token(commands) -> None:
+def _add_token(commands: Commands) -> None:
     token = commands.add_parser("token", help="the stored Graph API access token")
     token_commands = token.add_subparsers(dest="token_command", required=True)
     token_status = token_commands.add_parser(

@@ -90,7 +90,7 @@ def test_deciding_a_message_twice_sends_one_dm(stack, db):
 def test_a_job_queued_under_the_decisions_former_name_still_runs(stack, db):
     """`process_message` was the decision's task name before migration 0024: a job queued
     under it before an upgrade, or by a web process not yet upgraded, is decided all the same."""
-    seed.connected_profile(db, "user-1")
+    seed.a_connected_sender(db, "user-1")
     db.execute(
         'INSERT INTO messages (id, sender_ig_id, recipient_ig_id, "timestamp")'
         " VALUES ('m-old-name', 'user-1', 'page', now())"

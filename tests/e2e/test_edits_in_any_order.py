@@ -7,19 +7,12 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests.support.meta_payloads import CDN, attachment, delivery, entry, item, message_item
 from tests.support.stack import SCOPED_ID
 
 EDIT = "/api/internal/ingest-edit"
 BATCH = "/api/internal/ingest-events"
 SENT = 1_734_123_456_000
-
-
-@pytest.fixture
-def api(web_only):
-    return web_only
 
 
 def message(mid: str = "mid-1", **fields) -> dict:

@@ -11,8 +11,8 @@ def logged_events(output: str) -> list[str]:
     return [json.loads(line)["event"] for line in output.splitlines() if line.startswith("{")]
 
 
-def test_the_worker_logs_a_line_when_it_stops(web_only, db):
-    worker = start_worker(web_only.env, db)
+def test_the_worker_logs_a_line_when_it_stops(api, db):
+    worker = start_worker(api.env, db)
     try:
         assert worker.terminate() == 0
         events = logged_events(worker.output())

@@ -48,7 +48,7 @@ async def decide_counting(env, db, mid: str, round_trips: list[int]) -> int:
 
 async def test_a_connected_senders_message_is_decided_in_four_round_trips(env, db, round_trips):
     # BEGIN, the claim, the record, COMMIT (no cooldown set: nothing sent lately to read).
-    seed.connected_profile(db, "sender-m-c")
+    seed.a_connected_sender(db, "sender-m-c")
     assert await decide_counting(env, db, "m-c", round_trips) == 4
 
 

@@ -216,14 +216,14 @@ def test_a_switch_that_is_neither_true_nor_false_stops_the_process(env):
         Settings.from_mapping({**env, "WEBHOOK_ALLOW_UNSIGNED": "maybe"})
 
 
-def test_the_largest_delivery_meta_sends_is_accepted(web_only):
+def test_the_largest_delivery_meta_sends_is_accepted(api):
     # 1000 updates of 1000 escaped characters: 6.3 MB, over the 4 MiB that Litestar
     # allowed every route.
     body = json.dumps(largest_delivery()).encode()
     assert len(body) > 6_000_000
-    response = web_only.deliver(body)
+    response = api.deliver(body)
     assert response.status_code == 200, response.text
-    [row] = web_only.rows(
+    [row] = api.rows(
         "SELECT jsonb_array_length(body -> 'entry' -> 0 -> 'messaging') AS n"
         " FROM webhook_deliveries"
     )

@@ -170,13 +170,13 @@ def _deliveries(db, mid: str) -> int:
     }
     db.execute(
         "INSERT INTO webhook_deliveries (body, signed, status, attempts, messages_forwarded,"
-        " received_at, processed_at) VALUES (%s, true, 'forwarded', 1, 1,"
+        " received_at, last_attempt_at) VALUES (%s, true, 'forwarded', 1, 1,"
         " now() - interval '2 minutes', now() - interval '2 minutes')",
         (Jsonb(body),),
     )
     row = db.execute(
         "INSERT INTO webhook_deliveries (body, signed, status, attempts, last_error,"
-        " received_at, processed_at) VALUES (%s, true, 'failed', 13, %s,"
+        " received_at, last_attempt_at) VALUES (%s, true, 'failed', 13, %s,"
         " now() - interval '40 minutes', now() - interval '20 minutes') RETURNING id",
         (
             Jsonb({**body, "entry": [{**body["entry"][0], "time": 2}]}),
