@@ -184,7 +184,7 @@ def _add_token(commands: Commands) -> None:
     _add_reconcile(commands)
 
 
-def _add_reconcile(commands) -> None:
+def _add_reconcile(commands: Commands) -> None:
     reconcile = commands.add_parser(
         "reconcile",
         help="recover the messages Meta never delivered, from the Conversations API",
