@@ -14,7 +14,9 @@ Each answers at most `rate_limit_per_second` calls (2, Meta's) of one account wi
 second before it; one more is answered with code 613, counted in `refused`, and is
 nothing else. A test `record`s a message in its conversation, as Meta would on receiving
 it, and then delivers its webhook or not: a message recorded and never delivered is a
-webhook Meta lost.
+webhook Meta lost. Other processes: `POST /_sandbox/conversations` `{"account_id",
+"messages": [{"sender_id", "text", "mid"}]}` records, `GET /_sandbox/conversations` counts,
+`POST /_sandbox/conversations/rate-limit` `{"per_second": N}` sets the limit (0: none).
 """
 
 from __future__ import annotations
@@ -103,6 +105,35 @@ class Conversations:
             conversation.updated_time = max(conversation.updated_time, created)
             self._messages[message["id"]] = message | {"_conversation": conversation.id}
         return message
+
+    def record_all(self, account_id: str, messages: list[dict[str, Any]]) -> int:
+        """`record` each of `messages` (`{sender_id, text, mid?}`) sent to the account, each
+        in the conversation of its sender (`POST /_sandbox/conversations`)."""
+        for item in messages:
+            self.record(
+                account_id,
+                str(item["sender_id"]),
+                account_id,
+                str(item["text"]),
+                mid=item.get("mid"),
+            )
+        return len(messages)
+
+    def limit_rate(self, per_second: float) -> None:
+        """Answer 613 to a call over `per_second` of one account (0: no limit)."""
+        with self._lock:
+            self.rate_limit_per_second = per_second
+            self._windows.clear()
+
+    def counts(self) -> dict[str, int]:
+        """Requests answered and refused for pace, conversations and messages kept."""
+        with self._lock:
+            return {
+                "calls": self.calls,
+                "refused": self.refused,
+                "conversations": len(self._conversations),
+                "messages": len(self._messages),
+            }
 
     def handles(self, method: str, parts: list[str]) -> bool:
         if method != "GET" or len(parts) < 2:
