@@ -154,3 +154,30 @@ def test_the_command_refuses_a_malformed_since_an_unknown_account_and_a_refused_
         assert len(done.stderr.strip().splitlines()) == 1 and said in done.stderr, done.stderr
     assert stack.rows("SELECT * FROM reconcile_runs") == []
     assert stack.rows("SELECT * FROM messages") == []
+
+
+def test_the_command_waits_for_a_run_in_progress_and_then_runs(webhook_stack, db):
+    stack = webhook_stack
+    lose(stack, "mid.lost", "unconnected-1")
+    db.execute("SELECT pg_advisory_lock(hashtextextended('reconcile:' || %s, 0))", (SCOPED_ID,))
+    command = [sys.executable, "-m", "ingest.cli", "reconcile"]
+    waiting = subprocess.Popen(
+        command, cwd=ROOT, env={**os.environ, **stack.env}, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        wait_until(
+            lambda: stack.rows(
+                "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            ),
+            timeout=30,
+            what="the command to wait for the run in progress",
+        )
+        assert waiting.poll() is None and sources(stack) == {}
+        db.execute(
+            "SELECT pg_advisory_unlock(hashtextextended('reconcile:' || %s, 0))", (SCOPED_ID,)
+        )
+        out, _ = waiting.communicate(timeout=60)
+    finally:
+        waiting.kill()
+    assert waiting.returncode == 0 and "1 recovered" in out
+    assert sources(stack) == {"mid.lost": "reconciled"}
