@@ -1,5 +1,5 @@
 """Figure 1: ingest events accepted per second under full load, beside pgbench running
-the endpoint's own statement (`ingest_messages_applying_edits`: the message, its sender's
+the endpoint's own statement (`ingest_messages_applying_edits_v1`: the message, its sender's
 window, its job, its waiting edits) for as long."""
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 
 A DM to a user whose window has closed would be refused by Meta (code 10, subcode
 2534022), so it fails at once, without a Graph API call, its error naming the window. The
-rule itself (`messaging_window_closed`, in the schema) is shared with `ingest retry-failed`
-and the status report; a user we have never heard from is sent to, and Meta decides.
+rule itself (`messaging_window_closed_v1`, service/store/sql/functions.sql) is shared with
+`ingest retry-failed` and the status report; a user we have never heard from is sent to,
+and Meta decides.
 """
 
 from __future__ import annotations

@@ -43,6 +43,14 @@ EDIT_ACCEPTED = IngestEditResponse(success=True, message="Edit accepted")
 # Bodies larger than any valid request are refused (413) before they are read in full.
 MAX_BODY_BYTES = 64 * 1024
 MAX_EVENT_BODY_BYTES = 1024 * 1024  # a message text of 100 000 characters, escaped
+# The schema's description of `ingest-events`, for its callers.
+BATCH_DESCRIPTION = (
+    "Store up to 1,000 message events and queue their decisions, in their order, as "
+    "ingest-event does each, all or none: one event refused, whether by validation (400) or "
+    "by the database (422, a value Postgres cannot store), refuses the request, and nothing "
+    "of it is stored. A repeated mid is accepted again and changes nothing; `new` counts the "
+    "events that were not known before."
+)
 # As for Meta's deliveries (`service.http.webhooks.MAX_DELIVERY_BYTES`): a delivery's messages,
 # forwarded in one batch, take less than the delivery did. A larger batch is refused (413),
 # and the webhook forwarder then posts its messages one by one.
@@ -97,14 +105,12 @@ class InternalController(Controller):
         status_code=HTTP_202_ACCEPTED,
         request_max_body_size=MAX_BATCH_BODY_BYTES,
         responses=refusals(INTERNAL_POST),
+        description=BATCH_DESCRIPTION,
     )
     async def ingest_events(
         self, data: JSONBody[IngestEventsRequest], rt: NamedDependency[Runtime]
     ) -> IngestEventsResponse:
-        """Store up to 1,000 message events and queue their decisions, in their order, as
-        `ingest-event` does each, all or none: one event refused, whether by validation (400)
-        or by the database (422, a value Postgres cannot store), refuses the request, and
-        nothing of it is stored; a repeated mid is accepted again and changes nothing."""
+        """The batch form of `ingest-event`, all or none (`BATCH_DESCRIPTION`)."""
         events = []
         for number, body in enumerate(data.events):
             try:

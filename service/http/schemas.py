@@ -18,9 +18,14 @@ from service.store.rows import DMKind
 class IngestEventResponse(msgspec.Struct):
     success: bool
     message: str
-    # As the webhook says it: the mid was known (an unsend: done before), so nothing new was
-    # stored or queued.
-    duplicate: bool
+    # As the webhook says it.
+    duplicate: Annotated[
+        bool,
+        msgspec.Meta(
+            description="The mid was known already (an unsend: done before): nothing new was "
+            "stored or queued."
+        ),
+    ]
 
 
 class IngestEditResponse(msgspec.Struct):

@@ -6,7 +6,7 @@ nothing. The original text stays in the stored webhook delivery, until the messa
 unsent (`service.messages.unsends`). Every edit is recorded in `message_edits`, also when
 its message is not stored, so nothing accepted is lost: Meta does not order its deliveries,
 and the message, once stored, takes the text of the latest edit that came before it
-(`ingest_messages_applying_edits`, migration 0028). An edit of an unsent message is
+(`ingest_messages_applying_edits_v1`, migration 0028). An edit of an unsent message is
 recorded without its text: an unsent message keeps no text anywhere.
 
 An edit that names no sender cannot be tied to a user: Meta is reported to send DMs to an

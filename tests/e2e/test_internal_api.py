@@ -141,6 +141,16 @@ def test_a_repeated_event_is_accepted_and_says_it_is_a_duplicate(api):
     assert {answer.json()["message"] for answer in answers} == {"Event accepted for processing"}
 
 
+def test_the_openapi_schema_says_what_duplicate_means_and_that_a_batch_is_all_or_none(api):
+    schema = api.client.get("/schema/openapi.json", headers={"x-service-token": SERVICE_TOKEN})
+
+    document = schema.json()
+    batch = document["paths"]["/api/internal/ingest-events"]["post"]["description"]
+    assert "all or none" in batch and "nothing of it is stored" in batch
+    answer = document["components"]["schemas"]["IngestEventResponse"]["properties"]["duplicate"]
+    assert "nothing new was stored" in answer["description"]
+
+
 def test_the_openapi_schema_is_served_only_with_the_service_token(api):
     for headers in ({}, {"x-service-token": "wrong-token"}):
         refused = api.client.get("/schema/openapi.json", headers=headers)

@@ -56,7 +56,7 @@ async def app(scope, receive, send) -> None:
 
 
 @pytest.fixture
-def connect():
+async def connect():
     config = uvicorn.Config(app, log_config=None, lifespan="off")
     config.load()
     state, door = ServerState(), Door(LIMITS)
@@ -70,6 +70,7 @@ def connect():
     yield open_one
     for protocol in list(state.connections):
         protocol.connection_lost(None)
+    await asyncio.gather(*state.tasks)  # each app sees its client gone, and returns
 
 
 def post(length: int, path: bytes = b"/") -> bytes:

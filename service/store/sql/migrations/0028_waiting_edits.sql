@@ -12,7 +12,7 @@
 -- batch of 1,000 holds; two mids that share one only wait on each other briefly. Every
 -- transaction takes all of its locks in lock order before anything else, so they cannot
 -- deadlock. The two-key form keeps them apart from the one-key locks of `ingest migrate`.
-CREATE FUNCTION messages_lock_mids(shared_mids text[], exclusive_mids text[])
+CREATE FUNCTION messages_lock_mids_v1(shared_mids text[], exclusive_mids text[])
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     lock record;
@@ -33,17 +33,17 @@ BEGIN
 END;
 $$;
 
--- `ingest_messages` (migration 0019), its mids locked first, its new messages given the
--- edits that waited for them, and a message that arrives after its unsend cleared from its
--- delivery (migration 0027); the same arguments and answer, the new mids.
-CREATE FUNCTION ingest_messages_applying_edits(events jsonb, queue_name text, task_name text)
+-- `ingest_messages_v1` (migration 0019, versioned by 0025), its mids locked first, its new
+-- messages given the edits that waited for them, and a message that arrives after its unsend
+-- cleared from its delivery (migration 0027); the same arguments and answer, the new mids.
+CREATE FUNCTION ingest_messages_applying_edits_v1(events jsonb, queue_name text, task_name text)
 RETURNS text[] LANGUAGE plpgsql AS $$
 DECLARE
     new_mids text[];
 BEGIN
-    PERFORM messages_lock_mids(
+    PERFORM messages_lock_mids_v1(
         ARRAY(SELECT e ->> 'mid' FROM jsonb_array_elements(events) AS e), '{}');
-    new_mids := ingest_messages(events, queue_name, task_name);
+    new_mids := ingest_messages_v1(events, queue_name, task_name);
     WITH latest AS (
         SELECT DISTINCT ON (message_id) id, message_id, num_edit, message_text, edited_at
         FROM message_edits
@@ -61,7 +61,7 @@ BEGIN
     )
     UPDATE message_edits SET applied = true FROM edited WHERE message_edits.id = edited.id;
     -- A message unsent before it came: its delivery, stored already, keeps no text of it.
-    PERFORM webhook_deliveries_forget_message(m.id)
+    PERFORM webhook_deliveries_forget_message_v1(m.id)
     FROM messages m
     WHERE m.id IN (SELECT e ->> 'mid' FROM jsonb_array_elements(events) AS e)
       AND m.deleted_at IS NOT NULL AND m.id <> ALL (coalesce(new_mids, '{}'));

@@ -4,13 +4,14 @@ ALTER TABLE messages DROP CONSTRAINT messages_source_check;
 ALTER TABLE messages ADD CONSTRAINT messages_source_check
     CHECK (source IN ('messaging', 'standby', 'postback', 'reconciled'));
 
--- The rule for a closed window (migration 0014), where a DM that answers a message stored
--- within the window is sent whatever time its sender wrote in it: a delivery reached us
--- then. A reconciled message did not reach us when found, often hours later: its window
--- opened when it was sent, its `timestamp` (Meta's `created_time`).
-CREATE OR REPLACE FUNCTION messaging_window_closed(
-    recipient text, answers text, window_length interval
-) RETURNS boolean LANGUAGE sql STABLE AS $$
+-- The rule for a closed window (migrations 0014, 0025), where a DM that answers a message
+-- stored within the window is sent whatever time its sender wrote in it: a delivery reached
+-- us then. A reconciled message did not reach us when found, often hours later: its window
+-- opened when it was sent, its `timestamp` (Meta's `created_time`). Replaced in place: the
+-- callers pass the same arguments, and only this release stores reconciled messages.
+CREATE OR REPLACE FUNCTION messaging_window_closed_v1(
+    recipient text, answers text, window_length interval)
+RETURNS boolean LANGUAGE sql STABLE AS $$
     SELECT EXISTS (
         SELECT 1 FROM instagram_profiles
         WHERE ig_id = recipient AND last_inbound_at < now() - window_length

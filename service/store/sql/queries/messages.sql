@@ -1,14 +1,15 @@
 -- messages_ingest --
 -- Store inbound messages, note their senders' windows, defer a job for each new one and give
--- the new ones the edits that came before them, in one statement (`ingest_messages`, migration
--- 0019, in `ingest_messages_applying_edits`, 0028); returns the new mids, NULL for none.
-SELECT ingest_messages_applying_edits(%(events)s::jsonb, %(queue)s, %(task)s) AS new_mids;
+-- the new ones the edits that came before them, in one statement
+-- (`ingest_messages_applying_edits_v1`, service/store/sql/functions.sql); returns the new
+-- mids, NULL for none.
+SELECT ingest_messages_applying_edits_v1(%(events)s::jsonb, %(queue)s, %(task)s) AS new_mids;
 
 -- messages_lock_mids --
 -- Before anything else in a transaction that stores messages and unsends, or an edit: lock
--- their mids against each other's (`messages_lock_mids`, migration 0028), shared for the
--- messages to store, exclusive for unsends and edits.
-SELECT messages_lock_mids(%(shared)s::text[], %(exclusive)s::text[]);
+-- their mids against each other's (`messages_lock_mids_v1`), shared for the messages to
+-- store, exclusive for unsends and edits.
+SELECT messages_lock_mids_v1(%(shared)s::text[], %(exclusive)s::text[]);
 
 -- messages_claim --
 -- Lock a message for its decision and, when the rules may answer it (not decided, not

@@ -67,7 +67,7 @@ WITH hold AS (
     WHERE id = %(id)s AND status = 'pending'
       AND (sending_attempt_id IS NULL
            OR sending_started_at < now() - make_interval(secs => %(lease_seconds)s))
-      AND messaging_window_closed(recipient_ig_id, message_id,
+      AND messaging_window_closed_v1(recipient_ig_id, message_id,
                                   make_interval(secs => %(window_seconds)s))
     RETURNING {OutboundMessage}
 ), began AS (
@@ -80,7 +80,7 @@ WITH hold AS (
       AND NOT (SELECT invalid FROM token)
       AND (sending_attempt_id IS NULL
            OR sending_started_at < now() - make_interval(secs => %(lease_seconds)s))
-      AND NOT messaging_window_closed(recipient_ig_id, message_id,
+      AND NOT messaging_window_closed_v1(recipient_ig_id, message_id,
                                       make_interval(secs => %(window_seconds)s))
     RETURNING {OutboundMessage}
 ), dm AS (
@@ -94,14 +94,14 @@ FROM hold CROSS JOIN token LEFT JOIN dm ON true;
 
 -- outbound_messages_fail_if_window_closed --
 -- Fail a pending DM, without a call, when its recipient's messaging window has closed
--- (`messaging_window_closed`); nothing while an attempt younger than `lease_seconds` may be
+-- (`messaging_window_closed_v1`); nothing while an attempt younger than `lease_seconds` may be
 -- in flight. Returns the failed row, or nothing when the DM may be sent.
 UPDATE outbound_messages
 SET status = 'failed', error = %(error)s, sending_attempt_id = NULL, sending_started_at = NULL
 WHERE id = %(id)s AND status = 'pending'
   AND (sending_attempt_id IS NULL
        OR sending_started_at < now() - make_interval(secs => %(lease_seconds)s))
-  AND messaging_window_closed(recipient_ig_id, message_id,
+  AND messaging_window_closed_v1(recipient_ig_id, message_id,
                               make_interval(secs => %(window_seconds)s))
 RETURNING {OutboundMessage};
 
@@ -226,7 +226,7 @@ WITH batch AS MATERIALIZED (
       AND (%(outbound_id)s::uuid IS NULL OR id = %(outbound_id)s::uuid)
       AND NOT (kind = 'verification' AND message_id IS NULL)
       AND (%(include_unknown)s OR NOT starts_with(coalesce(error, ''), %(unknown_prefix)s))
-      AND NOT messaging_window_closed(recipient_ig_id, message_id,
+      AND NOT messaging_window_closed_v1(recipient_ig_id, message_id,
                                       make_interval(secs => %(window_seconds)s))
       AND (%(after_created_at)s::timestamptz IS NULL
            OR (created_at, id) > (%(after_created_at)s::timestamptz, %(after_id)s::uuid))
@@ -249,7 +249,7 @@ SELECT count(*) FILTER (
        )::integer AS unknown,
        count(*) FILTER (
            WHERE (%(include_unknown)s OR NOT starts_with(coalesce(error, ''), %(unknown_prefix)s))
-             AND messaging_window_closed(recipient_ig_id, message_id,
+             AND messaging_window_closed_v1(recipient_ig_id, message_id,
                                          make_interval(secs => %(window_seconds)s))
        )::integer AS window_closed
 FROM outbound_messages

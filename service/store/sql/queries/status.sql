@@ -72,7 +72,7 @@ ORDER BY queue_name, task_name, status;
 -- window.)
 SELECT kind, status, count(*) AS dms, sum(attempts) AS attempts,
        count(*) FILTER (
-           WHERE status = 'failed' AND messaging_window_closed(
+           WHERE status = 'failed' AND messaging_window_closed_v1(
                recipient_ig_id, message_id,
                coalesce(nullif(current_setting('ingest.messaging_window', true), ''),
                         '24 hours')::interval)

@@ -87,8 +87,8 @@ RETURNING d.id;
 
 -- webhook_deliveries_forget_message --
 -- An unsent message's text, attachments and quick reply, and its edits' text, out of every
--- stored delivery that carried them (`webhook_deliveries_forget_message`, migration 0027).
-SELECT webhook_deliveries_forget_message(%(mid)s::text);
+-- stored delivery that carried them (`webhook_deliveries_forget_message_v1`, migration 0027).
+SELECT webhook_deliveries_forget_message_v1(%(mid)s::text);
 
 -- webhook_deliveries_silence_before --
 -- How long before this signed delivery the previous signed one arrived, in seconds; no row

@@ -1,0 +1,254 @@
+-- The current source of every function of ours in the schema, one place to read them.
+-- The migrations remain the only source of the schema: this file is what they produce, and
+-- tests/integration/test_schema_functions.py fails when the two differ, so a migration that
+-- changes a function changes it here too. A function's name carries its version (`_v1`),
+-- as procrastinate names its own: a change that callers must follow is a new function
+-- beside the old (`_v2`), which a later migration drops once nothing calls it, so processes
+-- of both versions run during an upgrade. The product's rules are not here: they are in
+-- Python (service/messages/decision.py); these are a trigger's chores, one shared predicate
+-- and the ingest's queue primitive.
+
+-- Every table's `updated_at`, on each update (migration 0001).
+CREATE OR REPLACE FUNCTION set_updated_at_v1() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.updated_at := now();
+    RETURN NEW;
+END;
+$$;
+
+-- A NOTIFY for each new Phase 3 row, which consumers listen for (migration 0001).
+CREATE OR REPLACE FUNCTION phase3_queue_notify_v1() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('phase3_queue', NEW.id::text);
+    RETURN NEW;
+END;
+$$;
+
+-- The one rule for a closed window, which the send, `ingest retry-failed` and the status
+-- report share: we last heard from `recipient` longer than `window_length` ago. A recipient
+-- never heard from is not refused (Meta decides), nor is a DM that answers a message
+-- (`answers`) that reached us within the window, whatever time its sender wrote in it; a
+-- reconciled message reached us when it was sent, its `timestamp` (migrations 0014, 0033).
+CREATE OR REPLACE FUNCTION messaging_window_closed_v1(
+    recipient text, answers text, window_length interval)
+RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM instagram_profiles
+        WHERE ig_id = recipient AND last_inbound_at < now() - window_length
+    ) AND NOT EXISTS (
+        SELECT 1 FROM messages
+        WHERE id = answers
+          AND CASE WHEN source = 'reconciled' THEN "timestamp" ELSE created_at END
+              >= now() - window_length
+    )
+$$;
+
+-- Accept inbound messages in one statement, for one message or a batch: each stored unless
+-- its mid is known, its sender's messaging window noted (not for an echo, our own DM,
+-- and for a known mid too, as before), and a job deferred for each new message, all or
+-- nothing in one round trip. `events` is a JSON array of the messages as
+-- `service.messages.inbound.InboundEvent` encodes them; a mid repeated in it counts once,
+-- at its first place. Returns the new mids in the events' order (NULL when none).
+--
+-- The jobs are deferred through procrastinate's own function (its NOTIFY included), here
+-- and nowhere else in our SQL, so an upgrade of procrastinate that changes it changes this
+-- function only. Messages are inserted in mid order and profiles in ig_id order, so two
+-- batches that share some never wait on each other in a cycle.
+-- (Migration 0019.)
+CREATE OR REPLACE FUNCTION ingest_messages_v1(events jsonb, queue_name text, task_name text)
+RETURNS text[] LANGUAGE plpgsql AS $$
+DECLARE
+    new_mids text[];
+BEGIN
+    WITH incoming AS (
+        SELECT e.*, t.position
+        FROM jsonb_array_elements(events) WITH ORDINALITY AS t(event, position),
+             jsonb_to_record(t.event) AS e(
+                 mid text, sender_ig_id text, recipient_ig_id text, message_text text,
+                 attachments jsonb, reply_to jsonb, quick_reply jsonb, is_echo boolean,
+                 source text, postback_payload text, "timestamp" timestamptz)
+    ), firsts AS (
+        SELECT DISTINCT ON (mid) * FROM incoming ORDER BY mid, position
+    ), inserted AS (
+        INSERT INTO messages (id, sender_ig_id, recipient_ig_id, message_text, attachments,
+                              reply_to, quick_reply, is_echo, source, postback_payload,
+                              "timestamp")
+        SELECT mid, sender_ig_id, recipient_ig_id, message_text, nullif(attachments, 'null'),
+               nullif(reply_to, 'null'), nullif(quick_reply, 'null'), is_echo, source,
+               postback_payload, "timestamp"
+        FROM firsts
+        ORDER BY mid
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id
+    )
+    SELECT array_agg(inserted.id ORDER BY firsts.position) INTO new_mids
+    FROM inserted JOIN firsts ON firsts.mid = inserted.id;
+
+    -- As instagram_profiles_record_inbound: the later of what is known and the latest
+    -- event, a time ahead of ours counting as now.
+    INSERT INTO instagram_profiles (ig_id, last_inbound_at)
+    SELECT e.sender_ig_id, least(max(e."timestamp"), now())
+    FROM jsonb_to_recordset(events) AS e(sender_ig_id text, is_echo boolean,
+                                         "timestamp" timestamptz)
+    WHERE NOT e.is_echo
+    GROUP BY e.sender_ig_id
+    ORDER BY e.sender_ig_id
+    ON CONFLICT (ig_id) DO UPDATE
+    SET last_inbound_at = greatest(instagram_profiles.last_inbound_at,
+                                   EXCLUDED.last_inbound_at);
+
+    IF new_mids IS NOT NULL THEN
+        PERFORM procrastinate_defer_jobs_v1(ARRAY(
+            SELECT ROW(queue_name, task_name, 0, NULL, NULL, jsonb_build_object('mid', n.mid),
+                       NULL)::procrastinate_job_to_defer_v1
+            FROM unnest(new_mids) WITH ORDINALITY AS n(mid, position)
+            ORDER BY n.position));
+    END IF;
+    RETURN new_mids;
+END;
+$$;
+
+-- One messaging item (`messaging`, `standby`, or the `value` of a `changes` item) without
+-- the content of message `mid`; any other item as it is.
+-- (migration 0027)
+CREATE OR REPLACE FUNCTION webhook_item_without_message_v1(item jsonb, mid text)
+RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF item -> 'message' ->> 'mid' = mid THEN
+        RETURN jsonb_set(item, '{message}',
+                         (item -> 'message') - ARRAY['text', 'attachments', 'quick_reply']);
+    ELSIF item -> 'message_edit' ->> 'mid' = mid THEN
+        RETURN jsonb_set(item, '{message_edit}', (item -> 'message_edit') - 'text');
+    ELSIF jsonb_typeof(item -> 'value') = 'object' THEN
+        RETURN jsonb_set(item, '{value}', webhook_item_without_message_v1(item -> 'value', mid));
+    END IF;
+    RETURN item;
+END;
+$$;
+
+-- A delivery's body without the content of message `mid`, its shape otherwise unchanged.
+-- (migration 0027)
+CREATE OR REPLACE FUNCTION webhook_body_without_message_v1(body jsonb, mid text)
+RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    entries jsonb := '[]';
+    entry jsonb;
+    list text;
+BEGIN
+    IF jsonb_typeof(body -> 'entry') IS DISTINCT FROM 'array' THEN
+        RETURN body;
+    END IF;
+    FOR entry IN SELECT e FROM jsonb_array_elements(body -> 'entry') WITH ORDINALITY AS t(e, n)
+                 ORDER BY n LOOP
+        FOREACH list IN ARRAY ARRAY['messaging', 'standby', 'changes'] LOOP
+            IF jsonb_typeof(entry -> list) = 'array' THEN
+                entry := jsonb_set(entry, ARRAY[list], (
+                    SELECT coalesce(jsonb_agg(webhook_item_without_message_v1(i, mid) ORDER BY n),
+                                    '[]')
+                    FROM jsonb_array_elements(entry -> list) WITH ORDINALITY AS t(i, n)));
+            END IF;
+        END LOOP;
+        entries := entries || jsonb_build_array(entry);
+    END LOOP;
+    RETURN jsonb_set(body, '{entry}', entries);
+END;
+$$;
+
+-- Clear message `mid`'s content from every stored delivery that carried it, as a message or
+-- an edit, in `messaging`, `standby` or `changes`: each shape a containment the body's index
+-- (migration 0016) answers.
+-- (migration 0027)
+CREATE OR REPLACE FUNCTION webhook_deliveries_forget_message_v1(mid text)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    wanted jsonb;
+    list text;
+BEGIN
+    FOREACH wanted IN ARRAY ARRAY[jsonb_build_object('message', jsonb_build_object('mid', mid)),
+                                  jsonb_build_object('message_edit', jsonb_build_object('mid', mid))]
+    LOOP
+        FOREACH list IN ARRAY ARRAY['messaging', 'standby', 'changes'] LOOP
+            UPDATE webhook_deliveries
+            SET body = webhook_body_without_message_v1(body, mid)
+            WHERE body @> jsonb_build_object('entry', jsonb_build_array(jsonb_build_object(
+                      list, jsonb_build_array(CASE WHEN list = 'changes'
+                                                   THEN jsonb_build_object('value', wanted)
+                                                   ELSE wanted END))))
+              AND webhook_body_without_message_v1(body, mid) <> body;
+        END LOOP;
+    END LOOP;
+END;
+$$;
+
+-- Edits that arrive before their message (Meta does not order its deliveries) wait in
+-- `message_edits`; when the message is stored, it takes the text of the one with the highest
+-- `num_edit`, as if they had come after it, so Phase 3 never gets the text from before an
+-- edit. An edit of a message unsent first never waits here: the unsend's row stores the
+-- message deleted, not new.
+--
+-- A message being stored, an edit and an unsend of the same mid may commit at the same time,
+-- each unable to see what the other has not committed yet: the message would miss its edit,
+-- or an edit would keep its text after the unsend cleared the others. So each takes a lock
+-- on its mid first, held to its commit: messages shared (they never wait on each other),
+-- edits and unsends exclusive. Mids are hashed into 256 locks, which bounds the locks a
+-- batch of 1,000 holds; two mids that share one only wait on each other briefly. Every
+-- transaction takes all of its locks in lock order before anything else, so they cannot
+-- deadlock. The two-key form keeps them apart from the one-key locks of `ingest migrate`.
+-- (migration 0028)
+CREATE OR REPLACE FUNCTION messages_lock_mids_v1(shared_mids text[], exclusive_mids text[])
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    lock record;
+BEGIN
+    FOR lock IN
+        SELECT hashtext(mid) & 255 AS key, bool_or(exclusive) AS exclusive
+        FROM (SELECT unnest(shared_mids), false
+              UNION ALL SELECT unnest(exclusive_mids), true) AS m(mid, exclusive)
+        GROUP BY 1
+        ORDER BY 1
+    LOOP
+        IF lock.exclusive THEN
+            PERFORM pg_advisory_xact_lock(72631140, lock.key);
+        ELSE
+            PERFORM pg_advisory_xact_lock_shared(72631140, lock.key);
+        END IF;
+    END LOOP;
+END;
+$$;
+
+-- `ingest_messages_v1` (migration 0019, versioned by 0025), its mids locked first, its new
+-- messages given the edits that waited for them, and a message that arrives after its unsend
+-- cleared from its delivery (migration 0027); the same arguments and answer, the new mids.
+-- (migration 0028)
+CREATE OR REPLACE FUNCTION ingest_messages_applying_edits_v1(events jsonb, queue_name text, task_name text)
+RETURNS text[] LANGUAGE plpgsql AS $$
+DECLARE
+    new_mids text[];
+BEGIN
+    PERFORM messages_lock_mids_v1(
+        ARRAY(SELECT e ->> 'mid' FROM jsonb_array_elements(events) AS e), '{}');
+    new_mids := ingest_messages_v1(events, queue_name, task_name);
+    WITH latest AS (
+        SELECT DISTINCT ON (message_id) id, message_id, num_edit, message_text, edited_at
+        FROM message_edits
+        WHERE message_id = ANY (new_mids)
+        ORDER BY message_id, num_edit DESC
+    ), edited AS (
+        -- As `messages_edit`: only an edit counted higher than what the message has.
+        UPDATE messages m
+        SET message_text = latest.message_text, edited_at = latest.edited_at,
+            edit_count = latest.num_edit
+        FROM latest
+        WHERE m.id = latest.message_id AND m.edit_count < latest.num_edit
+              AND m.deleted_at IS NULL
+        RETURNING latest.id
+    )
+    UPDATE message_edits SET applied = true FROM edited WHERE message_edits.id = edited.id;
+    -- A message unsent before it came: its delivery, stored already, keeps no text of it.
+    PERFORM webhook_deliveries_forget_message_v1(m.id)
+    FROM messages m
+    WHERE m.id IN (SELECT e ->> 'mid' FROM jsonb_array_elements(events) AS e)
+      AND m.deleted_at IS NOT NULL AND m.id <> ALL (coalesce(new_mids, '{}'));
+    RETURN new_mids;
+END;
+$$;
