@@ -4,18 +4,18 @@
 the body, records the DM and answers like Meta. Tests script failures: each valid send consumes
 the next scripted response, if any; a scripted non-2xx records nothing (set `deliver` to model
 "sent, yet an error"). Control endpoints for other processes: `GET /_sandbox/messages`,
-`GET /_sandbox/requests` (counts: Send API requests, DMs recorded), `POST /_sandbox/script`
-(one response or a list), `POST /_sandbox/rate-limit` (`{"per_second": N}`, see below),
-`POST /_sandbox/reset`. Each DM records when its request arrived (`arrived_at`, before the
-latency) and when it was answered (`received_at`, after). A test that needs a send to stay
-in flight calls `hold()`: requests are counted, then wait until `release()`
-(`wait_for_attempts(n)` tells when they have arrived).
+`GET /_sandbox/requests` (counts: Send API requests, DMs recorded), `POST /_sandbox/script` (one
+or a list), `POST /_sandbox/rate-limit` (`{"per_second": N}`), `POST /_sandbox/reset`. Each DM
+records when its request arrived (`arrived_at`, before the latency) and was answered
+(`received_at`). A test that needs a send to stay in flight calls `hold()`: requests are
+counted, then wait until `release()` (`wait_for_attempts(n)` tells when they have arrived).
 
-Meta's rate limit: with `rate_limit_per_second` (`--rate-limit`), a send arriving when that
-many were accepted within the second before is answered 429 (Graph code 4) and recorded
-nowhere but in the count of `rate_limited` (`GET /_sandbox/requests`). The account endpoints
-(token refresh, webhook subscriptions, a revoked token's code 190): `sandbox.accounts`;
-the Conversations API, and webhooks it loses: `sandbox.conversations`.
+Meta's rate limit, per account: with `rate_limit_per_second` (`--rate-limit`, or an account's
+own), a send arriving when that many to its account were accepted within the second before is
+answered 429 (Graph code 4) and recorded nowhere but in the count of `rate_limited`. The
+accounts, their tokens, their endpoints (`GET /me`, token refresh, webhook subscriptions) and
+a revoked token's code 190: `devtools.sandbox_accounts`, as `sandbox.accounts`; the
+Conversations API, and webhooks it loses: `sandbox.conversations`.
 In-process: `with Sandbox(latency_seconds=0.05) as sandbox: ... sandbox.url ...`.
 Standalone: `python -m devtools.sandbox --port 8900 --latency-ms 50` (`--port 0`: a free port).
 """
@@ -65,7 +65,7 @@ class Sandbox:
         self._messages: list[SandboxMessage] = []
         self._attempts = 0
         self._rate_limited = 0
-        self._window = RateWindow()
+        self._windows: dict[str, RateWindow] = {}  # per account
         self._script: collections.deque[ScriptedResponse] = collections.deque()
         self._server: sandbox_http.ReadyServer | None = None
         self._thread: threading.Thread | None = None
@@ -148,7 +148,7 @@ class Sandbox:
         """Answer 429 to a send over `per_second` within the second before it (0: none)."""
         with self._changed:
             self.rate_limit_per_second = per_second
-            self._window.clear()
+            self._windows.clear()
 
     def messages(self) -> list[SandboxMessage]:
         with self._changed:
@@ -168,7 +168,7 @@ class Sandbox:
             self._messages.clear()
             self._attempts = 0
             self._rate_limited = 0
-            self._window.clear()
+            self._windows.clear()
             self._script.clear()
         self.accounts.reset()
         self.conversations.reset()
@@ -225,7 +225,7 @@ class Sandbox:
         with self._changed:
             self._attempts += 1
             self._changed.notify_all()
-            over = self._over_rate_limit()
+            over = self._over_rate_limit(scoped_id)
         if over:
             return await answer(send, 429, graph_error("Application request limit reached", 4), {})
         if not self._open.is_set():
@@ -235,7 +235,7 @@ class Sandbox:
         auth = headers.get(b"authorization", b"")
         if not auth.startswith(b"Bearer ") or not auth[7:].strip():
             return await answer(send, 400, graph_error("Invalid OAuth access token", 190))
-        if self.accounts.refused(auth[7:].strip().decode("latin-1")):
+        if self.accounts.refused(auth[7:].strip().decode("latin-1"), scoped_id):
             return await answer(send, 400, graph_error("Error validating access token", 190))
         dm = parse_dm(raw)
         if isinstance(dm, str):
@@ -262,9 +262,11 @@ class Sandbox:
             body = {"recipient_id": message.recipient_id, "message_id": message.message_id}
         await answer(send, scripted.status, body, scripted.headers)
 
-    def _over_rate_limit(self) -> bool:
-        """Whether this send goes over the limit (else it counts against it); holds the lock."""
-        over = self._window.over(self.rate_limit_per_second)
+    def _over_rate_limit(self, scoped_id: str) -> bool:
+        """Whether this send goes over its account's limit (else it counts against it);
+        holds the lock."""
+        limit = self.accounts.rate_limits.get(scoped_id, self.rate_limit_per_second)
+        over = self._windows.setdefault(scoped_id, RateWindow()).over(limit)
         self._rate_limited += over
         return over
 

@@ -4,12 +4,18 @@
          -> {"access_token": <new>, "token_type": "bearer", "expires_in": 5184000}
     GET  /{scoped_id}/subscribed_apps  -> {"data": [{"id", "subscribed_fields": [...]}]}
     POST /{scoped_id}/subscribed_apps?subscribed_fields=a,b  -> {"success": true}
+    GET  /me?fields=user_id,username  -> the token's account: {"id", "user_id", "username"}
+
+Several accounts: `add(ig_id, token)` gives an account its token (and, optionally, its own
+rate limit); a Send API request with an account's token to another account's path is
+refused (code 190), as is `GET /me` with a token no account holds.
 
 A fresh sandbox has no subscription (as a new app). Tests script it: `revoke(token)` makes
 every endpoint, the Send API included, answer that token with code 190; `script_refresh`
 queues answers for the next refreshes; `unsubscribe` drops a subscription, as Meta does
 after an hour of failed deliveries. Control endpoints for other processes:
 `POST /_sandbox/revoke` `{"token": ...}`, `POST /_sandbox/unsubscribe` `{"scoped_id": ...}`,
+`POST /_sandbox/account` `{"ig_id", "token", "username"?, "rate_limit"?}`,
 `GET /_sandbox/accounts` (refreshes made, subscriptions).
 """
 
@@ -38,6 +44,9 @@ class Accounts:
         self.refreshes = 0  # refresh requests, whatever their answer
         self.issued: list[str] = []  # tokens issued by refreshes, oldest first
         self.send_tokens: list[str] = []  # the bearer token of each Send API request
+        self._owners: dict[str, str] = {}  # token -> the account's user_id
+        self._usernames: dict[str, str] = {}
+        self.rate_limits: dict[str, float] = {}  # an account's own sends a second
 
     def reset(self) -> None:
         with self._lock:
@@ -47,6 +56,20 @@ class Accounts:
             self.refreshes = 0
             self.issued.clear()
             self.send_tokens.clear()
+            self._owners.clear()
+            self._usernames.clear()
+            self.rate_limits.clear()
+
+    def add(
+        self, ig_id: str, token: str, *, username: str | None = None, rate_limit: float = 0.0
+    ) -> None:
+        """An account whose token is `token`; `rate_limit`: its own sends a second (0: the
+        sandbox's)."""
+        with self._lock:
+            self._owners[token] = ig_id
+            self._usernames[ig_id] = username or f"account_{ig_id}"
+            if rate_limit:
+                self.rate_limits[ig_id] = rate_limit
 
     def revoke(self, token: str) -> None:
         with self._lock:
@@ -73,14 +96,16 @@ class Accounts:
         with self._lock:
             return token in self._revoked
 
-    def refused(self, token: str) -> bool:
-        """Whether `token` was revoked; records it as a send's token."""
+    def refused(self, token: str, scoped_id: str) -> bool:
+        """Whether `token` was revoked, or is another account's than `scoped_id`'s; records
+        it as a send's token."""
         with self._lock:
             self.send_tokens.append(token)
-            return token in self._revoked
+            owner = self._owners.get(token)
+            return token in self._revoked or owner not in (None, scoped_id)
 
     def handles(self, method: str, parts: list[str]) -> bool:
-        return (method, parts[-1]) == ("GET", "refresh_access_token") or (
+        return (method, parts[-1]) in (("GET", "refresh_access_token"), ("GET", "me")) or (
             method in ("GET", "POST") and len(parts) >= 3 and parts[-1] == "subscribed_apps"
         )
 
@@ -97,6 +122,11 @@ class Accounts:
         with self._lock:
             if token in self._revoked:
                 return 400, graph_error("Error validating access token", 190)
+            owner = self._owners.get(token)
+        if parts[-1] == "me":
+            if owner is None:
+                return 400, graph_error("Invalid OAuth access token", 190)
+            return 200, {"id": f"app-{owner}", "user_id": owner, "username": self._usernames[owner]}
         scoped_id = parts[-2]
         if method == "GET":
             fields = self.subscriptions().get(scoped_id)
@@ -139,6 +169,14 @@ class Accounts:
         if (method, path) == ("POST", "/_sandbox/revoke") and isinstance(document, dict):
             self.revoke(str(document.get("token", "")))
             return 200, {"revoked": True}
+        if (method, path) == ("POST", "/_sandbox/account") and isinstance(document, dict):
+            self.add(
+                str(document.get("ig_id", "")),
+                str(document.get("token", "")),
+                username=document.get("username"),
+                rate_limit=float(document.get("rate_limit") or 0),
+            )
+            return 200, {"added": True}
         if (method, path) == ("POST", "/_sandbox/unsubscribe") and isinstance(document, dict):
             self.unsubscribe(str(document.get("scoped_id", "")))
             return 200, {"unsubscribed": True}

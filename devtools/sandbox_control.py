@@ -12,7 +12,12 @@ if TYPE_CHECKING:
     from devtools.sandbox import Sandbox
 
 Answer = tuple[int, Any]
-_ACCOUNT_PATHS = ("/_sandbox/accounts", "/_sandbox/revoke", "/_sandbox/unsubscribe")
+_ACCOUNT_PATHS = (
+    "/_sandbox/accounts",
+    "/_sandbox/account",
+    "/_sandbox/revoke",
+    "/_sandbox/unsubscribe",
+)
 
 
 def control(sandbox: Sandbox, method: str, path: str, raw: bytes) -> Answer:

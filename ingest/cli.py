@@ -1,5 +1,5 @@
 """`ingest`: the project's command line (migrate, web, worker, dev, phase3, connect,
-status, retry-failed, replay, replay-delivery, token, subscribe, reconcile).
+status, retry-failed, replay, replay-delivery, token, subscribe, account, reconcile).
 
 Each command's parser is configured here and bound to its handler in `ingest.handlers`
 with `set_defaults(func=...)`; `main` reads the settings once and maps the errors every
@@ -71,6 +71,8 @@ def parser() -> argparse.ArgumentParser:
     _add_processes(commands)
     _add_operations(commands)
     _add_token(commands)
+    _add_account(commands)
+    _add_reconcile(commands)
     return root
 
 
@@ -122,6 +124,7 @@ def _add_operations(commands: Commands) -> None:
         help="failed within this long, e.g. 2h",
     )
     retry.add_argument("--recipient", metavar="IG_ID")
+    retry.add_argument("--account", metavar="IG_ID", help="sent from this account")
     retry.add_argument(
         "--include-unknown",
         action="store_true",
@@ -171,17 +174,40 @@ def _add_token(commands: Commands) -> None:
         "status", help="age, expiry, last refresh and its outcome"
     )
     token_status.add_argument("--json", action="store_true")
+    token_status.add_argument("--account", help=_ACCOUNT_HELP)
     token_status.set_defaults(func=handlers.token_status)
-    token_commands.add_parser(
+    token_set = token_commands.add_parser(
         "set", help="store a new token, read from stdin or a prompt (never an argument)"
-    ).set_defaults(func=handlers.token_set)
+    )
+    token_set.add_argument("--account", help=_ACCOUNT_HELP)
+    token_set.set_defaults(func=handlers.token_set)
     token_commands.add_parser("new-key", help="print a new TOKEN_ENCRYPTION_KEY").set_defaults(
         func=handlers.new_key, needs_settings=False
     )
-    commands.add_parser(
+    subscribe = commands.add_parser(
         "subscribe", help="subscribe the account to the webhook fields the service reads"
-    ).set_defaults(func=handlers.subscribe)
-    _add_reconcile(commands)
+    )
+    subscribe.add_argument("--account", help=_ACCOUNT_HELP)
+    subscribe.set_defaults(func=handlers.subscribe)
+
+
+_ACCOUNT_HELP = "the account's id (default: the environment's, INSTAGRAM_SCOPED_ID)"
+
+
+def _add_account(commands: Commands) -> None:
+    account = commands.add_parser("account", help="the Instagram accounts the service answers")
+    account_commands = account.add_subparsers(dest="account_command", required=True)
+    add = account_commands.add_parser(
+        "add", help="add an account: its token read from stdin or a prompt (never an argument)"
+    )
+    add.add_argument("ig_id", help="the account's user_id (the webhook's entry id)")
+    add.set_defaults(func=handlers.account_add)
+    listed = account_commands.add_parser("list", help="every account: token, subscription")
+    listed.add_argument("--json", action="store_true")
+    listed.set_defaults(func=handlers.account_list)
+    remove = account_commands.add_parser("remove", help="stop answering an account")
+    remove.add_argument("ig_id")
+    remove.set_defaults(func=handlers.account_remove)
 
 
 def _add_reconcile(commands: Commands) -> None:
@@ -196,7 +222,9 @@ def _add_reconcile(commands: Commands) -> None:
         help="conversations changed within this long, e.g. 36h or 3d (default: since the"
         " last completed run, or 36h)",
     )
-    reconcile.add_argument("--account", metavar="IG_ID", help="the account (default: the one)")
+    reconcile.add_argument(
+        "--account", metavar="IG_ID", help="one account (default: every account answered)"
+    )
     reconcile.set_defaults(func=handlers.reconcile)
 
 

@@ -105,6 +105,7 @@ def retry_failed(args: argparse.Namespace, settings: Settings) -> int:
             since_seconds=args.since,
             include_unknown=args.include_unknown,
             error=args.error,
+            account=args.account,
             dry_run=args.dry_run,
             batch_size=args.batch_size,
         )
@@ -150,19 +151,37 @@ def _replay_failed_deliveries(
 def token_status(args: argparse.Namespace, settings: Settings) -> int:
     from service.operations import token_view
 
-    return asyncio.run(token_view.status(settings, as_json=args.json))
+    return asyncio.run(token_view.status(settings, as_json=args.json, account=args.account))
 
 
 def token_set(args: argparse.Namespace, settings: Settings) -> int:
     from service.operations import token_view
 
-    return asyncio.run(token_view.set_token(settings, token_view.read_token()))
+    return asyncio.run(token_view.set_token(settings, token_view.read_token(), args.account))
 
 
 def subscribe(args: argparse.Namespace, settings: Settings) -> int:
     from service.operations import token_view
 
-    return asyncio.run(token_view.subscribe(settings))
+    return asyncio.run(token_view.subscribe(settings, args.account))
+
+
+def account_add(args: argparse.Namespace, settings: Settings) -> int:
+    from service.operations import accounts_view, token_view
+
+    return asyncio.run(accounts_view.add(settings, args.ig_id, token_view.read_token()))
+
+
+def account_list(args: argparse.Namespace, settings: Settings) -> int:
+    from service.operations import accounts_view
+
+    return asyncio.run(accounts_view.list_accounts(settings, as_json=args.json))
+
+
+def account_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from service.operations import accounts_view
+
+    return asyncio.run(accounts_view.remove(settings, args.ig_id))
 
 
 def reconcile(args: argparse.Namespace, settings: Settings) -> int:

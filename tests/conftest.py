@@ -16,7 +16,7 @@ from devtools import embedded_db
 from devtools.sandbox import Sandbox
 from service.store.migrate import migrate
 from tests.support import pg, seed
-from tests.support.stack import Stack, make_env
+from tests.support.stack import SCOPED_ID, Stack, make_env
 
 DBNAME = f"ingest_test_{os.getpid()}"
 # CI runs the same examples every time, so a red build is reproducible; a developer's runs
@@ -55,7 +55,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def load_schema(*, host, port, user, dbname, password=None, **_) -> None:
-    migrate(pg.url_for(host=host, port=port, user=user, dbname=dbname, password=password))
+    """The schema, and the environment's account as the first start of a process records it
+    (`SCOPED_ID`), so a test that stores messages without starting one finds it answered."""
+    url = pg.url_for(host=host, port=port, user=user, dbname=dbname, password=password)
+    migrate(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        seed.environment_account(conn, SCOPED_ID)
 
 
 pg_template = factories.postgresql_noproc(load=[load_schema], dbname=DBNAME)

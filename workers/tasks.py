@@ -96,8 +96,9 @@ async def send_outbound(context: procrastinate.JobContext, outbound_id: str) -> 
 def _dm_fields(dm: OutboundMessage) -> dict[str, Any]:
     return {
         "outbound_id": str(dm.id),
-        "status": dm.status,
-        "kind": dm.kind,
+        # Their values: a terminal's renderer would print the enums' reprs.
+        "status": dm.status.value,
+        "kind": dm.kind.value,
         "attempts": dm.attempts,
         "error": dm.error,
     }
@@ -137,25 +138,36 @@ async def remove_done_phase3_rows(context: procrastinate.JobContext, timestamp: 
 
 
 async def refresh_access_token(context: procrastinate.JobContext, timestamp: int) -> Fields:
-    rt = _runtime(context)
-    result = await access_token.refresh_if_due(rt.settings, rt.pool, rt.http)
-    fields: dict[str, Any] = {"outcome": result.outcome, "error": result.error}
-    if result.expires_at is not None:
-        fields["expires_at"] = result.expires_at.isoformat()
-    if result.outcome == "failed":
-        fields["level"] = "warning"
-    return fields
+    """Each answered account's token, refreshed when due."""
+    rt, accounts, failed = _runtime(context), {}, False
+    for account in sorted(await rt.accounts.answered()):
+        result = await access_token.refresh_if_due(rt.settings, rt.pool, rt.http, scoped_id=account)
+        found: dict[str, Any] = {"outcome": result.outcome, "error": result.error}
+        if result.expires_at is not None:
+            found["expires_at"] = result.expires_at.isoformat()
+        accounts[account] = found
+        failed = failed or result.outcome == "failed"
+    return {"accounts": accounts, **({"level": "warning"} if failed else {})}
 
 
 async def check_webhook_subscription(context: procrastinate.JobContext, timestamp: int) -> Fields:
+    """Each answered account's webhook subscription, read and recorded; a restored one
+    queues a reconciliation."""
     rt = _runtime(context)
-    found = await webhook_subscription.check(rt)
-    fields: dict[str, Any] = {"subscribed": found.subscribed, "fields": list(found.fields)}
-    if await reconcile_triggers.after_subscription_check(rt, restored=found.restored):
-        fields["reconcile"] = "queued"
-    if not found.subscribed:
-        fields |= {"level": "warning", "error": found.error}
-    return fields
+    checks = await webhook_subscription.check_all(rt)
+    accounts = {
+        account: {
+            "subscribed": found.subscribed,
+            "fields": list(found.fields),
+            "error": found.error,
+        }
+        for account, found in checks.items()
+    }
+    for account, found in checks.items():
+        if await reconcile_triggers.after_subscription_check(rt, account, restored=found.restored):
+            accounts[account]["reconcile"] = "queued"
+    lost = any(not found.subscribed for found in checks.values())
+    return {"accounts": accounts, **({"level": "warning"} if lost else {})}
 
 
 async def purge_idempotency_keys(context: procrastinate.JobContext, timestamp: int) -> Fields:
@@ -176,7 +188,7 @@ async def reconcile_due(context: procrastinate.JobContext, timestamp: int) -> Fi
     """The scheduled runs that are due; an account whose run is in progress is skipped."""
     rt = _runtime(context)
     runs = []
-    for account_id in reconcile_triggers.accounts(rt):
+    for account_id in await reconcile_triggers.accounts(rt):
         if await reconcile_triggers.due(rt, account_id):
             result = await reconcile_run.reconcile(rt, account_id, trigger="schedule")
             runs.append(_run_fields(account_id, result))

@@ -1,2 +1,2 @@
 """The Instagram business account the service speaks as: its access token's lifecycle, its
-webhook subscription, and the runtime that calls the Graph API with its token."""
+webhook subscription, its send pace, and the runtime that calls the Graph API with its token."""

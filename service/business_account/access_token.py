@@ -72,11 +72,13 @@ def cipher(settings: Settings) -> TokenCipher | None:
     return TokenCipher(key) if key else None
 
 
-def token_source(settings: Settings, pool: Pool) -> TokenSource:
+def token_source(settings: Settings, pool: Pool, scoped_id: str) -> TokenSource:
+    """The account's token: the stored one, or without a key INSTAGRAM_ACCESS_TOKEN (for
+    the environment's account, the only one there can be without a key)."""
     keys = cipher(settings)
     if keys is None:
         return StaticToken(settings.instagram_access_token or "")
-    return StoredTokenSource(pool, keys, settings.instagram_scoped_id, settings.token_cache_seconds)
+    return StoredTokenSource(pool, keys, scoped_id, settings.token_cache_seconds)
 
 
 async def seed(settings: Settings, pool: Pool) -> bool:
@@ -94,24 +96,26 @@ async def seed(settings: Settings, pool: Pool) -> bool:
         )
 
 
-async def set_token(settings: Settings, pool: Pool, token: str) -> None:
-    """Store a token an operator gave; held sends resume with it."""
+async def set_token(settings: Settings, pool: Pool, token: str, *, scoped_id: str) -> None:
+    """Store a token an operator gave for the account; its held sends resume with it."""
     keys = _require_cipher(settings)
+    # The environment's token stays marked as seeded, so a restart does not seed it again.
     seeded = settings.instagram_access_token
+    environment = scoped_id == settings.instagram_scoped_id
     async with pool.connection() as conn:
         await store.store_set(
             conn,
-            scoped_id=settings.instagram_scoped_id,
+            scoped_id=scoped_id,
             ciphertext=keys.encrypt(token),
             digest=keys.digest(token),
-            seed_digest=keys.digest(seeded) if seeded else None,
+            seed_digest=keys.digest(seeded) if seeded and environment else None,
             lifetime_seconds=TOKEN_LIFETIME_SECONDS,
         )
 
 
-async def get(settings: Settings, pool: Pool) -> StoredAccessToken | None:
+async def get(pool: Pool, scoped_id: str) -> StoredAccessToken | None:
     async with pool.connection() as conn:
-        return await store.get(conn, settings.instagram_scoped_id)
+        return await store.get(conn, scoped_id)
 
 
 def refresh_due(settings: Settings, row: StoredAccessToken, now: dt.datetime) -> bool:
@@ -128,17 +132,22 @@ class RefreshOutcome:
 
 
 async def refresh_if_due(
-    settings: Settings, pool: Pool, http: httpx.AsyncClient, *, now: dt.datetime | None = None
+    settings: Settings,
+    pool: Pool,
+    http: httpx.AsyncClient,
+    *,
+    scoped_id: str,
+    now: dt.datetime | None = None,
 ) -> RefreshOutcome:
-    """Refresh the stored token when it is due (`refresh_due`), and record the outcome."""
+    """Refresh the account's stored token when it is due (`refresh_due`), and record the
+    outcome."""
     keys = cipher(settings)
-    row = None if keys is None else await get(settings, pool)
+    row = None if keys is None else await get(pool, scoped_id)
     if keys is None or row is None:
         return RefreshOutcome("no_token")
     now = now or dt.datetime.now(dt.UTC)
     if not refresh_due(settings, row, now):
         return RefreshOutcome("not_due", expires_at=row.expires_at)
-    scoped_id = settings.instagram_scoped_id
     try:
         refreshed = await account_api.refresh_token(
             http, settings.instagram_api_base_url, keys.decrypt(row.token_ciphertext)
@@ -163,7 +172,7 @@ async def refresh_if_due(
         )
     if not stored:
         return RefreshOutcome("replaced")  # another token was stored meanwhile
-    new = await get(settings, pool)
+    new = await get(pool, scoped_id)
     return RefreshOutcome("refreshed", expires_at=new.expires_at if new else None)
 
 

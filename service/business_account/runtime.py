@@ -1,6 +1,6 @@
 """Opening a process's runtime (`service.core.runtime.Runtime`): the pool, the job app and
-the keep-alive HTTP client, and on them the business account's access token and the Graph
-API client that calls with it."""
+the keep-alive HTTP client, and on them the business accounts' access tokens and the Graph
+API clients that call with them."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator
 
 import procrastinate
 
-from service.business_account import access_token
+from service.business_account import accounts
 from service.core import jobs
 from service.core.db import make_pool
 from service.core.runtime import Runtime
 from service.core.settings import Settings
-from service.instagram import GraphClient, build_http_client
+from service.instagram import build_http_client
 
 
 @contextlib.asynccontextmanager
@@ -31,17 +31,14 @@ async def open_runtime(
     app = job_app or jobs.make_app(settings.database_url)
     try:
         async with app.open_async(pool), build_http_client(settings.graph_timeout_seconds) as http:
-            # The stored token when TOKEN_ENCRYPTION_KEY is set, seeded from the setting.
-            await access_token.seed(settings, pool)
-            tokens = access_token.token_source(settings, pool)
-            graph = GraphClient(
-                http,
-                base_url=settings.instagram_api_base_url,
-                scoped_id=settings.instagram_scoped_id,
-                access_token=tokens,
-            )
+            # The environment's account, its token stored when TOKEN_ENCRYPTION_KEY is set.
+            await accounts.seed_environment(settings, pool)
             yield Runtime(
-                settings=settings, pool=pool, jobs=app, graph=graph, http=http, tokens=tokens
+                settings=settings,
+                pool=pool,
+                jobs=app,
+                http=http,
+                accounts=accounts.AccountClients(settings, pool, http),
             )
     finally:
         await pool.close()

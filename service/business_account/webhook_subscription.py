@@ -26,13 +26,13 @@ class SubscriptionCheck:
     restored: bool = False  # subscribed, where the check before found it not
 
 
-async def check(rt: Runtime) -> SubscriptionCheck:
+async def check(rt: Runtime, scoped_id: str) -> SubscriptionCheck:
     """Read the account's subscription, record it, and set the gauge."""
     s = rt.settings
     try:
-        token = await rt.tokens.current()
+        token = await rt.accounts.tokens(scoped_id).current()
         apps = await account_api.subscriptions(
-            rt.http, s.instagram_api_base_url, s.instagram_scoped_id, token.value
+            rt.http, s.instagram_api_base_url, scoped_id, token.value
         )
     except GraphError as exc:
         result = SubscriptionCheck(False, (), f"reading subscribed_apps failed: {exc}")
@@ -51,19 +51,23 @@ async def check(rt: Runtime) -> SubscriptionCheck:
     async with rt.pool.connection() as conn:
         was_unsubscribed = await store.record(
             conn,
-            scoped_id=s.instagram_scoped_id,
+            scoped_id=scoped_id,
             subscribed=result.subscribed,
             fields=list(result.fields),
             error=result.error,
         )
-    metrics.WEBHOOK_SUBSCRIBED.set(int(result.subscribed))
+    metrics.WEBHOOK_SUBSCRIBED.labels(scoped_id).set(int(result.subscribed))
     return dataclasses.replace(result, restored=was_unsubscribed and result.subscribed)
 
 
-async def subscribe(rt: Runtime) -> dict[str, Any]:
+async def check_all(rt: Runtime) -> dict[str, SubscriptionCheck]:
+    """`check` for every account answered."""
+    return {account: await check(rt, account) for account in sorted(await rt.accounts.answered())}
+
+
+async def subscribe(rt: Runtime, scoped_id: str) -> dict[str, Any]:
     """Subscribe the account to the fields the service reads; Meta's answer."""
-    s = rt.settings
-    token = await rt.tokens.current()
+    token = await rt.accounts.tokens(scoped_id).current()
     return await account_api.subscribe(
-        rt.http, s.instagram_api_base_url, s.instagram_scoped_id, token.value
+        rt.http, rt.settings.instagram_api_base_url, scoped_id, token.value
     )

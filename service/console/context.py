@@ -71,7 +71,12 @@ def dm_filter(values: Any) -> DMFilter:
         since_seconds = parse_duration(since) if since else None
     except ValueError as exc:
         raise ValidationException(f"since: {exc}") from None
-    return DMFilter(kind=kind, error=field(values, "error"), since_seconds=since_seconds)
+    return DMFilter(
+        kind=kind,
+        error=field(values, "error"),
+        since_seconds=since_seconds,
+        account=field(values, "account"),
+    )
 
 
 def cursor(values: Any, name: str, key: Callable[[str], KeyT]) -> tuple[dt.datetime, KeyT] | None:

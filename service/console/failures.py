@@ -15,6 +15,7 @@ from typing import Any
 
 import structlog
 
+from service.business_account.accounts import environment_account
 from service.core.runtime import Runtime
 from service.operations import requeue
 from service.store import console as console_store
@@ -33,6 +34,8 @@ class DMFilter:
     kind: str | None = None
     error: str | None = None
     since_seconds: float | None = None
+    # The account sending.
+    account: str | None = None
 
     def arguments(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -47,7 +50,11 @@ async def listing(
 ) -> dict[str, Any]:
     async with rt.pool.connection() as conn:
         dms = await console_store.failed_dms(
-            conn, limit=PAGE + 1, before=dms_before, **which.arguments()
+            conn,
+            limit=PAGE + 1,
+            before=dms_before,
+            environment=environment_account(rt.settings),
+            **which.arguments(),
         )
         deliveries = await console_store.failed_deliveries(
             conn, limit=PAGE + 1, before=deliveries_before

@@ -1,6 +1,7 @@
 """The overview's data: the status report (the same checks as `ingest status`), queue
-depths, rate-limit holds, the stored access token's state (a token found invalid holds every
-send), and the last day's activity per minute."""
+depths, rate-limit holds, every account answered (its token, subscription, last delivery and
+held sends), the environment's stored access token (a token found invalid holds every send),
+and the last day's activity per minute."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import datetime as dt
 from typing import Any
 
 from service.business_account import access_token
+from service.business_account.accounts import environment_account
 from service.console import chart
 from service.core.cached import Cached
 from service.core.jobs import QUEUES
@@ -15,6 +17,7 @@ from service.core.runtime import Runtime
 from service.operations import status
 from service.operations.thresholds import Thresholds
 from service.store import console as console_store
+from service.store import instagram_accounts
 
 # The chart's query reads a day of rows: at most one run per this long, whoever refreshes.
 ACTIVITY_CACHE_SECONDS = 30.0
@@ -33,6 +36,9 @@ class Overview:
                 messaging_window=rt.settings.messaging_window_seconds,
             )
             holds = await console_store.rate_limits(conn)
+            accounts = await instagram_accounts.overview(
+                conn, environment=environment_account(rt.settings)
+            )
 
         async def activity() -> dict[str, list[int]]:
             async with rt.pool.connection() as conn:
@@ -42,10 +48,11 @@ class Overview:
         counts = await self._activity.get(activity)
         return {
             # Its lifecycle only: the row's ciphertext and digest never reach a template.
-            "token": await access_token.get(rt.settings, rt.pool),
+            "token": await access_token.get(rt.pool, environment_account(rt.settings)),
             "report": report,
             "queues": queues(report["jobs"]),
             "holds": holds,
+            "accounts": accounts,
             "chart": chart.activity_svg(counts, dt.datetime.now(dt.UTC)),
             "totals": {name: sum(values) for name, values in counts.items()},
         }

@@ -92,7 +92,7 @@ class PagesController(Controller):
             dms_before=cursor(params, "dms_before", uuid.UUID),
             deliveries_before=cursor(params, "deliveries_before", bigint),
         )
-        given = {name: field(params, name) for name in ("kind", "error", "since")}
+        given = {name: field(params, name) for name in ("kind", "error", "since", "account")}
         return render.page(request, "failures.html", given=given, kinds=failures.KINDS, **found)
 
     @get("/requeue")
@@ -102,7 +102,10 @@ class PagesController(Controller):
         """The dry run of `ingest retry-failed`: what a re-queue of all matching would take."""
         which = dm_filter(request.query_params)
         result = await failures.requeue_dms(rt, which, operator=operator(request), dry_run=True)
-        given = {name: field(request.query_params, name) for name in ("kind", "error", "since")}
+        given = {
+            name: field(request.query_params, name)
+            for name in ("kind", "error", "since", "account")
+        }
         return render.page(
             request, "requeue.html", given=given, dms=result.dms, unknown=result.unknown_left_out
         )

@@ -27,13 +27,14 @@ RESCUE_SUPERSEDED = Counter(
 )
 DMS = Counter(
     "ingest_dms",
-    "Graph API sends by DM kind and result: sent, retrying or failed.",
-    ["kind", "result"],
+    "Graph API sends by DM kind, result (sent, retrying or failed) and the account sending.",
+    ["kind", "result", "account"],
 )
 DMS_PACED = Counter(
     "ingest_dms_paced",
-    "Sends re-scheduled because the account's send bucket was empty (GRAPH_SEND_RATE).",
-    ["kind"],
+    "Sends re-scheduled because the account's send bucket was empty (GRAPH_SEND_RATE), by"
+    " kind and account.",
+    ["kind", "account"],
 )
 GRAPH_LATENCY = Histogram(
     "ingest_graph_request_seconds",
@@ -65,7 +66,9 @@ SENDERLESS_EDITS = Counter(
 
 WEBHOOK_SUBSCRIBED = Gauge(
     "ingest_webhook_subscribed",
-    "1 when the last read of the account's webhook subscription found `messages`, else 0.",
+    "1 when the last read of the account's webhook subscription found `messages`, else 0,"
+    " by account.",
+    ["account"],
 )
 
 # An outbound row's status after a send, as the DMS counter's result.

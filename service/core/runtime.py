@@ -1,12 +1,13 @@
 """What a process holds open while it runs: settings, the pool, the job app, and one
 keep-alive HTTP client shared by the Graph API client and the webhook forwarder.
 
-`service.business_account.runtime.open_runtime` opens it: the Graph API client needs the
-business account's access token, which `core` knows nothing of."""
+`service.business_account.runtime.open_runtime` opens it: the Graph API clients need the
+business accounts' access tokens, which `core` knows nothing of."""
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Protocol
 
 import httpx
 import procrastinate
@@ -16,12 +17,21 @@ from service.core.settings import Settings
 from service.instagram import GraphClient, TokenSource
 
 
+class AccountClients(Protocol):
+    """Each Instagram account's token and Graph API client, by the account's id, and the
+    ids of the accounts answered (`service.business_account.accounts`)."""
+
+    def graph(self, ig_id: str) -> GraphClient: ...
+
+    def tokens(self, ig_id: str) -> TokenSource: ...
+
+    async def answered(self) -> frozenset[str]: ...
+
+
 @dataclasses.dataclass(frozen=True)
 class Runtime:
     settings: Settings
     pool: Pool
     jobs: procrastinate.App
-    graph: GraphClient
     http: httpx.AsyncClient
-    # The access token of every Graph API call (the stored one, when there is a key).
-    tokens: TokenSource
+    accounts: AccountClients

@@ -17,10 +17,12 @@ import time
 import psycopg
 import structlog
 
+from service.business_account.accounts import account_of, environment_account
 from service.core import backoff, jobs
 from service.core.db import Connection
-from service.core.errors import Conflict, NotFound, RateLimited
+from service.core.errors import Conflict, InvalidRequest, NotFound, RateLimited
 from service.core.runtime import Runtime
+from service.core.settings import Settings
 from service.dms import idempotency, sending, texts, window
 from service.dms.token_mint import hash_token, mint
 from service.store import graph_rate_limits, idempotency_keys, instagram_profiles, outbound_messages
@@ -51,7 +53,26 @@ async def generate_verification(rt: Runtime, *, ig_id: str, event_id: str) -> Ve
     return token
 
 
-async def send_verification_dm(rt: Runtime, *, ig_id: str, token_plain: str) -> OutboundMessage:
+async def sending_account(
+    conn: Connection, settings: Settings, *, ig_id: str, requested: str | None
+) -> str:
+    """The account a DM to `ig_id` is sent from: the one they wrote to (IGSIDs are scoped
+    to one account), which `requested`, if given, must be."""
+    profile = await instagram_profiles.get(conn, ig_id)
+    wrote_to = None if profile is None else account_of(settings, profile.account_ig_id)
+    if requested is None:
+        return wrote_to or environment_account(settings)
+    if requested != wrote_to:
+        raise InvalidRequest(
+            f"{ig_id} never wrote to the account {requested}: a DM can only be sent from "
+            "the account the recipient wrote to"
+        )
+    return requested
+
+
+async def send_verification_dm(
+    rt: Runtime, *, ig_id: str, token_plain: str, account_ig_id: str | None = None
+) -> OutboundMessage:
     """Send the link of a live token whose plaintext the caller holds."""
     deadline = time.monotonic() + rt.settings.send_dm_wait_seconds
     token_hash = hash_token(token_plain)
@@ -59,12 +80,17 @@ async def send_verification_dm(rt: Runtime, *, ig_id: str, token_plain: str) -> 
         # Locks the token: a second request for it waits, then sees this one's DM.
         if await token_store.get_live(conn, token_hash=token_hash, ig_id=ig_id) is None:
             raise NotFound("no unexpired, unused verification token matches this ig_id")
-        await _refuse_resend_or_hold(rt, conn, ig_id=ig_id, token_hash=token_hash)
-        dm = await _record_verification_dm(rt, conn, ig_id=ig_id, token_hash=token_hash)
+        account = await sending_account(conn, rt.settings, ig_id=ig_id, requested=account_ig_id)
+        await _refuse_resend_or_hold(rt, conn, ig_id=ig_id, token_hash=token_hash, account=account)
+        dm = await _record_verification_dm(
+            rt, conn, ig_id=ig_id, token_hash=token_hash, account=account
+        )
     return await _send_in_request(rt, dm, token_plain, deadline)
 
 
-async def send_event_verification_dm(rt: Runtime, *, ig_id: str, event_id: str) -> OutboundMessage:
+async def send_event_verification_dm(
+    rt: Runtime, *, ig_id: str, event_id: str, account_ig_id: str | None = None
+) -> OutboundMessage:
     """Send the link of the token `generate_verification` made for the event. Only its hash
     is stored, so the token is minted anew here, as the worker does for its own DMs: its
     hash replaces the event's (generate-verification answers it from then on), valid for
@@ -76,7 +102,10 @@ async def send_event_verification_dm(rt: Runtime, *, ig_id: str, event_id: str) 
         row = await token_store.lock_for_event(conn, event_id)
         if row is None or row.ig_id != ig_id or row.consumed:
             raise NotFound("no unused verification token was generated for this event and ig_id")
-        await _refuse_resend_or_hold(rt, conn, ig_id=ig_id, token_hash=row.token_hash)
+        account = await sending_account(conn, rt.settings, ig_id=ig_id, requested=account_ig_id)
+        await _refuse_resend_or_hold(
+            rt, conn, ig_id=ig_id, token_hash=row.token_hash, account=account
+        )
         await token_store.upsert_for_event(
             conn,
             token_hash=token.hash,
@@ -84,12 +113,14 @@ async def send_event_verification_dm(rt: Runtime, *, ig_id: str, event_id: str) 
             event_id=event_id,
             ttl_seconds=rt.settings.verification_token_ttl_seconds,
         )
-        dm = await _record_verification_dm(rt, conn, ig_id=ig_id, token_hash=token.hash)
+        dm = await _record_verification_dm(
+            rt, conn, ig_id=ig_id, token_hash=token.hash, account=account
+        )
     return await _send_in_request(rt, dm, token.plaintext, deadline)
 
 
 async def _refuse_resend_or_hold(
-    rt: Runtime, conn: Connection, *, ig_id: str, token_hash: str
+    rt: Runtime, conn: Connection, *, ig_id: str, token_hash: str, account: str
 ) -> None:
     s = rt.settings
     if await outbound_messages.token_dmed_recently(
@@ -98,13 +129,13 @@ async def _refuse_resend_or_hold(
         raise Conflict(
             "this token was DMed to the account less than VERIFICATION_RESEND_SECONDS ago"
         )
-    hold = await graph_rate_limits.hold_seconds(conn, s.instagram_scoped_id)
+    hold = await graph_rate_limits.hold_seconds(conn, account)
     if hold > s.send_dm_wait_seconds:
         raise RateLimited(RATE_LIMITED, retry_after_seconds=hold)
 
 
 async def _record_verification_dm(
-    rt: Runtime, conn: Connection, *, ig_id: str, token_hash: str
+    rt: Runtime, conn: Connection, *, ig_id: str, token_hash: str, account: str
 ) -> OutboundMessage:
     text = texts.verification_redacted(verify_url_base=rt.settings.verify_url_base, ig_id=ig_id)
     dm = await outbound_messages.insert(
@@ -112,6 +143,7 @@ async def _record_verification_dm(
         recipient_ig_id=ig_id,
         kind=DMKind.VERIFICATION,
         payload={"text": text, "token_hash": token_hash},
+        account_ig_id=account,
     )
     assert dm is not None  # without a message_id, an insert has nothing to conflict with
     return dm
@@ -160,21 +192,32 @@ async def _give_up(rt: Runtime, dm: OutboundMessage) -> OutboundMessage:
             lease_seconds=sending.attempt_lease_seconds(rt.settings),
             error=f"{dm.error}; {OUT_OF_TIME}" if dm.error else OUT_OF_TIME,
         )
-        hold = await graph_rate_limits.hold_seconds(conn, rt.settings.instagram_scoped_id)
+        hold = await graph_rate_limits.hold_seconds(conn, account_of(rt.settings, dm.account_ig_id))
     if hold > 0:
         raise RateLimited(RATE_LIMITED, retry_after_seconds=hold)
     return failed or dm
 
 
 async def send_dm(
-    rt: Runtime, *, ig_id: str, text: str, kind: str, idempotency_key: str | None = None
+    rt: Runtime,
+    *,
+    ig_id: str,
+    text: str,
+    kind: str,
+    idempotency_key: str | None = None,
+    account_ig_id: str | None = None,
 ) -> OutboundMessage:
     """Record and defer the DM, then wait up to `send_dm_wait_seconds` for its outcome.
     With a key already used for the same request, the DM that request recorded instead."""
     key = None if idempotency_key is None else idempotency.key_hash(idempotency_key)
-    fields = idempotency.request_hash(ig_id=ig_id, message_text=text, kind=kind)
+    # The account named only when asked: a request of before keeps its digest.
+    named = {} if account_ig_id is None else {"account_ig_id": account_ig_id}
+    fields = idempotency.request_hash(ig_id=ig_id, message_text=text, kind=kind, **named)
     async with rt.pool.connection() as conn:
-        dm = await _record(rt, conn, ig_id=ig_id, text=text, kind=kind, key=key, fields=fields)
+        account = await sending_account(conn, rt.settings, ig_id=ig_id, requested=account_ig_id)
+        dm = await _record(
+            rt, conn, ig_id=ig_id, text=text, kind=kind, key=key, fields=fields, account=account
+        )
         if dm is None:
             dm = await _recorded_for_key(conn, key or "", fields)
     return await wait_for_outcome(rt, dm, rt.settings.send_dm_wait_seconds)
@@ -189,12 +232,13 @@ async def _record(
     kind: str,
     key: str | None,
     fields: str,
+    account: str,
 ) -> OutboundMessage | None:
     """The DM, its key and its job in one transaction; None (nothing) if the key is taken.
     A request racing another with the same key waits here for it to commit."""
     async with conn.transaction() as tx:
         dm = await outbound_messages.insert(
-            conn, recipient_ig_id=ig_id, kind=kind, payload={"text": text}
+            conn, recipient_ig_id=ig_id, kind=kind, payload={"text": text}, account_ig_id=account
         )
         assert dm is not None  # without a message_id, an insert has nothing to conflict with
         if key is not None and not await idempotency_keys.insert(

@@ -16,6 +16,7 @@ import uuid
 
 import psycopg
 
+from service.business_account.accounts import account_of
 from service.core.db import Connection
 from service.core.jobs import RetryLater
 from service.core.runtime import Runtime
@@ -81,7 +82,7 @@ async def _begin_attempt(
     return await outbound_messages.begin_attempt(
         conn,
         dm.id,
-        scoped_id=s.instagram_scoped_id,
+        scoped_id=account_of(s, dm.account_ig_id),
         attempt_id=attempt_id,
         lease_seconds=attempt_lease_seconds(s),
         window_seconds=s.messaging_window_seconds,
@@ -112,7 +113,7 @@ async def record(
                     remote_message_id=outcome.remote_message_id,
                     error=outcome.error,
                     payload_patch=payload_patch,
-                    scoped_id=s.instagram_scoped_id,
+                    scoped_id=account_of(s, dm.account_ig_id),
                     hold_seconds=outcome.retry_seconds if outcome.holds_account else 0.0,
                     refund=outcome.refused_token is not None,
                 )

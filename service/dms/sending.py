@@ -25,7 +25,7 @@ A DM to a user whose messaging window has closed fails at once, without a call
 fails it, and with pacing on a check before the send's turn does, so that it need not wait.
 
 Pacing: before its call, each send takes its turn under the account's pace
-(`service.dms.pacing`), without calling and without spending an attempt while it waits.
+(`service.business_account.pacing`), without calling and without spending an attempt while it waits.
 
 One attempt is three steps: `outcomes.outcome_of` turns the Graph API's answer or error
 into one `Outcome`, `attempts.record` records it, and `_next` decides what follows.
@@ -40,11 +40,12 @@ from __future__ import annotations
 
 import uuid
 
-from service.business_account import access_token
+from service.business_account import access_token, pacing
+from service.business_account.accounts import account_of
 from service.core import metrics
 from service.core.jobs import RetryLater
 from service.core.runtime import Runtime
-from service.dms import attempts, pacing, texts, token_mint, window
+from service.dms import attempts, texts, token_mint, window
 from service.dms.attempts import attempt_lease_seconds
 from service.dms.outcomes import Outcome, outcome_of
 from service.instagram import GraphError, SendResult
@@ -67,6 +68,10 @@ TOKEN_HELD = (
     "new one (`ingest token set`, or a refresh)"
 )
 TOKEN_UNUSABLE = "the event's verification token was already used, or is another account's"
+ACCOUNT_REMOVED = (
+    "the Instagram account it is sent from is not answered (`ingest account remove`, or "
+    "never added): not sent"
+)
 
 
 class TokenHeld(RetryLater):
@@ -118,6 +123,9 @@ async def call_and_record(
     `text`'s link, stored as the DM's event's token in the transaction that begins the
     attempt, and only if it begins."""
     s, attempt_id = rt.settings, uuid.uuid4()
+    account = account_of(s, dm.account_ig_id)
+    if account not in await rt.accounts.answered():
+        return await attempts.settle_without_call(rt, dm, ACCOUNT_REMOVED)
     if s.graph_send_rate > 0:
         # Before its turn: a DM Meta would refuse need not wait for one.
         async with rt.pool.connection() as conn:
@@ -125,20 +133,20 @@ async def call_and_record(
                 conn, s, dm, lease_seconds=attempt_lease_seconds(s)
             )
         if refused is not None:
-            return _failed_for_window(dm, refused)
+            return _failed_for_window(dm, account, refused)
         await pacing.take_turn(rt, dm)
     begun = await attempts.begin(rt, dm, attempt_id, event_token)
     if begun.attempt.window_closed:
-        return _failed_for_window(dm, begun.attempt.row)
+        return _failed_for_window(dm, account, begun.attempt.row)
     if begun.token_refused:
         return await attempts.settle_without_call(rt, dm, TOKEN_UNUSABLE)
     began = _began_or_held(rt, begun.attempt)
     if began is None:
         return await attempts.in_flight_or_settled(rt, dm)
-    outcome = outcome_of(s, attempts.calls(began), await _call(rt, dm, text))
+    outcome = outcome_of(s, attempts.calls(began), await _call(rt, account, dm, text))
     if outcome.refused_token is not None:
-        await access_token.mark_invalid(rt.pool, s.instagram_scoped_id, outcome.refused_token)
-    metrics.DMS.labels(dm.kind, metrics.DM_RESULTS[outcome.status]).inc()
+        await access_token.mark_invalid(rt.pool, account, outcome.refused_token)
+    metrics.DMS.labels(dm.kind, metrics.DM_RESULTS[outcome.status], account).inc()
     patch = {} if event_token is None else {"token_hash": event_token.hash}
     row = await attempts.record(rt, dm, attempt_id, outcome, payload_patch=patch)
     return _next(outcome, row)
@@ -155,11 +163,13 @@ def _began_or_held(rt: Runtime, attempt: outbound_messages.Attempt) -> OutboundM
     return attempt.began
 
 
-async def _call(rt: Runtime, dm: OutboundMessage, text: str) -> SendResult | GraphError:
-    """The Graph API's answer, or the error it came to."""
+async def _call(
+    rt: Runtime, account: str, dm: OutboundMessage, text: str
+) -> SendResult | GraphError:
+    """The Graph API's answer, sent as `account`, or the error it came to."""
     try:
         with metrics.GRAPH_LATENCY.time():
-            return await rt.graph.send_text(dm.recipient_ig_id, text)
+            return await rt.accounts.graph(account).send_text(dm.recipient_ig_id, text)
     except GraphError as exc:
         return exc
 
@@ -172,6 +182,8 @@ def _next(outcome: Outcome, row: OutboundMessage | None) -> OutboundMessage | No
     raise waiting(outcome.retry_seconds, outcome.error or "")
 
 
-def _failed_for_window(dm: OutboundMessage, row: OutboundMessage | None) -> OutboundMessage | None:
-    metrics.DMS.labels(dm.kind, metrics.DM_RESULTS[DMStatus.FAILED]).inc()
+def _failed_for_window(
+    dm: OutboundMessage, account: str, row: OutboundMessage | None
+) -> OutboundMessage | None:
+    metrics.DMS.labels(dm.kind, metrics.DM_RESULTS[DMStatus.FAILED], account).inc()
     return row

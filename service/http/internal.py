@@ -184,10 +184,15 @@ class InternalController(Controller):
         if (data.event_id is None) == (data.token_plain is None):
             raise ValidationException("give exactly one of event_id and token_plain")
         if data.event_id is not None:
-            dm = await asks.send_event_verification_dm(rt, ig_id=data.ig_id, event_id=data.event_id)
+            dm = await asks.send_event_verification_dm(
+                rt, ig_id=data.ig_id, event_id=data.event_id, account_ig_id=data.account_ig_id
+            )
         else:
             dm = await asks.send_verification_dm(
-                rt, ig_id=data.ig_id, token_plain=data.token_plain or ""
+                rt,
+                ig_id=data.ig_id,
+                token_plain=data.token_plain or "",
+                account_ig_id=data.account_ig_id,
             )
         return _dm_response(dm)
 
@@ -233,6 +238,7 @@ class InternalController(Controller):
             text=data.message_text,
             kind=data.kind,
             idempotency_key=idempotency_key,
+            account_ig_id=data.account_ig_id,
         )
         return _dm_response(dm)
 

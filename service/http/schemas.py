@@ -73,6 +73,9 @@ class SendVerificationDmRequest(msgspec.Struct, kw_only=True):
     ig_id: Id
     event_id: Id | None = None
     token_plain: Annotated[str, msgspec.Meta(min_length=1, max_length=256)] | None = None
+    # The account to send from; by default the one the recipient wrote to (which, given,
+    # it must be: 422 otherwise).
+    account_ig_id: Id | None = None
 
 
 class VerifyRequest(msgspec.Struct, kw_only=True):
@@ -93,6 +96,8 @@ class SendDmRequest(msgspec.Struct, kw_only=True):
     ig_id: Id
     message_text: Text
     kind: DMKind = DMKind.CUSTOM
+    # As on send-verification-dm.
+    account_ig_id: Id | None = None
 
 
 class SendDmResponse(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -5,6 +5,7 @@ long-lived access token, and reading and setting the app's webhook subscription.
         -> {"access_token", "token_type", "expires_in"}   (no version in the path)
     GET {base}/{scoped_id}/subscribed_apps  -> {"data": [{"id", "subscribed_fields": [...]}]}
     POST {base}/{scoped_id}/subscribed_apps?subscribed_fields=a,b  -> {"success": true}
+    GET {base}/me?fields=user_id,username  -> {"id", "user_id", "username"}
 
 Failures raise the `graph_errors` tree, with the token redacted from every message.
 """
@@ -49,6 +50,24 @@ class RefreshedToken:
 class Subscription:
     app_id: str
     fields: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class TokenOwner:
+    """The account a token speaks as: its `user_id` (the webhook's `entry[].id`, the id in
+    the Send API's path), not the app-scoped `id`."""
+
+    user_id: str
+    username: str | None
+
+
+async def token_owner(http: httpx.AsyncClient, base_url: str, token: str) -> TokenOwner:
+    url = f"{base_url.rstrip('/')}/me"
+    document = await _call(http, "GET", url, token, params={"fields": "user_id,username"})
+    user_id, username = document.get("user_id"), document.get("username")
+    if not isinstance(user_id, (str, int)) or isinstance(user_id, bool) or not str(user_id):
+        raise GraphError("the /me answer has no user_id")
+    return TokenOwner(str(user_id), username if isinstance(username, str) else None)
 
 
 async def refresh_token(http: httpx.AsyncClient, base_url: str, token: str) -> RefreshedToken:

@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import uuid
 
+from service.business_account.accounts import account_of
 from service.core import jobs
 from service.core.db import Connection
 from service.core.errors import Conflict, Gone, NotFound
@@ -73,7 +74,11 @@ async def connect_in(rt: Runtime, conn: Connection, *, ig_id: str, user_id: uuid
     if rt.settings.connected_dm_text:
         text = rt.settings.connected_dm_text.replace("{count}", str(released))
         dm = await outbound_messages.insert(
-            conn, recipient_ig_id=ig_id, kind=DMKind.CUSTOM, payload={"text": text}
+            conn,
+            recipient_ig_id=ig_id,
+            kind=DMKind.CUSTOM,
+            payload={"text": text},
+            account_ig_id=account_of(rt.settings, profile.account_ig_id),
         )
         assert dm is not None  # without a message_id, an insert has nothing to conflict with
         await jobs.defer_send_outbound(rt.jobs, conn, dm.id)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from service.business_account.accounts import fallback_account
 from service.core import metrics
 from service.core.db import Connection
 from service.core.runtime import Runtime
@@ -46,7 +47,7 @@ async def decide_message(rt: Runtime, mid: str) -> Decided:
 async def decide(rt: Runtime, mid: str) -> tuple[Outcome, list[OutboundMessage]]:
     """The decision's transaction; returns it with the message's DMs left to send."""
     async with rt.pool.connection() as conn, conn.transaction():
-        message = await messages.claim(conn, mid)
+        message = await messages.claim(conn, mid, fallback=fallback_account(rt.settings))
         if message is None:
             return Outcome.MISSING, []
         decided = decision.decide(await _facts(rt, conn, message))
@@ -78,6 +79,7 @@ async def _facts(rt: Runtime, conn: Connection, message: MessageClaim) -> decisi
         source=message.source,
         processed=message.processed,
         connected=message.connected_user_id is not None,
+        account_answered=message.account_ig_id is not None,
     )
     # What went to the sender lately matters only for a message to answer, and for a
     # connected sender only with a cooldown (none by default: no round trip for it).

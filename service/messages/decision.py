@@ -6,8 +6,10 @@ to one decision, so the rules read, change and are tested here, without a databa
 transaction.
 
 - A message decided before is not decided again (a replay, a job run twice).
-- An unsent message, an echo (our own DM mirrored back: answering it would loop) and a
-  standby message (another app controls the conversation) are decided and never answered.
+- An unsent message, an echo (our own DM mirrored back: answering it would loop), a
+  standby message (another app controls the conversation) and a message to an account the
+  service does not answer (a mis-subscribed app, a removed account) are decided and never
+  answered.
 - A connected sender gets an acknowledgement, unless one went to them within the cooldown,
   and the message goes to Phase 3, unless it went there before or is a postback (an ice
   breaker or a button tap holds no reel or post).
@@ -28,6 +30,7 @@ class Outcome(enum.StrEnum):
     ECHO = "echo"
     STANDBY = "standby"
     UNSENT = "unsent"
+    UNKNOWN_ACCOUNT = "unknown_account"
     VERIFICATION_QUEUED = "verification_queued"
     VERIFICATION_SUPPRESSED = "verification_suppressed"
     ACKNOWLEDGED = "acknowledged"
@@ -44,6 +47,8 @@ class Facts:
     # Already handed to Phase 3 (`messages.processed`), whose row retention may have deleted.
     processed: bool
     connected: bool
+    # The message was sent to an account the service answers (`instagram_accounts`).
+    account_answered: bool = True
     # An acknowledgement went to the sender within the cooldown (read for a connected one).
     acknowledged_recently: bool = False
     # A verification DM to the sender is pending, or was sent lately with its token still
@@ -60,7 +65,9 @@ class Decision:
 
 
 # The outcomes of a message that owes no DM, even one left pending by an earlier run.
-OWES_NO_DM = frozenset({Outcome.MISSING, Outcome.ECHO, Outcome.STANDBY, Outcome.UNSENT})
+OWES_NO_DM = frozenset(
+    {Outcome.MISSING, Outcome.ECHO, Outcome.STANDBY, Outcome.UNSENT, Outcome.UNKNOWN_ACCOUNT}
+)
 
 
 def unanswered(facts: Facts) -> Outcome | None:
@@ -74,6 +81,8 @@ def unanswered(facts: Facts) -> Outcome | None:
         return Outcome.ECHO
     if facts.source == "standby":
         return Outcome.STANDBY
+    if not facts.account_answered:
+        return Outcome.UNKNOWN_ACCOUNT
     return None
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 
+from service.business_account.accounts import environment_account
 from service.core import jobs
 from service.core.errors import NotFound
 from service.core.runtime import Runtime
@@ -40,6 +41,7 @@ async def retry_failed(
     include_unknown: bool = False,
     error: str | None = None,
     outbound_id: uuid.UUID | None = None,
+    account: str | None = None,
     dry_run: bool = False,
     batch_size: int = REQUEUE_BATCH_SIZE,
 ) -> Requeued:
@@ -59,6 +61,8 @@ async def retry_failed(
         error=error,
         outbound_id=outbound_id,
         window_seconds=rt.settings.messaging_window_seconds,
+        account=account,
+        environment=environment_account(rt.settings),
     )
     requeued: list[OutboundMessage] = []
     async with rt.pool.connection() as conn:

@@ -21,6 +21,7 @@ async def retry_failed(
     dry_run: bool,
     batch_size: int,
     error: str | None = None,
+    account: str | None = None,
 ) -> int:
     async with open_runtime(settings, pool_max_size=2) as rt:
         requeued = await requeue.retry_failed(
@@ -32,6 +33,7 @@ async def retry_failed(
             dry_run=dry_run,
             batch_size=batch_size,
             error=error,
+            account=account,
         )
     dms = requeued.dms
     console = Console()

@@ -32,6 +32,8 @@ ACCESS_TOKEN_EXPIRY = "access_token_expiry"
 WEBHOOK_SUBSCRIPTION = "webhook_subscription"
 WEBHOOK_SILENCE = "webhook_silence_seconds"
 RECONCILE_GAPS = "reconcile_gaps_in_window"
+UNKNOWN_ACCOUNT_EVENTS = "unknown_account_events_in_window"
+ACCOUNT_SILENCE = "account_silence_seconds"
 # The access token check fails this close to expiry: a refresh (due 10 days before, by
 # default) has not succeeded for days.
 TOKEN_EXPIRY_WARNING_DAYS = 7
@@ -65,6 +67,7 @@ async def collect(
     [reports["outbound_jobless"]] = reports["outbound_jobless"]
     [reports["senderless_edits"]] = reports["senderless_edits"]
     [reports["webhook_silence"]] = reports["webhook_silence"]
+    [reports["unknown_account_events"]] = reports["unknown_account_events"]
     checks = [*_checks(reports, thresholds), *_account_checks(reports, webhook_silence_seconds)]
     return _plain(
         {
@@ -169,8 +172,9 @@ def _senderless_detail(row: dict[str, Any]) -> str | None:
 
 
 def _account_checks(reports: dict[str, Any], silence_limit: float) -> list[dict[str, Any]]:
-    """The checks that the service keeps working unattended: the access token (refused,
-    or near expiry with no refresh), the webhook subscription, and webhook silence."""
+    """The checks that the service keeps working unattended: the access tokens (refused,
+    or near expiry with no refresh), messages to accounts not answered, the webhook
+    subscriptions, and webhook silence."""
     tokens = reports["access_tokens"]
     invalid = [row for row in tokens if row["invalid_at"] is not None]
     warning = TOKEN_EXPIRY_WARNING_DAYS * 86400
@@ -187,11 +191,18 @@ def _account_checks(reports: dict[str, Any], silence_limit: float) -> list[dict[
         ),
         _check(ACCESS_TOKEN_EXPIRY, len(expiring), 0, _expiry_detail(expiring)),
         _check(
+            UNKNOWN_ACCOUNT_EVENTS,
+            reports["unknown_account_events"]["events"],
+            0,
+            _unknown_account_detail(reports["unknown_account_events"]),
+        ),
+        _check(
             WEBHOOK_SUBSCRIPTION,
             len(lost),
             0,
             "; ".join(f"{row['scoped_id']}: {row['error']}" for row in lost) or None,
         ),
+        _account_silence(reports["account_silence"], silence_limit),
         _check(
             WEBHOOK_SILENCE,
             silent,
@@ -201,6 +212,27 @@ def _account_checks(reports: dict[str, Any], silence_limit: float) -> list[dict[
             else f"latest signed delivery at {silence['latest_signed_at'].isoformat()}",
         ),
     ]
+
+
+def _account_silence(rows: list[dict[str, Any]], limit: float) -> dict[str, Any]:
+    """The longest any answered account has gone without a message (0 with the check off);
+    the detail names those over WEBHOOK_SILENCE_SECONDS."""
+    if limit <= 0:
+        return _check(ACCOUNT_SILENCE, 0, limit)
+    silent = [row for row in rows if (row["silent_seconds"] or 0) > limit]
+    detail = "; ".join(f"{row['ig_id']}: {row['silent_seconds']} s" for row in silent)
+    longest = max((row["silent_seconds"] or 0 for row in rows), default=0)
+    return _check(ACCOUNT_SILENCE, longest, limit, detail or None)
+
+
+def _unknown_account_detail(row: dict[str, Any]) -> str | None:
+    if not row["events"]:
+        return None
+    return (
+        f"messages to accounts not answered ({', '.join(row['accounts'])}), the latest at "
+        f"{row['latest_at'].isoformat()}: is the app subscribed for an account never added "
+        "(`ingest account add`)?"
+    )
 
 
 def _expiry_detail(rows: list[dict[str, Any]]) -> str | None:

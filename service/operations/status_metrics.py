@@ -69,7 +69,7 @@ class StatusCollector(Collector):
         recovered = CounterMetricFamily(
             "ingest_reconciled_messages",
             "Messages recovered from the Conversations API by reconciliation, by account.",
-            labels=["account_id"],
+            labels=["account"],
         )
         for row in report["reconcile_runs"]:
             recovered.add_metric([row["account_id"]], row["recovered_total"])
@@ -77,6 +77,36 @@ class StatusCollector(Collector):
         yield GaugeMetricFamily(
             "ingest_healthy", "1 when every status check passes.", value=int(report["healthy"])
         )
+        yield from _account_gauges(report)
+
+
+def _account_gauges(report: dict[str, Any]) -> Iterator[GaugeMetricFamily]:
+    """Each account's token, holds and subscription, by its id."""
+    tokens = report["access_tokens"]
+    yield _gauge(
+        "ingest_access_token_refused",
+        "1 when the Graph API refused the account's stored token (code 190): its sends are held.",
+        ["account"],
+        {(r["scoped_id"],): int(r["invalid_at"] is not None) for r in tokens},
+    )
+    yield _gauge(
+        "ingest_access_token_expires_in_seconds",
+        "Seconds until the account's stored token expires.",
+        ["account"],
+        {(r["scoped_id"],): r["expires_in_seconds"] for r in tokens},
+    )
+    yield _gauge(
+        "ingest_rate_limit_hold_seconds",
+        "Seconds a Graph API rate limit still holds the account's sends (held accounts only).",
+        ["account"],
+        {(r["scoped_id"],): r["seconds"] for r in report["rate_limit_holds"]},
+    )
+    yield _gauge(
+        "ingest_account_subscribed",
+        "1 when the last read of the account's webhook subscription found `messages`.",
+        ["account"],
+        {(r["scoped_id"],): int(r["subscribed"]) for r in report["webhook_subscriptions"]},
+    )
 
 
 def _job_gauges(rows: list[dict[str, Any]]) -> Iterator[GaugeMetricFamily]:

@@ -37,7 +37,7 @@ TABLES = (
         ("id", "recipient_ig_id", "kind", "attempts", "error", "failed_at"),
     ),
     (
-        "Access token",
+        "Access tokens, by account",
         "access_tokens",
         (
             "scoped_id",
@@ -50,10 +50,11 @@ TABLES = (
         ),
     ),
     (
-        "Webhook subscription",
+        "Webhook subscriptions, by account",
         "webhook_subscriptions",
         ("scoped_id", "checked_at", "subscribed", "subscribed_fields", "error"),
     ),
+    ("Accounts held by a rate limit", "rate_limit_holds", ("scoped_id", "seconds")),
     (
         "Reconciliation (latest run)",
         "reconcile_runs",
@@ -205,9 +206,11 @@ async def _check_remote(settings: Settings, console: Console, as_json: bool) -> 
     from service.reconcile import triggers
 
     async with open_runtime(settings, pool_max_size=2) as rt:
-        found = await webhook_subscription.check(rt)
-        await triggers.after_subscription_check(rt, restored=found.restored)
+        checks = await webhook_subscription.check_all(rt)
+        for account, found in checks.items():
+            await triggers.after_subscription_check(rt, account, restored=found.restored)
     if not as_json:
-        fields = ", ".join(found.fields) or "none"
-        detail = f" ({found.error})" if found.error else ""
-        console.print(Text(f"webhook subscription: {fields}{detail}"))
+        for account, found in checks.items():
+            fields = ", ".join(found.fields) or "none"
+            detail = f" ({found.error})" if found.error else ""
+            console.print(Text(f"webhook subscription of {account}: {fields}{detail}"))

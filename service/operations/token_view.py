@@ -11,6 +11,7 @@ import json
 import sys
 
 from service.business_account import access_token, webhook_subscription
+from service.business_account.accounts import environment_account
 from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
 from service.instagram import GraphError
@@ -30,13 +31,15 @@ def read_token() -> str:
     return sys.stdin.readline().strip()
 
 
-async def set_token(settings: Settings, token: str) -> int:
+async def set_token(settings: Settings, token: str, account: str | None = None) -> int:
+    """Store the token of `account` (default: the environment's)."""
     if not token:
         print("ingest token set: no token given (pipe it in, or type it at the prompt)")
         return 2
+    scoped_id = account or environment_account(settings)
     async with open_runtime(settings, pool_max_size=2) as rt:
-        await access_token.set_token(settings, rt.pool, token)
-        row = await access_token.get(settings, rt.pool)
+        await access_token.set_token(settings, rt.pool, token, scoped_id=scoped_id)
+        row = await access_token.get(rt.pool, scoped_id)
     assert row is not None
     print(
         f"token stored for {row.scoped_id}; taken to expire {row.expires_at.isoformat()} "
@@ -45,11 +48,11 @@ async def set_token(settings: Settings, token: str) -> int:
     return 0
 
 
-async def status(settings: Settings, *, as_json: bool = False) -> int:
-    """Exit 0 when a usable token is stored; 1 when none is, it was refused, or it expires
-    within the status check's warning."""
+async def status(settings: Settings, *, as_json: bool = False, account: str | None = None) -> int:
+    """Exit 0 when a usable token is stored for `account` (default: the environment's); 1
+    when none is, it was refused, or it expires within the status check's warning."""
     async with open_runtime(settings, pool_max_size=2) as rt:
-        row = await access_token.get(settings, rt.pool)
+        row = await access_token.get(rt.pool, account or environment_account(settings))
     if row is None:
         reason = (
             "TOKEN_ENCRYPTION_KEY is unset: INSTAGRAM_ACCESS_TOKEN is used as it is, never renewed"
@@ -92,16 +95,18 @@ async def status(settings: Settings, *, as_json: bool = False) -> int:
     return 0 if healthy else 1
 
 
-async def subscribe(settings: Settings) -> int:
+async def subscribe(settings: Settings, account: str | None = None) -> int:
+    """Subscribe `account` (default: the environment's) to the webhook fields."""
+    scoped_id = account or environment_account(settings)
     async with open_runtime(settings, pool_max_size=2) as rt:
         try:
-            answer = await webhook_subscription.subscribe(rt)
+            answer = await webhook_subscription.subscribe(rt, scoped_id)
         except GraphError as exc:
             print(f"Meta refused the subscription: {exc}")
             return 1
-        found = await webhook_subscription.check(rt)
+        found = await webhook_subscription.check(rt, scoped_id)
         if found.subscribed:  # what Meta dropped while unsubscribed, recovered at once
-            await triggers.defer_reconcile(rt, rt.settings.instagram_scoped_id, triggers.SUBSCRIBED)
+            await triggers.defer_reconcile(rt, scoped_id, triggers.SUBSCRIBED)
     print(f"Meta answered: {json.dumps(answer)}")
     print(f"subscribed fields now: {', '.join(found.fields) or 'none'}")
     return 0 if answer.get("success") is True and found.subscribed else 1

@@ -53,7 +53,7 @@ class PacedCalls:
         while True:
             attempt += 1
             await self._turn()
-            token = await self._rt.tokens.current()
+            token = await self._rt.accounts.tokens(self._account_id).current()
             self.calls += 1
             try:
                 return await request(token.value)

@@ -36,8 +36,8 @@ async def defer_reconcile(rt: Runtime, account_id: str, trigger: str) -> bool:
 
 
 async def after_delivery(rt: Runtime, delivery_id: int) -> bool:
-    """Queue a run when this signed delivery ends a silence longer than
-    WEBHOOK_SILENCE_SECONDS (0: never); whether it did."""
+    """Queue a run for every account answered when this signed delivery ends a silence of
+    every delivery longer than WEBHOOK_SILENCE_SECONDS (0: never); whether it did."""
     limit = rt.settings.webhook_silence_seconds
     if limit <= 0:
         return False
@@ -45,12 +45,13 @@ async def after_delivery(rt: Runtime, delivery_id: int) -> bool:
         silent = await webhook_deliveries.silence_before(conn, delivery_id)
     if silent is None or silent <= limit:
         return False
-    return await defer_reconcile(rt, rt.settings.instagram_scoped_id, SILENCE_ENDED)
+    queued = [await defer_reconcile(rt, account, SILENCE_ENDED) for account in await accounts(rt)]
+    return any(queued)
 
 
-def accounts(rt: Runtime) -> list[str]:
-    """The accounts the service reconciles: the one it is configured for."""
-    return [rt.settings.instagram_scoped_id]
+async def accounts(rt: Runtime) -> list[str]:
+    """The accounts the service reconciles: every account it answers."""
+    return sorted(await rt.accounts.answered())
 
 
 async def due(rt: Runtime, account_id: str) -> bool:
@@ -64,8 +65,8 @@ async def due(rt: Runtime, account_id: str) -> bool:
     return last.seconds_ago is None or last.seconds_ago >= interval
 
 
-async def after_subscription_check(rt: Runtime, *, restored: bool) -> bool:
-    """Queue a run when the check found the subscription restored; whether it did."""
+async def after_subscription_check(rt: Runtime, account_id: str, *, restored: bool) -> bool:
+    """Queue a run when the check found the account's subscription restored; whether it did."""
     if not restored:
         return False
-    return await defer_reconcile(rt, rt.settings.instagram_scoped_id, SUBSCRIPTION_RESTORED)
+    return await defer_reconcile(rt, account_id, SUBSCRIPTION_RESTORED)

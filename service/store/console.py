@@ -102,6 +102,8 @@ async def failed_dms(
     kind: str | None = None,
     error: str | None = None,
     since_seconds: float | None = None,
+    account: str | None = None,
+    environment: str | None = None,
     before: tuple[dt.datetime, uuid.UUID] | None = None,
 ) -> list[DictRow]:
     before_at, before_id = before or (None, None)
@@ -111,6 +113,8 @@ async def failed_dms(
         {
             "limit": limit,
             "kind": kind,
+            "account": account,
+            "environment": environment,
             "error": error,
             "since_seconds": since_seconds,
             "before_at": before_at,

@@ -6,12 +6,18 @@ import datetime as dt
 import uuid
 
 from service.core.db import Connection
-from service.store.queries import fetch_row, query
+from service.store.queries import fetch_one, fetch_row, query
 from service.store.rows import InstagramProfile, from_row
 
 _UPSERT = query("instagram_profiles_upsert", returns=InstagramProfile)
 _CONNECT = query("instagram_profiles_connect", returns=InstagramProfile)
 _RECORD_INBOUND = query("instagram_profiles_record_inbound")
+_GET = query("instagram_profiles_get", returns=InstagramProfile)
+
+
+async def get(conn: Connection, ig_id: str) -> InstagramProfile | None:
+    row = await fetch_one(conn, _GET, {"ig_id": ig_id})
+    return None if row is None else from_row(InstagramProfile, row)
 
 
 async def upsert(conn: Connection, ig_id: str) -> InstagramProfile:

@@ -41,11 +41,12 @@ async def ingest(
     return row["new_mids"] or []
 
 
-async def claim(conn: Connection, mid: str) -> MessageClaim | None:
-    """Lock the message for its decision and, when it may be answered, find or create and
-    lock its sender's profile; None when the mid is unknown. Within a transaction: the
-    locks last until the decision is recorded."""
-    row = await fetch_one(conn, _CLAIM, {"mid": mid})
+async def claim(conn: Connection, mid: str, *, fallback: str | None) -> MessageClaim | None:
+    """Lock the message for its decision, find its answered account (`fallback`: the one
+    that answers a message no answered account's id names) and, when it may be answered,
+    find or create and lock its sender's profile; None when the mid is unknown. Within a
+    transaction: the locks last until the decision is recorded."""
+    row = await fetch_one(conn, _CLAIM, {"mid": mid, "fallback": fallback})
     return None if row is None else from_row(MessageClaim, row)
 
 
@@ -78,6 +79,7 @@ async def record_decision(
             "dm_kind": dm_kind,
             "dm_payload": None if dm_text is None else Jsonb({"text": dm_text}),
             "to_phase3": to_phase3,
+            "account_ig_id": message.account_ig_id,
         },
     )
     dm = None if row["id"] is None else from_row(OutboundMessage, row)

@@ -43,9 +43,11 @@ async def insert(
     recipient_ig_id: str,
     kind: str,
     payload: dict[str, Any],
+    account_ig_id: str,
     message_id: str | None = None,
 ) -> OutboundMessage | None:
-    """Record a DM to send; None when the event already has a DM of this kind."""
+    """Record a DM to send from `account_ig_id`; None when the event already has a DM of
+    this kind."""
     row = await fetch_one(
         conn,
         _INSERT,
@@ -54,6 +56,7 @@ async def insert(
             "kind": kind,
             "payload": Jsonb(payload),
             "message_id": message_id,
+            "account_ig_id": account_ig_id,
         },
     )
     return None if row is None else from_row(OutboundMessage, row)
@@ -163,6 +166,9 @@ class FailedFilter:
     # The console's: a part of the error, and one DM by id.
     error: str | None = None
     outbound_id: uuid.UUID | None = None
+    # The account sending; a DM that names none is `environment`'s.
+    account: str | None = None
+    environment: str | None = None
 
 
 async def requeue_failed(

@@ -51,6 +51,9 @@ class InstagramProfile:
     profile_pic_url: str | None
     connected_user_id: uuid.UUID | None
     connected_at: dt.datetime | None
+    # The account the sender wrote to (their IGSID is scoped to it); None: written before
+    # there were several, the environment's.
+    account_ig_id: str | None
 
     @property
     def connected(self) -> bool:
@@ -70,6 +73,9 @@ class MessageClaim:
     decided_at: dt.datetime | None
     deleted_at: dt.datetime | None
     connected_user_id: uuid.UUID | None
+    # The answered account the message was sent to (for an echo, the one that sent it);
+    # None when no answered account is: the message is stored and never answered.
+    account_ig_id: str | None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -121,6 +127,9 @@ class OutboundMessage:
     sending_started_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    # The account it is sent from; None: written before there were several, the
+    # environment's (`service.dms.accounts.account_of`).
+    account_ig_id: str | None
 
     def __post_init__(self) -> None:
         # The driver reads the columns as text.

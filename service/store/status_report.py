@@ -22,10 +22,13 @@ REPORTS = {
     "stalled_jobs": query("status_stalled_jobs"),
     "deliveries": query("status_deliveries"),
     "senderless_edits": query("status_senderless_edits"),
+    "unknown_account_events": query("status_unknown_account_events"),
     "access_tokens": query("status_access_tokens"),
     "webhook_subscriptions": query("status_webhook_subscriptions"),
     "webhook_silence": query("status_webhook_silence"),
     "reconcile_runs": query("status_reconcile_runs"),
+    "rate_limit_holds": query("status_rate_limit_holds"),
+    "account_silence": query("status_account_silence"),
 }
 
 

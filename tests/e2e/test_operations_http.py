@@ -181,7 +181,7 @@ def test_reconciled_messages_and_gaps_show_in_the_metrics(api, db):
             (recovered, gaps),
         )
     page = samples(api.client.get("/metrics", headers=SCRAPE).text)
-    assert page[key("ingest_reconciled_messages_total", account_id="acct-1")] == 5
+    assert page[key("ingest_reconciled_messages_total", account="acct-1")] == 5
     assert page[key("ingest_check_ok", check="reconcile_gaps_in_window")] == 0
     assert page[key("ingest_check_value", check="reconcile_gaps_in_window")] == 1
 
@@ -226,7 +226,8 @@ def test_metrics_after_a_real_flow(stack, db):
     # The message's job sent its DM itself: no second job.
     assert key("ingest_jobs_succeeded_total", task="send_outbound") not in worker
     assert key("ingest_jobs_deferred_total", task="send_outbound") not in worker
-    assert worker[key("ingest_dms_total", kind="verification", result="sent")] == 1
+    sent = key("ingest_dms_total", kind="verification", result="sent", account=SCOPED_ID)
+    assert worker[sent] == 1
     assert worker[key("ingest_graph_request_seconds_count")] == 1
     assert worker[key("ingest_message_latency_seconds_count")] == 1
 

@@ -29,7 +29,9 @@ async def start(env: dict[str, str], **changes: str) -> Settings:
 
 async def refresh(settings: Settings) -> access_token.RefreshOutcome:
     async with open_runtime(settings) as rt:
-        return await access_token.refresh_if_due(settings, rt.pool, rt.http)
+        return await access_token.refresh_if_due(
+            settings, rt.pool, rt.http, scoped_id=settings.instagram_scoped_id
+        )
 
 
 async def test_the_setting_seeds_the_store_encrypted_and_never_in_plaintext(env, db):
@@ -78,7 +80,9 @@ async def test_a_token_set_by_hand_outlives_every_setting_seeded_before_it(env, 
     await start(env, INSTAGRAM_ACCESS_TOKEN=OLDER_TOKEN)
     settings = await start(env, INSTAGRAM_ACCESS_TOKEN=NEWER_TOKEN)
     async with open_runtime(settings) as rt:
-        await access_token.set_token(settings, rt.pool, "test-access-token-set-by-hand-5")
+        await access_token.set_token(
+            settings, rt.pool, "test-access-token-set-by-hand-5", scoped_id=SCOPED_ID
+        )
     await start(env, INSTAGRAM_ACCESS_TOKEN=OLDER_TOKEN)
     await start(env, INSTAGRAM_ACCESS_TOKEN=NEWER_TOKEN)
     assert stored_token(db) == "test-access-token-set-by-hand-5"

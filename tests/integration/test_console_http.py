@@ -244,6 +244,25 @@ def test_the_overview_shows_a_held_access_token_and_never_the_token(console, db)
     assert stored["token_ciphertext"] not in page and ACCESS_TOKEN not in page
 
 
+def test_the_overview_shows_every_account_and_the_failures_each_dms_account(console, db):
+    sign_in(console)
+    db.execute(
+        "INSERT INTO instagram_accounts (ig_id, username, source)"
+        " VALUES ('17841400000000002', 'brand_b', 'cli')"
+    )
+    seed.failed_dm(db, kind="custom", recipient="user-b")
+    db.execute("UPDATE outbound_messages SET account_ig_id = '17841400000000002'")
+    page = console.get("/console").text
+    assert 'data-account="17841400000000001"' in page
+    assert 'data-account="17841400000000002"' in page and "brand_b" in page
+    assert "17841400000000002" in console.get("/console/failures").text
+    seed.failed_dm(db, kind="custom", recipient="user-a")  # the environment's, naming none
+    mine = console.get("/console/failures?account=17841400000000001").text
+    assert "user-a" in mine and "user-b" not in mine
+    theirs = console.get("/console/failures?account=17841400000000002").text
+    assert "user-b" in theirs and "user-a" not in theirs
+
+
 def test_a_users_messaging_window_runs_from_their_last_inbound_event(database_url, sandbox, db):
     """As send-dm decides it: MESSAGING_WINDOW_SECONDS after `last_inbound_at`, whatever
     their newest message's own time says."""

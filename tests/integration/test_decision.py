@@ -15,13 +15,14 @@ from service.messages import deciding
 from service.store import outbound_messages
 from tests.support import seed
 from tests.support.sends import row
+from tests.support.stack import SCOPED_ID
 
 
 def store_message(db, mid: str, sender: str, *, source: str = "messaging", echo: bool = False):
     db.execute(
         'INSERT INTO messages (id, sender_ig_id, recipient_ig_id, "timestamp", source, is_echo)'
-        " VALUES (%s, %s, 'page', now(), %s, %s)",
-        (mid, sender, source, echo),
+        " VALUES (%s, %s, %s, now(), %s, %s)",
+        (mid, sender, SCOPED_ID, source, echo),
     )
 
 

@@ -13,6 +13,7 @@ from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
 from service.messages import deciding
 from tests.support import seed
+from tests.support.stack import SCOPED_ID
 
 # psycopg's generators that send a statement and read its answer.
 _SENDS = {"BaseCursor._execute_gen", "BaseTransaction._enter_gen", "BaseTransaction._exit_gen"}
@@ -35,8 +36,8 @@ def round_trips(monkeypatch) -> list[int]:
 async def decide_counting(env, db, mid: str, round_trips: list[int]) -> int:
     db.execute(
         'INSERT INTO messages (id, sender_ig_id, recipient_ig_id, "timestamp")'
-        " VALUES (%s, %s, 'page', now())",
-        (mid, f"sender-{mid}"),
+        " VALUES (%s, %s, %s, now())",
+        (mid, f"sender-{mid}", SCOPED_ID),
     )
     async with open_runtime(Settings.from_mapping(env)) as rt:
         async with rt.pool.connection():

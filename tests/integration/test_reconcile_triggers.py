@@ -19,13 +19,15 @@ def queued(db) -> list[dict]:
 
 async def test_a_subscription_found_again_queues_one_run(env, sandbox, db):
     async with open_runtime(Settings.from_mapping(env)) as rt:
-        first = await webhook_subscription.check(rt)  # lost: nothing subscribed
+        first = await webhook_subscription.check(rt, SCOPED_ID)  # lost: nothing subscribed
         sandbox.accounts.subscribe(SCOPED_ID, ["messages"])
-        found = await webhook_subscription.check(rt)
-        again = await webhook_subscription.check(rt)
+        found = await webhook_subscription.check(rt, SCOPED_ID)
+        again = await webhook_subscription.check(rt, SCOPED_ID)
         assert (first.restored, found.restored, again.restored) == (False, True, False)
-        assert await triggers.after_subscription_check(rt, restored=found.restored)
-        assert not await triggers.after_subscription_check(rt, restored=True)  # one queued
+        assert await triggers.after_subscription_check(rt, SCOPED_ID, restored=found.restored)
+        assert not await triggers.after_subscription_check(
+            rt, SCOPED_ID, restored=True
+        )  # one queued
     [job] = queued(db)
     assert job["args"] == {"account_id": SCOPED_ID, "trigger": triggers.SUBSCRIPTION_RESTORED}
 

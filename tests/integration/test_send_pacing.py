@@ -9,9 +9,9 @@ import anyio
 import psycopg
 from psycopg.rows import dict_row
 
+from service.business_account import pacing
 from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
-from service.dms import pacing
 from service.store import outbound_messages, send_buckets
 from tests.support import seed
 

@@ -39,6 +39,8 @@ async def collect(env: dict[str, str], **thresholds) -> dict:
 ACCOUNT_CHECKS = {
     "access_token_invalid": True,
     "access_token_expiry": True,
+    "unknown_account_events_in_window": True,
+    "account_silence_seconds": True,
     "webhook_subscription": True,
     "webhook_silence_seconds": True,
 }

@@ -9,17 +9,20 @@ from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
 from service.instagram import account_api
 from service.operations import status
+from tests.support import seed
 from tests.support.stack import SCOPED_ID
 from tests.support.status_checks import checks
 
 
 async def check_subscription(env: dict[str, str]) -> webhook_subscription.SubscriptionCheck:
     async with open_runtime(Settings.from_mapping(env)) as rt:
-        return await webhook_subscription.check(rt)
+        return await webhook_subscription.check(rt, rt.settings.instagram_scoped_id)
 
 
 def gauge() -> float | None:
-    return prometheus_client.REGISTRY.get_sample_value("ingest_webhook_subscribed")
+    return prometheus_client.REGISTRY.get_sample_value(
+        "ingest_webhook_subscribed", {"account": SCOPED_ID}
+    )
 
 
 async def test_an_empty_subscription_list_fails_the_check_and_sets_the_gauge(env, sandbox):
@@ -41,7 +44,9 @@ async def test_a_subscription_without_messages_fails_the_check(env, sandbox):
 async def test_subscribing_passes_the_check(env, sandbox):
     await check_subscription(env)
     async with open_runtime(Settings.from_mapping(env)) as rt:
-        assert await webhook_subscription.subscribe(rt) == {"success": True}
+        assert await webhook_subscription.subscribe(rt, rt.settings.instagram_scoped_id) == {
+            "success": True
+        }
     assert sandbox.accounts.subscriptions() == {SCOPED_ID: list(account_api.WEBHOOK_FIELDS)}
     assert (await check_subscription(env)).subscribed
     assert (await checks(env))[status.WEBHOOK_SUBSCRIPTION]["ok"]
@@ -89,3 +94,19 @@ async def test_a_silence_limit_of_zero_turns_the_check_off(env, db):
 
 async def test_no_delivery_yet_passes_the_silence_check(env):
     assert (await checks(env, webhook_silence_seconds=60))[status.WEBHOOK_SILENCE]["ok"]
+
+
+async def test_an_account_without_a_message_for_longer_than_the_limit_fails_its_silence(env, db):
+    quiet = "17841400000000002"
+    db.execute(
+        "INSERT INTO instagram_accounts (ig_id, source, added_at)"
+        " VALUES (%s, 'cli', now() - interval '7 hours')",
+        (quiet,),
+    )
+    seed.message(db, "m-recent", minutes_ago=5)  # the environment's account is heard from
+    db.execute("UPDATE instagram_accounts SET added_at = now() - interval '7 hours'")
+    check = (await checks(env, webhook_silence_seconds=6 * 3600))[status.ACCOUNT_SILENCE]
+    assert not check["ok"] and check["value"] >= 7 * 3600
+    assert check["detail"].startswith(f"{quiet}: ") and SCOPED_ID not in check["detail"]
+    seed.message(db, "m-quiet", account=quiet)
+    assert (await checks(env, webhook_silence_seconds=6 * 3600))[status.ACCOUNT_SILENCE]["ok"]

@@ -10,14 +10,28 @@ import uuid
 
 from psycopg.types.json import Jsonb
 
+# The environment's account of the tests' settings (`tests.support.stack.SCOPED_ID`).
+ACCOUNT = "17841400000000001"
 
-def message(db, mid: str, *, minutes_ago: float = 0, decided: bool = True) -> None:
+
+def environment_account(db, ig_id: str = ACCOUNT) -> None:
+    """The account the environment names, recorded as a process's start records it."""
+    db.execute(
+        "INSERT INTO instagram_accounts (ig_id, source) VALUES (%s, 'environment')"
+        " ON CONFLICT DO NOTHING",
+        (ig_id,),
+    )
+
+
+def message(
+    db, mid: str, *, minutes_ago: float = 0, decided: bool = True, account: str = ACCOUNT
+) -> None:
     db.execute(
         'INSERT INTO messages (id, sender_ig_id, recipient_ig_id, "timestamp", created_at,'
-        " decided_at) VALUES (%(mid)s, 'sender-' || %(mid)s, 'page', now(),"
+        " decided_at) VALUES (%(mid)s, 'sender-' || %(mid)s, %(account)s, now(),"
         " now() - make_interval(mins => %(ago)s),"
         " CASE WHEN %(decided)s THEN now() END)",
-        {"mid": mid, "ago": minutes_ago, "decided": decided},
+        {"mid": mid, "ago": minutes_ago, "decided": decided, "account": account},
     )
 
 

@@ -70,12 +70,16 @@ def make_env(*, database_url: str, graph_url: str, **extra: str) -> dict[str, st
     return env
 
 
-def run_cli(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    """Run `ingest ARGS` as a process against this environment; its output as text."""
+def run_cli(
+    env: dict[str, str], *args: str, timeout: float = 60, stdin: str = ""
+) -> subprocess.CompletedProcess:
+    """Run `ingest ARGS` as a process against this environment, `stdin` piped in; its
+    output as text."""
     return subprocess.run(
         [sys.executable, "-m", "ingest.cli", *args],
         cwd=ROOT,
         env={**os.environ, **env},
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,

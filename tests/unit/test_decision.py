@@ -69,3 +69,10 @@ def test_an_unconnected_sender_with_a_verification_under_way_gets_no_second_one(
 @pytest.mark.parametrize("connected", [True, False])
 def test_decided_unsent_echo_and_standby_messages_are_never_answered(changes, outcome, connected):
     assert decide(facts(connected=connected, **changes)) == Decision(outcome)
+
+
+@pytest.mark.parametrize("connected", [True, False])
+def test_a_message_to_an_account_not_answered_is_never_answered_nor_handed_on(connected):
+    assert decide(facts(account_answered=False, connected=connected)) == Decision(
+        Outcome.UNKNOWN_ACCOUNT
+    )

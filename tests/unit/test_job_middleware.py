@@ -9,8 +9,8 @@ import prometheus_client
 import pytest
 import structlog
 
+from service.business_account.pacing import Paced
 from service.core.jobs import RetryLater
-from service.dms.pacing import Paced
 from workers import middleware
 
 

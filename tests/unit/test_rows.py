@@ -47,6 +47,7 @@ def dm_row(**changes) -> dict:
         "sending_started_at": None,
         "created_at": now,
         "updated_at": now,
+        "account_ig_id": "17841400000000001",
     }
     return row | changes
 

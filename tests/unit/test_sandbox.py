@@ -18,10 +18,12 @@ from devtools.sandbox import Sandbox, ScriptedResponse
 from service.instagram import (
     DeliveredWithError,
     GraphClient,
+    InvalidAccessTokenError,
     PermanentGraphError,
     RateLimitedError,
     SendResult,
     TransientGraphError,
+    account_api,
     build_http_client,
 )
 
@@ -221,3 +223,22 @@ async def test_the_sandbox_runs_standalone_as_a_module() -> None:
             _, errors = process.communicate(timeout=10)
     # uvicorn shuts down cleanly, then re-raises SIGTERM so the exit status tells why it stopped.
     assert process.returncode in (0, -signal.SIGTERM) and "Traceback" not in errors
+
+
+async def test_each_account_has_its_own_token_and_rate_limit(sandbox: Sandbox) -> None:
+    sandbox.accounts.add("111", TOKEN, username="brand_a", rate_limit=2)
+    sandbox.accounts.add("222", "other-token")
+    async with build_http_client(5.0) as http:
+        owner = await account_api.token_owner(http, sandbox.url, TOKEN)
+        with pytest.raises(InvalidAccessTokenError):
+            await account_api.token_owner(http, sandbox.url, "no-account-holds-it")
+    assert (owner.user_id, owner.username) == ("111", "brand_a")
+    # Its own token on another account's path is refused.
+    (refused,) = await send(sandbox.url, "hi", scoped_id="222")
+    assert isinstance(refused, InvalidAccessTokenError)
+    # Its own limit, counted apart from the other account's sends.
+    results = await send(sandbox.url, *"abc", scoped_id="111")
+    assert sum(isinstance(r, RateLimitedError) for r in results) == 1
+    async with build_http_client(5.0) as http:
+        other = GraphClient(http, base_url=sandbox.url, scoped_id="222", access_token="other-token")
+        assert isinstance(await other.send_text("9", "hello"), SendResult)

@@ -99,10 +99,13 @@ LIMIT %(limit)s;
 -- console_failed_dms --
 -- Failed DMs, newest failure first, each filter optional (`error`: a part of the error),
 -- after the keyset (`before_at`, `before_id`) when given.
-SELECT id, recipient_ig_id, kind, attempts, error, message_id, updated_at AS failed_at
+SELECT id, recipient_ig_id, kind, attempts, error, message_id, updated_at AS failed_at,
+       account_ig_id
 FROM outbound_messages
 WHERE status = 'failed'
   AND (%(kind)s::text IS NULL OR kind = %(kind)s::text)
+  AND (%(account)s::text IS NULL
+       OR coalesce(account_ig_id, %(environment)s::text) = %(account)s::text)
   AND (%(error)s::text IS NULL OR strpos(error, %(error)s::text) > 0)
   AND (%(since_seconds)s::float8 IS NULL
        OR updated_at >= now() - make_interval(secs => %(since_seconds)s::float8))

@@ -32,3 +32,7 @@ INSERT INTO instagram_profiles (ig_id, last_inbound_at)
 VALUES (%(ig_id)s, least(%(at)s, now()))
 ON CONFLICT (ig_id) DO UPDATE
 SET last_inbound_at = greatest(instagram_profiles.last_inbound_at, EXCLUDED.last_inbound_at);
+
+-- instagram_profiles_get --
+-- One sender's profile, if any.
+SELECT {InstagramProfile} FROM instagram_profiles WHERE ig_id = %(ig_id)s;

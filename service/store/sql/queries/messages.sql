@@ -12,26 +12,37 @@ SELECT ingest_messages_applying_edits_v1(%(events)s::jsonb, %(queue)s, %(task)s)
 SELECT messages_lock_mids_v1(%(shared)s::text[], %(exclusive)s::text[]);
 
 -- messages_claim --
--- Lock a message for its decision and, when the rules may answer it (not decided, not
--- unsent, not an echo, not a standby message: `service.messages.decision.unanswered`), find
--- or create its sender's profile, whose row lock serialises one sender's messages, so the
--- checks of their recent DMs that follow see the previous one. `connected_user_id` is NULL
--- when the sender is unconnected or the profile was not touched; no row when the message
--- is unknown.
+-- Lock a message for its decision, find the answered account it was sent to (for an echo,
+-- the account that sent it; else `fallback`, the environment's account whose id is not
+-- set, if answered), and, when the rules may answer it (an answered account, not decided,
+-- not unsent, not an echo, not a standby message: `service.messages.decision.unanswered`),
+-- find or create its sender's profile, of that account, whose row lock serialises one
+-- sender's messages, so the checks of their recent DMs that follow see the previous one.
+-- `connected_user_id` is NULL when the sender is unconnected or the profile was not
+-- touched, `account_ig_id` when no answered account is the message's; no row when the
+-- message is unknown.
 WITH message AS (
-    SELECT id, sender_ig_id, is_echo, source, processed, decided_at, deleted_at
+    SELECT id, sender_ig_id, is_echo, source, processed, decided_at, deleted_at,
+           CASE WHEN is_echo THEN sender_ig_id ELSE recipient_ig_id END AS to_account
     FROM messages
     WHERE id = %(mid)s
     FOR UPDATE
+), account AS (
+    SELECT a.ig_id AS account_ig_id
+    FROM instagram_accounts a, message
+    WHERE a.removed_at IS NULL AND a.ig_id IN (message.to_account, %(fallback)s)
+    ORDER BY a.ig_id = message.to_account DESC
+    LIMIT 1
 ), profile AS (
-    INSERT INTO instagram_profiles (ig_id)
-    SELECT sender_ig_id FROM message
+    INSERT INTO instagram_profiles (ig_id, account_ig_id)
+    SELECT sender_ig_id, account.account_ig_id FROM message, account
     WHERE decided_at IS NULL AND deleted_at IS NULL AND NOT is_echo AND source <> 'standby'
-    ON CONFLICT (ig_id) DO UPDATE SET updated_at = now()
+    ON CONFLICT (ig_id) DO UPDATE
+    SET updated_at = now(), account_ig_id = EXCLUDED.account_ig_id
     RETURNING connected_user_id
 )
 SELECT {MessageClaim}
-FROM message LEFT JOIN profile ON true;
+FROM message LEFT JOIN account ON true LEFT JOIN profile ON true;
 
 -- messages_record_decision --
 -- Record a message's decision: the DM of `dm_kind` (none when NULL, or when the message
@@ -39,8 +50,8 @@ FROM message LEFT JOIN profile ON true;
 -- `processed` when it went to Phase 3. Returns how long the message took from being stored
 -- to being decided, and the DM's columns when it was created, else NULLs.
 WITH dm AS (
-    INSERT INTO outbound_messages (recipient_ig_id, kind, payload, message_id)
-    SELECT %(sender_ig_id)s, %(dm_kind)s, %(dm_payload)s, %(mid)s
+    INSERT INTO outbound_messages (recipient_ig_id, kind, payload, message_id, account_ig_id)
+    SELECT %(sender_ig_id)s, %(dm_kind)s, %(dm_payload)s, %(mid)s, %(account_ig_id)s
     WHERE %(dm_kind)s::text IS NOT NULL
     ON CONFLICT (message_id, kind) WHERE message_id IS NOT NULL DO NOTHING
     RETURNING {OutboundMessage}

@@ -1,7 +1,7 @@
 -- outbound_messages_insert --
 -- Record a DM to send; for an event's DM, a second insert of the same kind does nothing.
-INSERT INTO outbound_messages (recipient_ig_id, kind, payload, message_id)
-VALUES (%(recipient_ig_id)s, %(kind)s, %(payload)s, %(message_id)s)
+INSERT INTO outbound_messages (recipient_ig_id, kind, payload, message_id, account_ig_id)
+VALUES (%(recipient_ig_id)s, %(kind)s, %(payload)s, %(message_id)s, %(account_ig_id)s)
 ON CONFLICT (message_id, kind) WHERE message_id IS NOT NULL DO NOTHING
 RETURNING {OutboundMessage};
 
@@ -139,10 +139,10 @@ RETURNING {OutboundMessage};
 -- outbound_messages_requeue_jobless --
 -- The pending DMs whose send has not begun (no attempt marked in flight) and that no job
 -- will send: their job failed, gave up or was lost. A DM's job is its own `send_outbound`,
--- or the `decide_message`
--- (`process_message` before migration 0024) of the message it answers. Each is marked with `reason` (after
--- its last error) for the caller to defer its `send_outbound` in the same transaction; at
--- most `batch_size`, oldest first, skipping rows another transaction holds. A verification
+-- or the `decide_message` (`process_message` before migration 0024) of the message it
+-- answers. Each is marked with `reason` (after its last error) for the caller to defer its
+-- `send_outbound` in the same transaction; at most `batch_size`, oldest first, skipping rows
+-- another transaction holds. A verification
 -- DM asked for through send-verification-dm stays out: its token's plaintext was never
 -- stored, so no job could send its link (`outbound_messages_fail_orphaned` ends it).
 WITH jobless AS MATERIALIZED (
@@ -207,7 +207,8 @@ SELECT EXISTS (
 -- keeps counting. At most `batch_size`, in (created_at, id) order after the cursor
 -- (`after_created_at`, `after_id`; NULLs: from the start), so that each batch commits on
 -- its own. Each filter is optional; `since_seconds` means failed that recently, `error` a
--- part of the error, `outbound_id` one DM (the console's re-queue of one). A DM whose
+-- part of the error, `outbound_id` one DM (the console's re-queue of one), `account` the
+-- account sending (a DM naming none is `environment`'s). A DM whose
 -- error starts with `unknown_prefix` (a send cut off, whose delivery is unknown) is taken
 -- only with `include_unknown`. A verification DM asked for through send-verification-dm
 -- stays out: its token's plaintext was never stored, so no job could send its link again.
@@ -220,6 +221,8 @@ WITH batch AS MATERIALIZED (
     WHERE status = 'failed'
       AND (%(kind)s::text IS NULL OR kind = %(kind)s::text)
       AND (%(recipient)s::text IS NULL OR recipient_ig_id = %(recipient)s::text)
+      AND (%(account)s::text IS NULL
+           OR coalesce(account_ig_id, %(environment)s::text) = %(account)s::text)
       AND (%(since_seconds)s::float8 IS NULL
            OR updated_at >= now() - make_interval(secs => %(since_seconds)s::float8))
       AND (%(error)s::text IS NULL OR strpos(error, %(error)s::text) > 0)
@@ -256,6 +259,8 @@ FROM outbound_messages
 WHERE status = 'failed'
   AND (%(kind)s::text IS NULL OR kind = %(kind)s::text)
   AND (%(recipient)s::text IS NULL OR recipient_ig_id = %(recipient)s::text)
+  AND (%(account)s::text IS NULL
+       OR coalesce(account_ig_id, %(environment)s::text) = %(account)s::text)
   AND (%(since_seconds)s::float8 IS NULL
        OR updated_at >= now() - make_interval(secs => %(since_seconds)s::float8))
   AND (%(error)s::text IS NULL OR strpos(error, %(error)s::text) > 0)

@@ -86,7 +86,7 @@ ORDER BY kind, status;
 
 -- status_outbound_jobless --
 -- Pending DMs that no job will send (neither their own `send_outbound` nor their
--- message's `process_message` is waiting or running), untouched for longer than
+-- message's `decide_message` is waiting or running), untouched for longer than
 -- ingest.jobless_after (default 5 minutes): how many, and the oldest. The rescue queues
 -- such a DM again within seconds, or fails it; one that stays is stranded.
 SELECT count(*) AS dms,
@@ -178,6 +178,24 @@ WHERE sender_ig_id IS NULL
   AND received_at > now() - coalesce(nullif(current_setting('ingest.status_window', true), ''),
                                      '1 hour')::interval;
 
+-- status_unknown_account_events --
+-- Messages stored within ingest.status_window (default 1 hour) for an account the service
+-- does not answer (a mis-subscribed app, a removed account): stored, never answered. An
+-- environment account whose id is not set (`me`, the one id not a number) answers them
+-- all. How many, the latest, and the accounts they were sent to.
+SELECT count(*) AS events, max(m.created_at) AS latest_at,
+       array_agg(DISTINCT m.account ORDER BY m.account) AS accounts
+FROM (
+    SELECT created_at, CASE WHEN is_echo THEN sender_ig_id ELSE recipient_ig_id END AS account
+    FROM messages
+    WHERE created_at > now() - coalesce(nullif(current_setting('ingest.status_window', true),
+                                               ''), '1 hour')::interval
+) m
+WHERE NOT EXISTS (
+    SELECT 1 FROM instagram_accounts a
+    WHERE a.removed_at IS NULL AND (a.ig_id = m.account OR a.ig_id !~ '^[0-9]+$')
+);
+
 -- status_stalled_jobs --
 -- Jobs in `doing` whose worker has sent no heartbeat for ingest.stalled_after (default
 -- 30 seconds; workers beat every 10) or is gone: procrastinate's own test of a stalled
@@ -201,14 +219,39 @@ SELECT scoped_id, source, issued_at, expires_at,
        extract(epoch FROM now() - issued_at)::bigint AS age_seconds,
        extract(epoch FROM expires_at - now())::bigint AS expires_in_seconds,
        refreshed_at, refresh_attempted_at, refresh_error, invalid_at, invalid_error
-FROM graph_access_tokens
+FROM graph_access_tokens t
+WHERE NOT EXISTS (  -- a removed account's token is no longer used
+    SELECT 1 FROM instagram_accounts a WHERE a.ig_id = t.scoped_id AND a.removed_at IS NOT NULL
+)
 ORDER BY scoped_id;
 
 -- status_webhook_subscriptions --
 -- What the last read of each account's webhook subscription found.
 SELECT scoped_id, checked_at, subscribed, subscribed_fields, error,
        extract(epoch FROM now() - checked_at)::bigint AS checked_seconds_ago
-FROM webhook_subscription_checks
+FROM webhook_subscription_checks c
+WHERE NOT EXISTS (
+    SELECT 1 FROM instagram_accounts a WHERE a.ig_id = c.scoped_id AND a.removed_at IS NOT NULL
+)
+ORDER BY scoped_id;
+
+-- status_account_silence --
+-- Each answered account's silence: seconds since the latest message sent to it, or since
+-- it was added when none was since. One account silent while others are not has lost its
+-- subscription, or was never subscribed.
+SELECT a.ig_id,
+       extract(epoch FROM now() - greatest(a.added_at, (
+           SELECT max(m.created_at) FROM messages m WHERE m.recipient_ig_id = a.ig_id
+       )))::bigint AS silent_seconds
+FROM instagram_accounts a
+WHERE a.removed_at IS NULL
+ORDER BY a.ig_id;
+
+-- status_rate_limit_holds --
+-- The accounts a Graph API rate limit holds now, and for how many seconds more.
+SELECT scoped_id, extract(epoch FROM limited_until - now())::float8 AS seconds
+FROM graph_rate_limits
+WHERE limited_until > now()
 ORDER BY scoped_id;
 
 -- status_webhook_silence --

@@ -12,6 +12,7 @@ higher job priority among the jobs due.
 
 from __future__ import annotations
 
+from service.business_account.accounts import account_of
 from service.core import metrics
 from service.core.jobs import RetryLater
 from service.core.runtime import Runtime
@@ -47,11 +48,11 @@ async def take_turn(rt: Runtime, dm: OutboundMessage) -> None:
     s = rt.settings
     if s.graph_send_rate <= 0:
         return
-    verification = dm.kind is DMKind.VERIFICATION
+    verification, account = dm.kind is DMKind.VERIFICATION, account_of(s, dm.account_ig_id)
     async with rt.pool.connection() as conn:
         took = await send_buckets.take(
             conn,
-            s.instagram_scoped_id,
+            account,
             rate=s.graph_send_rate,
             burst=max(1, s.graph_send_burst),
             need=1 if verification else 1 + verification_reserve(s),
@@ -60,7 +61,7 @@ async def take_turn(rt: Runtime, dm: OutboundMessage) -> None:
             late_seconds=late_seconds(s),
         )
     if not took.admitted:
-        metrics.DMS_PACED.labels(dm.kind).inc()
+        metrics.DMS_PACED.labels(dm.kind, account).inc()
         raise Paced(
             took.wait_seconds,
             "waiting for its turn under GRAPH_SEND_RATE",
