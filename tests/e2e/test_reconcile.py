@@ -131,9 +131,14 @@ def test_ingest_subscribe_queues_a_run_that_the_worker_makes(webhook_stack):
     done = run_cli(stack.env, "subscribe")
     assert done.returncode == 0, done.stdout + done.stderr
 
-    stack.wait(lambda: sources(stack) == {"mid.lost": "reconciled"}, what="the queued run")
-    [run] = stack.rows("SELECT trigger, recovered, finished_at FROM reconcile_runs")
+    [run] = stack.wait(
+        lambda: stack.rows(
+            "SELECT trigger, recovered FROM reconcile_runs WHERE finished_at IS NOT NULL"
+        ),
+        what="the queued run",
+    )
     assert run["trigger"] == "subscribe" and run["recovered"] == 1
+    assert sources(stack) == {"mid.lost": "reconciled"}
     [dm] = stack.outbound_settled(1)
     assert dm["recipient_ig_id"] == "unconnected-1" and dm["status"] == "sent"
 
