@@ -12,7 +12,7 @@ import sys
 from tests.support import seed
 from tests.support.lost_webhooks import deliver, deliver_late, lose
 from tests.support.pg import ROOT
-from tests.support.stack import SCOPED_ID, run_cli, wait_until
+from tests.support.stack import SCOPED_ID, Stack, run_cli, wait_until
 
 
 def reconcile(stack, *args: str) -> str:
@@ -186,3 +186,22 @@ def test_the_command_waits_for_a_run_in_progress_and_then_runs(webhook_stack, db
         waiting.kill()
     assert waiting.returncode == 0 and "1 recovered" in out
     assert sources(stack) == {"mid.lost": "reconciled"}
+
+
+def test_every_account_answered_is_reconciled_and_answered_from_its_own(env, sandbox, db):
+    other, other_token = "17841400000000002", "test-access-token-other-account-5555"
+    sandbox.accounts.add(SCOPED_ID, env["INSTAGRAM_ACCESS_TOKEN"], username="brand_a")
+    sandbox.accounts.add(other, other_token, username="brand_b")
+    added = run_cli(env, "account", "add", other, stdin=f"{other_token}\n")
+    assert added.returncode == 0, added.stderr
+    with Stack(env, sandbox, db) as stack:
+        lose(stack, "mid.a", "user-a")
+        sandbox.conversations.record(other, "user-b", other, "hello", mid="mid.b")
+
+        out = reconcile(stack)
+
+        assert out.count("1 recovered") == 2 and other in out and SCOPED_ID in out
+        dms = sandbox.wait_for_messages(2, timeout=30)
+    assert {dm.recipient_id: dm.scoped_id for dm in dms} == {"user-a": SCOPED_ID, "user-b": other}
+    assert sources(stack) == {"mid.a": "reconciled", "mid.b": "reconciled"}
+    assert sandbox.conversations.refused == 0
