@@ -92,7 +92,7 @@ class Accounts:
         with self._lock:
             return {k: list(v) for k, v in self._subscriptions.items()}
 
-    def revoked(self, token: str) -> bool:
+    def is_revoked(self, token: str) -> bool:
         with self._lock:
             return token in self._revoked
 

@@ -75,7 +75,7 @@ class Objects:
     ) -> tuple[int, Any]:
         """The answer to `GET /{id}?fields=...`, by the fields asked for."""
         auth = headers.get(b"authorization", b"").decode("latin-1")
-        if not auth.startswith("Bearer ") or accounts.revoked(auth[7:].strip()):
+        if not auth.startswith("Bearer ") or accounts.is_revoked(auth[7:].strip()):
             return 400, graph_error("Error validating access token", 190)
         fields = parse_qs(query.decode("latin-1")).get("fields", [""])[-1].split(",")
         object_id = parts[-1]

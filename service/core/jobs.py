@@ -25,6 +25,7 @@ FORWARD_DELIVERY = "forward_delivery"
 FETCH_SENDER_PROFILE = "fetch_sender_profile"
 PURGE_WEBHOOK_DELIVERIES = "purge_webhook_deliveries"
 RESCUE_STALLED_JOBS = "rescue_stalled_jobs"
+RECONCILE_ACCOUNT = "reconcile_account"
 QUEUE_MESSAGES = "messages"
 QUEUE_OUTBOUND = "outbound"
 # Retention and other housekeeping, apart so it never waits behind a DM backlog.

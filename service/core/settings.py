@@ -117,6 +117,11 @@ class Settings:
     # A sender's profile (Meta's User Profile API) is asked for again once older than this:
     # Meta's picture URLs expire within days.
     profile_refresh_seconds: float = 604800.0
+    # Reconciliation with the Conversations API (`service.reconcile`): a run this often, and
+    # its calls at most this many a second per account, Meta's limit (0: not paced).
+    # An interval of 0 turns the scheduled runs off; the other triggers still run.
+    reconcile_interval_seconds: float = 900.0
+    reconcile_rate: float = 2.0
     # A connected user gets at most one acknowledgement DM per this many seconds (their
     # messages all still reach Phase 3); 0 acknowledges every message.
     ack_cooldown_seconds: float = 0.0

@@ -126,6 +126,8 @@ def test_every_default():
         "graph_send_burst": 20,
         "graph_read_rate": 2.0,
         "profile_refresh_seconds": 604800.0,
+        "reconcile_interval_seconds": 900.0,
+        "reconcile_rate": 2.0,
         "ack_cooldown_seconds": 0.0,
         "send_dm_wait_seconds": 5.0,
         "db_pool_min_size": 2,
