@@ -42,6 +42,7 @@ class Objects:
         self._refused: dict[str, tuple[int, str]] = {}
         self._messages: dict[str, dict[str, Any] | None] = {}
         self.reads: collections.Counter[str] = collections.Counter()
+        self.tokens: list[str] = []  # the bearer token of each read, in order
 
     def reset(self) -> None:
         with self._lock:
@@ -49,6 +50,7 @@ class Objects:
             self._refused.clear()
             self._messages.clear()
             self.reads.clear()
+            self.tokens.clear()
 
     def set_profile(self, ig_id: str, **fields: Any) -> None:
         with self._lock:
@@ -75,6 +77,8 @@ class Objects:
     ) -> tuple[int, Any]:
         """The answer to `GET /{id}?fields=...`, by the fields asked for."""
         auth = headers.get(b"authorization", b"").decode("latin-1")
+        with self._lock:
+            self.tokens.append(auth[7:].strip())
         if not auth.startswith("Bearer ") or accounts.is_revoked(auth[7:].strip()):
             return 400, graph_error("Error validating access token", 190)
         fields = parse_qs(query.decode("latin-1")).get("fields", [""])[-1].split(",")
