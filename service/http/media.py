@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import msgspec
-from litestar import Controller, post
+from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK
@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_200_OK
 from service.core.errors import NotFound
 from service.core.runtime import Runtime
 from service.http.guards import require_service_token
-from service.http.refusals import INTERNAL, refusals
+from service.http.refusals import INTERNAL, TOO_LARGE, refusals
 from service.messages import media_refresh
 from service.messages.field_rules import is_id
 
@@ -38,6 +38,7 @@ class MediaController(Controller):
         responses=refusals(
             {
                 **INTERNAL,
+                **TOO_LARGE,
                 404: "no message has this mid",
                 410: "Meta no longer has the message (or it was unsent): recorded, and "
                 "answered so again without asking Meta",
@@ -48,10 +49,12 @@ class MediaController(Controller):
         ),
     )
     async def refresh_media(
-        self, mid: FromPath[str], rt: NamedDependency[Runtime]
+        self, request: Request, mid: FromPath[str], rt: NamedDependency[Runtime]
     ) -> RefreshMediaResponse:
         """Read the message again from the Graph API and store fresh URLs for what it
         shared (Meta's URLs expire within days); answers its `shared_items`."""
+        # It takes no body; reading whatever came holds it to the app's limit (413).
+        await request.body()
         if not is_id(mid):
             raise NotFound("no message has this mid")
         refreshed = await media_refresh.refresh_media(rt, mid)
