@@ -6,6 +6,7 @@ from __future__ import annotations
 from service.core import jobs
 from tests.e2e.test_flows import VERIFICATION_LINK
 from tests.support import seed
+from tests.support.stack import SCOPED_ID
 
 
 def test_a_failed_defer_leaves_neither_message_nor_job(env, sandbox, db):
@@ -93,7 +94,8 @@ def test_a_job_queued_under_the_decisions_former_name_still_runs(stack, db):
     seed.a_connected_sender(db, "user-1")
     db.execute(
         'INSERT INTO messages (id, sender_ig_id, recipient_ig_id, "timestamp")'
-        " VALUES ('m-old-name', 'user-1', 'page', now())"
+        " VALUES ('m-old-name', 'user-1', %s, now())",
+        (SCOPED_ID,),
     )
     db.execute(
         "INSERT INTO procrastinate_jobs (queue_name, task_name, args) "
