@@ -26,8 +26,8 @@ DM_DEADLINE_SECONDS = 30
 STAGES = (
     "POST -> delivery stored",
     "delivery stored -> message stored (forward job)",
-    "message stored -> processed (process job)",
-    "processed -> DM at stand-in (send)",
+    "message stored -> decided (decide job)",
+    "decided -> DM at stand-in (send)",
 )
 
 

@@ -28,6 +28,7 @@ FIGURES = (
     "meta_delivery",
     "rss",
     "cpu_per_message",
+    "reconcile",
 )
 
 
@@ -74,6 +75,9 @@ class Options:
     idle_messages: int = _flag(200, 10, "single webhook deliveries of the idle latency")
     big_rows: int = _flag(10_000_000, 3_000, "rows added to messages and to jobs (figure 5)")
     claims: int = _flag(2_000, 100, "job claims timed, on the empty and the big tables")
+    reconcile_conversations: int = _flag(
+        1_000, 20, "conversations, each with a lost message, reconciled (figure 10)"
+    )
 
     def settings(self) -> dict[str, object]:
         """What the report prints as the run's settings."""

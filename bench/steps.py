@@ -16,6 +16,7 @@ from bench import (
     ingest_throughput,
     job_claim,
     meta_delivery,
+    reconcile,
     report,
     send_pacing,
 )
@@ -47,6 +48,7 @@ STEPS = (
     Step("meta_delivery", lambda h, r: meta_delivery.measure(h)),
     Step("end_to_end", lambda h, r: end_to_end.measure(h)),
     Step("send_pacing", lambda h, r: send_pacing.measure(h)),
+    Step("reconcile", lambda h, r: reconcile.measure(h)),
     Step("big_fill", lambda h, r: _quietly(h, big_tables.fill)),
     Step("claim_big", lambda h, r: _claims(h, quiet=False), needs=("big_fill",)),
     Step(

@@ -79,6 +79,9 @@ def test_the_smoke_run_measures_every_figure(
     assert report["results"]["end_to_end"]["service"]["jobs_or_messages"] == 200
     paced = report["results"]["send_pacing"]
     assert paced["answered_429"] == 0 and paced["delivered"] == paced["dms"] == 100
+    reconciled = report["results"]["reconcile"]
+    assert reconciled["recovered"] == reconciled["conversations"] == 20
+    assert reconciled["calls"] == 1 + 20 + 20 and reconciled["refused"] == 0
 
 
 def test_the_smoke_run_measures_the_figures_of_issue_14(smoke: dict) -> None:

@@ -139,10 +139,10 @@ RETURNING {OutboundMessage};
 -- outbound_messages_requeue_jobless --
 -- The pending DMs whose send has not begun (no attempt marked in flight) and that no job
 -- will send: their job failed, gave up or was lost. A DM's job is its own `send_outbound`,
--- or the `decide_message`
--- (`process_message` before migration 0024) of the message it answers. Each is marked with `reason` (after
--- its last error) for the caller to defer its `send_outbound` in the same transaction; at
--- most `batch_size`, oldest first, skipping rows another transaction holds. A verification
+-- or the `decide_message` (`process_message` before migration 0024) of the message it
+-- answers. Each is marked with `reason` (after its last error) for the caller to defer its
+-- `send_outbound` in the same transaction; at most `batch_size`, oldest first, skipping rows
+-- another transaction holds. A verification
 -- DM asked for through send-verification-dm stays out: its token's plaintext was never
 -- stored, so no job could send its link (`outbound_messages_fail_orphaned` ends it).
 WITH jobless AS MATERIALIZED (
