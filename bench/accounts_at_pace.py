@@ -1,4 +1,4 @@
-"""Figure 10: accounts served at full pace. N business accounts in one deployment, each sent
+"""Figure 11: accounts served at full pace. N business accounts in one deployment, each sent
 GRAPH_SEND_RATE messages a second (80) for `account_seconds` (30 s) by connected senders,
 the workers running and paced as in production, the stand-in knowing each account's token
 and answering 429 beyond META_RATE_LIMIT sends a second to any one account, as Meta does.
@@ -88,12 +88,12 @@ def _step(h: Harness, n: int, added: set[str]) -> dict:
         env={"GRAPH_SEND_RATE": str(o.send_rate), "GRAPH_SEND_BURST": str(o.send_burst)}
     )
     h.progress(
-        f"figure 10: {n} accounts, each sent {o.send_rate:g} messages/s for "
+        f"figure 11: {n} accounts, each sent {o.send_rate:g} messages/s for "
         f"{o.account_seconds:g} s ({plan.quota} in all)"
     )
     ideal = per_account / o.send_rate
     try:
-        with h.measuring(f"figure 10: {n} accounts at full pace"):
+        with h.measuring(f"figure 11: {n} accounts at full pace"):
             loaded = h.load(plan)
             if loaded.accepted != plan.quota:
                 raise BenchError(f"{loaded.accepted} of {plan.quota} events accepted")

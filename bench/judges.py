@@ -15,6 +15,7 @@ RSS_RATIO = 1.2
 CPU_PER_MESSAGE_RATIO = 1.7
 PACED_RATE_SHARE = 0.9
 ACCOUNTS_SERVED = 6
+RECONCILE_META_RATE_RATIO = 10
 
 # (measured, baseline, met) from a figure's results
 Judge = Callable[..., tuple[str, str, bool]]
@@ -183,4 +184,15 @@ def cpu_per_message(r: dict) -> tuple[str, str, bool]:
         f"no-op job {theirs:.2f} ms (CPU s: defer {noop['cpu_seconds']['defer']:.1f} + drain "
         f"{noop['cpu_seconds']['drain']:.1f})",
         mine / theirs <= CPU_PER_MESSAGE_RATIO,
+    )
+
+
+def reconcile(r: dict) -> tuple[str, str, bool]:
+    return (
+        f"{r['seconds']:,.1f} s, {r['calls']:,} calls = {r['calls_per_second']:,.1f}/s; "
+        f"{r['recovered']:,} of {r['conversations']:,} recovered",
+        f"Meta's {r['meta_rate']:g} calls/s: {r['at_meta_rate_seconds']:,} s",
+        r["calls_per_second"] >= RECONCILE_META_RATE_RATIO * r["meta_rate"]
+        and r["recovered"] == r["conversations"]
+        and r["refused"] == 0,
     )

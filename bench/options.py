@@ -29,6 +29,7 @@ FIGURES = (
     "meta_delivery",
     "rss",
     "cpu_per_message",
+    "reconcile",
 )
 
 
@@ -74,15 +75,18 @@ class Options:
     accounts_steps: str = _flag(
         "1,2,4,6,8",
         "1,2",
-        "the numbers of accounts figure 10 tries, in turn, until one is not served",
+        "the numbers of accounts figure 11 tries, in turn, until one is not served",
     )
     account_seconds: float = _flag(
-        30.0, 3.0, "seconds each account is sent GRAPH_SEND_RATE messages a second (figure 10)"
+        30.0, 3.0, "seconds each account is sent GRAPH_SEND_RATE messages a second (figure 11)"
     )
     meta_events: int = _flag(1_000, 100, "messaging events in figure 7's one Meta delivery")
     idle_messages: int = _flag(200, 10, "single webhook deliveries of the idle latency")
     big_rows: int = _flag(10_000_000, 3_000, "rows added to messages and to jobs (figure 5)")
     claims: int = _flag(2_000, 100, "job claims timed, on the empty and the big tables")
+    reconcile_conversations: int = _flag(
+        1_000, 20, "conversations, each with a lost message, reconciled (figure 10)"
+    )
 
     def settings(self) -> dict[str, object]:
         """What the report prints as the run's settings."""

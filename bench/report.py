@@ -133,6 +133,14 @@ def figures(options: Options) -> list[Figure]:
             f"<= {judges.CPU_PER_MESSAGE_RATIO}x",
             judges.cpu_per_message,
         ),
+        Figure(
+            "reconcile",
+            ("reconcile",),
+            f"a reconciliation of {options.reconcile_conversations:,} conversations, each with"
+            " a lost message, unpaced",
+            f">= {judges.RECONCILE_META_RATE_RATIO}x Meta's 2 calls/s, all recovered",
+            judges.reconcile,
+        ),
     ]
 
 

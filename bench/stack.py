@@ -74,6 +74,8 @@ class Stack:
             # Unpaced, but for figure 6 (`bench.send_pacing`): the other figures measure
             # the service against a Graph API without a rate limit.
             "GRAPH_SEND_RATE": "0",
+            # No scheduled reconciliation among the figures: `bench.reconcile` runs its own.
+            "RECONCILE_INTERVAL_SECONDS": "0",
             "LOG_FORMAT": "json",
             "LOG_LEVEL": "WARNING",
         }
@@ -142,6 +144,22 @@ class Stack:
             f"{self.sandbox_url}/_sandbox/rate-limit", json={"per_second": per_second}
         ).raise_for_status()
 
+    def sandbox_conversations(self, messages: list[dict] | None = None) -> dict[str, int]:
+        """Record `messages` in the stand-in's conversations, if given; its counts."""
+        url = f"{self.sandbox_url}/_sandbox/conversations"
+        # In parts: the stand-in reads bodies of at most 64 KiB.
+        for start in range(0, len(messages or ()), RECORDED_PER_POST):
+            part = (messages or [])[start : start + RECORDED_PER_POST]
+            body = {"account_id": SCOPED_ID, "messages": part}
+            self._http.post(url, json=body, timeout=60).raise_for_status()
+        return self._http.get(url).json()
+
+    def sandbox_conversations_rate_limit(self, per_second: float) -> None:
+        self._http.post(
+            f"{self.sandbox_url}/_sandbox/conversations/rate-limit",
+            json={"per_second": per_second},
+        ).raise_for_status()
+
     def sandbox_reset(self) -> None:
         self._http.post(f"{self.sandbox_url}/_sandbox/reset").raise_for_status()
 
@@ -200,6 +218,9 @@ class Stack:
             self.log_dir,
             ROOT,
         )
+
+
+RECORDED_PER_POST = 200
 
 
 def _free_port() -> int:

@@ -17,6 +17,7 @@ from bench import (
     ingest_throughput,
     job_claim,
     meta_delivery,
+    reconcile,
     report,
     send_pacing,
 )
@@ -49,6 +50,7 @@ STEPS = (
     Step("end_to_end", lambda h, r: end_to_end.measure(h)),
     Step("send_pacing", lambda h, r: send_pacing.measure(h)),
     Step("accounts_at_pace", lambda h, r: accounts_at_pace.measure(h)),
+    Step("reconcile", lambda h, r: reconcile.measure(h)),
     Step("big_fill", lambda h, r: _quietly(h, big_tables.fill)),
     Step("claim_big", lambda h, r: _claims(h, quiet=False), needs=("big_fill",)),
     Step(

@@ -14,7 +14,8 @@ Meta's rate limit, per account: with `rate_limit_per_second` (`--rate-limit`, or
 own), a send arriving when that many to its account were accepted within the second before is
 answered 429 (Graph code 4) and recorded nowhere but in the count of `rate_limited`. The
 accounts, their tokens, their endpoints (`GET /me`, token refresh, webhook subscriptions) and
-a revoked token's code 190: `devtools.sandbox_accounts`, as `sandbox.accounts`.
+a revoked token's code 190: `devtools.sandbox_accounts`, as `sandbox.accounts`; the
+Conversations API, and webhooks it loses: `sandbox.conversations`.
 In-process: `with Sandbox(latency_seconds=0.05) as sandbox: ... sandbox.url ...`.
 Standalone: `python -m devtools.sandbox --port 8900 --latency-ms 50` (`--port 0`: a free port).
 """
@@ -28,7 +29,6 @@ import logging
 import re
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -38,8 +38,10 @@ import uvicorn
 from devtools import sandbox_http
 from devtools.sandbox_accounts import Accounts, graph_error
 from devtools.sandbox_control import control
+from devtools.sandbox_conversations import Conversations
 from devtools.sandbox_dms import SandboxMessage, ScriptedResponse, now, parse_dm
 from devtools.sandbox_http import answer
+from devtools.sandbox_limits import RateWindow
 
 __all__ = ["Sandbox", "SandboxMessage", "ScriptedResponse"]
 
@@ -63,12 +65,13 @@ class Sandbox:
         self._messages: list[SandboxMessage] = []
         self._attempts = 0
         self._rate_limited = 0
-        self._accepted: dict[str, collections.deque[float]] = {}  # per account, monotonic
+        self._windows: dict[str, RateWindow] = {}  # per account
         self._script: collections.deque[ScriptedResponse] = collections.deque()
         self._server: sandbox_http.ReadyServer | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self.accounts = Accounts()
+        self.conversations = Conversations(self.accounts.is_revoked)
         self._open = threading.Event()  # cleared by hold(): requests wait until release()
         self._open.set()
 
@@ -145,7 +148,7 @@ class Sandbox:
         """Answer 429 to a send over `per_second` within the second before it (0: none)."""
         with self._changed:
             self.rate_limit_per_second = per_second
-            self._accepted.clear()
+            self._windows.clear()
 
     def messages(self) -> list[SandboxMessage]:
         with self._changed:
@@ -165,9 +168,10 @@ class Sandbox:
             self._messages.clear()
             self._attempts = 0
             self._rate_limited = 0
-            self._accepted.clear()
+            self._windows.clear()
             self._script.clear()
         self.accounts.reset()
+        self.conversations.reset()
         self._open.set()
 
     def hold(self) -> None:
@@ -199,13 +203,15 @@ class Sandbox:
             return
         method, path = scope["method"], scope["path"].rstrip("/")
         raw = await sandbox_http.read_body(receive)
-        parts = path.split("/")
+        parts, headers = path.split("/"), dict(scope["headers"])
         if raw is None:
             await answer(send, 413, graph_error("Request body too large", 100))
         elif path.startswith("/_sandbox/"):
             await answer(send, *control(self, method, path, raw))
         elif method == "POST" and len(parts) >= 3 and parts[-1] == "messages" and parts[-2]:
             await self._send_api(send, dict(scope["headers"]), parts[-2], raw)
+        elif self.conversations.handles(method, parts):
+            await answer(send, *self.conversations.answer(parts, scope["query_string"], headers))
         elif self.accounts.handles(method, parts):
             headers = dict(scope["headers"])
             await answer(send, *self.accounts.answer(method, parts, scope["query_string"], headers))
@@ -260,16 +266,9 @@ class Sandbox:
         """Whether this send goes over its account's limit (else it counts against it);
         holds the lock."""
         limit = self.accounts.rate_limits.get(scoped_id, self.rate_limit_per_second)
-        if limit <= 0:
-            return False
-        now, accepted = time.monotonic(), self._accepted.setdefault(scoped_id, collections.deque())
-        while accepted and accepted[0] <= now - 1.0:
-            accepted.popleft()
-        if len(accepted) >= limit:
-            self._rate_limited += 1
-            return True
-        accepted.append(now)
-        return False
+        over = self._windows.setdefault(scoped_id, RateWindow()).over(limit)
+        self._rate_limited += over
+        return over
 
     def _bind(self) -> socket.socket:
         sock = sandbox_http.bind(self._port)

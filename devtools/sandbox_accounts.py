@@ -92,6 +92,10 @@ class Accounts:
         with self._lock:
             return {k: list(v) for k, v in self._subscriptions.items()}
 
+    def is_revoked(self, token: str) -> bool:
+        with self._lock:
+            return token in self._revoked
+
     def refused(self, token: str, scoped_id: str) -> bool:
         """Whether `token` was revoked, or is another account's than `scoped_id`'s; records
         it as a send's token."""

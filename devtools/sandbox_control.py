@@ -44,11 +44,19 @@ def _reset(sandbox: Sandbox, raw: bytes) -> Answer:
 
 
 def _rate_limit(sandbox: Sandbox, raw: bytes) -> Answer:
+    return _per_second(raw, sandbox.limit_rate)
+
+
+def _conversations_rate_limit(sandbox: Sandbox, raw: bytes) -> Answer:
+    return _per_second(raw, sandbox.conversations.limit_rate)
+
+
+def _per_second(raw: bytes, limit: Callable[[float], None]) -> Answer:
     try:
         per_second = float(json.loads(raw)["per_second"])
     except (ValueError, TypeError, KeyError):
         return 400, {"error": 'the body must be {"per_second": <number>}'}
-    sandbox.limit_rate(per_second)
+    limit(per_second)
     return 200, {"per_second": per_second}
 
 
@@ -59,6 +67,21 @@ def _script(sandbox: Sandbox, raw: bytes) -> Answer:
         return 200, {"scripted": sandbox.script(*items)}
     except (ValueError, TypeError) as exc:
         return 400, {"error": f"bad script: {exc}"}
+
+
+def _record_conversations(sandbox: Sandbox, raw: bytes) -> Answer:
+    try:
+        document = json.loads(raw)
+        recorded = sandbox.conversations.record_all(
+            str(document["account_id"]), list(document["messages"])
+        )
+    except (ValueError, TypeError, KeyError) as exc:
+        return 400, {"error": f'the body must be {{"account_id", "messages": [...]}}: {exc}'}
+    return 200, {"recorded": recorded}
+
+
+def _conversation_counts(sandbox: Sandbox, raw: bytes) -> Answer:
+    return 200, sandbox.conversations.counts()
 
 
 def _accounts(sandbox: Sandbox, method: str, path: str, raw: bytes) -> Answer:
@@ -79,4 +102,7 @@ _ENDPOINTS: dict[tuple[str, str], Callable[[Sandbox, bytes], Answer]] = {
     ("POST", "/_sandbox/reset"): _reset,
     ("POST", "/_sandbox/rate-limit"): _rate_limit,
     ("POST", "/_sandbox/script"): _script,
+    ("POST", "/_sandbox/conversations"): _record_conversations,
+    ("GET", "/_sandbox/conversations"): _conversation_counts,
+    ("POST", "/_sandbox/conversations/rate-limit"): _conversations_rate_limit,
 }

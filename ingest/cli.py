@@ -1,5 +1,5 @@
 """`ingest`: the project's command line (migrate, web, worker, dev, phase3, connect,
-status, retry-failed, replay, replay-delivery, token, subscribe, account).
+status, retry-failed, replay, replay-delivery, token, subscribe, account, reconcile).
 
 Each command's parser is configured here and bound to its handler in `ingest.handlers`
 with `set_defaults(func=...)`; `main` reads the settings once and maps the errors every
@@ -72,6 +72,7 @@ def parser() -> argparse.ArgumentParser:
     _add_operations(commands)
     _add_token(commands)
     _add_account(commands)
+    _add_reconcile(commands)
     return root
 
 
@@ -207,6 +208,24 @@ def _add_account(commands: Commands) -> None:
     remove = account_commands.add_parser("remove", help="stop answering an account")
     remove.add_argument("ig_id")
     remove.set_defaults(func=handlers.account_remove)
+
+
+def _add_reconcile(commands: Commands) -> None:
+    reconcile = commands.add_parser(
+        "reconcile",
+        help="recover the messages Meta never delivered, from the Conversations API",
+    )
+    # Read by the handler, not argparse: a malformed one is one line, like the other refusals.
+    reconcile.add_argument(
+        "--since",
+        metavar="DURATION",
+        help="conversations changed within this long, e.g. 36h or 3d (default: since the"
+        " last completed run, or 36h)",
+    )
+    reconcile.add_argument(
+        "--account", metavar="IG_ID", help="one account (default: every account answered)"
+    )
+    reconcile.set_defaults(func=handlers.reconcile)
 
 
 def _positive_int(text: str) -> int:

@@ -186,3 +186,11 @@ def account_remove(args: argparse.Namespace, settings: Settings) -> int:
     from service.operations import accounts_view
 
     return asyncio.run(accounts_view.remove(settings, args.ig_id))
+
+
+def reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    from service.operations import reconcile_view
+
+    return asyncio.run(
+        reconcile_view.reconcile(settings, since=args.since, account_id=args.account)
+    )

@@ -14,6 +14,8 @@ from service.core.runtime import Runtime
 from service.dms import sending
 from service.messages import deciding
 from service.operations import retention
+from service.reconcile import run as reconcile_run
+from service.reconcile import triggers as reconcile_triggers
 from service.store.rows import OutboundMessage
 from service.webhooks import forward
 from workers.middleware import Fields
@@ -24,12 +26,16 @@ REMOVE_DONE_PHASE3_ROWS = "remove_done_phase3_rows"
 REFRESH_ACCESS_TOKEN = "refresh_access_token"
 CHECK_WEBHOOK_SUBSCRIPTION = "check_webhook_subscription"
 PURGE_IDEMPOTENCY_KEYS = "purge_idempotency_keys"
+RECONCILE_DUE = "reconcile_due"
 # Hourly, off the hour so it does not meet every other service's cron at :00.
 RETENTION_CRON = "17 * * * *"
 # Hourly too: a refresh is due for days before the token expires, and Meta disables a
 # subscription after about an hour of failed deliveries.
 TOKEN_REFRESH_CRON = "23 * * * *"
 SUBSCRIPTION_CHECK_CRON = "41 * * * *"
+# Each minute, whether an account's run is due (RECONCILE_INTERVAL_SECONDS): any interval
+# works, and one set to 0 turns the schedule off without a cron to change.
+RECONCILE_DUE_CRON = "* * * * *"
 
 
 def register(app: procrastinate.App) -> None:
@@ -44,6 +50,9 @@ def register(app: procrastinate.App) -> None:
     )(decide_message)
     app.task(name=jobs.SEND_OUTBOUND, queue=jobs.QUEUE_OUTBOUND, pass_context=True, retry=retry)(
         send_outbound
+    )
+    app.task(name=jobs.RECONCILE_ACCOUNT, queue=jobs.QUEUE_MAINTENANCE, pass_context=True)(
+        reconcile_account
     )
     app.task(name=jobs.FORWARD_DELIVERY, queue=jobs.QUEUE_WEBHOOKS, pass_context=True, retry=retry)(
         forward_delivery
@@ -61,6 +70,7 @@ def register(app: procrastinate.App) -> None:
     for name, cron, task in (
         (REFRESH_ACCESS_TOKEN, TOKEN_REFRESH_CRON, refresh_access_token),
         (CHECK_WEBHOOK_SUBSCRIPTION, SUBSCRIPTION_CHECK_CRON, check_webhook_subscription),
+        (RECONCILE_DUE, RECONCILE_DUE_CRON, reconcile_due),
     ):
         app.periodic(cron=cron, periodic_id=name)(
             app.task(name=name, queue=jobs.QUEUE_MAINTENANCE, pass_context=True)(task)
@@ -99,6 +109,8 @@ async def forward_delivery(context: procrastinate.JobContext, delivery_id: int) 
     if result is None:
         return {"status": "missing", "level": "warning"}
     delivery = result.delivery
+    if delivery.status == "forwarded":
+        await reconcile_triggers.after_delivery(_runtime(context), delivery_id)
     return {
         "status": delivery.status,
         "attempts": delivery.attempts,
@@ -139,8 +151,10 @@ async def refresh_access_token(context: procrastinate.JobContext, timestamp: int
 
 
 async def check_webhook_subscription(context: procrastinate.JobContext, timestamp: int) -> Fields:
-    """Each answered account's webhook subscription, read and recorded."""
-    checks = await webhook_subscription.check_all(_runtime(context))
+    """Each answered account's webhook subscription, read and recorded; a restored one
+    queues a reconciliation."""
+    rt = _runtime(context)
+    checks = await webhook_subscription.check_all(rt)
     accounts = {
         account: {
             "subscribed": found.subscribed,
@@ -149,9 +163,54 @@ async def check_webhook_subscription(context: procrastinate.JobContext, timestam
         }
         for account, found in checks.items()
     }
+    for account, found in checks.items():
+        if await reconcile_triggers.after_subscription_check(rt, account, restored=found.restored):
+            accounts[account]["reconcile"] = "queued"
     lost = any(not found.subscribed for found in checks.values())
     return {"accounts": accounts, **({"level": "warning"} if lost else {})}
 
 
 async def purge_idempotency_keys(context: procrastinate.JobContext, timestamp: int) -> Fields:
     return {"deleted": await retention.purge_idempotency_keys(_runtime(context))}
+
+
+async def reconcile_account(
+    context: procrastinate.JobContext, account_id: str, trigger: str
+) -> Fields:
+    """A run for the account, at once (a trigger's); after the one in progress, if any."""
+    result = await reconcile_run.reconcile(
+        _runtime(context), account_id, trigger=trigger, wait=True
+    )
+    return _run_fields(account_id, result)
+
+
+async def reconcile_due(context: procrastinate.JobContext, timestamp: int) -> Fields:
+    """The scheduled runs that are due; an account whose run is in progress is skipped."""
+    rt = _runtime(context)
+    runs = []
+    for account_id in await reconcile_triggers.accounts(rt):
+        if await reconcile_triggers.due(rt, account_id):
+            result = await reconcile_run.reconcile(rt, account_id, trigger="schedule")
+            runs.append(_run_fields(account_id, result))
+    return {"runs": runs} if runs else {"level": "debug"}
+
+
+def _run_fields(account_id: str, result: reconcile_run.RunResult | None) -> dict[str, Any]:
+    if result is None:
+        return {"account_id": account_id, "outcome": "in_progress_elsewhere"}
+    counts = result.counts
+    fields: dict[str, Any] = {
+        "account_id": account_id,
+        "outcome": "completed",
+        "run_id": result.run_id,
+        "since": result.since.isoformat(),
+        "conversations": counts.conversations,
+        "messages_seen": counts.messages_seen,
+        "already_stored": counts.already_stored,
+        "recovered": counts.recovered,
+        "gaps": counts.gaps,
+        "calls": counts.calls,
+    }
+    if counts.gaps:
+        fields |= {"level": "warning", "gap_conversations": list(counts.gap_conversations)}
+    return fields

@@ -24,7 +24,7 @@ SELECT extract(epoch FROM min(at))::float8 AS at FROM procrastinate_events
 WHERE type = 'started';
 
 -- first_message_stored --
--- When the first message was stored (epoch seconds): figure 10's clock starts there.
+-- When the first message was stored (epoch seconds): figure 11's clock starts there.
 SELECT extract(epoch FROM min(created_at))::float8 AS at FROM messages;
 
 -- messages_stored_by_account --

@@ -3,7 +3,8 @@
 -- working then): each figure starts from the same empty state.
 TRUNCATE messages, outbound_messages, phase3_queue, verification_tokens, instagram_profiles,
          profiles, webhook_deliveries, graph_rate_limits, procrastinate_events,
-         procrastinate_periodic_defers, procrastinate_jobs, procrastinate_workers
+         procrastinate_periodic_defers, procrastinate_jobs, procrastinate_workers,
+         reconcile_runs, graph_send_buckets
     RESTART IDENTITY CASCADE;
 
 -- seed_connected_senders --

@@ -2,7 +2,9 @@
 hour of failed deliveries, and then nothing arrives and nothing errs. So the service reads
 `GET /{scoped_id}/subscribed_apps` every hour (and at `ingest status --check-remote`),
 records what it found for the `webhook_subscription` check, and sets a gauge; `ingest
-subscribe` subscribes the account again.
+subscribe` subscribes the account again. A subscription found again after it was lost is
+`restored`: its callers then queue a reconciliation (`service.reconcile`), to recover what
+Meta dropped meanwhile.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ class SubscriptionCheck:
     subscribed: bool
     fields: tuple[str, ...]
     error: str | None
+    restored: bool = False  # subscribed, where the check before found it not
 
 
 async def check(rt: Runtime, scoped_id: str) -> SubscriptionCheck:
@@ -46,7 +49,7 @@ async def check(rt: Runtime, scoped_id: str) -> SubscriptionCheck:
             )
         result = SubscriptionCheck(subscribed, fields, error)
     async with rt.pool.connection() as conn:
-        await store.record(
+        was_unsubscribed = await store.record(
             conn,
             scoped_id=scoped_id,
             subscribed=result.subscribed,
@@ -54,7 +57,7 @@ async def check(rt: Runtime, scoped_id: str) -> SubscriptionCheck:
             error=result.error,
         )
     metrics.WEBHOOK_SUBSCRIBED.labels(scoped_id).set(int(result.subscribed))
-    return result
+    return dataclasses.replace(result, restored=was_unsubscribed and result.subscribed)
 
 
 async def check_all(rt: Runtime) -> dict[str, SubscriptionCheck]:

@@ -45,7 +45,7 @@ async def message(rt: Runtime, mid: str) -> dict[str, Any] | None:
             for d in deliveries
             if d["last_attempt_at"]
         ),
-        Step(row["created_at"], "message stored"),
+        Step(row["created_at"], _stored(row)),
         *(Step(e["at"], f"job {e['job_id']} ({tasks[e['job_id']]}) {e['type']}") for e in events),
         *(Step(dm["created_at"], f"{dm['kind']} DM created") for dm in dms),
         *(
@@ -76,6 +76,12 @@ async def message(rt: Runtime, mid: str) -> dict[str, Any] | None:
         "phase3": phase3,
         "steps": sorted(steps, key=lambda step: step.at),
     }
+
+
+def _stored(row: dict[str, Any]) -> str:
+    if row["source"] == "reconciled":
+        return "message stored, reconciled: its webhook never came; found in its conversation"
+    return "message stored"
 
 
 async def content(rt: Runtime, mid: str) -> dict[str, Any] | None:

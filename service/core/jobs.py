@@ -24,6 +24,7 @@ SEND_OUTBOUND = "send_outbound"
 FORWARD_DELIVERY = "forward_delivery"
 PURGE_WEBHOOK_DELIVERIES = "purge_webhook_deliveries"
 RESCUE_STALLED_JOBS = "rescue_stalled_jobs"
+RECONCILE_ACCOUNT = "reconcile_account"
 QUEUE_MESSAGES = "messages"
 QUEUE_OUTBOUND = "outbound"
 # Retention and other housekeeping, apart so it never waits behind a DM backlog.

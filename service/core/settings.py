@@ -111,6 +111,11 @@ class Settings:
     # GRAPH_SEND_BURST. 0 turns the pacing off.
     graph_send_rate: float = 80.0
     graph_send_burst: int = 20
+    # Reconciliation with the Conversations API (`service.reconcile`): a run this often, and
+    # its calls at most this many a second per account, Meta's limit (0: not paced).
+    # An interval of 0 turns the scheduled runs off; the other triggers still run.
+    reconcile_interval_seconds: float = 900.0
+    reconcile_rate: float = 2.0
     # A connected user gets at most one acknowledgement DM per this many seconds (their
     # messages all still reach Phase 3); 0 acknowledges every message.
     ack_cooldown_seconds: float = 0.0

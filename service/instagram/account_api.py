@@ -113,6 +113,13 @@ async def subscribe(
     return await _call(http, "POST", url, token, params={"subscribed_fields": ",".join(fields)})
 
 
+async def get_json(
+    http: httpx.AsyncClient, url: str, token: str, *, params: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A Graph API read's JSON object (the Conversations API's calls among them)."""
+    return await _call(http, "GET", url, token, params=params)
+
+
 async def _call(
     http: httpx.AsyncClient,
     method: str,

@@ -31,6 +31,7 @@ ACCESS_TOKEN_INVALID = "access_token_invalid"
 ACCESS_TOKEN_EXPIRY = "access_token_expiry"
 WEBHOOK_SUBSCRIPTION = "webhook_subscription"
 WEBHOOK_SILENCE = "webhook_silence_seconds"
+RECONCILE_GAPS = "reconcile_gaps_in_window"
 UNKNOWN_ACCOUNT_EVENTS = "unknown_account_events_in_window"
 ACCOUNT_SILENCE = "account_silence_seconds"
 # The access token check fails this close to expiry: a refresh (due 10 days before, by
@@ -96,6 +97,7 @@ def _checks(reports: dict[str, Any], t: Thresholds) -> list[dict[str, Any]]:
     waiting = deliveries.get("received", {})
     failed_deliveries = deliveries.get("failed", {})
     jobless = reports["outbound_jobless"]
+    reconcile = reports["reconcile_runs"]
     return [
         _check(STALLED_JOBS, len(reports["stalled_jobs"]), 0),
         _check(JOB_WAIT, job_wait, t.max_job_wait),
@@ -132,7 +134,23 @@ def _checks(reports: dict[str, Any], t: Thresholds) -> list[dict[str, Any]]:
         # The rescue queues such a DM again or fails it: one that stays has nothing to
         # send it (`service.dms.orphans`).
         _check(JOBLESS_DMS, jobless["dms"], 0, _jobless_detail(jobless)),
+        # Messages Meta can no longer give: lost for good, never silently (`service.reconcile`).
+        _check(
+            RECONCILE_GAPS,
+            sum(row["gaps_in_window"] for row in reconcile),
+            t.max_reconcile_gaps,
+            _gaps_detail(reconcile),
+        ),
     ]
+
+
+def _gaps_detail(rows: list[dict[str, Any]]) -> str | None:
+    parts = [
+        f"{row['account_id']}: conversations {', '.join(row['gap_conversations'])}"
+        for row in rows
+        if row["gaps_in_window"] and row["gap_conversations"]
+    ]
+    return "; ".join(parts) or None
 
 
 def _jobless_detail(row: dict[str, Any]) -> str | None:

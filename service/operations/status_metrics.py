@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import REGISTRY
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from service.core import jobs
@@ -26,7 +26,7 @@ class StatusCollector(Collector):
     def describe(self) -> list:
         return []  # the families depend on the report; nothing to check at registration
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         report = self.report
         yield GaugeMetricFamily(
             "ingest_status_up",
@@ -66,6 +66,14 @@ class StatusCollector(Collector):
             ["check"],
             {(c["name"],): c["value"] for c in report["checks"]},
         )
+        recovered = CounterMetricFamily(
+            "ingest_reconciled_messages",
+            "Messages recovered from the Conversations API by reconciliation, by account.",
+            labels=["account"],
+        )
+        for row in report["reconcile_runs"]:
+            recovered.add_metric([row["account_id"]], row["recovered_total"])
+        yield recovered
         yield GaugeMetricFamily(
             "ingest_healthy", "1 when every status check passes.", value=int(report["healthy"])
         )

@@ -55,6 +55,21 @@ TABLES = (
         ("scoped_id", "checked_at", "subscribed", "subscribed_fields", "error"),
     ),
     ("Accounts held by a rate limit", "rate_limit_holds", ("scoped_id", "seconds")),
+    (
+        "Reconciliation (latest run)",
+        "reconcile_runs",
+        (
+            "account_id",
+            "started_at",
+            "finished_at",
+            "conversations",
+            "messages_seen",
+            "already_stored",
+            "recovered",
+            "gaps",
+            "calls",
+        ),
+    ),
     ("Phase 3 backlog", "phase3", ("status", "items", "oldest_message_id", "oldest_seconds")),
     (
         "Webhook deliveries not forwarded",
@@ -188,9 +203,12 @@ async def _check_remote(settings: Settings, console: Console, as_json: bool) -> 
     """Read the webhook subscription from Meta now, so the report's check is current."""
     from service.business_account import webhook_subscription
     from service.business_account.runtime import open_runtime
+    from service.reconcile import triggers
 
     async with open_runtime(settings, pool_max_size=2) as rt:
         checks = await webhook_subscription.check_all(rt)
+        for account, found in checks.items():
+            await triggers.after_subscription_check(rt, account, restored=found.restored)
     if not as_json:
         for account, found in checks.items():
             fields = ", ".join(found.fields) or "none"

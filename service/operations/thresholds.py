@@ -59,6 +59,9 @@ class Thresholds:
     max_senderless_edits: int = _option(
         0, "unhealthy if more edits than this arrived without a sender within the window"
     )
+    max_reconcile_gaps: int = _option(
+        0, "unhealthy if reconciliation found more messages lost for good within the window"
+    )
     jobless_after: float = _option(
         300.0, "unhealthy if a pending DM has had no job to send it for longer"
     )

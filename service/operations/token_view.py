@@ -16,6 +16,7 @@ from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
 from service.instagram import GraphError
 from service.instagram.token_cipher import new_key
+from service.reconcile import triggers
 
 
 def print_new_key() -> int:
@@ -104,6 +105,8 @@ async def subscribe(settings: Settings, account: str | None = None) -> int:
             print(f"Meta refused the subscription: {exc}")
             return 1
         found = await webhook_subscription.check(rt, scoped_id)
+        if found.subscribed:  # what Meta dropped while unsubscribed, recovered at once
+            await triggers.defer_reconcile(rt, scoped_id, triggers.SUBSCRIBED)
     print(f"Meta answered: {json.dumps(answer)}")
     print(f"subscribed fields now: {', '.join(found.fields) or 'none'}")
     return 0 if answer.get("success") is True and found.subscribed else 1

@@ -26,6 +26,7 @@ REPORTS = {
     "access_tokens": query("status_access_tokens"),
     "webhook_subscriptions": query("status_webhook_subscriptions"),
     "webhook_silence": query("status_webhook_silence"),
+    "reconcile_runs": query("status_reconcile_runs"),
     "rate_limit_holds": query("status_rate_limit_holds"),
     "account_silence": query("status_account_silence"),
 }

@@ -15,6 +15,7 @@ _RECORD_ATTEMPT = query("webhook_deliveries_record_attempt", returns=WebhookDeli
 _PURGE = query("webhook_deliveries_purge")
 _ORPHANED = query("webhook_deliveries_orphaned")
 _FORGET_MESSAGE = query("webhook_deliveries_forget_message")
+_SILENCE_BEFORE = query("webhook_deliveries_silence_before")
 
 
 async def insert_once(
@@ -90,3 +91,10 @@ async def forget_message(conn: Connection, mid: str) -> None:
     """Clear an unsent message's content, and its edits' text, from the deliveries that
     carried them."""
     await conn.execute(_FORGET_MESSAGE, {"mid": mid})
+
+
+async def silence_before(conn: Connection, delivery_id: int) -> float | None:
+    """Seconds between this signed delivery and the signed one before it (None: unsigned,
+    or the first)."""
+    row = await fetch_one(conn, _SILENCE_BEFORE, {"id": delivery_id})
+    return None if row is None else float(row["silent_seconds"])

@@ -56,7 +56,7 @@ def test_the_failures_page_shows_each_failure_with_its_numbers(demo, open_page):
     sign_in(page, "/console/failures")
     dms = cells(page, "#failed-dms")[1:]
     assert len(dms) == seeded.failed
-    assert {row[4] for row in dms} == {"4"}  # attempts
+    assert {row[5] for row in dms} == {"4"}  # attempts
     [delivery] = cells(page, "#failed-deliveries")[1:]
     assert delivery[0] == str(seeded.failed_delivery)
     assert delivery[2:4] == ["13", "0"]  # attempts, messages forwarded

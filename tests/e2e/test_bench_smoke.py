@@ -79,10 +79,13 @@ def test_the_smoke_run_measures_every_figure(
     assert report["results"]["end_to_end"]["service"]["jobs_or_messages"] == 200
     paced = report["results"]["send_pacing"]
     assert paced["answered_429"] == 0 and paced["delivered"] == paced["dms"] == 100
+    reconciled = report["results"]["reconcile"]
+    assert reconciled["recovered"] == reconciled["conversations"] == 20
+    assert reconciled["calls"] == 1 + 20 + 20 and reconciled["refused"] == 0
 
 
 def test_the_smoke_run_serves_accounts_at_their_pace(smoke: dict) -> None:
-    """Figure 10 at its small sizes: one account, then two, each sent 60 messages over 3 s;
+    """Figure 11 at its small sizes: one account, then two, each sent 60 messages over 3 s;
     every DM reaches the stand-in from its own account and none is answered 429."""
     result, rows = smoke["results"]["accounts_at_pace"], {f["name"]: f for f in smoke["figures"]}
     first = result["steps"][0]

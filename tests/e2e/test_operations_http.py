@@ -172,6 +172,20 @@ def test_a_failed_delivery_shows_in_the_gauges(api, db):
     assert page[key("ingest_healthy")] == 0
 
 
+def test_reconciled_messages_and_gaps_show_in_the_metrics(api, db):
+    for recovered, gaps in ((3, 0), (2, 1)):
+        db.execute(
+            "INSERT INTO reconcile_runs (account_id, trigger, since, finished_at, recovered,"
+            " gaps, gap_conversations) VALUES ('acct-1', 'schedule', now(), now(), %s, %s,"
+            " '{conv-1}')",
+            (recovered, gaps),
+        )
+    page = samples(api.client.get("/metrics", headers=SCRAPE).text)
+    assert page[key("ingest_reconciled_messages_total", account="acct-1")] == 5
+    assert page[key("ingest_check_ok", check="reconcile_gaps_in_window")] == 0
+    assert page[key("ingest_check_value", check="reconcile_gaps_in_window")] == 1
+
+
 def test_metrics_after_a_real_flow(stack, db):
     # An account set up as production's is: the worker's hourly subscription check, which
     # procrastinate also runs at start within ten minutes of its slot, finds it subscribed.

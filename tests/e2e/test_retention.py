@@ -9,7 +9,7 @@ from tests.support.stack import wait_until
 from workers import tasks
 
 
-def test_periodic_tasks_run_hourly_on_the_maintenance_queue(database_url):
+def test_periodic_tasks_run_on_the_maintenance_queue(database_url):
     app = jobs.make_app(database_url)
     tasks.register(app)
     periodic = {
@@ -26,6 +26,8 @@ def test_periodic_tasks_run_hourly_on_the_maintenance_queue(database_url):
             tasks.SUBSCRIPTION_CHECK_CRON,
         ),
         (tasks.PURGE_IDEMPOTENCY_KEYS, jobs.QUEUE_MAINTENANCE, tasks.RETENTION_CRON),
+        # Each minute it looks whether RECONCILE_INTERVAL_SECONDS has passed.
+        (tasks.RECONCILE_DUE, jobs.QUEUE_MAINTENANCE, tasks.RECONCILE_DUE_CRON),
     }
     assert jobs.QUEUE_MAINTENANCE in jobs.QUEUES
 

@@ -299,3 +299,22 @@ def test_the_root_points_to_the_console_and_the_schema(console, database_url, sa
     env = make_env(database_url=database_url, graph_url=sandbox.url)
     with TestClient(create_app(Settings.from_mapping(env))) as without_console:
         assert "console" not in without_console.get("/").json()
+
+
+def test_the_overview_shows_the_latest_reconciliation_and_a_message_says_reconciled(console, db):
+    seed.message(db, "m-found")
+    db.execute("UPDATE messages SET source = 'reconciled' WHERE id = 'm-found'")
+    db.execute(
+        "INSERT INTO reconcile_runs (account_id, trigger, since, finished_at, conversations,"
+        " messages_seen, already_stored, recovered, gaps, calls, gap_conversations)"
+        " VALUES ('acct-1', 'schedule', now() - interval '1 hour', now(), 7, 30, 28, 2, 1, 9,"
+        " '{conv-9}')"
+    )
+    sign_in(console)
+    overview = console.get("/console").text
+    row = re.search(r'<table id="reconcile">.*?</table>', overview, re.S)[0]
+    cells = re.findall(r'<td class="num">(?:<span class="fail">)?(\d+)', row)
+    assert "acct-1" in row and cells == ["7", "30", "28", "2", "1", "9"]
+    assert 'data-check="reconcile_gaps_in_window"' in overview and "conv-9" in overview
+    page = console.get("/console/message?mid=m-found").text
+    assert "message stored, reconciled: its webhook never came" in page

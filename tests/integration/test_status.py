@@ -90,6 +90,7 @@ async def test_status_reports_the_seeded_rows_exactly(env, troubled):
         "failed_deliveries_in_window": True,
         "senderless_edits_in_window": True,
         "pending_dms_without_job": True,
+        "reconcile_gaps_in_window": True,
         **ACCOUNT_CHECKS,
     }
     assert report["healthy"] is False
@@ -123,6 +124,7 @@ async def test_thresholds_change_what_counts(env, troubled):
         "failed_deliveries_in_window": True,
         "senderless_edits_in_window": True,
         "pending_dms_without_job": True,
+        "reconcile_gaps_in_window": True,
         **ACCOUNT_CHECKS,
     }
 

@@ -60,6 +60,8 @@ def make_env(*, database_url: str, graph_url: str, **extra: str) -> dict[str, st
         "SEND_BACKOFF_CAP_SECONDS": "0.5",
         "FORWARD_BACKOFF_BASE_SECONDS": "0.05",
         "FORWARD_BACKOFF_CAP_SECONDS": "0.5",
+        # No scheduled reconciliation: a test that wants one runs it, or its trigger.
+        "RECONCILE_INTERVAL_SECONDS": "0",
         "WORKER_CONCURRENCY": "4",
         "WORKER_POLL_SECONDS": "0.05",
         "LOG_FORMAT": "json",

@@ -124,6 +124,8 @@ def test_every_default():
         "graph_timeout_seconds": 10.0,
         "graph_send_rate": 80.0,
         "graph_send_burst": 20,
+        "reconcile_interval_seconds": 900.0,
+        "reconcile_rate": 2.0,
         "ack_cooldown_seconds": 0.0,
         "send_dm_wait_seconds": 5.0,
         "db_pool_min_size": 2,

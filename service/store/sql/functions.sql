@@ -27,8 +27,8 @@ $$;
 -- The one rule for a closed window, which the send, `ingest retry-failed` and the status
 -- report share: we last heard from `recipient` longer than `window_length` ago. A recipient
 -- never heard from is not refused (Meta decides), nor is a DM that answers a message
--- (`answers`) that reached us within the window, whatever time its sender wrote in it
--- (migration 0014).
+-- (`answers`) that reached us within the window, whatever time its sender wrote in it; a
+-- reconciled message reached us when it was sent, its `timestamp` (migrations 0014, 0033).
 CREATE OR REPLACE FUNCTION messaging_window_closed_v1(
     recipient text, answers text, window_length interval)
 RETURNS boolean LANGUAGE sql STABLE AS $$
@@ -36,7 +36,10 @@ RETURNS boolean LANGUAGE sql STABLE AS $$
         SELECT 1 FROM instagram_profiles
         WHERE ig_id = recipient AND last_inbound_at < now() - window_length
     ) AND NOT EXISTS (
-        SELECT 1 FROM messages WHERE id = answers AND created_at >= now() - window_length
+        SELECT 1 FROM messages
+        WHERE id = answers
+          AND CASE WHEN source = 'reconciled' THEN "timestamp" ELSE created_at END
+              >= now() - window_length
     )
 $$;
 

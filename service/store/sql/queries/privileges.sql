@@ -17,7 +17,7 @@ DECLARE
         'messages', 'verification_tokens', 'outbound_messages', 'phase3_queue',
         'webhook_deliveries', 'graph_rate_limits', 'message_edits', 'graph_access_tokens',
         'webhook_subscription_checks', 'idempotency_keys', 'graph_send_buckets',
-        'graph_access_token_seeds', 'instagram_accounts'];
+        'graph_access_token_seeds', 'instagram_accounts', 'reconcile_runs'];
     app_functions text[] := ARRAY['set_updated_at_v1', 'phase3_queue_notify_v1',
         'messaging_window_closed_v1', 'ingest_messages_v1', 'messages_lock_mids_v1',
         'ingest_messages_applying_edits_v1', 'webhook_item_without_message_v1',

@@ -260,3 +260,19 @@ SELECT max(received_at) AS latest_signed_at,
        extract(epoch FROM now() - max(received_at))::bigint AS silent_seconds
 FROM webhook_deliveries
 WHERE signed;
+
+-- status_reconcile_runs --
+-- Each account's latest reconciliation run (finished_at NULL: running, or killed), the
+-- gaps that its runs finished within ingest.status_window found (messages Meta no longer
+-- gives), and the messages its runs ever recovered. A run a quarter-hour: a small table.
+SELECT DISTINCT ON (r.account_id)
+       r.account_id, r.trigger, r.since, r.started_at, r.finished_at, r.conversations,
+       r.messages_seen, r.already_stored, r.recovered, r.gaps, r.calls, r.gap_conversations,
+       (SELECT coalesce(sum(w.gaps), 0) FROM reconcile_runs w
+        WHERE w.account_id = r.account_id
+          AND w.finished_at > now() - coalesce(nullif(current_setting('ingest.status_window', true), ''),
+                                               '1 hour')::interval)::bigint AS gaps_in_window,
+       (SELECT coalesce(sum(w.recovered), 0) FROM reconcile_runs w
+        WHERE w.account_id = r.account_id)::bigint AS recovered_total
+FROM reconcile_runs r
+ORDER BY r.account_id, r.started_at DESC;

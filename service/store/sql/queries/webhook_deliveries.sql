@@ -89,3 +89,16 @@ RETURNING d.id;
 -- An unsent message's text, attachments and quick reply, and its edits' text, out of every
 -- stored delivery that carried them (`webhook_deliveries_forget_message_v1`, migration 0027).
 SELECT webhook_deliveries_forget_message_v1(%(mid)s::text);
+
+-- webhook_deliveries_silence_before --
+-- How long before this signed delivery the previous signed one arrived, in seconds; no row
+-- when it is unsigned or the first.
+SELECT extract(epoch FROM d.received_at - p.received_at)::float8 AS silent_seconds
+FROM webhook_deliveries d
+CROSS JOIN LATERAL (
+    SELECT received_at FROM webhook_deliveries
+    WHERE signed AND received_at < d.received_at
+    ORDER BY received_at DESC
+    LIMIT 1
+) p
+WHERE d.id = %(id)s AND d.signed;
