@@ -49,11 +49,15 @@ def steps(h: Harness) -> list[int]:
 def measure(h: Harness) -> dict:
     added: set[str] = set()
     results = []
-    for n in steps(h):
-        step = _step(h, n, added)
-        results.append(step)
-        if not step["served"]:
-            break
+    try:
+        for n in steps(h):
+            step = _step(h, n, added)
+            results.append(step)
+            if not step["served"]:
+                break
+    finally:
+        for ig_id in sorted(added):  # the later figures answer the environment's alone
+            h.stack.remove_account(ig_id)
     served = [step["accounts"] for step in results if step["served"]]
     return {
         "served": max(served, default=0),

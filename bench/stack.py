@@ -173,9 +173,16 @@ class Stack:
 
     def add_account(self, ig_id: str, token: str) -> None:
         """`ingest account add`, as an operator adds an account; the stand-in must know it."""
+        self._account_command("add", ig_id, stdin=f"{token}\n")
+
+    def remove_account(self, ig_id: str) -> None:
+        """`ingest account remove`: the account is no longer answered (or reconciled)."""
+        self._account_command("remove", ig_id)
+
+    def _account_command(self, command: str, ig_id: str, stdin: str = "") -> None:
         done = subprocess.run(
-            [sys.executable, "-m", "ingest.cli", "account", "add", ig_id],
-            input=f"{token}\n",
+            [sys.executable, "-m", "ingest.cli", "account", command, ig_id],
+            input=stdin,
             env={**os.environ, **self.env()},
             cwd=ROOT,
             capture_output=True,
@@ -183,7 +190,7 @@ class Stack:
             timeout=START_SECONDS,
         )
         if done.returncode != 0:
-            raise BenchError(f"ingest account add {ig_id} failed: {done.stderr.strip()}")
+            raise BenchError(f"ingest account {command} {ig_id} failed: {done.stderr.strip()}")
 
     def _start_workers(self, name: str, *argv: str, env: dict[str, str] | None = None) -> None:
         before = self._registered_workers()
