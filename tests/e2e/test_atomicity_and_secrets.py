@@ -93,7 +93,8 @@ def test_a_job_queued_under_the_decisions_former_name_still_runs(stack, db):
     seed.a_connected_sender(db, "user-1")
     db.execute(
         'INSERT INTO messages (id, sender_ig_id, recipient_ig_id, "timestamp")'
-        " VALUES ('m-old-name', 'user-1', 'page', now())"
+        " VALUES ('m-old-name', 'user-1', %s, now())",
+        (seed.ACCOUNT,),
     )
     db.execute(
         "INSERT INTO procrastinate_jobs (queue_name, task_name, args) "

@@ -62,7 +62,12 @@ def assert_rejected_cleanly(stack: FaultStack, response, before: dict[str, int])
     assert response.status_code < 500, response.text
     if response.status_code >= 400:
         body = response.json()
-        assert body["status_code"] == response.status_code and body["detail"], body
+        if response.status_code == 422 and body.get("status") == "failed":
+            # A valid send-dm whose DM the Graph API refused (the window closed since an
+            # earlier case, say): an outcome recorded with its DM, not a refused input.
+            assert body["outbound_message_id"] and body["error"], body
+            return
+        assert body.get("status_code") == response.status_code and body.get("detail"), body
         assert counts(stack) == before
 
 

@@ -111,7 +111,13 @@ def plan_parameters(db) -> dict[str, dict]:
     ).fetchone()
     jobs = [r["id"] for r in db.execute("SELECT id FROM procrastinate_jobs LIMIT 3")]
     message = db.execute('SELECT "timestamp" FROM messages WHERE id = %s', (MID,)).fetchone()
-    none = {"kind": None, "error": None, "since_seconds": None}
+    none = {
+        "kind": None,
+        "error": None,
+        "since_seconds": None,
+        "account": None,
+        "environment": None,
+    }
     return {
         "console_message": {"mid": MID},
         "console_message_content": {"mid": MID},
