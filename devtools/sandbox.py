@@ -14,8 +14,8 @@ Meta's rate limit, per account: with `rate_limit_per_second` (`--rate-limit`, or
 own), a send arriving when that many to its account were accepted within the second before is
 answered 429 (Graph code 4) and recorded nowhere but in the count of `rate_limited`. The
 accounts, their tokens, their endpoints (`GET /me`, token refresh, webhook subscriptions) and
-a revoked token's code 190: `devtools.sandbox_accounts`, as `sandbox.accounts`; the
-Conversations API, and webhooks it loses: `sandbox.conversations`.
+a revoked token's code 190: `sandbox.accounts`; the Conversations API, and webhooks it loses:
+`sandbox.conversations`; reads of a profile or a message: `sandbox.objects`.
 In-process: `with Sandbox(latency_seconds=0.05) as sandbox: ... sandbox.url ...`.
 Standalone: `python -m devtools.sandbox --port 8900 --latency-ms 50` (`--port 0`: a free port).
 """
@@ -35,7 +35,7 @@ from typing import Any
 
 import uvicorn
 
-from devtools import sandbox_http
+from devtools import sandbox_http, sandbox_profiles
 from devtools.sandbox_accounts import Accounts, graph_error
 from devtools.sandbox_control import control
 from devtools.sandbox_conversations import Conversations
@@ -70,7 +70,7 @@ class Sandbox:
         self._server: sandbox_http.ReadyServer | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
-        self.accounts = Accounts()
+        self.accounts, self.objects = Accounts(), sandbox_profiles.Objects()
         self.conversations = Conversations(self.accounts.is_revoked)
         self._open = threading.Event()  # cleared by hold(): requests wait until release()
         self._open.set()
@@ -166,11 +166,11 @@ class Sandbox:
     def reset(self) -> None:
         with self._changed:
             self._messages.clear()
-            self._attempts = 0
-            self._rate_limited = 0
+            self._attempts = self._rate_limited = 0
             self._windows.clear()
             self._script.clear()
         self.accounts.reset()
+        self.objects.reset()
         self.conversations.reset()
         self._open.set()
 
@@ -212,9 +212,8 @@ class Sandbox:
             await self._send_api(send, dict(scope["headers"]), parts[-2], raw)
         elif self.conversations.handles(method, parts):
             await answer(send, *self.conversations.answer(parts, scope["query_string"], headers))
-        elif self.accounts.handles(method, parts):
-            headers = dict(scope["headers"])
-            await answer(send, *self.accounts.answer(method, parts, scope["query_string"], headers))
+        elif read := sandbox_profiles.route(self.accounts, self.objects, method, parts, scope):
+            await answer(send, *read)
         else:
             await answer(send, 404, graph_error(f"Unknown path {method} {path}", 803))
 

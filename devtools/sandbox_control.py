@@ -18,11 +18,12 @@ _ACCOUNT_PATHS = (
     "/_sandbox/revoke",
     "/_sandbox/unsubscribe",
 )
+_OBJECT_PATHS = ("/_sandbox/profiles", "/_sandbox/media", "/_sandbox/reads")
 
 
 def control(sandbox: Sandbox, method: str, path: str, raw: bytes) -> Answer:
     """The answer of control endpoint `method path` to the body `raw`."""
-    if path in _ACCOUNT_PATHS:
+    if path in _ACCOUNT_PATHS or path in _OBJECT_PATHS:
         return _accounts(sandbox, method, path, raw)
     endpoint = _ENDPOINTS.get((method, path))
     if endpoint is None:
@@ -89,7 +90,8 @@ def _accounts(sandbox: Sandbox, method: str, path: str, raw: bytes) -> Answer:
         document = json.loads(raw) if raw else None
     except ValueError:
         return 400, {"error": "the body must be JSON"}
-    return sandbox.accounts.control(method, path, document) or _unknown(method, path)
+    registry = sandbox.accounts if path in _ACCOUNT_PATHS else sandbox.objects
+    return registry.control(method, path, document) or _unknown(method, path)
 
 
 def _unknown(method: str, path: str) -> Answer:

@@ -27,8 +27,8 @@ DEV_USER_ID = uuid.UUID("00000000-0000-4000-8000-00000000d0e1")
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Reeva (development): connected</title></head>
 <body>
-<h1>Connected</h1>
-<p>Instagram account <code>{ig_id}</code> is connected to the development user
+<h1>Connect {who} to Reeva</h1>
+<p>Connected: Instagram account <code>{ig_id}</code> is connected to the development user
 <code>{user_id}</code>.</p>
 <p>{released} earlier message{plural} saved to Phase 3.</p>
 <p>Send another message from that account: it is acknowledged and saved.</p>
@@ -45,7 +45,10 @@ class VerifyPage(Controller):
         """Consume the link's token for the development user; errors answer as the
         endpoint's do (404 unknown, 410 expired, 409 taken)."""
         connected = await verification.verify(rt, token=token, ig_id=ig_id, user_id=DEV_USER_ID)
+        # The username once Meta gave it (after the user's first message), else the IGSID.
+        who = f"@{connected.username}" if connected.username else connected.ig_id
         return _PAGE.format(
+            who=html.escape(who),
             ig_id=html.escape(connected.ig_id),
             user_id=connected.user_id,
             released=connected.released_messages,

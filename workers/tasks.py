@@ -16,6 +16,7 @@ from service.messages import deciding
 from service.operations import retention
 from service.reconcile import run as reconcile_run
 from service.reconcile import triggers as reconcile_triggers
+from service.sender_profiles import fetching
 from service.store.rows import OutboundMessage
 from service.webhooks import forward
 from workers.middleware import Fields
@@ -57,6 +58,10 @@ def register(app: procrastinate.App) -> None:
     app.task(name=jobs.FORWARD_DELIVERY, queue=jobs.QUEUE_WEBHOOKS, pass_context=True, retry=retry)(
         forward_delivery
     )
+    # Its waits (a turn under GRAPH_READ_RATE, a held token) are re-schedules, as a send's.
+    app.task(
+        name=jobs.FETCH_SENDER_PROFILE, queue=jobs.QUEUE_PROFILES, pass_context=True, retry=retry
+    )(fetch_sender_profile)
     # Hourly, so that each run deletes an hour's worth of rows, not a month's.
     for name, queue, task in (
         (jobs.PURGE_WEBHOOK_DELIVERIES, jobs.QUEUE_MAINTENANCE, purge_webhook_deliveries),
@@ -120,6 +125,14 @@ async def forward_delivery(context: procrastinate.JobContext, delivery_id: int) 
         "warnings": list(result.warnings),
         "error": delivery.last_error,
     }
+
+
+async def fetch_sender_profile(context: procrastinate.JobContext, ig_id: str) -> Fields:
+    fetched = await fetching.fetch_sender_profile(_runtime(context), ig_id)
+    fields: dict[str, Any] = {"ig_id": ig_id, "outcome": str(fetched.outcome)}
+    if fetched.error is not None:
+        fields["error"] = fetched.error
+    return fields
 
 
 async def purge_webhook_deliveries(context: procrastinate.JobContext, timestamp: int) -> Fields:

@@ -8,6 +8,9 @@ backlog of N sends costs N wake-ups, and waiting is routine: logged at debug.
 Verification DMs go first: an acknowledgement leaves `verification_reserve` sends in the
 bucket for them, which they take before the line, and a waiting verification DM runs at a
 higher job priority among the jobs due.
+
+Reads that no DM waits for (a sender's profile, fresh media URLs) take from a bucket of the
+account's own for them (`take_read_turn`, `GRAPH_READ_RATE`), so they never take a send's turn.
 """
 
 from __future__ import annotations
@@ -67,3 +70,29 @@ async def take_turn(rt: Runtime, dm: OutboundMessage) -> None:
             "waiting for its turn under GRAPH_SEND_RATE",
             priority=VERIFICATION_PRIORITY if verification else None,
         )
+
+
+class ReadPaced(Paced):
+    """The account's read bucket is empty: the read waits for its turn."""
+
+
+def read_bucket(scoped_id: str) -> str:
+    """The key of the account's bucket of reads: its own, so reads never take send turns."""
+    return f"{scoped_id}:reads"
+
+
+async def take_read_turn(rt: Runtime, account: str) -> None:
+    """Take one read (`GRAPH_READ_RATE`) from `account`'s read bucket; `ReadPaced` when it
+    must wait."""
+    s = rt.settings
+    if s.graph_read_rate <= 0:
+        return
+    async with rt.pool.connection() as conn:
+        took = await send_buckets.take_plain(
+            conn,
+            read_bucket(account),
+            rate=s.graph_read_rate,
+            burst=max(1, int(s.graph_read_rate)),
+        )
+    if not took.admitted:
+        raise ReadPaced(took.wait_seconds, "waiting for its turn under GRAPH_READ_RATE")

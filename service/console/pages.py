@@ -61,8 +61,14 @@ class PagesController(Controller):
             found_user = await console_store.profile(conn, wanted) or (
                 await console_store.user_messages(conn, wanted, limit=1)
             )
-        if found_user:
-            return Redirect(f"/console/user?{render.query_string({'ig_id': wanted})}")
+            named = (
+                None
+                if found_user
+                else await console_store.profile_by_username(conn, wanted.removeprefix("@"))
+            )
+        if found_user or named:
+            ig_id = named or wanted
+            return Redirect(f"/console/user?{render.query_string({'ig_id': ig_id})}")
         return render.page(request, "search.html", q=wanted, status_code=404)
 
     @get("/message")

@@ -22,6 +22,7 @@ DECIDE_MESSAGE = "decide_message"
 DECIDE_MESSAGE_FORMERLY = "process_message"
 SEND_OUTBOUND = "send_outbound"
 FORWARD_DELIVERY = "forward_delivery"
+FETCH_SENDER_PROFILE = "fetch_sender_profile"
 PURGE_WEBHOOK_DELIVERIES = "purge_webhook_deliveries"
 RESCUE_STALLED_JOBS = "rescue_stalled_jobs"
 RECONCILE_ACCOUNT = "reconcile_account"
@@ -30,7 +31,9 @@ QUEUE_OUTBOUND = "outbound"
 # Retention and other housekeeping, apart so it never waits behind a DM backlog.
 QUEUE_MAINTENANCE = "maintenance"
 QUEUE_WEBHOOKS = "webhooks"
-QUEUES = (QUEUE_MESSAGES, QUEUE_OUTBOUND, QUEUE_WEBHOOKS, QUEUE_MAINTENANCE)
+# Reads in the background (senders' profiles), apart so a DM never waits behind them.
+QUEUE_PROFILES = "profiles"
+QUEUES = (QUEUE_MESSAGES, QUEUE_OUTBOUND, QUEUE_WEBHOOKS, QUEUE_MAINTENANCE, QUEUE_PROFILES)
 
 
 class RetryLater(Exception):
@@ -72,3 +75,17 @@ async def defer_forward_delivery(
 ) -> int:
     deferrer = app.configure_task(FORWARD_DELIVERY, queue=QUEUE_WEBHOOKS, connection=conn)
     return await deferrer.defer_async(delivery_id=delivery_id)
+
+
+async def defer_fetch_sender_profile(app: procrastinate.App, ig_id: str) -> bool:
+    """Queue the fetch of `ig_id`'s profile, on the app's own connection; False when one is
+    queued already (its queueing lock): a chatty sender costs one fetch, not one each."""
+    deferrer = app.configure_task(
+        FETCH_SENDER_PROFILE, queue=QUEUE_PROFILES, queueing_lock=f"profile:{ig_id}"
+    )
+    try:
+        await deferrer.defer_async(ig_id=ig_id)
+    except procrastinate.exceptions.AlreadyEnqueued:
+        return False
+    metrics.JOBS_DEFERRED.labels(FETCH_SENDER_PROFILE).inc()
+    return True

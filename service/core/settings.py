@@ -111,6 +111,12 @@ class Settings:
     # GRAPH_SEND_BURST. 0 turns the pacing off.
     graph_send_rate: float = 80.0
     graph_send_burst: int = 20
+    # The account's reads that no DM waits for (senders' profiles, fresh media URLs), paced
+    # by a bucket of their own so they never take a send's turn: at most this many a second.
+    graph_read_rate: float = 2.0
+    # A sender's profile (Meta's User Profile API) is asked for again once older than this:
+    # Meta's picture URLs expire within days.
+    profile_refresh_seconds: float = 604800.0
     # Reconciliation with the Conversations API (`service.reconcile`): a run this often, and
     # its calls at most this many a second per account, Meta's limit (0: not paced).
     # An interval of 0 turns the scheduled runs off; the other triggers still run.

@@ -17,6 +17,7 @@ from service.core.settings import SERVICE_SETTINGS, Settings
 from service.http.error_responses import EXCEPTION_HANDLERS
 from service.http.guards import require_service_token
 from service.http.internal import InternalController
+from service.http.media import MediaController
 from service.http.metrics_endpoint import PROMETHEUS, MetricsController, status_cache
 from service.http.operations import OperationsController, ProbesController
 from service.http.outcomes import outcome_middleware
@@ -72,6 +73,7 @@ def create_app(
     return Litestar(
         route_handlers=[
             InternalController,
+            MediaController,
             WebhookController,
             OperationsController,
             ProbesController,

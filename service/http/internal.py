@@ -268,6 +268,9 @@ class InternalController(Controller):
             user_id=connected.user_id,
             connected_at=connected.connected_at,
             released_messages=connected.released_messages,
+            username=connected.username,
+            display_name=connected.display_name,
+            profile_pic_url=connected.profile_pic_url,
         )
 
 

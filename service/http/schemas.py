@@ -90,6 +90,10 @@ class VerifyResponse(msgspec.Struct, kw_only=True):
     user_id: uuid.UUID
     connected_at: dt.datetime
     released_messages: int
+    # Who the account is, from Meta's User Profile API; null until Meta answered for it.
+    username: str | None
+    display_name: str | None
+    profile_pic_url: str | None
 
 
 class SendDmRequest(msgspec.Struct, kw_only=True):

@@ -1,4 +1,5 @@
-"""Instagram Graph API Send API client: one text DM per call, failures as `errors` types.
+"""Instagram Graph API client: one text DM per call, and reads of one object (a user's
+profile, a message) as the account; failures as `graph_errors` types.
 
 The process owns one keep-alive `httpx.AsyncClient` (see `build_http_client`) and hands it to
 every `GraphClient`, so sends reuse connections instead of paying a TLS handshake each.
@@ -9,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-from typing import Protocol
+import urllib.parse
+from typing import Any, Protocol
 
 import httpx
 
@@ -130,7 +132,8 @@ class GraphClient:
         access_token: str | TokenSource,
     ) -> None:
         self._http = http
-        self._url = f"{base_url.rstrip('/')}/{scoped_id}/messages"
+        self._base = base_url.rstrip("/")
+        self._url = f"{self._base}/{scoped_id}/messages"
         self._tokens = StaticToken(access_token) if isinstance(access_token, str) else access_token
 
     def __repr__(self) -> str:
@@ -142,18 +145,39 @@ class GraphClient:
             size = len(text.encode("utf-8"))
             raise PermanentGraphError(f"text is {size} bytes; the limit is {MAX_TEXT_BYTES}")
         body = {"recipient": {"id": recipient_id}, "message": {"text": text}}
+        # Timeouts are retried, accepting that a read timeout after Meta accepted the DM may
+        # duplicate it (docs/reliability.md).
+        response = await self._request("POST", self._url, json=body)
+        return self._result(response, recipient_id)
+
+    async def read(self, object_id: str, fields: str) -> dict[str, Any]:
+        """`GET /{object_id}?fields=...` as the account (a user's profile, a message):
+        the answer's object; a `GraphError` subclass on any failure, as for a send."""
+        # Quoted whole: an id from outside never reaches another path of the API.
+        url = f"{self._base}/{urllib.parse.quote(object_id, safe='')}"
+        response = await self._request("GET", url, params={"fields": fields})
+        try:
+            document = json.loads(response.content)
+        except ValueError:
+            document = None
+        if not isinstance(document, dict):
+            raise TransientGraphError(
+                "the Graph API answered without a JSON object", http_status=response.status_code
+            )
+        return document
+
+    async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """A call with the current token; a 2xx answer, else the `GraphError` it comes to
+        (a 190 naming the token it refused, so that only that one is marked invalid)."""
         token = await self._tokens.current()
         headers = {"Authorization": f"Bearer {token.value}"}
         try:
-            response = await self._http.post(self._url, json=body, headers=headers)
+            response = await self._http.request(method, url, headers=headers, **kwargs)
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             # Configuration, not the network: every retry would fail the same way.
             raise PermanentGraphError(describe_transport(exc, token.value)) from exc
         except httpx.TransportError as exc:
-            # Timeouts included: they are retried, accepting that a read timeout after Meta
-            # accepted the DM may duplicate it (docs/reliability.md).
             raise TransientGraphError(describe_transport(exc, token.value)) from exc
-
         if not response.is_success:
             error = error_from_response(
                 response.status_code, response.headers, response.content, redact=token.value
@@ -161,7 +185,7 @@ class GraphClient:
             if isinstance(error, InvalidAccessTokenError):
                 error.token_digest = token.digest
             raise error
-        return self._result(response, recipient_id)
+        return response
 
     def _result(self, response: httpx.Response, recipient_id: str) -> SendResult:
         try:

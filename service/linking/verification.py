@@ -21,7 +21,7 @@ from service.core.runtime import Runtime
 from service.dms.token_mint import hash_token
 from service.store import instagram_profiles, messages, outbound_messages
 from service.store import verification_tokens as token_store
-from service.store.rows import DMKind, VerificationToken
+from service.store.rows import DMKind, InstagramProfile, VerificationToken
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +30,11 @@ class Connected:
     user_id: uuid.UUID
     connected_at: dt.datetime
     released_messages: int
+    # Who the account is, as Meta's User Profile API last said (None until it answered:
+    # `service.sender_profiles` asks after the user's first message).
+    username: str | None = None
+    display_name: str | None = None
+    profile_pic_url: str | None = None
 
 
 async def verify(rt: Runtime, *, token: str, ig_id: str, user_id: uuid.UUID) -> Connected:
@@ -82,7 +87,7 @@ async def connect_in(rt: Runtime, conn: Connection, *, ig_id: str, user_id: uuid
         )
         assert dm is not None  # without a message_id, an insert has nothing to conflict with
         await jobs.defer_send_outbound(rt.jobs, conn, dm.id)
-    return Connected(ig_id, user_id, profile.connected_at, released)
+    return Connected(ig_id, user_id, profile.connected_at, released, *_who(profile))
 
 
 async def _consumed_before(
@@ -95,4 +100,8 @@ async def _consumed_before(
     connected_at = profile.connected_at if profile.connected_user_id == user_id else None
     connected_at = connected_at or row.consumed_at
     assert connected_at is not None  # a consumed token has its time
-    return Connected(row.ig_id, user_id, connected_at, row.released_messages or 0)
+    return Connected(row.ig_id, user_id, connected_at, row.released_messages or 0, *_who(profile))
+
+
+def _who(profile: InstagramProfile) -> tuple[str | None, str | None, str | None]:
+    return profile.username, profile.display_name, profile.profile_pic_url

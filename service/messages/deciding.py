@@ -22,8 +22,13 @@ from service.core.runtime import Runtime
 from service.dms import sending, texts
 from service.messages import decision
 from service.messages.decision import Outcome
+from service.sender_profiles import requesting
 from service.store import messages, outbound_messages
 from service.store.rows import DMKind, MessageClaim, OutboundMessage
+
+# Outcomes whose message has no sender to know: ours (an echo), another app's, none, or
+# a message taken back.
+_NO_SENDER = (Outcome.MISSING, Outcome.ECHO, Outcome.STANDBY, Outcome.UNSENT)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,13 +39,16 @@ class Decided:
 
 
 async def decide_message(rt: Runtime, mid: str) -> Decided:
-    """Decide, then send the DMs the message still owes; `RetryLater` while one waits."""
+    """Decide, then send the DMs the message still owes; `RetryLater` while one waits.
+    Then, the DMs gone, ask for the sender's profile if it is due."""
     outcome, owed = await decide(rt, mid)
     sent = []
     for dm in owed:
         row = await sending.send_pending(rt, dm)
         if row is not None:
             sent.append(row)
+    if outcome not in _NO_SENDER:
+        await requesting.request_when_due(rt, mid)
     return Decided(outcome, tuple(sent))
 
 

@@ -1,8 +1,8 @@
 """Unsends (Meta's `is_deleted`): a message its sender took back is forgotten.
 
-A stored message loses its text, attachments and quick reply and gets `deleted_at`, its
-recorded edits and the stored webhook deliveries that carried it or its edits lose their
-text (as does an edit or the message itself arriving later), and its
+A stored message loses its text, attachments, quick reply and shared items and gets
+`deleted_at`, its recorded edits and the stored webhook deliveries that carried it or its
+edits lose their text (as does an edit or the message itself arriving later), and its
 Phase 3 row is withdrawn, or followed by a deletion notice when a consumer may already
 have worked on it (`phase3_queue.withdraw`, docs/phase3.md). An unsend that arrives before
 its message is remembered as the message's row itself, already unsent and decided, so the

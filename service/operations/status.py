@@ -66,6 +66,7 @@ async def collect(
     [reports["messages_unhandled"]] = reports["messages_unhandled"]
     [reports["outbound_jobless"]] = reports["outbound_jobless"]
     [reports["senderless_edits"]] = reports["senderless_edits"]
+    [reports["verification_reads"]] = reports["verification_reads"]
     [reports["webhook_silence"]] = reports["webhook_silence"]
     [reports["unknown_account_events"]] = reports["unknown_account_events"]
     checks = [*_checks(reports, thresholds), *_account_checks(reports, webhook_silence_seconds)]

@@ -42,6 +42,17 @@ class StatusCollector(Collector):
             ["kind", "status"],
             {(r["kind"], r["status"]): r["dms"] for r in report["outbound"]},
         )
+        reads = report["verification_reads"]
+        yield GaugeMetricFamily(
+            "ingest_verification_dms_sent",
+            "Verification DMs sent within the status window (1 h).",
+            value=reads["sent"],
+        )
+        yield GaugeMetricFamily(
+            "ingest_verification_dms_read_within_hour",
+            "Of those, the DMs their recipient read within an hour of their sending.",
+            value=reads["read_within_hour"],
+        )
         yield _gauge(
             "ingest_phase3_backlog",
             "Phase 3 rows not done, by status.",

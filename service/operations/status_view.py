@@ -117,8 +117,13 @@ def render(report: dict[str, Any]) -> Group:
         waiting.append(
             f" (oldest {_printable(unhandled['oldest_mid'])}, {unhandled['oldest_seconds']} s)"
         )
+    reads = report["verification_reads"]
+    opened = Text(
+        f"Verification DMs sent in the window: {reads['sent']},"
+        f" read within an hour: {reads['read_within_hour']}"
+    )
     verdict = "[green]healthy[/]" if report["healthy"] else "[bold red]unhealthy[/]"
-    return Group(*tables, waiting, f"{verdict} at {report['generated_at']}")
+    return Group(*tables, waiting, opened, f"{verdict} at {report['generated_at']}")
 
 
 def _cell(value: Any) -> Text:

@@ -1,5 +1,6 @@
 """The reference Phase 3 consumer (`ingest phase3`): claim, extend while working, complete
-or fail; the example of the contract in docs/phase3.md.
+or fail, through the contract's database functions (`phase3_claim_v1` and its kin, called
+by `service.store.phase3_queue`); the example of the contract in docs/phase3.md.
 
 It is the seam where Phase 3 plugs in: replace `save` (a message to save) and `forget` (a
 deletion notice: the message was unsent, so undo what `save` did) with the real work. It wakes on
@@ -57,7 +58,9 @@ async def handle(item: Phase3Item) -> None:
 
 
 async def save(item: Phase3Item) -> None:
-    log.info("phase3 item", kind=item.kind, attempts=item.attempts, **_names(item))
+    """The message to save: what it shared is `item.shared_items` (docs/phase3.md)."""
+    shared = [entry["kind"] for entry in item.shared_items]
+    log.info("phase3 item", kind=item.kind, attempts=item.attempts, shared=shared, **_names(item))
 
 
 async def forget(item: Phase3Item) -> None:

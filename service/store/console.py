@@ -23,6 +23,7 @@ _MESSAGE_JOBS = query("console_message_jobs")
 _JOB_EVENTS = query("console_job_events")
 _MESSAGE_PHASE3 = query("console_message_phase3")
 _PROFILE = query("console_profile")
+_PROFILE_BY_USERNAME = query("console_profile_by_username")
 _USER_MESSAGES = query("console_user_messages")
 _USER_DMS = query("console_user_dms")
 _FAILED_DMS = query("console_failed_dms")
@@ -74,6 +75,12 @@ async def message_phase3(conn: Connection, mid: str) -> list[DictRow]:
 
 async def profile(conn: Connection, ig_id: str) -> DictRow | None:
     return await fetch_one(conn, _PROFILE, {"ig_id": ig_id})
+
+
+async def profile_by_username(conn: Connection, username: str) -> str | None:
+    """The IGSID of the user with this username, if one."""
+    row = await fetch_one(conn, _PROFILE_BY_USERNAME, {"username": username})
+    return None if row is None else row["ig_id"]
 
 
 async def user_messages(

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 
 from service.core.db import Connection
 from service.store.queries import fetch_one, fetch_row, query
-from service.store.rows import InstagramProfile, from_row
+from service.store.rows import InstagramProfile, SenderProfile, from_row
 
 _UPSERT = query("instagram_profiles_upsert", returns=InstagramProfile)
 _CONNECT = query("instagram_profiles_connect", returns=InstagramProfile)
 _RECORD_INBOUND = query("instagram_profiles_record_inbound")
+_DUE_FOR_FETCH = query("instagram_profiles_due_for_fetch")
+_FETCH_DUE = query("instagram_profiles_fetch_due")
+_RECORD_FETCHED = query("instagram_profiles_record_fetched")
+_RECORD_REFUSED = query("instagram_profiles_record_refused")
 _GET = query("instagram_profiles_get", returns=InstagramProfile)
 
 
@@ -34,3 +39,32 @@ async def connect(conn: Connection, ig_id: str, user_id: uuid.UUID) -> Instagram
 async def record_inbound(conn: Connection, ig_id: str, at: dt.datetime) -> None:
     """The user opened the messaging window at `at` (kept only if later than known)."""
     await conn.execute(_RECORD_INBOUND, {"ig_id": ig_id, "at": at})
+
+
+async def due_for_fetch(conn: Connection, mid: str, *, refresh_seconds: float) -> str | None:
+    """The sender of message `mid` when their profile is due to be asked of Meta, else None."""
+    row = await fetch_one(conn, _DUE_FOR_FETCH, {"mid": mid, "refresh_seconds": refresh_seconds})
+    return None if row is None else row["ig_id"]
+
+
+@dataclasses.dataclass(frozen=True)
+class FetchDue:
+    """A profile due to be asked of Meta, and its account (None: the environment's)."""
+
+    account_ig_id: str | None
+
+
+async def fetch_due(conn: Connection, ig_id: str, *, refresh_seconds: float) -> FetchDue | None:
+    """The profile when it is still due to be asked of Meta, else None."""
+    row = await fetch_one(conn, _FETCH_DUE, {"ig_id": ig_id, "refresh_seconds": refresh_seconds})
+    return None if row is None else FetchDue(row["account_ig_id"])
+
+
+async def record_fetched(conn: Connection, ig_id: str, fields: SenderProfile) -> None:
+    """Store Meta's answer for the profile, as of now."""
+    await conn.execute(_RECORD_FETCHED, {"ig_id": ig_id, **dataclasses.asdict(fields)})
+
+
+async def record_refused(conn: Connection, ig_id: str, error: str) -> None:
+    """Meta refused the profile for good (`consent_required`, `unavailable`), as of now."""
+    await conn.execute(_RECORD_REFUSED, {"ig_id": ig_id, "error": error})

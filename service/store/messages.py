@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import msgspec
 from psycopg.types.json import Jsonb
@@ -14,6 +15,7 @@ from service.core.db import Connection
 from service.store.inbound_event import InboundEvent
 from service.store.queries import fetch_one, fetch_row, query
 from service.store.rows import DMKind, MessageClaim, OutboundMessage, from_row
+from service.store.shared_items import SharedItem
 
 _INGEST = query("messages_ingest")
 _CLAIM = query("messages_claim", returns=MessageClaim)
@@ -24,6 +26,9 @@ _UNSEND = query("messages_unsend")
 _REMEMBER_UNSEND = query("messages_remember_unsend")
 _EDIT = query("messages_edit")
 _LOCK_MIDS = query("messages_lock_mids")
+_MEDIA = query("messages_media")
+_REFRESH_MEDIA = query("messages_refresh_media")
+_MEDIA_GONE = query("messages_media_gone")
 _EVENTS = msgspec.json.Encoder()
 
 
@@ -150,3 +155,37 @@ async def lock_mids(
     """Lock the mids until the transaction ends (migration 0028): shared for messages to
     store, exclusive for unsends and edits; first, before anything else it does."""
     await conn.execute(_LOCK_MIDS, {"shared": list(shared), "exclusive": list(exclusive)})
+
+
+@dataclasses.dataclass(frozen=True)
+class Media:
+    """What a refresh of a message's media URLs reads of it."""
+
+    recipient_ig_id: str  # the account it was sent to, which reads it again
+    attachments: Any
+    shared_items: list[dict[str, Any]]
+    deleted_at: dt.datetime | None
+    media_refreshed_at: dt.datetime | None
+    media_gone_at: dt.datetime | None
+
+
+async def media(conn: Connection, mid: str) -> Media | None:
+    row = await fetch_one(conn, _MEDIA, {"mid": mid})
+    if row is None:
+        return None
+    return Media(**{name: row[name] for name in Media.__dataclass_fields__})
+
+
+async def refresh_media(
+    conn: Connection, mid: str, shared_items: Sequence[SharedItem]
+) -> dt.datetime | None:
+    """Store the shared items with fresh URLs; their time, or None when it was unsent."""
+    row = await fetch_one(
+        conn, _REFRESH_MEDIA, {"mid": mid, "shared_items": Jsonb(msgspec.to_builtins(shared_items))}
+    )
+    return None if row is None else row["media_refreshed_at"]
+
+
+async def media_gone(conn: Connection, mid: str) -> None:
+    """Meta no longer has the message: recorded, so that it is not asked again."""
+    await conn.execute(_MEDIA_GONE, {"mid": mid})

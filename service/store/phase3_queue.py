@@ -3,8 +3,11 @@
 Rows are added by a message's decision (`messages.record_decision`) and withdrawn, or
 followed by a deletion notice, when their message is unsent (`withdraw`); the rest is the
 consumers' side: listen, claim, extend, complete, fail (the contract of docs/phase3.md),
-and retention. A claim returns each row with a fresh `claim_token`; extend, complete and fail
-take effect only while the row still holds that token, and say whether they did."""
+and retention. Those four calls are the contract's database functions (`phase3_claim_v1`
+and its kin, service/store/sql/functions.sql), which consumers in other languages call as
+they are. A claim returns each row with a fresh `claim_token` and its message's columns;
+extend, complete and fail take effect only while the row still holds that token, and say
+whether they did."""
 
 from __future__ import annotations
 
@@ -39,8 +42,9 @@ async def claim(
     visibility_seconds: float,
     max_attempts: int,
 ) -> list[Phase3Item]:
-    """Claim up to `limit` rows, each leased for `visibility_seconds`; rows that have had
-    `max_attempts` claims become `failed` instead and are not returned."""
+    """Claim up to `limit` rows, each leased for `visibility_seconds`, with their messages'
+    columns; rows that have had `max_attempts` claims become `failed` instead and are not
+    returned."""
     cur = await conn.execute(
         _CLAIM,
         {
@@ -58,17 +62,18 @@ async def extend(
 ) -> bool:
     """Renew the claim's lease to `visibility_seconds` from now; False when the row is no
     longer this claim's (another consumer claimed it, or it was completed or failed)."""
-    cur = await conn.execute(
+    row = await fetch_row(
+        conn,
         _EXTEND,
         {"id": item_id, "claim_token": claim_token, "visibility_seconds": visibility_seconds},
     )
-    return await cur.fetchone() is not None
+    return row["extended"]
 
 
 async def complete(conn: Connection, *, item_id: int, claim_token: uuid.UUID) -> bool:
     """Mark the row done; False, and nothing changed, when it is no longer this claim's."""
-    cur = await conn.execute(_COMPLETE, {"id": item_id, "claim_token": claim_token})
-    return await cur.fetchone() is not None
+    row = await fetch_row(conn, _COMPLETE, {"id": item_id, "claim_token": claim_token})
+    return row["completed"]
 
 
 async def fail(
@@ -83,7 +88,8 @@ async def fail(
     """Give the row back to be claimed again in `retry_in_seconds`, or fail it once it has
     had `max_attempts`; returns its new status, or None, and nothing changed, when the row
     is no longer this claim's."""
-    cur = await conn.execute(
+    row = await fetch_row(
+        conn,
         _FAIL,
         {
             "id": item_id,
@@ -93,8 +99,7 @@ async def fail(
             "max_attempts": max_attempts,
         },
     )
-    row = await cur.fetchone()
-    return None if row is None else row["status"]
+    return row["status"]
 
 
 async def delete_done_before(conn: Connection, *, seconds: float) -> int:

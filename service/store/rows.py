@@ -61,6 +61,20 @@ class InstagramProfile:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class SenderProfile:
+    """What Meta's User Profile API tells of a sender (`GET /{IGSID}`), under our names:
+    Meta's `name` is `display_name`, its `profile_pic` `profile_pic_url` (which expires)."""
+
+    display_name: str | None
+    username: str | None
+    profile_pic_url: str | None
+    is_verified_user: bool | None
+    follower_count: int | None
+    is_user_follow_business: bool | None
+    is_business_follow_user: bool | None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class MessageClaim:
     """A message locked for its decision, with its sender's profile when the rules may
     answer it (`connected_user_id` None: unconnected, or not looked up)."""
@@ -148,6 +162,16 @@ class Phase3Item:
     attempts: int
     # This claim's fence: extend, complete and fail name it (docs/phase3.md).
     claim_token: uuid.UUID
+    lease_expires_at: dt.datetime
+    # The message's columns, as `messages` holds them (a deletion notice's are cleared).
+    recipient_ig_id: str
+    message_text: str | None
+    attachments: Any
+    shared_items: list[dict[str, Any]]
+    reply_to: Any
+    timestamp: dt.datetime
+    edited_at: dt.datetime | None
+    deleted_at: dt.datetime | None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -10,6 +10,7 @@ from service.core.db import Connection
 from service.store.queries import fetch_row, query
 
 _TAKE = query("graph_send_buckets_take")
+_TAKE_PLAIN = query("graph_send_buckets_take_plain")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,3 +55,10 @@ async def take(
         row["taken_at"],
         row["turn_at"],
     )
+
+
+async def take_plain(conn: Connection, key: str, *, rate: float, burst: int) -> Take:
+    """Take one call from bucket `key`, with no line: when it is empty, the wait until it
+    holds one (see the query)."""
+    row = await fetch_row(conn, _TAKE_PLAIN, {"scoped_id": key, "rate": rate, "burst": burst})
+    return Take(bool(row["admitted"]), max(0.0, float(row["wait_seconds"])), row["taken_at"])

@@ -22,6 +22,7 @@ REPORTS = {
     "stalled_jobs": query("status_stalled_jobs"),
     "deliveries": query("status_deliveries"),
     "senderless_edits": query("status_senderless_edits"),
+    "verification_reads": query("status_verification_reads"),
     "unknown_account_events": query("status_unknown_account_events"),
     "access_tokens": query("status_access_tokens"),
     "webhook_subscriptions": query("status_webhook_subscriptions"),

@@ -21,7 +21,8 @@ counts it):
 - unsupported messages (`is_unsupported`, e.g. GIFs and stickers): Meta gives no content
   to save, and acknowledging what we cannot read would mislead the user;
 - reactions, reads, postbacks without a mid, referrals and unknown events: never answered.
-  (A postback with one, an ice breaker or a button tap, is a message.)
+  (A postback with one, an ice breaker or a button tap, is a message.) A read is recorded
+  on our DMs to its reader (`service.webhooks.read_receipts`).
 
 Of those, the events that open Meta's messaging window (an unsupported message, a
 referral, a postback without a mid) are still noted on their sender's profile here
@@ -44,6 +45,7 @@ from service.core.runtime import Runtime
 from service.core.settings import WORKER_SETTINGS, Settings
 from service.store import instagram_profiles, webhook_deliveries
 from service.store.rows import WebhookDelivery
+from service.webhooks import read_receipts
 from service.webhooks.events import InboundEdit, InboundMessage, ParsedDelivery
 from service.webhooks.parse import parse_delivery
 
@@ -103,6 +105,9 @@ async def forward_delivery(
         async with rt.pool.connection() as conn, conn.transaction():
             for ig_id, at in sorted(opened.items()):
                 await instagram_profiles.record_inbound(conn, ig_id, at)
+    if read_receipts.receipts(parsed):
+        async with rt.pool.connection() as conn, conn.transaction():
+            await read_receipts.record(conn, parsed)
     posted = await _post_events(rt, parsed)
     # Counted from `retry_base`: a delivery an operator re-queued has the full budget again.
     tried = delivery.attempts - delivery.retry_base

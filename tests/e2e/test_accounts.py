@@ -200,3 +200,20 @@ def test_send_dm_sends_from_the_account_the_recipient_wrote_to_and_no_other(env,
     assert refused.status_code == 422
     assert "never wrote to the account" in refused.text
     assert len(sent_from(stack, SCOPED_ID)) == 0  # nothing recorded for the refusal
+
+
+def test_a_senders_profile_is_asked_with_the_token_of_the_account_they_wrote_to(env, accounts, db):
+    assert add_other(env).returncode == 0
+    with Stack(env, accounts, db) as stack:
+        response = stack.ingest(
+            mid="mid.b", sender_ig_id="user-b", recipient_ig_id=OTHER, timestamp="1734123456"
+        )
+        assert response.status_code == 202, response.text
+        stack.wait(
+            lambda: stack.rows(
+                "SELECT 1 FROM instagram_profiles WHERE ig_id = 'user-b'"
+                " AND profile_fetched_at IS NOT NULL"
+            ),
+            what="the profile of user-b",
+        )
+    assert accounts.objects.tokens == [OTHER_TOKEN]

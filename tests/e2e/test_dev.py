@@ -209,10 +209,18 @@ def test_the_verification_link_connects_through_the_page_dev_serves(dev: Dev) ->
     link = re.search(r"http://\S+", verification["text"])
     assert link and link[0].startswith(f"{web}/dev/verify?token=")
 
+    def username() -> str | None:
+        with psycopg.connect(dev.database_url()) as conn:
+            row = conn.execute("SELECT username FROM instagram_profiles").fetchone()
+        return row and row[0]
+
+    # The sender's profile, which the sandbox makes up, is fetched after the first DM.
+    named = wait_until(username, timeout=30, what="the sender's profile")
     page = httpx.get(link[0])
 
     assert page.status_code == 200, page.text
     assert "new_user_789" in page.text and "1 earlier message saved" in page.text
+    assert f"Connect @{named} to Reeva" in page.text
     message("m-after")
     acknowledgement = dms(2)[1]
     assert acknowledgement["text"] == texts.ACKNOWLEDGEMENT

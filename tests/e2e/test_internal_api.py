@@ -9,6 +9,14 @@ import httpx
 import pytest
 
 from tests.support import seed
+from tests.support.meta_payloads import (
+    CDN,
+    POST_ID,
+    REEL_ID,
+    shared_post_new_style,
+    shared_reel,
+    unknown_attachment,
+)
 from tests.support.processes import ServiceProcess, free_port
 from tests.support.stack import ACCESS_TOKEN, SERVICE_TOKEN, Stack
 
@@ -130,6 +138,36 @@ def test_an_accepted_event_defers_exactly_one_job_with_only_its_mid(api):
     assert job["task_name"] == "decide_message" and job["args"] == {"mid": "m-1"}
     [message] = api.rows("SELECT attachments FROM messages")
     assert message["attachments"][0]["type"] == "ig_reel"
+
+
+def test_what_a_message_shared_is_stored_typed_beside_its_attachments_as_received(api):
+    sent = [shared_reel(), *shared_post_new_style(), unknown_attachment()]
+
+    assert api.post(INGEST, {**GOOD_EVENT, "attachments": sent}).status_code == 202
+
+    [message] = api.rows("SELECT attachments, shared_items FROM messages")
+    assert message["attachments"] == sent
+    assert message["shared_items"] == [
+        {"kind": "reel", "media_id": REEL_ID, "url": CDN, "title": "a reel", "type": None},
+        {"kind": "post", "media_id": POST_ID, "url": CDN, "title": "a post", "type": None},
+        {
+            "kind": "other",
+            "media_id": None,
+            "url": None,
+            "title": None,
+            "type": "a_type_meta_adds_next_year",
+        },
+    ]
+
+
+def test_a_text_only_message_shared_nothing_and_an_unsend_clears_what_one_shared(api):
+    api.post(INGEST, GOOD_EVENT)
+    api.post(INGEST, {**GOOD_EVENT, "mid": "m-2", "attachments": [shared_reel()]})
+
+    api.post(INGEST, {**GOOD_EVENT, "mid": "m-2", "is_deleted": True})
+
+    rows = api.rows("SELECT id, shared_items FROM messages ORDER BY id")
+    assert rows == [{"id": "m-1", "shared_items": []}, {"id": "m-2", "shared_items": []}]
 
 
 def test_a_repeated_event_is_accepted_and_says_it_is_a_duplicate(api):

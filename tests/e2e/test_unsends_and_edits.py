@@ -71,7 +71,7 @@ def claim(stack) -> list[dict]:
 
 def assert_cleared(row: dict) -> None:
     assert row["message_text"] is None and row["attachments"] is None
-    assert row["deleted_at"] is not None
+    assert row["shared_items"] == [] and row["deleted_at"] is not None
 
 
 # --- unsends ------------------------------------------------------------------------------
@@ -125,7 +125,7 @@ def test_an_unsend_of_a_claimed_message_takes_the_claim_back_and_queues_a_notice
     completed = db.execute(
         QUERIES["phase3_queue_complete"], {"id": held["id"], "claim_token": held["claim_token"]}
     )
-    assert completed.fetchall() == []
+    assert completed.fetchone() == {"completed": False}
     # The notice waits for the lease the consumer held to run out.
     [notice] = webhook_stack.rows(
         "SELECT n.available_at AS notice_at, m.claimed_at FROM phase3_queue n"

@@ -57,11 +57,30 @@ def test_a_live_token_connects_the_account(api):
         "user_id": str(user_id),
         "connected_at": body["connected_at"],
         "released_messages": 0,
+        "username": None,
+        "display_name": None,
+        "profile_pic_url": None,
     }
     assert body["connected_at"].startswith(profile["connected_at"].isoformat()[:19])
     [token] = api.rows("SELECT * FROM verification_tokens")
     assert token["consumed"] is True and token["consumed_at"] is not None
     assert api.rows("SELECT id FROM profiles") == [{"id": user_id}]
+
+
+def test_the_answer_says_who_the_account_is_once_meta_told(api):
+    seed.a_verification_token(api.db)
+    api.db.execute(
+        "UPDATE instagram_profiles SET username = 'ada', display_name = 'Ada Lovelace',"
+        " profile_pic_url = 'https://cdn/ada', profile_fetched_at = now() WHERE ig_id = 'user-1'"
+    )
+
+    body = verify(api).json()
+
+    assert (body["username"], body["display_name"], body["profile_pic_url"]) == (
+        "ada",
+        "Ada Lovelace",
+        "https://cdn/ada",
+    )
 
 
 def test_an_unknown_token_is_404_and_changes_nothing(api):

@@ -30,6 +30,7 @@ OPERATIONS = [
 ] + [
     ("GET", "/api/internal/status"),
     ("GET", "/api/internal/outbound/{outbound_id}"),
+    ("POST", "/api/internal/messages/{mid}/refresh-media"),
     ("GET", "/api/webhooks/instagram"),
     ("POST", "/api/webhooks/instagram"),
     ("GET", "/healthz"),

@@ -301,6 +301,44 @@ def test_the_root_points_to_the_console_and_the_schema(console, database_url, sa
         assert "console" not in without_console.get("/").json()
 
 
+def test_a_dm_its_recipient_read_shows_as_read(console, db):
+    seed.message(db, "m-1")
+    dm = seed.outbound(db, recipient="sender-m-1", message_id="m-1")
+    db.execute("UPDATE outbound_messages SET read_at = now() WHERE id = %s", (dm,))
+    sign_in(console)
+
+    for page in ("/console/message?mid=m-1", "/console/user?ig_id=sender-m-1"):
+        assert re.search(r'<span class="read">read \d{4}-', console.get(page).text), page
+
+
+def test_a_senders_profile_shows_on_their_pages_and_finds_them_by_username(console, db):
+    seed.message(db, "m-1")
+    db.execute(
+        "INSERT INTO instagram_profiles (ig_id, username, display_name, follower_count,"
+        " profile_fetched_at) VALUES ('sender-m-1', 'ada', 'Ada Lovelace', 1234, now())"
+    )
+    sign_in(console)
+
+    message = console.get("/console/message?mid=m-1").text
+    user = console.get("/console/user?ig_id=sender-m-1").text
+    found = console.get("/console/search?q=@Ada", follow_redirects=False)
+
+    assert "@ada (Ada Lovelace)" in message
+    assert "@ada" in user and "Ada Lovelace" in user and "1234" in user
+    assert found.headers["location"] == "/console/user?ig_id=sender-m-1"
+
+
+def test_a_refused_profile_says_why_on_the_user_page(console, db):
+    seed.message(db, "m-1")
+    db.execute(
+        "INSERT INTO instagram_profiles (ig_id, profile_error, profile_fetched_at)"
+        " VALUES ('sender-m-1', 'consent_required', now())"
+    )
+    sign_in(console)
+
+    assert "consent is required (error 230)" in console.get("/console/user?ig_id=sender-m-1").text
+
+
 def test_the_overview_shows_the_latest_reconciliation_and_a_message_says_reconciled(console, db):
     seed.message(db, "m-found")
     db.execute("UPDATE messages SET source = 'reconciled' WHERE id = 'm-found'")

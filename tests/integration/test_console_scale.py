@@ -127,6 +127,7 @@ def plan_parameters(db) -> dict[str, dict]:
         "console_job_events": {"job_ids": jobs},
         "console_message_phase3": {"mid": MID},
         "console_profile": {"ig_id": USER},
+        "console_profile_by_username": {"username": "someone"},
         "console_user_messages": {
             "ig_id": USER,
             "limit": 21,

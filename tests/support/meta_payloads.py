@@ -117,3 +117,43 @@ def largest_delivery() -> dict:
             )
         )
     )
+
+
+# --- shared content, as Meta documents each attachment ------------------------------------
+
+REEL_ID = "18087782618022081"
+POST_ID = "18139494541428835"
+POST_URL = "https://www.instagram.com/p/C0a1b2c3d4e/"
+
+
+def shared_reel(*, kind: str = "ig_reel") -> dict:
+    """A reel shared into the chat (`reel` is the older name of `ig_reel`)."""
+    return attachment(kind, reel_video_id=REEL_ID, title="a reel", url=CDN)
+
+
+def shared_post_new_style() -> list[dict]:
+    """A post shared since November 2025: the same post as `share` and as `ig_post`."""
+    return [
+        attachment("share", ig_post_media_id=POST_ID, title="a post", url=CDN),
+        attachment("ig_post", ig_post_media_id=POST_ID, title="a post", url=CDN),
+    ]
+
+
+def shared_post_old_style() -> dict:
+    """A post shared before November 2025: `share`, its link alone."""
+    return attachment("share", url=POST_URL)
+
+
+def story_mention() -> dict:
+    """The user mentioned the account in their story: a CDN URL, refreshed by the message."""
+    return attachment("story_mention", url=CDN)
+
+
+def ephemeral_media() -> dict:
+    """A photo or video sent to be seen once: Meta gives no URL."""
+    return {"type": "ephemeral"}
+
+
+def unknown_attachment() -> dict:
+    """A type Meta adds after this code was written."""
+    return attachment("a_type_meta_adds_next_year", anything={"nested": [1, 2]})

@@ -124,6 +124,8 @@ def test_every_default():
         "graph_timeout_seconds": 10.0,
         "graph_send_rate": 80.0,
         "graph_send_burst": 20,
+        "graph_read_rate": 2.0,
+        "profile_refresh_seconds": 604800.0,
         "reconcile_interval_seconds": 900.0,
         "reconcile_rate": 2.0,
         "ack_cooldown_seconds": 0.0,

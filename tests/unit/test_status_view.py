@@ -28,6 +28,7 @@ def report_with(error: str) -> dict:
         {"name": "dms_failed", "value": 1, "limit": 0, "ok": False, "detail": error}
     ]
     report["messages_unhandled"] = {"messages": 0}
+    report["verification_reads"] = {"sent": 0, "read_within_hour": 0}
     report["thresholds"] = {"unhandled_after": 300}
     report["healthy"] = False
     report["generated_at"] = "2026-12-01T00:00:00Z"

@@ -5,8 +5,9 @@
 -- as procrastinate names its own: a change that callers must follow is a new function
 -- beside the old (`_v2`), which a later migration drops once nothing calls it, so processes
 -- of both versions run during an upgrade. The product's rules are not here: they are in
--- Python (service/messages/decision.py); these are a trigger's chores, one shared predicate
--- and the ingest's queue primitive.
+-- Python (service/messages/decision.py); these are a trigger's chores, one shared predicate,
+-- the ingest's queue primitive, and the Phase 3 contract, the API that consumers in any
+-- language call (docs/phase3.md).
 
 -- Every table's `updated_at`, on each update (migration 0001).
 CREATE OR REPLACE FUNCTION set_updated_at_v1() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -54,7 +55,7 @@ $$;
 -- and nowhere else in our SQL, so an upgrade of procrastinate that changes it changes this
 -- function only. Messages are inserted in mid order and profiles in ig_id order, so two
 -- batches that share some never wait on each other in a cycle.
--- (Migration 0019.)
+-- (Migration 0019; `shared_items` since 0035.)
 CREATE OR REPLACE FUNCTION ingest_messages_v1(events jsonb, queue_name text, task_name text)
 RETURNS text[] LANGUAGE plpgsql AS $$
 DECLARE
@@ -66,16 +67,17 @@ BEGIN
              jsonb_to_record(t.event) AS e(
                  mid text, sender_ig_id text, recipient_ig_id text, message_text text,
                  attachments jsonb, reply_to jsonb, quick_reply jsonb, is_echo boolean,
-                 source text, postback_payload text, "timestamp" timestamptz)
+                 source text, postback_payload text, "timestamp" timestamptz,
+                 shared_items jsonb)
     ), firsts AS (
         SELECT DISTINCT ON (mid) * FROM incoming ORDER BY mid, position
     ), inserted AS (
         INSERT INTO messages (id, sender_ig_id, recipient_ig_id, message_text, attachments,
                               reply_to, quick_reply, is_echo, source, postback_payload,
-                              "timestamp")
+                              "timestamp", shared_items)
         SELECT mid, sender_ig_id, recipient_ig_id, message_text, nullif(attachments, 'null'),
                nullif(reply_to, 'null'), nullif(quick_reply, 'null'), is_echo, source,
-               postback_payload, "timestamp"
+               postback_payload, "timestamp", coalesce(shared_items, '[]')
         FROM firsts
         ORDER BY mid
         ON CONFLICT (id) DO NOTHING
@@ -250,5 +252,143 @@ BEGIN
     WHERE m.id IN (SELECT e ->> 'mid' FROM jsonb_array_elements(events) AS e)
       AND m.deleted_at IS NOT NULL AND m.id <> ALL (coalesce(new_mids, '{}'));
     RETURN new_mids;
+END;
+$$;
+
+-- The Phase 3 contract (docs/phase3.md): the API that consumers in any language call.
+
+-- Claim up to `max_rows` claimable rows for `consumer`: each gets a fresh `claim_token`, a
+-- lease of `lease_seconds` and one more attempt. Rows are taken in the order they became
+-- claimable (`available_at`, then `id`), each locked FOR UPDATE SKIP LOCKED, so concurrent
+-- claims never wait on each other nor share a row. Rows whose `max_attempts` claims all
+-- ended without an outcome become `failed` instead, their `last_error` kept or else
+-- 'claimed N times without being completed', and are not returned.
+-- (Migration 0036.)
+CREATE OR REPLACE FUNCTION phase3_claim_v1(
+    consumer text, max_rows integer, lease_seconds double precision, max_attempts integer)
+RETURNS TABLE (
+    id bigint, kind text, message_id text, ig_id text, connected_user_id uuid,
+    attempts integer, claim_token uuid, lease_expires_at timestamptz,
+    recipient_ig_id text, message_text text, attachments jsonb, shared_items jsonb,
+    reply_to jsonb, "timestamp" timestamptz, edited_at timestamptz, deleted_at timestamptz)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    IF consumer IS NULL OR consumer = '' THEN
+        RAISE EXCEPTION 'consumer must name the consumer' USING ERRCODE = '22023';
+    ELSIF max_rows IS NULL OR max_rows < 1 THEN
+        RAISE EXCEPTION 'max_rows must be at least 1' USING ERRCODE = '22023';
+    ELSIF lease_seconds IS NULL OR NOT lease_seconds > 0
+          OR lease_seconds IN ('Infinity', 'NaN') THEN
+        RAISE EXCEPTION 'lease_seconds must be a positive number of seconds'
+            USING ERRCODE = '22023';
+    ELSIF max_attempts IS NULL OR max_attempts < 1 THEN
+        RAISE EXCEPTION 'max_attempts must be at least 1' USING ERRCODE = '22023';
+    END IF;
+    RETURN QUERY
+    WITH exhausted AS (
+        UPDATE phase3_queue q
+        SET status = 'failed',
+            claimed_by = NULL,
+            claim_token = NULL,
+            last_error = coalesce(q.last_error,
+                                  'claimed ' || q.attempts || ' times without being completed')
+        FROM (
+            -- `attempts > 0` lets the planner use the small index of retried rows.
+            SELECT r.id
+            FROM phase3_queue r
+            WHERE r.status IN ('queued', 'claimed') AND r.attempts > 0
+              AND r.attempts >= max_attempts AND r.available_at <= now()
+            FOR UPDATE SKIP LOCKED
+        ) e
+        WHERE q.id = e.id
+    ), picked AS (
+        SELECT r.id, r.available_at
+        FROM phase3_queue r
+        WHERE r.status IN ('queued', 'claimed') AND r.available_at <= now()
+          AND r.attempts < max_attempts
+        ORDER BY r.available_at, r.id
+        LIMIT max_rows
+        FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+        UPDATE phase3_queue q
+        SET status = 'claimed',
+            attempts = q.attempts + 1,
+            claimed_at = now(),
+            claimed_by = consumer,
+            claim_token = gen_random_uuid(),
+            available_at = now() + make_interval(secs => lease_seconds)
+        FROM picked
+        WHERE q.id = picked.id
+        RETURNING q.id, q.kind, q.message_id, q.ig_id, q.connected_user_id, q.attempts,
+                  q.claim_token, q.available_at, picked.available_at AS was_available_at
+    )
+    SELECT c.id, c.kind, c.message_id, c.ig_id, c.connected_user_id, c.attempts,
+           c.claim_token, c.available_at, m.recipient_ig_id, m.message_text, m.attachments,
+           m.shared_items, m.reply_to, m."timestamp", m.edited_at, m.deleted_at
+    FROM claimed c JOIN messages m ON m.id = c.message_id
+    ORDER BY c.was_available_at, c.id;
+END;
+$$;
+
+-- Renew a claim's lease to `lease_seconds` from now. True when it took effect; false, and
+-- nothing changed, when the row no longer holds `token` (another claim took it, it was
+-- completed, failed or withdrawn) or `item_id` is unknown.
+-- (Migration 0036.)
+CREATE OR REPLACE FUNCTION phase3_extend_v1(item_id bigint, token uuid, lease_seconds double precision)
+RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    IF lease_seconds IS NULL OR NOT lease_seconds > 0
+       OR lease_seconds IN ('Infinity', 'NaN') THEN
+        RAISE EXCEPTION 'lease_seconds must be a positive number of seconds'
+            USING ERRCODE = '22023';
+    END IF;
+    UPDATE phase3_queue
+    SET available_at = now() + make_interval(secs => lease_seconds)
+    WHERE id = item_id AND status = 'claimed' AND claim_token = token;
+    RETURN FOUND;
+END;
+$$;
+
+-- Mark a claimed row `done`, with `completed_at` (from which retention counts). True when
+-- it took effect; false, and nothing changed, when the row no longer holds `token`.
+-- (Migration 0036.)
+CREATE OR REPLACE FUNCTION phase3_complete_v1(item_id bigint, token uuid)
+RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE phase3_queue
+    SET status = 'done', completed_at = now(), last_error = NULL
+    WHERE id = item_id AND status = 'claimed' AND claim_token = token;
+    RETURN FOUND;
+END;
+$$;
+
+-- Give a claimed row back with `error`, claimable again in `retry_in_seconds`, or fail it
+-- for good once it has had `max_attempts` claims. Returns the row's new status, 'queued' or
+-- 'failed'; NULL, and nothing changed, when the row no longer holds `token`.
+-- (Migration 0036.)
+CREATE OR REPLACE FUNCTION phase3_fail_v1(
+    item_id bigint, token uuid, error text, retry_in_seconds double precision,
+    max_attempts integer)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    new_status text;
+BEGIN
+    IF retry_in_seconds IS NULL OR NOT retry_in_seconds >= 0
+       OR retry_in_seconds IN ('Infinity', 'NaN') THEN
+        RAISE EXCEPTION 'retry_in_seconds must be a number of seconds, 0 or more'
+            USING ERRCODE = '22023';
+    ELSIF max_attempts IS NULL OR max_attempts < 1 THEN
+        RAISE EXCEPTION 'max_attempts must be at least 1' USING ERRCODE = '22023';
+    END IF;
+    UPDATE phase3_queue
+    SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
+        last_error = error,
+        claimed_by = NULL,
+        claim_token = NULL,
+        available_at = now() + make_interval(secs => retry_in_seconds)
+    WHERE id = item_id AND status = 'claimed' AND claim_token = token
+    RETURNING status INTO new_status;
+    RETURN new_status;
 END;
 $$;

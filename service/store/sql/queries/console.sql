@@ -4,14 +4,18 @@
 -- `console_message_content`, which the console runs only when an operator reveals one.
 
 -- console_message --
--- One message, without its text or attachments: only whether it has them.
-SELECT id, sender_ig_id, recipient_ig_id, is_echo, source, "timestamp", processed,
-       decided_at, created_at, deleted_at, edited_at, edit_count,
-       message_text IS NOT NULL AS has_text,
-       coalesce(jsonb_array_length(CASE jsonb_typeof(attachments) WHEN 'array'
-                                   THEN attachments END), 0) AS attachment_count
-FROM messages
-WHERE id = %(mid)s;
+-- One message, without its text or attachments: only whether it has them, and the kinds of
+-- what it shared; with its sender's username and name, when Meta gave them.
+SELECT m.id, m.sender_ig_id, m.recipient_ig_id, m.is_echo, m.source, m."timestamp",
+       m.processed, m.decided_at, m.created_at, m.deleted_at, m.edited_at, m.edit_count,
+       m.message_text IS NOT NULL AS has_text,
+       coalesce(jsonb_array_length(CASE jsonb_typeof(m.attachments) WHEN 'array'
+                                   THEN m.attachments END), 0) AS attachment_count,
+       ARRAY(SELECT item ->> 'kind' FROM jsonb_array_elements(m.shared_items) AS item)
+           AS shared_kinds,
+       p.username AS sender_username, p.display_name AS sender_display_name
+FROM messages m LEFT JOIN instagram_profiles p ON p.ig_id = m.sender_ig_id
+WHERE m.id = %(mid)s;
 
 -- console_message_content --
 -- A message's text and attachments, for an operator who asked to reveal them.
@@ -37,7 +41,7 @@ LIMIT 20;
 -- console_message_dms --
 -- The DMs a message caused, without their texts.
 SELECT id, recipient_ig_id, kind, status, attempts, retry_base, error, remote_message_id,
-       requeued_at, created_at, updated_at
+       requeued_at, created_at, updated_at, read_at
 FROM outbound_messages
 WHERE message_id = %(mid)s
 ORDER BY created_at;
@@ -71,12 +75,21 @@ WHERE message_id = %(mid)s
 ORDER BY id;
 
 -- console_profile --
--- One Instagram user: their profile, connection, and the last event that opened their
--- messaging window.
-SELECT ig_id, username, display_name, connected_user_id, connected_at, created_at,
-       last_inbound_at
+-- One Instagram user: their profile (as Meta's User Profile API last gave it), connection,
+-- and the last event that opened their messaging window.
+SELECT ig_id, username, display_name, profile_pic_url, is_verified_user, follower_count,
+       is_user_follow_business, is_business_follow_user, profile_fetched_at, profile_error,
+       connected_user_id, connected_at, created_at, last_inbound_at
 FROM instagram_profiles
 WHERE ig_id = %(ig_id)s;
+
+-- console_profile_by_username --
+-- The Instagram user of this username (as Meta last gave it, in any case), if one.
+SELECT ig_id
+FROM instagram_profiles
+WHERE lower(username) = lower(%(username)s) AND username IS NOT NULL
+ORDER BY profile_fetched_at DESC NULLS LAST
+LIMIT 1;
 
 -- console_user_messages --
 -- A user's messages, newest first, after the keyset (`before_ts`, `before_id`) when given.
@@ -90,7 +103,7 @@ LIMIT %(limit)s;
 
 -- console_user_dms --
 -- The latest DMs to a user, without their texts.
-SELECT id, kind, status, attempts, error, message_id, created_at, updated_at
+SELECT id, kind, status, attempts, error, message_id, created_at, updated_at, read_at
 FROM outbound_messages
 WHERE recipient_ig_id = %(ig_id)s
 ORDER BY created_at DESC

@@ -74,3 +74,23 @@ SELECT coalesce(mine.due, false) OR coalesce(took.admitted, false) AS admitted,
             ELSE took.queued_until
        END AS turn_at
 FROM mine LEFT JOIN took ON true;
+
+-- graph_send_buckets_take_plain --
+-- Take one call from bucket `scoped_id` (a key of its own, such as an account's reads),
+-- refilled at `rate` a second up to `burst`, with no line: a taker that finds it empty is
+-- told how long until it holds one, and takes afresh then. For calls few enough that
+-- waiters seldom meet (senders' profiles, media refreshes); sends keep their line.
+INSERT INTO graph_send_buckets AS b (scoped_id, tokens, refilled_at, admitted)
+VALUES (%(scoped_id)s, %(burst)s::float8 - 1, statement_timestamp(), true)
+ON CONFLICT (scoped_id) DO UPDATE
+SET tokens = least(%(burst)s::float8, b.tokens + %(rate)s::float8 * greatest(0::float8,
+                 extract(epoch FROM statement_timestamp() - b.refilled_at)::float8))
+             - CASE WHEN least(%(burst)s::float8, b.tokens + %(rate)s::float8 * greatest(0::float8,
+                 extract(epoch FROM statement_timestamp() - b.refilled_at)::float8)) >= 1 - 1e-9
+                    THEN 1 ELSE 0 END,
+    refilled_at = greatest(b.refilled_at, statement_timestamp()),
+    admitted = least(%(burst)s::float8, b.tokens + %(rate)s::float8 * greatest(0::float8,
+                 extract(epoch FROM statement_timestamp() - b.refilled_at)::float8)) >= 1 - 1e-9
+RETURNING admitted, refilled_at AS taken_at,
+          CASE WHEN admitted THEN 0::float8 ELSE (1 - tokens) / %(rate)s::float8 END
+              AS wait_seconds;

@@ -33,6 +33,43 @@ VALUES (%(ig_id)s, least(%(at)s, now()))
 ON CONFLICT (ig_id) DO UPDATE
 SET last_inbound_at = greatest(instagram_profiles.last_inbound_at, EXCLUDED.last_inbound_at);
 
+-- instagram_profiles_due_for_fetch --
+-- The sender of message `mid` when their profile is due to be asked of Meta: never asked,
+-- or last answered more than `refresh_seconds` ago; no row otherwise (and for an echo,
+-- whose sender is the account itself, or a standby message).
+SELECT p.ig_id
+FROM messages m JOIN instagram_profiles p ON p.ig_id = m.sender_ig_id
+WHERE m.id = %(mid)s AND NOT m.is_echo AND m.source <> 'standby'
+  AND (p.profile_fetched_at IS NULL
+       OR p.profile_fetched_at < now() - make_interval(secs => %(refresh_seconds)s));
+
+-- instagram_profiles_fetch_due --
+-- Profile `ig_id`'s account (the one its sender wrote to, whose token asks) when it is still
+-- due to be asked of Meta (as `due_for_fetch`), checked again by the job that asks: another
+-- may have answered since it was queued. No row when it is not due.
+SELECT account_ig_id
+FROM instagram_profiles
+WHERE ig_id = %(ig_id)s
+  AND (profile_fetched_at IS NULL
+       OR profile_fetched_at < now() - make_interval(secs => %(refresh_seconds)s));
+
+-- instagram_profiles_record_fetched --
+-- Meta's answer for profile `ig_id`: its fields, as of now.
+UPDATE instagram_profiles
+SET display_name = %(display_name)s, username = %(username)s,
+    profile_pic_url = %(profile_pic_url)s, is_verified_user = %(is_verified_user)s,
+    follower_count = %(follower_count)s, is_user_follow_business = %(is_user_follow_business)s,
+    is_business_follow_user = %(is_business_follow_user)s,
+    profile_fetched_at = now(), profile_error = NULL
+WHERE ig_id = %(ig_id)s;
+
+-- instagram_profiles_record_refused --
+-- Meta refused profile `ig_id` for a reason asking again soon would not change (`error`):
+-- recorded as an answer, so it is asked again only when a fetched profile would be; what
+-- an earlier answer gave is kept.
+UPDATE instagram_profiles
+SET profile_fetched_at = now(), profile_error = %(error)s
+WHERE ig_id = %(ig_id)s;
 -- instagram_profiles_get --
 -- One sender's profile, if any.
 SELECT {InstagramProfile} FROM instagram_profiles WHERE ig_id = %(ig_id)s;

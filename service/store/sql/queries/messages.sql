@@ -100,13 +100,14 @@ WITH released AS (
 SELECT count(*)::integer AS released FROM released;
 
 -- messages_unsend --
--- Clear an unsent message's content and set `deleted_at`, once; returns the row when the
+-- Clear an unsent message's content (what it shared included) and set `deleted_at`, once; returns the row when the
 -- message is stored (`cleared` false when it was unsent before), no row when it is not.
 WITH target AS (
     SELECT id, deleted_at FROM messages WHERE id = %(mid)s FOR UPDATE
 ), cleared AS (
     UPDATE messages m
-    SET message_text = NULL, attachments = NULL, quick_reply = NULL, deleted_at = now()
+    SET message_text = NULL, attachments = NULL, quick_reply = NULL, shared_items = '[]',
+        deleted_at = now()
     FROM target
     WHERE m.id = target.id AND target.deleted_at IS NULL
     RETURNING m.id
@@ -139,3 +140,25 @@ WITH target AS (
     RETURNING m.id
 )
 SELECT target.id, target.deleted_at, EXISTS (SELECT 1 FROM edited) AS applied FROM target;
+
+-- messages_media --
+-- What a refresh of message `mid`'s media URLs reads: its attachments as received, what it
+-- shared, and whether it was unsent or Meta no longer has it; no row when the mid is unknown.
+SELECT id, recipient_ig_id, attachments, shared_items, deleted_at, media_refreshed_at,
+       media_gone_at
+FROM messages
+WHERE id = %(mid)s;
+
+-- messages_refresh_media --
+-- Message `mid`'s shared items with fresh URLs, unless it was unsent meanwhile; returns the
+-- time of the refresh, no row when nothing changed.
+UPDATE messages
+SET shared_items = %(shared_items)s, media_refreshed_at = now()
+WHERE id = %(mid)s AND deleted_at IS NULL
+RETURNING media_refreshed_at;
+
+-- messages_media_gone --
+-- Meta no longer has message `mid`: recorded, so it is not asked again.
+UPDATE messages
+SET media_gone_at = coalesce(media_gone_at, now())
+WHERE id = %(mid)s;

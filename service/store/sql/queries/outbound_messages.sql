@@ -266,3 +266,25 @@ WHERE status = 'failed'
   AND (%(error)s::text IS NULL OR strpos(error, %(error)s::text) > 0)
   AND (%(outbound_id)s::uuid IS NULL OR id = %(outbound_id)s::uuid)
   AND NOT (kind = 'verification' AND message_id IS NULL);
+
+-- outbound_messages_record_read --
+-- A read receipt: `reader` read the conversation up to message `mid`, our DM (its
+-- `remote_message_id`) or the echo of one sent from elsewhere. Every DM sent to them made at
+-- or before it, and not read yet, was read at `read_at`. Returns how many were marked; none
+-- when `mid` is neither (a receipt Meta repeats, or of a message we do not know).
+WITH upto AS (
+    SELECT created_at AS at FROM outbound_messages
+    WHERE recipient_ig_id = %(reader)s AND remote_message_id = %(mid)s
+    UNION ALL
+    SELECT "timestamp" FROM messages
+    WHERE id = %(mid)s AND is_echo AND recipient_ig_id = %(reader)s
+    LIMIT 1
+), marked AS (
+    UPDATE outbound_messages o
+    SET read_at = least(%(read_at)s::timestamptz, now())
+    FROM upto
+    WHERE o.recipient_ig_id = %(reader)s AND o.status = 'sent' AND o.read_at IS NULL
+      AND o.created_at <= upto.at
+    RETURNING 1
+)
+SELECT count(*)::integer AS marked FROM marked;

@@ -1,72 +1,25 @@
 -- phase3_queue_claim --
--- Claim up to `limit` available rows for `consumer`, each under a fresh `claim_token` and a
--- lease of `visibility_seconds`, skipping rows other consumers hold. Rows that have had
--- `max_attempts` claims already (their consumer died or hung on each) become `failed`
--- instead, with their last error, and are not returned.
-WITH exhausted AS (
-    UPDATE phase3_queue q
-    SET status = 'failed',
-        claimed_by = NULL,
-        claim_token = NULL,
-        last_error = coalesce(q.last_error,
-                              'claimed ' || q.attempts || ' times without being completed')
-    FROM (
-        -- `attempts > 0` lets the planner use the small index of retried rows.
-        SELECT id
-        FROM phase3_queue
-        WHERE status IN ('queued', 'claimed') AND attempts > 0
-          AND attempts >= %(max_attempts)s AND available_at <= now()
-        FOR UPDATE SKIP LOCKED
-    ) e
-    WHERE q.id = e.id
-),
-picked AS (
-    SELECT id
-    FROM phase3_queue
-    WHERE status IN ('queued', 'claimed') AND available_at <= now()
-      AND attempts < %(max_attempts)s
-    ORDER BY available_at, id
-    LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED
-)
-UPDATE phase3_queue q
-SET status = 'claimed',
-    attempts = q.attempts + 1,
-    claimed_at = now(),
-    claimed_by = %(consumer)s,
-    claim_token = gen_random_uuid(),
-    available_at = now() + make_interval(secs => %(visibility_seconds)s)
-FROM picked
-WHERE q.id = picked.id
-RETURNING {q.Phase3Item};
+-- Claim up to `limit` rows for `consumer`, each leased for `visibility_seconds`, with its
+-- message's columns (`phase3_claim_v1`, docs/phase3.md).
+SELECT {Phase3Item}
+FROM phase3_claim_v1(%(consumer)s, %(limit)s::integer, %(visibility_seconds)s::float8,
+                     %(max_attempts)s::integer);
 
 -- phase3_queue_extend --
--- Renew a claim's lease: `visibility_seconds` from now. Only the claim whose token the row
--- still holds can; returns no row when it is no longer that claim's.
-UPDATE phase3_queue
-SET available_at = now() + make_interval(secs => %(visibility_seconds)s)
-WHERE id = %(id)s AND status = 'claimed' AND claim_token = %(claim_token)s
-RETURNING id;
+-- Renew a claim's lease (`phase3_extend_v1`); `extended` false when it is no longer the claim's.
+SELECT phase3_extend_v1(%(id)s::bigint, %(claim_token)s::uuid,
+                        %(visibility_seconds)s::float8) AS extended;
 
 -- phase3_queue_complete --
--- Mark a claimed row done; only the claim whose token the row still holds can.
-UPDATE phase3_queue
-SET status = 'done', completed_at = now(), last_error = NULL
-WHERE id = %(id)s AND status = 'claimed' AND claim_token = %(claim_token)s
-RETURNING id;
+-- Mark a claimed row done (`phase3_complete_v1`); `completed` false when it is no longer the
+-- claim's.
+SELECT phase3_complete_v1(%(id)s::bigint, %(claim_token)s::uuid) AS completed;
 
 -- phase3_queue_fail --
--- Give a claimed row back with the error, to be claimed again in `retry_in_seconds`, or
--- fail it for good once it has had `max_attempts`; only the claim whose token the row
--- still holds can.
-UPDATE phase3_queue
-SET status = CASE WHEN attempts >= %(max_attempts)s THEN 'failed' ELSE 'queued' END,
-    last_error = %(error)s,
-    claimed_by = NULL,
-    claim_token = NULL,
-    available_at = now() + make_interval(secs => %(retry_in_seconds)s)
-WHERE id = %(id)s AND status = 'claimed' AND claim_token = %(claim_token)s
-RETURNING id, status;
+-- Give a claimed row back with the error, or fail it for good (`phase3_fail_v1`); `status`
+-- the new one, NULL when the row is no longer the claim's.
+SELECT phase3_fail_v1(%(id)s::bigint, %(claim_token)s::uuid, %(error)s,
+                      %(retry_in_seconds)s::float8, %(max_attempts)s::integer) AS status;
 
 -- phase3_queue_delete_done --
 -- Retention: delete the rows done (or withdrawn) more than `seconds` ago; returns how many went.

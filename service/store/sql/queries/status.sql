@@ -178,6 +178,16 @@ WHERE sender_ig_id IS NULL
   AND received_at > now() - coalesce(nullif(current_setting('ingest.status_window', true), ''),
                                      '1 hour')::interval;
 
+-- status_verification_reads --
+-- Verification DMs sent within ingest.status_window (default 1 hour), and how many of them
+-- their recipient read within an hour of their sending (Meta's read receipts,
+-- `read_at`): how many people open the link's DM.
+SELECT count(*) AS sent,
+       count(*) FILTER (WHERE read_at <= created_at + interval '1 hour') AS read_within_hour
+FROM outbound_messages
+WHERE status = 'sent' AND kind = 'verification'
+  AND created_at > now() - coalesce(nullif(current_setting('ingest.status_window', true), ''),
+                                    '1 hour')::interval;
 -- status_unknown_account_events --
 -- Messages stored within ingest.status_window (default 1 hour) for an account the service
 -- does not answer (a mis-subscribed app, a removed account): stored, never answered. An

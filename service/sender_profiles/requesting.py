@@ -1,0 +1,31 @@
+"""Asking for a sender's profile once their message was decided and its DM sent: a job of
+its own on the `profiles` queue (`fetching`), queued at most once at a time per sender.
+
+Meta answers the User Profile API only once the user has written to the account, so the
+first message is the first moment to ask. This runs after the message's DMs went out, and
+a failure here is logged, never raised: a profile never delays, fails or repeats a DM.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import structlog
+
+from service.core import jobs
+from service.core.runtime import Runtime
+from service.store import instagram_profiles
+
+log = structlog.get_logger("sender_profiles")
+
+
+async def request_when_due(rt: Runtime, mid: str) -> bool:
+    """Queue the fetch of message `mid`'s sender's profile if it is due; whether queued."""
+    try:
+        async with rt.pool.connection() as conn:
+            ig_id = await instagram_profiles.due_for_fetch(
+                conn, mid, refresh_seconds=rt.settings.profile_refresh_seconds
+            )
+        return ig_id is not None and await jobs.defer_fetch_sender_profile(rt.jobs, ig_id)
+    except psycopg.Error as exc:
+        log.warning("sender profile not requested", mid=mid, error=repr(exc))
+        return False
