@@ -1,8 +1,10 @@
 -- wrk script: POSTs ingest events to /api/internal/ingest-event with the service token,
 -- each with a unique mid (run prefix, thread id, per-thread counter), and counts 202 as
 -- accepted, anything else as an error. Run by bench/wrk.py; arguments after `--`:
---   token template prefix sender_prefix threads rate quota
--- template: the event's JSON with MID and SENDER in place of the mid and sender.
+--   token template prefix sender_prefix threads rate quota accounts
+-- template: the event's JSON with MID, SENDER and ACCOUNT in place of the mid, the sender
+-- and the account written to. accounts: comma-separated; thread i writes to the i-th
+-- (cycling through them when there are more threads).
 -- rate: requests per second in all, paced with delay(); 0 sends as fast as answers come.
 -- quota: requests in all to send, then each thread prints "BENCH thread-done" and stops
 -- (wrk itself waits for its -d duration, so the caller interrupts it then); 0: no quota.
@@ -46,6 +48,11 @@ function init(args)
    if rate == 0 and quota == 0 then
       delay = nil  -- wrk then sends back to back, without a timer per request
    end
+   local accounts = {}
+   for account in string.gmatch(args[8], "[^,]+") do
+      table.insert(accounts, account)
+   end
+   template = template:gsub("ACCOUNT", accounts[(id - 1) % #accounts + 1], 1)
    next_slot = now_ms()
    wrk.method = "POST"
    wrk.path = "/api/internal/ingest-event"

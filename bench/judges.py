@@ -14,6 +14,7 @@ META_DELIVERY_RATIO = 3
 RSS_RATIO = 1.2
 CPU_PER_MESSAGE_RATIO = 1.7
 PACED_RATE_SHARE = 0.9
+ACCOUNTS_SERVED = 6
 RECONCILE_META_RATE_RATIO = 10
 
 # (measured, baseline, met) from a figure's results
@@ -61,6 +62,35 @@ def send_pacing(r: dict) -> tuple[str, str, bool]:
         and r["delivered"] == r["dms"]
         and r["per_second"] >= PACED_RATE_SHARE * r["configured_per_second"],
     )
+
+
+def accounts_at_pace(r: dict) -> tuple[str, str, bool]:
+    """The largest N served, with the worst account's time at each N tried."""
+    tried = "; ".join(
+        f"{step['accounts']}: "
+        + (f"{step['worst_ratio']:.2f}x" if step["worst_ratio"] is not None else "unfinished")
+        + ("" if step["served"] else _why_not_served(step))
+        for step in r["steps"]
+    )
+    per_account = round(r["pace_per_second"] * r["seconds"])
+    return (
+        f"{r['served']} accounts (worst account's time by N: {tried})",
+        f"ideal time {r['seconds']:g} s per account ({per_account:,} messages at "
+        f"{r['pace_per_second']:g}/s)",
+        r["served"] >= ACCOUNTS_SERVED,
+    )
+
+
+def _why_not_served(step: dict) -> str:
+    reasons = []
+    if step["answered_429"]:
+        reasons.append(f"{step['answered_429']} answered 429")
+    if step["delivered"] < step["messages"]:
+        reasons.append(f"{step['delivered']:,} of {step['messages']:,} sent in time")
+    reasons.append(
+        f"backlog peak {step['backlog']['peak']:,}, last third {step['backlog']['growth']:+,}"
+    )
+    return " (not served: " + ", ".join(reasons) + ")"
 
 
 def idle_latency(r: dict) -> tuple[str, str, bool]:

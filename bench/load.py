@@ -3,7 +3,8 @@ the two tools that send it: wrk (`bench/ingest.lua`), and a small Python loader 
 runs on machines without wrk.
 
 Every request posts one ingest event with a unique mid, `<prefix>.<thread>.<n>`, from the
-sender `<sender_prefix><thread>-<n>`: the n-th request of load thread `thread` (1-based).
+sender `<sender_prefix><thread>-<n>`: the n-th request of load thread `thread` (1-based),
+to the account `accounts[thread - 1]` (cycling through them when there are more threads).
 The end-to-end figure connects exactly those senders before it sends.
 """
 
@@ -15,12 +16,13 @@ import json
 from bench.stack import SCOPED_ID
 
 # An event as the webhook forwarder posts it: a message with a reel, Reeva's usual case.
-# MID and SENDER are replaced per request (plain string replacement, in Lua as in Python).
+# MID and SENDER are replaced per request, ACCOUNT per load thread (plain string
+# replacement, in Lua as in Python).
 EVENT_TEMPLATE = json.dumps(
     {
         "mid": "MID",
         "sender_ig_id": "SENDER",
-        "recipient_ig_id": SCOPED_ID,
+        "recipient_ig_id": "ACCOUNT",
         "timestamp": "1734123456",
         "message_text": "Check this reel out!",
         "attachments": [
@@ -46,6 +48,7 @@ class LoadPlan:
     rate: float = 0.0  # requests per second in all, paced; 0: as fast as answers come
     quota: int = 0  # send exactly this many (a multiple of `threads`), then stop
     sender_prefix: str = "bench-sender-"
+    accounts: tuple[str, ...] = (SCOPED_ID,)  # the account each load thread writes to
 
     def __post_init__(self) -> None:
         if self.quota % self.threads:
@@ -60,9 +63,14 @@ class LoadPlan:
             for n in range(1, per_thread + 1)
         ]
 
+    def account(self, thread: int) -> str:
+        return self.accounts[(thread - 1) % len(self.accounts)]
+
     def body(self, thread: int, n: int) -> str:
-        return EVENT_TEMPLATE.replace("MID", f"{self.prefix}.{thread}.{n}").replace(
-            "SENDER", f"{self.sender_prefix}{thread}-{n}"
+        return (
+            EVENT_TEMPLATE.replace("MID", f"{self.prefix}.{thread}.{n}")
+            .replace("SENDER", f"{self.sender_prefix}{thread}-{n}")
+            .replace("ACCOUNT", self.account(thread))
         )
 
 

@@ -7,9 +7,8 @@ The end-to-end figure's baseline is how fast these workers drain N such jobs.
 
 from __future__ import annotations
 
-import asyncio
-
 import procrastinate
+import uvloop
 
 from service.core.db import make_pool
 from service.core.settings import Settings
@@ -60,4 +59,4 @@ async def run(settings: Settings) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(run(Settings.from_env()))
+    uvloop.run(run(Settings.from_env()))  # the event loop `ingest worker` runs on

@@ -21,6 +21,7 @@ FIGURES = (
     "ingest_latency",
     "end_to_end",
     "send_pacing",
+    "accounts_at_pace",
     "idle_latency",
     "big_ingest",
     "big_claim",
@@ -71,6 +72,14 @@ class Options:
     paced_sends: int = _flag(2_000, 100, "DMs of the burst paced under Meta's rate (figure 6)")
     send_rate: float = _flag(80.0, 20.0, "GRAPH_SEND_RATE of figure 6's workers")
     send_burst: int = _flag(20, 5, "GRAPH_SEND_BURST of figure 6's workers")
+    accounts_steps: str = _flag(
+        "1,2,4,6,8",
+        "1,2",
+        "the numbers of accounts figure 11 tries, in turn, until one is not served",
+    )
+    account_seconds: float = _flag(
+        30.0, 3.0, "seconds each account is sent GRAPH_SEND_RATE messages a second (figure 11)"
+    )
     meta_events: int = _flag(1_000, 100, "messaging events in figure 7's one Meta delivery")
     idle_messages: int = _flag(200, 10, "single webhook deliveries of the idle latency")
     big_rows: int = _flag(10_000_000, 3_000, "rows added to messages and to jobs (figure 5)")

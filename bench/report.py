@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from bench import judges
+from bench import accounts_at_pace, judges
 from bench.options import Options
 
 CPU_ORDER = [
@@ -74,6 +74,15 @@ def figures(options: Options) -> list[Figure]:
             f"a burst of {options.paced_sends:,} DMs paced, the stand-in refusing over 100/s",
             f"0 answered 429, all sent, >= {judges.PACED_RATE_SHARE:.0%} of GRAPH_SEND_RATE",
             judges.send_pacing,
+        ),
+        Figure(
+            "accounts_at_pace",
+            ("accounts_at_pace",),
+            f"accounts served at full pace: each sent {options.send_rate:g} messages/s for "
+            f"{options.account_seconds:g} s, DMs within {accounts_at_pace.LATE_RATIO}x "
+            "the ideal time, backlog bounded",
+            f">= {judges.ACCOUNTS_SERVED} accounts",
+            judges.accounts_at_pace,
         ),
         Figure(
             "idle_latency",

@@ -6,7 +6,9 @@ processes) and, for the end-to-end baseline, the no-op procrastinate worker
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from typing import Any
 import httpx
 
 from bench.database import Database
+from bench.errors import BenchError
 from bench.options import Options
 from bench.processes import Process, wait_until
 from bench.server import ROOT
@@ -159,6 +162,35 @@ class Stack:
 
     def sandbox_reset(self) -> None:
         self._http.post(f"{self.sandbox_url}/_sandbox/reset").raise_for_status()
+
+    def sandbox_account(self, ig_id: str, token: str, rate_limit: float) -> None:
+        """Make the stand-in know an account: its token, and its own limit of sends a second
+        (answered 429 beyond it). A reset forgets it."""
+        self._http.post(
+            f"{self.sandbox_url}/_sandbox/account",
+            json={"ig_id": ig_id, "token": token, "rate_limit": rate_limit},
+        ).raise_for_status()
+
+    def add_account(self, ig_id: str, token: str) -> None:
+        """`ingest account add`, as an operator adds an account; the stand-in must know it."""
+        self._account_command("add", ig_id, stdin=f"{token}\n")
+
+    def remove_account(self, ig_id: str) -> None:
+        """`ingest account remove`: the account is no longer answered (or reconciled)."""
+        self._account_command("remove", ig_id)
+
+    def _account_command(self, command: str, ig_id: str, stdin: str = "") -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "ingest.cli", "account", command, ig_id],
+            input=stdin,
+            env={**os.environ, **self.env()},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=START_SECONDS,
+        )
+        if done.returncode != 0:
+            raise BenchError(f"ingest account {command} {ig_id} failed: {done.stderr.strip()}")
 
     def _start_workers(self, name: str, *argv: str, env: dict[str, str] | None = None) -> None:
         before = self._registered_workers()

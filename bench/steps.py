@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench import (
+    accounts_at_pace,
     big_tables,
     end_to_end,
     idle_latency,
@@ -48,6 +49,7 @@ STEPS = (
     Step("meta_delivery", lambda h, r: meta_delivery.measure(h)),
     Step("end_to_end", lambda h, r: end_to_end.measure(h)),
     Step("send_pacing", lambda h, r: send_pacing.measure(h)),
+    Step("accounts_at_pace", lambda h, r: accounts_at_pace.measure(h)),
     Step("reconcile", lambda h, r: reconcile.measure(h)),
     Step("big_fill", lambda h, r: _quietly(h, big_tables.fill)),
     Step("claim_big", lambda h, r: _claims(h, quiet=False), needs=("big_fill",)),

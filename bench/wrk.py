@@ -55,6 +55,7 @@ def run(base_url: str, token: str, plan: LoadPlan, output: Path) -> LoadResult:
         str(plan.threads),
         str(plan.rate),
         str(plan.quota),
+        ",".join(plan.accounts),
     ]
     if plan.quota:
         text = _run_to_quota(argv, plan.threads, quota_deadline)

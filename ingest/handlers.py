@@ -46,9 +46,13 @@ def web(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def worker(args: argparse.Namespace, settings: Settings) -> int:
+    import uvloop
+
     from workers.main import run
 
-    return asyncio.run(run(settings, concurrency=args.concurrency))
+    # A job's time is mostly socket and protocol work (`bench/RESULTS.md`): on uvloop's
+    # event loop, as the web processes run on it through uvicorn.
+    return uvloop.run(run(settings, concurrency=args.concurrency))
 
 
 def phase3(args: argparse.Namespace, settings: Settings) -> int:

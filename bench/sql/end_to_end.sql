@@ -22,3 +22,11 @@ WHERE queue_name = %(queue)s AND status = 'succeeded';
 -- When the first job was started: the drain's clock starts there, after process start-up.
 SELECT extract(epoch FROM min(at))::float8 AS at FROM procrastinate_events
 WHERE type = 'started';
+
+-- first_message_stored --
+-- When the first message was stored (epoch seconds): figure 11's clock starts there.
+SELECT extract(epoch FROM min(created_at))::float8 AS at FROM messages;
+
+-- messages_stored_by_account --
+-- When each message was stored (epoch seconds), and the account it was sent to.
+SELECT recipient_ig_id AS account, extract(epoch FROM created_at)::float8 AS at FROM messages;

@@ -1,2 +1,3 @@
-"""The Instagram business account the service speaks as: its access token's lifecycle, its
-webhook subscription, its send pace, and the runtime that calls the Graph API with its token."""
+"""The Instagram business accounts the service speaks as (`accounts`): each one's access
+token lifecycle, webhook subscription and send pace, and the runtime whose Graph API clients
+call as each with its token."""

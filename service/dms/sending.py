@@ -13,6 +13,10 @@ same budget again while `attempts` keeps counting every call. Transient errors r
 `RetryLater`, which the worker turns into a job re-schedule, so a wait never holds a worker
 slot. Permanent errors fail at once.
 
+Each DM is sent as its account (`outbound_messages.account_ig_id`, the one its recipient
+wrote to; none: the environment's), with that account's token to its path; a DM of an
+account no longer answered (`ingest account remove`) fails without a call.
+
 Rate limits hold the whole account: a rate-limit answer records a hold in
 `graph_rate_limits` (the Retry-After, else this retry's backoff), and every send of that
 account waits it out without calling and without spending an attempt. An access token

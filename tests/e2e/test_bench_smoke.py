@@ -84,6 +84,19 @@ def test_the_smoke_run_measures_every_figure(
     assert reconciled["calls"] == 1 + 20 + 20 and reconciled["refused"] == 0
 
 
+def test_the_smoke_run_serves_accounts_at_their_pace(smoke: dict) -> None:
+    """Figure 11 at its small sizes: one account, then two, each sent 60 messages over 3 s;
+    every DM reaches the stand-in from its own account and none is answered 429."""
+    result, rows = smoke["results"]["accounts_at_pace"], {f["name"]: f for f in smoke["figures"]}
+    first = result["steps"][0]
+    assert (first["accounts"], first["messages"]) == (1, 60)
+    assert [step["accounts"] for step in result["steps"]] == [1, 2][: len(result["steps"])]
+    for step in result["steps"]:
+        assert step["answered_429"] == 0
+        assert len(step["ratio_by_account"]) == step["accounts"]
+    assert rows["accounts_at_pace"]["measured"].startswith(f"{result['served']} accounts")
+
+
 def test_the_smoke_run_measures_the_figures_of_issue_14(smoke: dict) -> None:
     results, rows = smoke["results"], {f["name"]: f for f in smoke["figures"]}
     half = results["ingest_rate"]["service"]["accepted_per_second"] / 2

@@ -137,6 +137,8 @@ def plan_parameters(db) -> dict[str, dict]:
         "console_user_dms": {"ig_id": USER, "limit": 20},
         "console_failed_dms": {
             **none,
+            "account": "17841400000000002",
+            "environment": "17841400000000001",
             "limit": 51,
             "before_at": dm["updated_at"],
             "before_id": dm["id"],
