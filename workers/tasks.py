@@ -12,7 +12,7 @@ from service.business_account import access_token, webhook_subscription
 from service.core import jobs
 from service.core.runtime import Runtime
 from service.dms import sending
-from service.messages import deciding
+from service.messages import batches, deciding
 from service.operations import retention
 from service.reconcile import run as reconcile_run
 from service.reconcile import triggers as reconcile_triggers
@@ -87,8 +87,21 @@ def _runtime(context: procrastinate.JobContext) -> Runtime:
 
 
 async def decide_message(context: procrastinate.JobContext, mid: str) -> Fields:
-    decided = await deciding.decide_message(_runtime(context), mid)
-    return {"outcome": str(decided.outcome), "dms": [_dm_fields(dm) for dm in decided.dms]}
+    """The message, and those whose jobs wait behind it (`service.messages.batches`)."""
+    rt = _runtime(context)
+    assert context.job.id is not None
+    taken = await batches.take_waiting(rt, context.job.id)
+    if taken.job_ids:
+        decided = await batches.decide_with_taken(rt, mid, taken)
+    else:
+        decided = await deciding.decide_message(rt, mid)
+    fields: dict[str, Any] = {
+        "outcome": str(decided.outcome),
+        "dms": [_dm_fields(dm) for dm in decided.dms],
+    }
+    if taken.job_ids:
+        fields["batch"] = 1 + len(taken.job_ids)
+    return fields
 
 
 async def send_outbound(context: procrastinate.JobContext, outbound_id: str) -> Fields:

@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 import procrastinate
+from procrastinate.types import JSONValue
 from psycopg import AsyncConnection
 
 from service.core import metrics
@@ -68,6 +69,21 @@ async def defer_send_outbound(
     job_id = await deferrer.defer_async(outbound_id=str(outbound_id))
     metrics.JOBS_DEFERRED.labels(SEND_OUTBOUND).inc()
     return job_id
+
+
+async def defer_send_outbound_each(
+    app: procrastinate.App, outbound_ids: list[uuid.UUID], *, delay_seconds: float = 0.0
+) -> None:
+    """A `send_outbound` job for each DM, due in `delay_seconds`, in one statement
+    (procrastinate's `batch_defer_async`), on the app's own connection."""
+    deferrer = app.configure_task(
+        SEND_OUTBOUND,
+        queue=QUEUE_OUTBOUND,
+        schedule_in={"seconds": delay_seconds} if delay_seconds > 0 else None,
+    )
+    each: list[dict[str, JSONValue]] = [{"outbound_id": str(dm_id)} for dm_id in outbound_ids]
+    await deferrer.batch_defer_async(*each)
+    metrics.JOBS_DEFERRED.labels(SEND_OUTBOUND).inc(len(outbound_ids))
 
 
 async def defer_forward_delivery(

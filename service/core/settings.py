@@ -132,6 +132,10 @@ class Settings:
     # Jobs a worker runs at once. A message's job spends most of its time waiting on the
     # Graph API (~50 ms), so a worker keeps about 50 sends in flight...
     worker_concurrency: int = 50
+    # A job deciding a message takes up to this many of the messages waiting, its own
+    # included, and decides and answers them together (`service/messages/batches.py`);
+    # 1 decides each message alone.
+    decide_batch_size: int = 25
     # ...on a few connections: a job holds one only for its statements, a few ms of it.
     worker_pool_size: int = 10
     # How often a worker looks for jobs whose scheduled time came (retries); new jobs

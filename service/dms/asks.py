@@ -23,9 +23,15 @@ from service.core.db import Connection
 from service.core.errors import Conflict, InvalidRequest, NotFound, RateLimited
 from service.core.runtime import Runtime
 from service.core.settings import Settings
-from service.dms import idempotency, sending, texts, window
+from service.dms import attempts, idempotency, sending, texts, window
 from service.dms.token_mint import hash_token, mint
-from service.store import graph_rate_limits, idempotency_keys, instagram_profiles, outbound_messages
+from service.store import (
+    dm_attempts,
+    graph_rate_limits,
+    idempotency_keys,
+    instagram_profiles,
+    outbound_messages,
+)
 from service.store import verification_tokens as token_store
 from service.store.rows import DMKind, DMStatus, OutboundMessage, VerificationToken
 
@@ -184,13 +190,9 @@ async def _give_up(rt: Runtime, dm: OutboundMessage) -> OutboundMessage:
     in this request. A rate limit answers 429, so the caller asks again after it."""
     async with rt.pool.connection() as conn:
         dm = await outbound_messages.get(conn, dm.id) or dm
-        failed = await outbound_messages.record_attempt(
-            conn,
-            dm.id,
-            status=DMStatus.FAILED,
-            attempt_id=None,
-            lease_seconds=sending.attempt_lease_seconds(rt.settings),
-            error=f"{dm.error}; {OUT_OF_TIME}" if dm.error else OUT_OF_TIME,
+        error = f"{dm.error}; {OUT_OF_TIME}" if dm.error else OUT_OF_TIME
+        failed = await dm_attempts.record_attempt(
+            conn, attempts.failed_params(rt.settings, dm, error)
         )
         hold = await graph_rate_limits.hold_seconds(conn, account_of(rt.settings, dm.account_ig_id))
     if hold > 0:

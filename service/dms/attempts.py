@@ -13,6 +13,8 @@ import asyncio
 import dataclasses
 import time
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
 import psycopg
 
@@ -23,7 +25,7 @@ from service.core.runtime import Runtime
 from service.core.settings import Settings
 from service.dms import token_mint, window
 from service.dms.outcomes import Outcome
-from service.store import outbound_messages
+from service.store import dm_attempts, outbound_messages
 from service.store import verification_tokens as token_store
 from service.store.rows import DMStatus, OutboundMessage
 
@@ -42,7 +44,7 @@ class Begun:
     """What beginning an attempt found; `token_refused`: the event's verification token
     could not be stored (used, or another account's), so nothing began."""
 
-    attempt: outbound_messages.Attempt
+    attempt: dm_attempts.Attempt
     token_refused: bool = False
 
 
@@ -77,16 +79,42 @@ async def begin(
 
 async def _begin_attempt(
     rt: Runtime, conn: Connection, dm: OutboundMessage, attempt_id: uuid.UUID
-) -> outbound_messages.Attempt:
-    s = rt.settings
-    return await outbound_messages.begin_attempt(
-        conn,
+) -> dm_attempts.Attempt:
+    return await dm_attempts.begin_attempt(conn, begin_params(rt.settings, dm, attempt_id))
+
+
+def begin_params(s: Settings, dm: OutboundMessage, attempt_id: uuid.UUID) -> dict[str, Any]:
+    """The parameters of the statement that begins attempt `attempt_id` of `dm`."""
+    return dm_attempts.begin_params(
         dm.id,
         scoped_id=account_of(s, dm.account_ig_id),
         attempt_id=attempt_id,
         lease_seconds=attempt_lease_seconds(s),
         window_seconds=s.messaging_window_seconds,
         window_error=window.closed_error(s),
+    )
+
+
+def outcome_params(
+    s: Settings,
+    dm: OutboundMessage,
+    attempt_id: uuid.UUID,
+    outcome: Outcome,
+    *,
+    payload_patch: dict[str, str],
+) -> dict[str, Any]:
+    """The parameters of the statement that records `outcome` as attempt `attempt_id`'s."""
+    return dm_attempts.record_params(
+        dm.id,
+        status=outcome.status,
+        attempt_id=attempt_id,
+        lease_seconds=attempt_lease_seconds(s),
+        remote_message_id=outcome.remote_message_id,
+        error=outcome.error,
+        payload_patch=payload_patch,
+        scoped_id=account_of(s, dm.account_ig_id),
+        hold_seconds=outcome.retry_seconds if outcome.holds_account else 0.0,
+        refund=outcome.refused_token is not None,
     )
 
 
@@ -99,24 +127,23 @@ async def record(
     payload_patch: dict[str, str],
 ) -> OutboundMessage | None:
     """Close the attempt with its outcome; None if the row is no longer this attempt's."""
-    s = rt.settings
+    params = outcome_params(rt.settings, dm, attempt_id, outcome, payload_patch=payload_patch)
+    [row] = await record_each(rt, [params])
+    return row
+
+
+async def record_each(
+    rt: Runtime, params: Sequence[dict[str, Any]]
+) -> list[OutboundMessage | None]:
+    """Close attempts with their outcomes (`outcome_params` each), sent together; each
+    row, None for one no longer its attempt's."""
     give_up = time.monotonic() + RECORD_RETRY_SECONDS
     while True:
         try:
             async with rt.pool.connection() as conn:
-                return await outbound_messages.record_attempt(
-                    conn,
-                    dm.id,
-                    status=outcome.status,
-                    attempt_id=attempt_id,
-                    lease_seconds=attempt_lease_seconds(s),
-                    remote_message_id=outcome.remote_message_id,
-                    error=outcome.error,
-                    payload_patch=payload_patch,
-                    scoped_id=account_of(s, dm.account_ig_id),
-                    hold_seconds=outcome.retry_seconds if outcome.holds_account else 0.0,
-                    refund=outcome.refused_token is not None,
-                )
+                if len(params) == 1:
+                    return [await dm_attempts.record_attempt(conn, params[0])]
+                return await dm_attempts.record_attempts(conn, params)
         except psycopg.OperationalError:
             # An outcome lost here costs a resend (a duplicate, if sent): a killed
             # connection or a short restart is worth waiting out.
@@ -131,15 +158,19 @@ async def settle_without_call(
     """Fail the DM with `error`, no call made; while another attempt may be in flight,
     `RetryLater` (see `in_flight_or_settled`)."""
     async with rt.pool.connection() as conn:
-        row = await outbound_messages.record_attempt(
-            conn,
-            dm.id,
-            status=DMStatus.FAILED,
-            attempt_id=None,
-            lease_seconds=attempt_lease_seconds(rt.settings),
-            error=error,
-        )
+        row = await dm_attempts.record_attempt(conn, failed_params(rt.settings, dm, error))
     return row or await in_flight_or_settled(rt, dm)
+
+
+def failed_params(s: Settings, dm: OutboundMessage, error: str) -> dict[str, Any]:
+    """The parameters of the statement that fails `dm` with `error`, no call made."""
+    return dm_attempts.record_params(
+        dm.id,
+        status=DMStatus.FAILED,
+        attempt_id=None,
+        lease_seconds=attempt_lease_seconds(s),
+        error=error,
+    )
 
 
 async def in_flight_or_settled(rt: Runtime, dm: OutboundMessage) -> OutboundMessage | None:

@@ -53,7 +53,7 @@ from service.dms import attempts, texts, token_mint, window
 from service.dms.attempts import attempt_lease_seconds
 from service.dms.outcomes import Outcome, outcome_of
 from service.instagram import GraphError, SendResult
-from service.store import outbound_messages
+from service.store import dm_attempts, outbound_messages
 from service.store.rows import DMKind, DMStatus, OutboundMessage
 
 # How the error of a DM whose delivery is unknown begins: `retry-failed` leaves those out
@@ -147,7 +147,7 @@ async def call_and_record(
     began = _began_or_held(rt, begun.attempt)
     if began is None:
         return await attempts.in_flight_or_settled(rt, dm)
-    outcome = outcome_of(s, attempts.calls(began), await _call(rt, account, dm, text))
+    outcome = outcome_of(s, attempts.calls(began), await call_graph(rt, account, dm, text))
     if outcome.refused_token is not None:
         await access_token.mark_invalid(rt.pool, account, outcome.refused_token)
     metrics.DMS.labels(dm.kind, metrics.DM_RESULTS[outcome.status], account).inc()
@@ -156,7 +156,7 @@ async def call_and_record(
     return _next(outcome, row)
 
 
-def _began_or_held(rt: Runtime, attempt: outbound_messages.Attempt) -> OutboundMessage | None:
+def _began_or_held(rt: Runtime, attempt: dm_attempts.Attempt) -> OutboundMessage | None:
     """The row of the attempt that began; raises while a hold keeps the account's sends."""
     if attempt.hold.token_invalid:
         raise TokenHeld(rt.settings.token_hold_recheck_seconds, TOKEN_HELD)
@@ -167,7 +167,7 @@ def _began_or_held(rt: Runtime, attempt: outbound_messages.Attempt) -> OutboundM
     return attempt.began
 
 
-async def _call(
+async def call_graph(
     rt: Runtime, account: str, dm: OutboundMessage, text: str
 ) -> SendResult | GraphError:
     """The Graph API's answer, sent as `account`, or the error it came to."""

@@ -19,6 +19,7 @@ from service.business_account.accounts import fallback_account
 from service.core import metrics
 from service.core.db import Connection
 from service.core.runtime import Runtime
+from service.core.settings import Settings
 from service.dms import sending, texts
 from service.messages import decision
 from service.messages.decision import Outcome
@@ -28,7 +29,7 @@ from service.store.rows import DMKind, MessageClaim, OutboundMessage
 
 # Outcomes whose message has no sender to know: ours (an echo), another app's, none, or
 # a message taken back.
-_NO_SENDER = (Outcome.MISSING, Outcome.ECHO, Outcome.STANDBY, Outcome.UNSENT)
+NO_SENDER = (Outcome.MISSING, Outcome.ECHO, Outcome.STANDBY, Outcome.UNSENT)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,7 +48,7 @@ async def decide_message(rt: Runtime, mid: str) -> Decided:
         row = await sending.send_pending(rt, dm)
         if row is not None:
             sent.append(row)
-    if outcome not in _NO_SENDER:
+    if outcome not in NO_SENDER:
         await requesting.request_when_due(rt, mid)
     return Decided(outcome, tuple(sent))
 
@@ -65,7 +66,7 @@ async def decide(rt: Runtime, mid: str) -> tuple[Outcome, list[OutboundMessage]]
                 conn,
                 message,
                 dm_kind=decided.dm,
-                dm_text=_text(rt, decided.dm, message.sender_ig_id),
+                dm_text=dm_text(rt, decided.dm, message.sender_ig_id),
                 to_phase3=decided.to_phase3,
             )
             metrics.INGEST_LATENCY.observe(recorded.latency_seconds)
@@ -79,8 +80,22 @@ async def decide(rt: Runtime, mid: str) -> tuple[Outcome, list[OutboundMessage]]
 
 
 async def _facts(rt: Runtime, conn: Connection, message: MessageClaim) -> decision.Facts:
+    facts = claimed_facts(message)
+    if not needs_lately(rt.settings, facts):
+        return facts
     s = rt.settings
-    facts = decision.Facts(
+    lately = await outbound_messages.sent_lately(
+        conn,
+        message.sender_ig_id,
+        cooldown_seconds=s.ack_cooldown_seconds,
+        verification_resend_seconds=s.verification_resend_seconds,
+    )
+    return with_lately(facts, lately)
+
+
+def claimed_facts(message: MessageClaim) -> decision.Facts:
+    """What the claim read, before what went to the sender lately."""
+    return decision.Facts(
         decided=message.decided_at is not None,
         unsent=message.deleted_at is not None,
         is_echo=message.is_echo,
@@ -89,16 +104,17 @@ async def _facts(rt: Runtime, conn: Connection, message: MessageClaim) -> decisi
         connected=message.connected_user_id is not None,
         account_answered=message.account_ig_id is not None,
     )
-    # What went to the sender lately matters only for a message to answer, and for a
-    # connected sender only with a cooldown (none by default: no round trip for it).
-    if decision.unanswered(facts) is not None or (facts.connected and s.ack_cooldown_seconds <= 0):
-        return facts
-    lately = await outbound_messages.sent_lately(
-        conn,
-        message.sender_ig_id,
-        cooldown_seconds=s.ack_cooldown_seconds,
-        verification_resend_seconds=s.verification_resend_seconds,
-    )
+
+
+def needs_lately(settings: Settings, facts: decision.Facts) -> bool:
+    """Whether the rules need what went to the sender lately: only for a message to answer,
+    and for a connected sender only with a cooldown (none by default: no round trip)."""
+    if decision.unanswered(facts) is not None:
+        return False
+    return not (facts.connected and settings.ack_cooldown_seconds <= 0)
+
+
+def with_lately(facts: decision.Facts, lately: outbound_messages.SentLately) -> decision.Facts:
     return dataclasses.replace(
         facts,
         acknowledged_recently=lately.acknowledged_recently,
@@ -106,7 +122,8 @@ async def _facts(rt: Runtime, conn: Connection, message: MessageClaim) -> decisi
     )
 
 
-def _text(rt: Runtime, kind: DMKind | None, ig_id: str) -> str | None:
+def dm_text(rt: Runtime, kind: DMKind | None, ig_id: str) -> str | None:
+    """The text a DM of `kind` to `ig_id` is stored with (None for no DM)."""
     if kind is DMKind.ACKNOWLEDGEMENT:
         return texts.ACKNOWLEDGEMENT
     if kind is DMKind.VERIFICATION:

@@ -8,6 +8,8 @@ a failure here is logged, never raised: a profile never delays, fails or repeats
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import psycopg
 import structlog
 
@@ -29,3 +31,20 @@ async def request_when_due(rt: Runtime, mid: str) -> bool:
     except psycopg.Error as exc:
         log.warning("sender profile not requested", mid=mid, error=repr(exc))
         return False
+
+
+async def request_each_when_due(rt: Runtime, mids: Sequence[str]) -> int:
+    """`request_when_due` for several messages, checked in one statement; how many
+    fetches were queued."""
+    if not mids:
+        return 0
+    try:
+        async with rt.pool.connection() as conn:
+            due = await instagram_profiles.due_for_fetch_many(
+                conn, mids, refresh_seconds=rt.settings.profile_refresh_seconds
+            )
+        queued = [await jobs.defer_fetch_sender_profile(rt.jobs, ig_id) for ig_id in due]
+    except psycopg.Error as exc:
+        log.warning("sender profiles not requested", mids=len(mids), error=repr(exc))
+        return 0
+    return sum(queued)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 
 from service.core.db import Connection
 from service.store.queries import fetch_one, fetch_row, query
@@ -14,6 +15,7 @@ _UPSERT = query("instagram_profiles_upsert", returns=InstagramProfile)
 _CONNECT = query("instagram_profiles_connect", returns=InstagramProfile)
 _RECORD_INBOUND = query("instagram_profiles_record_inbound")
 _DUE_FOR_FETCH = query("instagram_profiles_due_for_fetch")
+_DUE_FOR_FETCH_MANY = query("instagram_profiles_due_for_fetch_many")
 _FETCH_DUE = query("instagram_profiles_fetch_due")
 _RECORD_FETCHED = query("instagram_profiles_record_fetched")
 _RECORD_REFUSED = query("instagram_profiles_record_refused")
@@ -45,6 +47,15 @@ async def due_for_fetch(conn: Connection, mid: str, *, refresh_seconds: float) -
     """The sender of message `mid` when their profile is due to be asked of Meta, else None."""
     row = await fetch_one(conn, _DUE_FOR_FETCH, {"mid": mid, "refresh_seconds": refresh_seconds})
     return None if row is None else row["ig_id"]
+
+
+async def due_for_fetch_many(
+    conn: Connection, mids: Sequence[str], *, refresh_seconds: float
+) -> list[str]:
+    """`due_for_fetch` for several messages in one statement: the senders due, once each."""
+    params = {"mids": list(mids), "refresh_seconds": refresh_seconds}
+    cur = await conn.execute(_DUE_FOR_FETCH_MANY, params)
+    return [row["ig_id"] for row in await cur.fetchall()]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,6 +20,8 @@ from service.store.shared_items import SharedItem
 _INGEST = query("messages_ingest")
 _CLAIM = query("messages_claim", returns=MessageClaim)
 _RECORD_DECISION = query("messages_record_decision", returns=OutboundMessage)
+_CLAIM_MANY = query("messages_claim_many", returns=MessageClaim)
+_RECORD_DECISIONS = query("messages_record_decisions", returns=OutboundMessage)
 _REOPEN = query("messages_reopen")
 _RELEASE = query("messages_release")
 _UNSEND = query("messages_unsend")
@@ -53,6 +55,50 @@ async def claim(conn: Connection, mid: str, *, fallback: str | None) -> MessageC
     transaction: the locks last until the decision is recorded."""
     row = await fetch_one(conn, _CLAIM, {"mid": mid, "fallback": fallback})
     return None if row is None else from_row(MessageClaim, row)
+
+
+async def claim_many(
+    conn: Connection, mids: Sequence[str], *, fallback: str | None
+) -> dict[str, MessageClaim]:
+    """`claim` for several messages in one statement, by mid; an unknown mid is left out.
+    Messages are locked in mid order, then their senders' profiles in ig_id order."""
+    cur = await conn.execute(_CLAIM_MANY, {"mids": list(mids), "fallback": fallback})
+    claims = (from_row(MessageClaim, row) for row in await cur.fetchall())
+    return {claim.id: claim for claim in claims}
+
+
+@dataclasses.dataclass(frozen=True)
+class Decided:
+    """One decision for `record_decisions`."""
+
+    message: MessageClaim
+    dm_kind: DMKind | None
+    dm_text: str | None
+    to_phase3: bool
+
+
+async def record_decisions(conn: Connection, decided: Sequence[Decided]) -> dict[str, Recorded]:
+    """`record_decision` for several messages in one statement, in `decided`'s order (their
+    DMs and Phase 3 rows made in it); by mid."""
+    if not decided:
+        return {}
+    params = {
+        "mids": [d.message.id for d in decided],
+        "sender_ig_ids": [d.message.sender_ig_id for d in decided],
+        "connected_user_ids": [d.message.connected_user_id for d in decided],
+        "dm_kinds": [None if d.dm_kind is None else str(d.dm_kind) for d in decided],
+        "dm_payloads": [None if d.dm_text is None else Jsonb({"text": d.dm_text}) for d in decided],
+        "to_phase3": [d.to_phase3 for d in decided],
+        "account_ig_ids": [d.message.account_ig_id for d in decided],
+    }
+    cur = await conn.execute(_RECORD_DECISIONS, params)
+    return {
+        row["mid"]: Recorded(
+            latency_seconds=row["latency_seconds"],
+            dm=None if row["id"] is None else from_row(OutboundMessage, row),
+        )
+        for row in await cur.fetchall()
+    }
 
 
 @dataclasses.dataclass(frozen=True)

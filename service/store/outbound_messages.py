@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from psycopg.types.json import Jsonb
 
 from service.core.db import Connection
-from service.store.queries import fetch_one, fetch_row, query
+from service.store.queries import fetch_each, fetch_one, fetch_row, query
 from service.store.rows import OutboundMessage, from_row
 
 _INSERT = query("outbound_messages_insert", returns=OutboundMessage)
@@ -17,24 +18,16 @@ _GET = query("outbound_messages_get", returns=OutboundMessage)
 _GET_PENDING_FOR_MESSAGE = query(
     "outbound_messages_get_pending_for_message", returns=OutboundMessage
 )
+_GET_PENDING_FOR_MESSAGES = query(
+    "outbound_messages_get_pending_for_messages", returns=OutboundMessage
+)
 _SENT_LATELY = query("outbound_messages_sent_lately")
-_BEGIN_ATTEMPT = query("outbound_messages_begin_attempt", returns=OutboundMessage)
 _REQUEUE_FAILED = query("outbound_messages_requeue_failed", returns=OutboundMessage)
 _COUNT_FAILED_LEFT_OUT = query("outbound_messages_count_failed_left_out")
-_RECORD_ATTEMPT = query("outbound_messages_record_attempt", returns=OutboundMessage)
 _FAIL_IF_WINDOW_CLOSED = query("outbound_messages_fail_if_window_closed", returns=OutboundMessage)
 _FAIL_ORPHANED = query("outbound_messages_fail_orphaned")
 _REQUEUE_JOBLESS = query("outbound_messages_requeue_jobless")
 _TOKEN_DMED_RECENTLY = query("outbound_messages_token_dmed_recently")
-
-
-@dataclasses.dataclass(frozen=True)
-class Hold:
-    """What keeps an account's sends waiting: a rate limit's seconds left (0: none), and
-    an access token the Graph API refused (until another one is stored)."""
-
-    rate_limit_seconds: float
-    token_invalid: bool
 
 
 async def insert(
@@ -65,6 +58,14 @@ async def insert(
 async def get(conn: Connection, outbound_id: uuid.UUID) -> OutboundMessage | None:
     row = await fetch_one(conn, _GET, {"id": outbound_id})
     return None if row is None else from_row(OutboundMessage, row)
+
+
+async def pending_for_messages(
+    conn: Connection, message_ids: Sequence[str]
+) -> list[OutboundMessage]:
+    """`pending_for_message` for several messages at once, oldest first."""
+    cur = await conn.execute(_GET_PENDING_FOR_MESSAGES, {"message_ids": list(message_ids)})
+    return [from_row(OutboundMessage, row) for row in await cur.fetchall()]
 
 
 async def pending_for_message(conn: Connection, message_id: str) -> list[OutboundMessage]:
@@ -102,53 +103,31 @@ async def sent_lately(
     )
 
 
-@dataclasses.dataclass(frozen=True)
-class Attempt:
-    """What `begin_attempt` found: the account's hold, and the DM's row when the attempt
-    began (`began`) or when the DM was failed for its recipient's closed window
-    (`window_closed`); no row when held, not pending, or an earlier attempt may still be in
-    flight."""
-
-    hold: Hold
-    row: OutboundMessage | None
-    window_closed: bool
-
-    @property
-    def began(self) -> OutboundMessage | None:
-        return None if self.window_closed else self.row
-
-
-async def begin_attempt(
+async def sent_lately_to_each(
     conn: Connection,
-    outbound_id: uuid.UUID,
+    ig_ids: Sequence[str],
     *,
-    scoped_id: str,
-    attempt_id: uuid.UUID,
-    lease_seconds: float,
-    window_seconds: float,
-    window_error: str,
-) -> Attempt:
-    """Count an attempt and mark it in flight, unless the account `scoped_id` is held by a
-    rate limit or an invalid access token; or fail the DM with `window_error` if its
-    recipient's messaging window (`window_seconds`) has closed, whatever holds the account.
-    Commit before the call."""
-    row = await fetch_row(
-        conn,
-        _BEGIN_ATTEMPT,
+    cooldown_seconds: float,
+    verification_resend_seconds: float,
+) -> dict[str, SentLately]:
+    """`sent_lately` for several accounts, sent together; by ig_id."""
+    params = [
         {
-            "id": outbound_id,
-            "scoped_id": scoped_id,
-            "attempt_id": attempt_id,
-            "lease_seconds": lease_seconds,
-            "window_seconds": window_seconds,
-            "window_error": window_error,
-        },
-    )
-    return Attempt(
-        hold=Hold(rate_limit_seconds=row["hold_seconds"], token_invalid=row["token_invalid"]),
-        row=None if row["id"] is None else from_row(OutboundMessage, row),
-        window_closed=row["window_closed"],
-    )
+            "ig_id": ig_id,
+            "cooldown_seconds": cooldown_seconds,
+            "verification_resend_seconds": verification_resend_seconds,
+        }
+        for ig_id in ig_ids
+    ]
+    rows = await fetch_each(conn, _SENT_LATELY, params)
+    return {
+        ig_id: SentLately(
+            acknowledged_recently=row["acknowledged_recently"],
+            verification_under_way=row["verification_under_way"],
+        )
+        for ig_id, row in zip(ig_ids, rows, strict=True)
+        if row is not None
+    }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -218,44 +197,6 @@ async def fail_if_window_closed(
             "window_seconds": window_seconds,
             "lease_seconds": lease_seconds,
             "error": error,
-        },
-    )
-    return None if row is None else from_row(OutboundMessage, row)
-
-
-async def record_attempt(
-    conn: Connection,
-    outbound_id: uuid.UUID,
-    *,
-    status: str,
-    attempt_id: uuid.UUID | None,
-    lease_seconds: float,
-    remote_message_id: str | None = None,
-    error: str | None = None,
-    payload_patch: dict[str, Any] | None = None,
-    scoped_id: str | None = None,
-    hold_seconds: float = 0.0,
-    refund: bool = False,
-) -> OutboundMessage | None:
-    """Record a send's outcome and close its attempt; None if no longer pending or no
-    longer this attempt's (`attempt_id` None: decided without a call, refused while an
-    attempt younger than `lease_seconds` is marked). `hold_seconds` > 0 (a rate limit)
-    also holds every send of the account `scoped_id` that long, in the same statement.
-    `refund`: this call does not count against the DM's retry budget."""
-    row = await fetch_one(
-        conn,
-        _RECORD_ATTEMPT,
-        {
-            "id": outbound_id,
-            "attempt_id": attempt_id,
-            "lease_seconds": lease_seconds,
-            "status": status,
-            "remote_message_id": remote_message_id,
-            "error": error,
-            "payload_patch": Jsonb(payload_patch or {}),
-            "scoped_id": scoped_id,
-            "hold_seconds": hold_seconds,
-            "refund": refund,
         },
     )
     return None if row is None else from_row(OutboundMessage, row)

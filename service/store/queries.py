@@ -22,7 +22,7 @@ file (or any other loader) finds them as a checkout does.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import TYPE_CHECKING, Any
@@ -117,3 +117,20 @@ async def fetch_row(conn: Connection, sql: str, params: Mapping[str, Any]) -> Di
     if row is None:
         raise LookupError(f"the statement returned no row: {sql.strip()[:80]!r}")
     return row
+
+
+async def fetch_each(
+    conn: Connection, sql: str, params: Sequence[Mapping[str, Any]]
+) -> list[DictRow | None]:
+    """Run `sql` once per parameter set, sent together in one pipeline (psycopg's
+    `executemany`), and return the first row of each run (None for none), in order."""
+    if not params:
+        return []
+    rows: list[DictRow | None] = []
+    async with conn.cursor() as cur:
+        await cur.executemany(sql, params, returning=True)
+        while True:
+            rows.append(await cur.fetchone())
+            if not cur.nextset():
+                break
+    return rows

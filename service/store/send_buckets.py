@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
 from service.core.db import Connection
-from service.store.queries import fetch_row, query
+from service.store.queries import fetch_each, fetch_row, query
 
 _TAKE = query("graph_send_buckets_take")
 _TAKE_PLAIN = query("graph_send_buckets_take_plain")
@@ -36,19 +38,50 @@ async def take(
 ) -> Take:
     """Take one send from the account's bucket for DM `dm_id`, or give the DM its turn
     (see the query for the arithmetic, the line, and what `queue` and `late_seconds` do)."""
-    row = await fetch_row(
-        conn,
-        _TAKE,
-        {
-            "scoped_id": scoped_id,
-            "rate": rate,
-            "burst": burst,
-            "need": need,
-            "queue": queue,
-            "dm_id": dm_id,
-            "late_seconds": late_seconds,
-        },
-    )
+    params = _take_params(scoped_id, rate, burst, need, queue, dm_id, late_seconds)
+    row = await fetch_row(conn, _TAKE, params)
+    return _take(row)
+
+
+async def take_each(
+    conn: Connection,
+    scoped_id: str,
+    dm_ids: Sequence[uuid.UUID],
+    *,
+    rate: float,
+    burst: int,
+    need: float,
+    queue: bool,
+    late_seconds: float,
+) -> list[Take]:
+    """`take` for each of several DMs of one account, in order, sent together."""
+    params = [
+        _take_params(scoped_id, rate, burst, need, queue, dm_id, late_seconds) for dm_id in dm_ids
+    ]
+    return [_take(row) for row in await fetch_each(conn, _TAKE, params) if row is not None]
+
+
+def _take_params(
+    scoped_id: str,
+    rate: float,
+    burst: int,
+    need: float,
+    queue: bool,
+    dm_id: uuid.UUID | None,
+    late_seconds: float,
+) -> dict[str, Any]:
+    return {
+        "scoped_id": scoped_id,
+        "rate": rate,
+        "burst": burst,
+        "need": need,
+        "queue": queue,
+        "dm_id": dm_id,
+        "late_seconds": late_seconds,
+    }
+
+
+def _take(row: Any) -> Take:
     return Take(
         bool(row["admitted"]),
         max(0.0, float(row["wait_seconds"])),

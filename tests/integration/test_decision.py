@@ -12,7 +12,7 @@ from service.business_account.runtime import open_runtime
 from service.core.settings import Settings
 from service.dms import sending, texts, window
 from service.messages import deciding
-from service.store import outbound_messages
+from service.store import dm_attempts
 from tests.support import seed
 from tests.support.sends import row
 from tests.support.stack import SCOPED_ID
@@ -138,10 +138,9 @@ async def test_an_unknown_message_is_missing(env, db):
     assert await process(env, "m-nowhere") == (deciding.Outcome.MISSING, [])
 
 
-async def begin(settings: Settings, dm_id: uuid.UUID) -> outbound_messages.Attempt:
+async def begin(settings: Settings, dm_id: uuid.UUID) -> dm_attempts.Attempt:
     async with open_runtime(settings) as rt, rt.pool.connection() as conn:
-        return await outbound_messages.begin_attempt(
-            conn,
+        params = dm_attempts.begin_params(
             dm_id,
             scoped_id=settings.instagram_scoped_id,
             attempt_id=uuid.uuid4(),
@@ -149,6 +148,7 @@ async def begin(settings: Settings, dm_id: uuid.UUID) -> outbound_messages.Attem
             window_seconds=settings.messaging_window_seconds,
             window_error=window.closed_error(settings),
         )
+        return await dm_attempts.begin_attempt(conn, params)
 
 
 async def test_begin_fails_a_dm_whose_window_closed_even_while_the_account_is_held(env, db):

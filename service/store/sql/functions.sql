@@ -392,3 +392,21 @@ BEGIN
     RETURN new_status;
 END;
 $$;
+
+-- Up to `job_count` more jobs of queue `queue_name` for worker `worker_id`, through
+-- procrastinate's own fetch and in its order, each marked `doing` by that worker: a job that
+-- decides the messages of the jobs waiting behind it takes them with this, and finishes them
+-- or gives them back (`service/messages/batches.py`).
+-- (migration 0038)
+CREATE OR REPLACE FUNCTION jobs_fetch_more_v1(queue_name varchar, worker_id bigint, job_count integer)
+RETURNS SETOF procrastinate_jobs LANGUAGE plpgsql AS $$
+DECLARE
+    found procrastinate_jobs;
+BEGIN
+    FOR i IN 1 .. job_count LOOP
+        found := procrastinate_fetch_job_v2(ARRAY[queue_name], worker_id);
+        EXIT WHEN found.id IS NULL;
+        RETURN NEXT found;
+    END LOOP;
+END;
+$$;

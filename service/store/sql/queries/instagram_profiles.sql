@@ -43,6 +43,15 @@ WHERE m.id = %(mid)s AND NOT m.is_echo AND m.source <> 'standby'
   AND (p.profile_fetched_at IS NULL
        OR p.profile_fetched_at < now() - make_interval(secs => %(refresh_seconds)s));
 
+-- instagram_profiles_due_for_fetch_many --
+-- `instagram_profiles_due_for_fetch` for several messages at once: their senders due, once
+-- each.
+SELECT DISTINCT p.ig_id
+FROM messages m JOIN instagram_profiles p ON p.ig_id = m.sender_ig_id
+WHERE m.id = ANY(%(mids)s::text[]) AND NOT m.is_echo AND m.source <> 'standby'
+  AND (p.profile_fetched_at IS NULL
+       OR p.profile_fetched_at < now() - make_interval(secs => %(refresh_seconds)s));
+
 -- instagram_profiles_fetch_due --
 -- Profile `ig_id`'s account (the one its sender wrote to, whose token asks) when it is still
 -- due to be asked of Meta (as `due_for_fetch`), checked again by the job that asks: another

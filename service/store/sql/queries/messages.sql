@@ -69,6 +69,79 @@ WITH dm AS (
 SELECT decided.latency_seconds, {dm.OutboundMessage}
 FROM decided LEFT JOIN dm ON true;
 
+-- messages_claim_many --
+-- `messages_claim` for several messages at once (`mids`), in one statement: the messages
+-- locked in mid order, then their senders' profiles found or created and locked in ig_id
+-- order (each sender's once, of the account of its last message in `mids`), so two claims that
+-- share messages or senders never wait on each other in a cycle. One row per message found.
+WITH message AS (
+    SELECT id, sender_ig_id, is_echo, source, processed, decided_at, deleted_at,
+           CASE WHEN is_echo THEN sender_ig_id ELSE recipient_ig_id END AS to_account
+    FROM messages
+    WHERE id = ANY(%(mids)s::text[])
+    ORDER BY id
+    FOR UPDATE
+), account AS (
+    SELECT DISTINCT ON (message.id) message.id AS mid, a.ig_id AS account_ig_id
+    FROM message JOIN instagram_accounts a
+        ON a.removed_at IS NULL AND a.ig_id IN (message.to_account, %(fallback)s)
+    ORDER BY message.id, a.ig_id = message.to_account DESC
+), answerable AS (
+    SELECT message.id, message.sender_ig_id, account.account_ig_id
+    FROM message JOIN account ON account.mid = message.id
+    WHERE decided_at IS NULL AND deleted_at IS NULL AND NOT is_echo AND source <> 'standby'
+), profile AS (
+    INSERT INTO instagram_profiles (ig_id, account_ig_id)
+    SELECT DISTINCT ON (sender_ig_id) sender_ig_id, account_ig_id
+    FROM answerable
+    ORDER BY sender_ig_id, array_position(%(mids)s::text[], id) DESC
+    ON CONFLICT (ig_id) DO UPDATE
+    SET updated_at = now(), account_ig_id = EXCLUDED.account_ig_id
+    RETURNING ig_id, connected_user_id
+)
+SELECT {MessageClaim}
+FROM message
+LEFT JOIN account ON account.mid = message.id
+LEFT JOIN profile ON profile.ig_id = message.sender_ig_id
+    AND EXISTS (SELECT 1 FROM answerable WHERE answerable.id = message.id);
+
+-- messages_record_decisions --
+-- `messages_record_decision` for several messages at once, one element of each array per
+-- message, in the order they were decided: their DMs and Phase 3 rows are made in that
+-- order. One row per message: its latency and its DM's columns (NULLs when none was made).
+WITH decision AS (
+    SELECT *
+    FROM unnest(%(mids)s::text[], %(sender_ig_ids)s::text[], %(connected_user_ids)s::uuid[],
+                %(dm_kinds)s::text[], %(dm_payloads)s::jsonb[], %(to_phase3)s::boolean[],
+                %(account_ig_ids)s::text[])
+         WITH ORDINALITY AS d(mid, sender_ig_id, connected_user_id, dm_kind, dm_payload,
+                              to_phase3, account_ig_id, position)
+), dm AS (
+    INSERT INTO outbound_messages (recipient_ig_id, kind, payload, message_id, account_ig_id)
+    SELECT sender_ig_id, dm_kind, dm_payload, mid, account_ig_id
+    FROM decision
+    WHERE dm_kind IS NOT NULL
+    ORDER BY position
+    ON CONFLICT (message_id, kind) WHERE message_id IS NOT NULL DO NOTHING
+    RETURNING {OutboundMessage}
+), queued AS (
+    INSERT INTO phase3_queue (message_id, ig_id, connected_user_id)
+    SELECT mid, sender_ig_id, connected_user_id
+    FROM decision
+    WHERE to_phase3
+    ORDER BY position
+    ON CONFLICT (message_id, kind) DO NOTHING
+), decided AS (
+    UPDATE messages m
+    SET decided_at = now(), processed = m.processed OR decision.to_phase3
+    FROM decision
+    WHERE m.id = decision.mid
+    RETURNING m.id AS mid,
+              extract(epoch FROM clock_timestamp() - m.created_at)::float8 AS latency_seconds
+)
+SELECT decided.mid, decided.latency_seconds, {dm.OutboundMessage}
+FROM decided LEFT JOIN dm ON dm.message_id = decided.mid;
+
 -- messages_reopen --
 -- Let a message's decision run again (`ingest replay`). What the first run produced
 -- stays: the unique indexes keep a second run from adding a DM of a kind it already has

@@ -18,6 +18,13 @@ FROM outbound_messages
 WHERE message_id = %(message_id)s AND status = 'pending'
 ORDER BY created_at;
 
+-- outbound_messages_get_pending_for_messages --
+-- `outbound_messages_get_pending_for_message` for several messages at once.
+SELECT {OutboundMessage}
+FROM outbound_messages
+WHERE message_id = ANY(%(message_ids)s::text[]) AND status = 'pending'
+ORDER BY created_at;
+
 -- outbound_messages_sent_lately --
 -- What went to an account lately, for the decision of their message (their profile
 -- locked): whether they were acknowledged within `cooldown_seconds` (never, at 0), and

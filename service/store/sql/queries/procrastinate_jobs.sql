@@ -7,3 +7,25 @@ WITH gone AS (
     RETURNING 1
 )
 SELECT count(*) AS deleted FROM gone;
+
+-- procrastinate_jobs_fetch_more --
+-- Up to `count` more jobs of `queue` for the worker running job `job_id`, through
+-- procrastinate's fetch (`jobs_fetch_more_v1`), in its order: marked `doing` by that worker,
+-- for the running job to do and finish (`procrastinate_jobs_finish_taken`) or give back
+-- (`procrastinate_jobs_give_back`). No row when none waits.
+SELECT j.id, j.args
+FROM procrastinate_jobs running,
+     jobs_fetch_more_v1(%(queue)s, running.worker_id, %(count)s) AS j
+WHERE running.id = %(job_id)s AND running.status = 'doing' AND running.worker_id IS NOT NULL;
+
+-- procrastinate_jobs_finish_taken --
+-- Jobs taken by `procrastinate_jobs_fetch_more`, done: succeeded, as procrastinate finishes
+-- a job (`procrastinate_finish_job_v1`).
+SELECT count(procrastinate_finish_job_v1(id, 'succeeded', false)) AS finished
+FROM unnest(%(ids)s::bigint[]) AS id;
+
+-- procrastinate_jobs_give_back --
+-- Jobs taken by `procrastinate_jobs_fetch_more` and not done: waiting again, due at once,
+-- as procrastinate retries a job (`procrastinate_retry_job_v2`), its attempt counted.
+SELECT count(procrastinate_retry_job_v2(id, now(), NULL, NULL, NULL)) AS given_back
+FROM unnest(%(ids)s::bigint[]) AS id;

@@ -1,0 +1,180 @@
+"""Sending the DMs of several messages together (`service.messages.batches`): per account,
+their turns taken under its pace, their attempts begun, their Graph API calls made at once
+and their outcomes recorded, each step one round trip for all of them.
+
+Each DM keeps `sending`'s guarantees: a recovery point committed before its call (the
+attempt counted and marked in flight by `outbound_messages_begin_attempt`, the same
+statement), every condition checked again by that statement, its outcome recorded by the
+same one as a single send's. What must wait is handed to a `send_outbound` job of its own,
+due when it may go, which takes the send up where its row says (`sending`): a send whose
+turn under the pace is later (its turn given, so it wakes once), one whose account is held,
+one that failed and will be retried, and any DM but a first attempt at an acknowledgement
+(a verification DM mints its link's token right before its call).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+
+from service.business_account import access_token, pacing
+from service.business_account.accounts import account_of
+from service.core import jobs, metrics
+from service.core.runtime import Runtime
+from service.dms import attempts, sending
+from service.dms.outcomes import Outcome, outcome_of
+from service.store import dm_attempts, send_buckets
+from service.store.rows import DMKind, DMStatus, OutboundMessage
+
+# A hand-off's delay is rounded up to this step (at most half of how late a send may come
+# for its turn and keep it), so that the DMs waiting about as long share one defer.
+HANDOFF_STEP_SECONDS = 0.05
+
+# (DM id, seconds until its job is due)
+HandOff = list[tuple[uuid.UUID, float]]
+
+
+async def send_all(rt: Runtime, dms: Sequence[OutboundMessage]) -> list[OutboundMessage]:
+    """Send the pending DMs; returns the rows of those settled here (sent or failed), and
+    hands the rest to jobs of their own."""
+    s = rt.settings
+    answered = await rt.accounts.answered()
+    handoff: HandOff = []
+    by_account: dict[str, list[OutboundMessage]] = defaultdict(list)
+    for dm in dms:
+        if dm.status is not DMStatus.PENDING:
+            continue
+        account = account_of(s, dm.account_ig_id)
+        first_ack = dm.kind is DMKind.ACKNOWLEDGEMENT and dm.sending_attempt_id is None
+        if first_ack and account in answered:
+            by_account[account].append(dm)
+        else:
+            handoff.append((dm.id, 0.0))
+    try:
+        settled = await asyncio.gather(
+            *(_send(rt, account, group, handoff) for account, group in by_account.items())
+        )
+    finally:
+        await _hand_off(rt, handoff)
+    return [row for rows in settled for row in rows]
+
+
+async def _send(
+    rt: Runtime, account: str, dms: list[OutboundMessage], handoff: HandOff
+) -> list[OutboundMessage]:
+    """One account's DMs: their turns, attempts, calls and outcomes."""
+    dms = await _take_turns(rt, account, dms, handoff)
+    calls, settled = await _begin(rt, account, dms, handoff)
+    if not calls:
+        return settled
+    answers = await asyncio.gather(
+        *(sending.call_graph(rt, account, dm, dm.payload["text"]) for dm, _, _ in calls)
+    )
+    s = rt.settings
+    outcomes = [
+        outcome_of(s, attempts.calls(began), answer)
+        for (_, _, began), answer in zip(calls, answers, strict=True)
+    ]
+    refused = next((o.refused_token for o in outcomes if o.refused_token is not None), None)
+    if refused is not None:
+        await access_token.mark_invalid(rt.pool, account, refused)
+    rows = await _record(rt, calls, outcomes)
+    for (dm, _, _), outcome, row in zip(calls, outcomes, rows, strict=True):
+        metrics.DMS.labels(dm.kind, metrics.DM_RESULTS[outcome.status], account).inc()
+        if outcome.status is DMStatus.PENDING:
+            handoff.append((dm.id, outcome.retry_seconds))
+        elif row is not None:
+            settled.append(row)
+    return settled
+
+
+async def _take_turns(
+    rt: Runtime, account: str, dms: list[OutboundMessage], handoff: HandOff
+) -> list[OutboundMessage]:
+    """The DMs that may go now under the account's pace; the others are given their turns
+    and handed off until then."""
+    s = rt.settings
+    if s.graph_send_rate <= 0:
+        return dms
+    async with rt.pool.connection() as conn:
+        takes = await send_buckets.take_each(
+            conn,
+            account,
+            [dm.id for dm in dms],
+            rate=s.graph_send_rate,
+            burst=max(1, s.graph_send_burst),
+            need=1 + pacing.verification_reserve(s),
+            queue=True,
+            late_seconds=pacing.late_seconds(s),
+        )
+    go = []
+    for dm, took in zip(dms, takes, strict=True):
+        if took.admitted:
+            go.append(dm)
+        else:
+            metrics.DMS_PACED.labels(dm.kind, account).inc()
+            handoff.append((dm.id, took.wait_seconds))
+    return go
+
+
+async def _begin(
+    rt: Runtime, account: str, dms: list[OutboundMessage], handoff: HandOff
+) -> tuple[list[tuple[OutboundMessage, uuid.UUID, OutboundMessage]], list[OutboundMessage]]:
+    """Begin each DM's attempt: (DM, attempt id, its row begun) for those to call, and the
+    rows failed for a closed window."""
+    s = rt.settings
+    attempt_ids = [uuid.uuid4() for _ in dms]
+    params = [
+        attempts.begin_params(s, dm, attempt_id)
+        for dm, attempt_id in zip(dms, attempt_ids, strict=True)
+    ]
+    async with rt.pool.connection() as conn:
+        begun = await dm_attempts.begin_attempts(conn, params)
+    calls, failed = [], []
+    for dm, attempt_id, attempt in zip(dms, attempt_ids, begun, strict=True):
+        if attempt.window_closed:
+            metrics.DMS.labels(dm.kind, metrics.DM_RESULTS[DMStatus.FAILED], account).inc()
+            if attempt.row is not None:
+                failed.append(attempt.row)
+        elif attempt.hold.token_invalid:
+            handoff.append((dm.id, s.token_hold_recheck_seconds))
+        elif attempt.hold.rate_limit_seconds > 0:
+            handoff.append((dm.id, attempt.hold.rate_limit_seconds))
+        elif attempt.began is not None:
+            calls.append((dm, attempt_id, attempt.began))
+        # Else it is no longer pending, or another attempt is in flight: not ours to send.
+    return calls, failed
+
+
+async def _record(
+    rt: Runtime,
+    calls: list[tuple[OutboundMessage, uuid.UUID, OutboundMessage]],
+    outcomes: list[Outcome],
+) -> list[OutboundMessage | None]:
+    """Record the calls' outcomes in one round trip (`attempts.record_each`, which waits
+    out a short database outage: an outcome lost costs a resend)."""
+    params = [
+        attempts.outcome_params(rt.settings, dm, attempt_id, outcome, payload_patch={})
+        for (dm, attempt_id, _), outcome in zip(calls, outcomes, strict=True)
+    ]
+    return await attempts.record_each(rt, params)
+
+
+async def _hand_off(rt: Runtime, handoff: HandOff) -> None:
+    """A `send_outbound` job for each DM handed off, due after its delay; DMs due about
+    together share one defer. A DM whose job is lost here is found by the rescue, which
+    queues again any pending DM that no job will send (`service.dms.orphans`)."""
+    if not handoff:
+        return
+    s = rt.settings
+    step = HANDOFF_STEP_SECONDS
+    if s.graph_send_rate > 0:
+        step = min(step, pacing.late_seconds(s) / 2)
+    due: dict[float, list[uuid.UUID]] = defaultdict(list)
+    for dm_id, delay in handoff:
+        due[math.ceil(max(0.0, delay) / step) * step if delay > 0 else 0.0].append(dm_id)
+    for delay, dm_ids in sorted(due.items()):
+        await jobs.defer_send_outbound_each(rt.jobs, dm_ids, delay_seconds=delay)

@@ -1,0 +1,100 @@
+"""Messages decided and answered together: a worker that finds `decide_message` jobs waiting
+takes them with the one it runs, decides their messages in one transaction and sends their
+DMs together (`service.messages.batches`), with the outcomes of one message at a time."""
+
+from __future__ import annotations
+
+import json
+
+from tests.support import seed
+from tests.support.processes import start_worker, wait_until
+from tests.support.stack import SCOPED_ID
+
+BATCH = "/api/internal/ingest-events"
+
+
+def batch_sizes(output: str) -> list[int]:
+    """The `batch` of each `decide_message` line the worker logged (JSON lines)."""
+    lines = (json.loads(line) for line in output.splitlines() if line.startswith("{"))
+    return [
+        line["batch"] for line in lines if line.get("event") == "decide_message" and "batch" in line
+    ]
+
+
+def event(mid: str, sender: str, timestamp: int) -> dict:
+    return {
+        "mid": mid,
+        "sender_ig_id": sender,
+        "recipient_ig_id": SCOPED_ID,
+        "timestamp": str(timestamp),
+        "message_text": f"text of {mid}",
+    }
+
+
+def test_waiting_messages_are_decided_together_as_one_at_a_time_would(api, db, sandbox):
+    connected = [f"c-{n}" for n in range(12)]
+    users = {ig_id: seed.a_connected_sender(db, ig_id) for ig_id in connected}
+    unconnected = [f"u-{n}" for n in range(4)]
+    # Each sender twice, their messages apart in the line: batches meet both orders.
+    events = [
+        event(f"{sender}-{turn}", sender, 1734123400 + turn)
+        for turn in (1, 2)
+        for sender in connected + unconnected
+    ]
+    response = api.post(BATCH, {"events": events})
+    assert response.status_code == 202, response.text
+
+    worker = start_worker(api.env | {"DECIDE_BATCH_SIZE": "10"}, db)
+    try:
+        wait_until(
+            lambda: api.rows(
+                "SELECT 1 FROM procrastinate_jobs WHERE task_name = 'decide_message'"
+                " HAVING count(*) FILTER (WHERE status = 'succeeded') = %s",
+                len(events),
+            ),
+            what="every message's job finished",
+        )
+        dms = api.outbound_settled(len(connected) * 2 + len(unconnected))
+        output = worker.output()
+    finally:
+        worker.terminate()
+        worker.close()
+
+    sizes = batch_sizes(output)
+    assert sizes and max(sizes) <= 10 and sum(sizes) <= len(events), output
+    assert all(dm["status"] == "sent" and dm["attempts"] == 1 for dm in dms)
+    acks = sorted(dm["message_id"] for dm in dms if dm["kind"] == "acknowledgement")
+    assert acks == sorted(e["mid"] for e in events if e["sender_ig_id"] in users)
+    # One verification DM per unconnected sender: their second message finds it under way.
+    verifications = [dm for dm in dms if dm["kind"] == "verification"]
+    assert sorted(dm["recipient_ig_id"] for dm in verifications) == unconnected
+    assert {dm["message_id"] for dm in verifications} == {f"{u}-1" for u in unconnected}
+    assert len(sandbox.messages()) == len(dms)
+    # Phase 3 has every connected message, each sender's in the order they came.
+    queued = api.rows("SELECT message_id, ig_id, connected_user_id FROM phase3_queue ORDER BY id")
+    assert len(queued) == len(connected) * 2
+    for sender in connected:
+        mine = [row for row in queued if row["ig_id"] == sender]
+        assert [row["message_id"] for row in mine] == [f"{sender}-1", f"{sender}-2"]
+        assert {row["connected_user_id"] for row in mine} == {users[sender]}
+    undecided = api.rows("SELECT id FROM messages WHERE decided_at IS NULL")
+    assert undecided == []
+    unfinished = api.rows(
+        "SELECT task_name, status FROM procrastinate_jobs"
+        " WHERE status <> 'succeeded' AND task_name <> 'fetch_sender_profile'"
+    )
+    assert unfinished == []
+
+
+def test_a_batch_of_one_is_a_message_alone(api, db):
+    seed.a_connected_sender(db, "alone")
+    api.ingest(mid="alone-1", sender_ig_id="alone")
+    worker = start_worker(api.env, db)
+    try:
+        [dm] = api.outbound_settled(1)
+        output = worker.output()
+    finally:
+        worker.terminate()
+        worker.close()
+    assert dm["status"] == "sent"
+    assert batch_sizes(output) == []
