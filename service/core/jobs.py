@@ -9,6 +9,7 @@ wait never holds a worker slot.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import procrastinate
@@ -97,7 +98,7 @@ async def defer_fetch_sender_profile(app: procrastinate.App, ig_id: str) -> bool
     """Queue the fetch of `ig_id`'s profile, on the app's own connection; False when one is
     queued already (its queueing lock): a chatty sender costs one fetch, not one each."""
     deferrer = app.configure_task(
-        FETCH_SENDER_PROFILE, queue=QUEUE_PROFILES, queueing_lock=f"profile:{ig_id}"
+        FETCH_SENDER_PROFILE, queue=QUEUE_PROFILES, queueing_lock=profile_queueing_lock(ig_id)
     )
     try:
         await deferrer.defer_async(ig_id=ig_id)
@@ -105,3 +106,33 @@ async def defer_fetch_sender_profile(app: procrastinate.App, ig_id: str) -> bool
         return False
     metrics.JOBS_DEFERRED.labels(FETCH_SENDER_PROFILE).inc()
     return True
+
+
+def profile_queueing_lock(ig_id: str) -> str:
+    """The queueing lock of `ig_id`'s profile fetch (named in SQL too:
+    `instagram_profiles_due_for_fetch_many`)."""
+    return f"profile:{ig_id}"
+
+
+async def defer_fetch_sender_profiles(app: procrastinate.App, ig_ids: Sequence[str]) -> int:
+    """`defer_fetch_sender_profile` for several senders, in one statement; when one of them
+    was queued meanwhile (its queueing lock refuses the statement), one at a time. Returns
+    how many were queued."""
+    if not ig_ids:
+        return 0
+    each = [
+        procrastinate.jobs.Job(
+            queue=QUEUE_PROFILES,
+            lock=None,
+            queueing_lock=profile_queueing_lock(ig_id),
+            task_name=FETCH_SENDER_PROFILE,
+            task_kwargs={"ig_id": ig_id},
+        )
+        for ig_id in ig_ids
+    ]
+    try:
+        await app.job_manager.batch_defer_jobs_async(each)
+    except procrastinate.exceptions.AlreadyEnqueued:
+        return sum([await defer_fetch_sender_profile(app, ig_id) for ig_id in ig_ids])
+    metrics.JOBS_DEFERRED.labels(FETCH_SENDER_PROFILE).inc(len(ig_ids))
+    return len(ig_ids)

@@ -43,8 +43,7 @@ async def request_each_when_due(rt: Runtime, mids: Sequence[str]) -> int:
             due = await instagram_profiles.due_for_fetch_many(
                 conn, mids, refresh_seconds=rt.settings.profile_refresh_seconds
             )
-        queued = [await jobs.defer_fetch_sender_profile(rt.jobs, ig_id) for ig_id in due]
+        return await jobs.defer_fetch_sender_profiles(rt.jobs, due)
     except psycopg.Error as exc:
         log.warning("sender profiles not requested", mids=len(mids), error=repr(exc))
         return 0
-    return sum(queued)

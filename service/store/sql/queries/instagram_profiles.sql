@@ -45,12 +45,15 @@ WHERE m.id = %(mid)s AND NOT m.is_echo AND m.source <> 'standby'
 
 -- instagram_profiles_due_for_fetch_many --
 -- `instagram_profiles_due_for_fetch` for several messages at once: their senders due, once
--- each.
+-- each, but for those whose fetch is queued already (its queueing lock,
+-- `service.core.jobs.profile_queueing_lock`, holds a waiting job).
 SELECT DISTINCT p.ig_id
 FROM messages m JOIN instagram_profiles p ON p.ig_id = m.sender_ig_id
 WHERE m.id = ANY(%(mids)s::text[]) AND NOT m.is_echo AND m.source <> 'standby'
   AND (p.profile_fetched_at IS NULL
-       OR p.profile_fetched_at < now() - make_interval(secs => %(refresh_seconds)s));
+       OR p.profile_fetched_at < now() - make_interval(secs => %(refresh_seconds)s))
+  AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j
+                  WHERE j.queueing_lock = 'profile:' || p.ig_id AND j.status = 'todo');
 
 -- instagram_profiles_fetch_due --
 -- Profile `ig_id`'s account (the one its sender wrote to, whose token asks) when it is still
