@@ -94,12 +94,10 @@ async def defer_forward_delivery(
     return await deferrer.defer_async(delivery_id=delivery_id)
 
 
-async def defer_fetch_sender_profile(app: procrastinate.App, ig_id: str) -> bool:
+async def defer_fetch_sender_profile(app: procrastinate.App, ig_id: str, *, account: str) -> bool:
     """Queue the fetch of `ig_id`'s profile, on the app's own connection; False when one is
     queued already (its queueing lock): a chatty sender costs one fetch, not one each."""
-    deferrer = app.configure_task(
-        FETCH_SENDER_PROFILE, queue=QUEUE_PROFILES, queueing_lock=profile_queueing_lock(ig_id)
-    )
+    deferrer = app.configure_task(FETCH_SENDER_PROFILE, **_profile_fetch(ig_id, account))
     try:
         await deferrer.defer_async(ig_id=ig_id)
     except procrastinate.exceptions.AlreadyEnqueued:
@@ -114,25 +112,46 @@ def profile_queueing_lock(ig_id: str) -> str:
     return f"profile:{ig_id}"
 
 
-async def defer_fetch_sender_profiles(app: procrastinate.App, ig_ids: Sequence[str]) -> int:
-    """`defer_fetch_sender_profile` for several senders, in one statement; when one of them
-    was queued meanwhile (its queueing lock refuses the statement), one at a time. Returns
-    how many were queued."""
-    if not ig_ids:
+# Below the DMs' jobs (0): the worker's fetch meets the profile fetches waiting in their
+# account's line only when no DM's job is due.
+PROFILE_FETCH_PRIORITY = -10
+
+
+def _profile_fetch(ig_id: str, account: str) -> dict[str, Any]:
+    """How a profile fetch is queued: once per sender at a time (its queueing lock), and in
+    its account's line, one running at a time (its lock), so that the line waits on the
+    read pace with one job, not all of them."""
+    return {
+        "queue": QUEUE_PROFILES,
+        "queueing_lock": profile_queueing_lock(ig_id),
+        "lock": f"profiles:{account}",
+        "priority": PROFILE_FETCH_PRIORITY,
+    }
+
+
+async def defer_fetch_sender_profiles(
+    app: procrastinate.App, senders: Sequence[tuple[str, str]]
+) -> int:
+    """`defer_fetch_sender_profile` for several (ig_id, account), in one statement; when one
+    of them was queued meanwhile (its queueing lock refuses the statement), one at a time.
+    Returns how many were queued."""
+    if not senders:
         return 0
     each = [
         procrastinate.jobs.Job(
-            queue=QUEUE_PROFILES,
-            lock=None,
-            queueing_lock=profile_queueing_lock(ig_id),
             task_name=FETCH_SENDER_PROFILE,
             task_kwargs={"ig_id": ig_id},
+            **_profile_fetch(ig_id, account),
         )
-        for ig_id in ig_ids
+        for ig_id, account in senders
     ]
     try:
         await app.job_manager.batch_defer_jobs_async(each)
     except procrastinate.exceptions.AlreadyEnqueued:
-        return sum([await defer_fetch_sender_profile(app, ig_id) for ig_id in ig_ids])
-    metrics.JOBS_DEFERRED.labels(FETCH_SENDER_PROFILE).inc(len(ig_ids))
-    return len(ig_ids)
+        queued = [
+            await defer_fetch_sender_profile(app, ig_id, account=account)
+            for ig_id, account in senders
+        ]
+        return sum(queued)
+    metrics.JOBS_DEFERRED.labels(FETCH_SENDER_PROFILE).inc(len(senders))
+    return len(senders)

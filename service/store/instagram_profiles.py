@@ -43,19 +43,31 @@ async def record_inbound(conn: Connection, ig_id: str, at: dt.datetime) -> None:
     await conn.execute(_RECORD_INBOUND, {"ig_id": ig_id, "at": at})
 
 
-async def due_for_fetch(conn: Connection, mid: str, *, refresh_seconds: float) -> str | None:
+@dataclasses.dataclass(frozen=True)
+class DueForFetch:
+    """A sender whose profile is due to be asked of Meta, and the account it wrote to
+    (None: the environment's)."""
+
+    ig_id: str
+    account_ig_id: str | None
+
+
+async def due_for_fetch(
+    conn: Connection, mid: str, *, refresh_seconds: float
+) -> DueForFetch | None:
     """The sender of message `mid` when their profile is due to be asked of Meta, else None."""
     row = await fetch_one(conn, _DUE_FOR_FETCH, {"mid": mid, "refresh_seconds": refresh_seconds})
-    return None if row is None else row["ig_id"]
+    return None if row is None else DueForFetch(row["ig_id"], row["account_ig_id"])
 
 
 async def due_for_fetch_many(
     conn: Connection, mids: Sequence[str], *, refresh_seconds: float
-) -> list[str]:
-    """`due_for_fetch` for several messages in one statement: the senders due, once each."""
+) -> list[DueForFetch]:
+    """`due_for_fetch` for several messages in one statement: the senders due, once each,
+    but those whose fetch waits already."""
     params = {"mids": list(mids), "refresh_seconds": refresh_seconds}
     cur = await conn.execute(_DUE_FOR_FETCH_MANY, params)
-    return [row["ig_id"] for row in await cur.fetchall()]
+    return [DueForFetch(row["ig_id"], row["account_ig_id"]) for row in await cur.fetchall()]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from tests.support.processes import wait_until
+from tests.support.processes import start_worker, wait_until
 from tests.support.stack import SCOPED_ID, Stack
 
 SENDER = "1254001234567890"
@@ -109,3 +109,35 @@ def test_profile_reads_wait_their_turn_in_a_bucket_of_their_own(env, sandbox, db
     gap = abs(second["profile_fetched_at"] - first["profile_fetched_at"]).total_seconds()
     assert gap >= 1.5
     assert f"{SCOPED_ID}:reads" in buckets
+
+
+def test_many_new_senders_profiles_wait_in_one_line_each_waking_once(env, sandbox, db):
+    rate, senders = 10, 30
+    with Stack({**env, "GRAPH_READ_RATE": str(rate)}, sandbox, db, worker=False) as stack:
+        for n in range(senders):
+            message(stack, f"line-{n}", sender=f"line-sender-{n}")
+        started = time.monotonic()
+        worker = start_worker(stack.env, db)
+        try:
+            wait_until(
+                lambda: stack.rows(
+                    "SELECT 1 FROM instagram_profiles HAVING count(*) FILTER"
+                    " (WHERE profile_fetched_at IS NOT NULL) = %s",
+                    senders,
+                ),
+                timeout=60,
+                what="every sender's profile",
+            )
+            took = time.monotonic() - started
+        finally:
+            worker.terminate()
+            worker.close()
+        [jobs] = stack.rows(
+            "SELECT count(*) AS n, sum(attempts) AS attempts FROM procrastinate_jobs"
+            " WHERE task_name = 'fetch_sender_profile'"
+        )
+    # Beyond the bucket's first `rate` reads, each read waits its turn once: a job that
+    # found the bucket empty comes back at its turn, and the others wait behind it unwoken.
+    assert jobs["n"] == senders
+    assert jobs["attempts"] <= senders + (senders - rate) + 2
+    assert took >= (senders - rate) / rate * 0.9

@@ -35,9 +35,9 @@ SET last_inbound_at = greatest(instagram_profiles.last_inbound_at, EXCLUDED.last
 
 -- instagram_profiles_due_for_fetch --
 -- The sender of message `mid` when their profile is due to be asked of Meta: never asked,
--- or last answered more than `refresh_seconds` ago; no row otherwise (and for an echo,
--- whose sender is the account itself, or a standby message).
-SELECT p.ig_id
+-- or last answered more than `refresh_seconds` ago, with the account it wrote to; no row
+-- otherwise (and for an echo, whose sender is the account itself, or a standby message).
+SELECT p.ig_id, p.account_ig_id
 FROM messages m JOIN instagram_profiles p ON p.ig_id = m.sender_ig_id
 WHERE m.id = %(mid)s AND NOT m.is_echo AND m.source <> 'standby'
   AND (p.profile_fetched_at IS NULL
@@ -47,7 +47,7 @@ WHERE m.id = %(mid)s AND NOT m.is_echo AND m.source <> 'standby'
 -- `instagram_profiles_due_for_fetch` for several messages at once: their senders due, once
 -- each, but for those whose fetch is queued already (its queueing lock,
 -- `service.core.jobs.profile_queueing_lock`, holds a waiting job).
-SELECT DISTINCT p.ig_id
+SELECT DISTINCT p.ig_id, p.account_ig_id
 FROM messages m JOIN instagram_profiles p ON p.ig_id = m.sender_ig_id
 WHERE m.id = ANY(%(mids)s::text[]) AND NOT m.is_echo AND m.source <> 'standby'
   AND (p.profile_fetched_at IS NULL
