@@ -9,9 +9,9 @@ from typing import Any
 import procrastinate
 
 from service.business_account import access_token, webhook_subscription
-from service.core import jobs
+from service.core import jobs, metrics
 from service.core.runtime import Runtime
-from service.dms import sending
+from service.dms import batch_sending, sending
 from service.messages import batches, deciding
 from service.operations import retention
 from service.reconcile import run as reconcile_run
@@ -19,6 +19,7 @@ from service.reconcile import triggers as reconcile_triggers
 from service.sender_profiles import fetching
 from service.store.rows import OutboundMessage
 from service.webhooks import forward
+from workers import taken_jobs
 from workers.middleware import Fields
 from workers.retry_strategy import IngestRetryStrategy
 
@@ -58,7 +59,10 @@ def register(app: procrastinate.App) -> None:
     app.task(name=jobs.FORWARD_DELIVERY, queue=jobs.QUEUE_WEBHOOKS, pass_context=True, retry=retry)(
         forward_delivery
     )
-    # Its waits (a turn under GRAPH_READ_RATE, a held token) are re-schedules, as a send's.
+    # Their waits (a turn under GRAPH_READ_RATE, a held token) are re-schedules, as a send's.
+    app.task(
+        name=jobs.FETCH_SENDER_PROFILES, queue=jobs.QUEUE_PROFILES, pass_context=True, retry=retry
+    )(fetch_sender_profiles)
     app.task(
         name=jobs.FETCH_SENDER_PROFILE, queue=jobs.QUEUE_PROFILES, pass_context=True, retry=retry
     )(fetch_sender_profile)
@@ -90,9 +94,11 @@ async def decide_message(context: procrastinate.JobContext, mid: str) -> Fields:
     """The message, and those whose jobs wait behind it (`service.messages.batches`)."""
     rt = _runtime(context)
     assert context.job.id is not None
-    taken = await batches.take_waiting(rt, context.job.id)
+    taken = await taken_jobs.take_waiting(rt, context.job.id, queue=jobs.QUEUE_MESSAGES)
     if taken.job_ids:
-        decided = await batches.decide_with_taken(rt, mid, taken)
+        together = batches.decide_together(rt, (mid, *taken.mids))
+        decided = (await taken_jobs.settle_taken(rt, taken, together)).of(mid)
+        metrics.JOBS_SUCCEEDED.labels(jobs.DECIDE_MESSAGE).inc(len(taken.job_ids))
     else:
         decided = await deciding.decide_message(rt, mid)
     fields: dict[str, Any] = {
@@ -105,10 +111,23 @@ async def decide_message(context: procrastinate.JobContext, mid: str) -> Fields:
 
 
 async def send_outbound(context: procrastinate.JobContext, outbound_id: str) -> Fields:
-    row = await sending.send_outbound(_runtime(context), uuid.UUID(outbound_id))
-    if row is None:
-        return {"status": "missing", "level": "warning"}
-    return _dm_fields(row)
+    """The DM, and those whose jobs are due behind it (`service.dms.batch_sending`)."""
+    rt, own = _runtime(context), uuid.UUID(outbound_id)
+    assert context.job.id is not None
+    taken = await taken_jobs.take_waiting(rt, context.job.id, queue=jobs.QUEUE_OUTBOUND)
+    if not taken.job_ids:
+        row = await sending.send_outbound(rt, own)
+        if row is None:
+            return {"status": "missing", "level": "warning"}
+        return _dm_fields(row)
+    ids = (own, *(uuid.UUID(args["outbound_id"]) for args in taken.args))
+    rows = await taken_jobs.settle_taken(rt, taken, batch_sending.send_each(rt, ids))
+    metrics.JOBS_SUCCEEDED.labels(jobs.SEND_OUTBOUND).inc(len(taken.job_ids))
+    mine = next((row for row in rows if row.id == own), None)
+    fields = (
+        {"outbound_id": outbound_id, "status": "handed_off"} if mine is None else _dm_fields(mine)
+    )
+    return fields | {"batch": len(ids)}
 
 
 def _dm_fields(dm: OutboundMessage) -> dict[str, Any]:
@@ -140,7 +159,13 @@ async def forward_delivery(context: procrastinate.JobContext, delivery_id: int) 
     }
 
 
+async def fetch_sender_profiles(context: procrastinate.JobContext, account: str) -> Fields:
+    outcomes = await fetching.fetch_requested(_runtime(context), account)
+    return {"account": account, **outcomes} if outcomes else {"account": account, "level": "debug"}
+
+
 async def fetch_sender_profile(context: procrastinate.JobContext, ig_id: str) -> Fields:
+    """One sender's fetch, as jobs queued before the account's list (migration 0039) ask."""
     fetched = await fetching.fetch_sender_profile(_runtime(context), ig_id)
     fields: dict[str, Any] = {"ig_id": ig_id, "outcome": str(fetched.outcome)}
     if fetched.error is not None:

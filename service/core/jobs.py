@@ -9,7 +9,6 @@ wait never holds a worker slot.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 import procrastinate
@@ -24,6 +23,8 @@ DECIDE_MESSAGE = "decide_message"
 DECIDE_MESSAGE_FORMERLY = "process_message"
 SEND_OUTBOUND = "send_outbound"
 FORWARD_DELIVERY = "forward_delivery"
+FETCH_SENDER_PROFILES = "fetch_sender_profiles"
+# One sender's fetch, as queued before migration 0039: such jobs still run.
 FETCH_SENDER_PROFILE = "fetch_sender_profile"
 PURGE_WEBHOOK_DELIVERIES = "purge_webhook_deliveries"
 RESCUE_STALLED_JOBS = "rescue_stalled_jobs"
@@ -73,14 +74,20 @@ async def defer_send_outbound(
 
 
 async def defer_send_outbound_each(
-    app: procrastinate.App, outbound_ids: list[uuid.UUID], *, delay_seconds: float = 0.0
+    app: procrastinate.App,
+    outbound_ids: list[uuid.UUID],
+    *,
+    delay_seconds: float = 0.0,
+    priority: int | None = None,
 ) -> None:
-    """A `send_outbound` job for each DM, due in `delay_seconds`, in one statement
-    (procrastinate's `batch_defer_async`), on the app's own connection."""
+    """A `send_outbound` job for each DM, due in `delay_seconds`, at `priority` (None: the
+    default), in one statement (procrastinate's `batch_defer_async`), on the app's own
+    connection."""
     deferrer = app.configure_task(
         SEND_OUTBOUND,
         queue=QUEUE_OUTBOUND,
         schedule_in={"seconds": delay_seconds} if delay_seconds > 0 else None,
+        priority=priority,
     )
     each: list[dict[str, JSONValue]] = [{"outbound_id": str(dm_id)} for dm_id in outbound_ids]
     await deferrer.batch_defer_async(*each)
@@ -94,64 +101,33 @@ async def defer_forward_delivery(
     return await deferrer.defer_async(delivery_id=delivery_id)
 
 
-async def defer_fetch_sender_profile(app: procrastinate.App, ig_id: str, *, account: str) -> bool:
-    """Queue the fetch of `ig_id`'s profile, on the app's own connection; False when one is
-    queued already (its queueing lock): a chatty sender costs one fetch, not one each."""
-    deferrer = app.configure_task(FETCH_SENDER_PROFILE, **_profile_fetch(ig_id, account))
-    try:
-        await deferrer.defer_async(ig_id=ig_id)
-    except procrastinate.exceptions.AlreadyEnqueued:
-        return False
-    metrics.JOBS_DEFERRED.labels(FETCH_SENDER_PROFILE).inc()
-    return True
+def profile_fetches(account: str) -> str:
+    """The queueing lock and lock of `account`'s profile fetch job (named in SQL too:
+    `instagram_profiles_request_fetch`)."""
+    return f"profiles:{account}"
 
 
-def profile_queueing_lock(ig_id: str) -> str:
-    """The queueing lock of `ig_id`'s profile fetch (named in SQL too:
-    `instagram_profiles_due_for_fetch_many`)."""
-    return f"profile:{ig_id}"
-
-
-# Below the DMs' jobs (0): the worker's fetch meets the profile fetches waiting in their
-# account's line only when no DM's job is due.
+# Below the DMs' jobs (0): among the jobs due, a DM's runs first.
 PROFILE_FETCH_PRIORITY = -10
 
 
-def _profile_fetch(ig_id: str, account: str) -> dict[str, Any]:
-    """How a profile fetch is queued: once per sender at a time (its queueing lock), and in
-    its account's line, one running at a time (its lock), so that the line waits on the
-    read pace with one job, not all of them."""
-    return {
-        "queue": QUEUE_PROFILES,
-        "queueing_lock": profile_queueing_lock(ig_id),
-        "lock": f"profiles:{account}",
-        "priority": PROFILE_FETCH_PRIORITY,
-    }
-
-
 async def defer_fetch_sender_profiles(
-    app: procrastinate.App, senders: Sequence[tuple[str, str]]
-) -> int:
-    """`defer_fetch_sender_profile` for several (ig_id, account), in one statement; when one
-    of them was queued meanwhile (its queueing lock refuses the statement), one at a time.
-    Returns how many were queued."""
-    if not senders:
-        return 0
-    each = [
-        procrastinate.jobs.Job(
-            task_name=FETCH_SENDER_PROFILE,
-            task_kwargs={"ig_id": ig_id},
-            **_profile_fetch(ig_id, account),
-        )
-        for ig_id, account in senders
-    ]
+    app: procrastinate.App, account: str, *, delay_seconds: float = 0.0
+) -> bool:
+    """Queue `account`'s profile fetch job, due in `delay_seconds`, on the app's own
+    connection, unless it waits already (its queueing lock); its lock keeps a second from
+    running beside the first. Whether it was queued."""
+    deferrer = app.configure_task(
+        FETCH_SENDER_PROFILES,
+        queue=QUEUE_PROFILES,
+        queueing_lock=profile_fetches(account),
+        lock=profile_fetches(account),
+        priority=PROFILE_FETCH_PRIORITY,
+        schedule_in={"seconds": delay_seconds} if delay_seconds > 0 else None,
+    )
     try:
-        await app.job_manager.batch_defer_jobs_async(each)
+        await deferrer.defer_async(account=account)
     except procrastinate.exceptions.AlreadyEnqueued:
-        queued = [
-            await defer_fetch_sender_profile(app, ig_id, account=account)
-            for ig_id, account in senders
-        ]
-        return sum(queued)
-    metrics.JOBS_DEFERRED.labels(FETCH_SENDER_PROFILE).inc(len(senders))
-    return len(senders)
+        return False
+    metrics.JOBS_DEFERRED.labels(FETCH_SENDER_PROFILES).inc()
+    return True

@@ -1,6 +1,10 @@
-"""Sending the DMs of several messages together (`service.messages.batches`): per account,
-their turns taken under its pace, their attempts begun, their Graph API calls made at once
-and their outcomes recorded, each step one round trip for all of them.
+"""Sending several DMs together: those of messages decided together
+(`service.messages.batches`), or of `send_outbound` jobs due together (`workers.taken_jobs`).
+First attempts at acknowledgements go per account together: their turns taken under its
+pace, their attempts begun, their Graph API calls made at once and their outcomes recorded,
+each step one round trip for all of them. Any other DM (a verification DM, whose link's
+token is minted right before its call; a DM attempted before) is sent as its own job sends
+it (`sending.send_pending`), beside the others.
 
 Each DM keeps `sending`'s guarantees: a recovery point committed before its call (the
 attempt counted and marked in flight by `outbound_messages_begin_attempt`, the same
@@ -8,8 +12,7 @@ statement), every condition checked again by that statement, its outcome recorde
 same one as a single send's. What must wait is handed to a `send_outbound` job of its own,
 due when it may go, which takes the send up where its row says (`sending`): a send whose
 turn under the pace is later (its turn given, so it wakes once), one whose account is held,
-one that failed and will be retried, and any DM but a first attempt at an acknowledgement
-(a verification DM mints its link's token right before its call).
+one that failed and will be retried.
 """
 
 from __future__ import annotations
@@ -23,18 +26,26 @@ from collections.abc import Sequence
 from service.business_account import access_token, pacing
 from service.business_account.accounts import account_of
 from service.core import jobs, metrics
+from service.core.jobs import RetryLater
 from service.core.runtime import Runtime
 from service.dms import attempts, sending
 from service.dms.outcomes import Outcome, outcome_of
-from service.store import dm_attempts, send_buckets
+from service.store import dm_attempts, outbound_messages, send_buckets
 from service.store.rows import DMKind, DMStatus, OutboundMessage
 
 # A hand-off's delay is rounded up to this step (at most half of how late a send may come
 # for its turn and keep it), so that the DMs waiting about as long share one defer.
 HANDOFF_STEP_SECONDS = 0.05
 
-# (DM id, seconds until its job is due)
-HandOff = list[tuple[uuid.UUID, float]]
+# (DM id, seconds until its job is due, its job's priority: None for the default)
+HandOff = list[tuple[uuid.UUID, float, int | None]]
+
+
+async def send_each(rt: Runtime, outbound_ids: Sequence[uuid.UUID]) -> list[OutboundMessage]:
+    """`send_all` for DMs by id (the jobs of `send_outbound` due together)."""
+    async with rt.pool.connection() as conn:
+        dms = await outbound_messages.get_many(conn, outbound_ids)
+    return await send_all(rt, dms)
 
 
 async def send_all(rt: Runtime, dms: Sequence[OutboundMessage]) -> list[OutboundMessage]:
@@ -44,6 +55,7 @@ async def send_all(rt: Runtime, dms: Sequence[OutboundMessage]) -> list[Outbound
     answered = await rt.accounts.answered()
     handoff: HandOff = []
     by_account: dict[str, list[OutboundMessage]] = defaultdict(list)
+    alone = []
     for dm in dms:
         if dm.status is not DMStatus.PENDING:
             continue
@@ -52,14 +64,25 @@ async def send_all(rt: Runtime, dms: Sequence[OutboundMessage]) -> list[Outbound
         if first_ack and account in answered:
             by_account[account].append(dm)
         else:
-            handoff.append((dm.id, 0.0))
+            alone.append(dm)
     try:
         settled = await asyncio.gather(
-            *(_send(rt, account, group, handoff) for account, group in by_account.items())
+            *(_send(rt, account, group, handoff) for account, group in by_account.items()),
+            *(_send_alone(rt, dm, handoff) for dm in alone),
         )
     finally:
         await _hand_off(rt, handoff)
     return [row for rows in settled for row in rows]
+
+
+async def _send_alone(rt: Runtime, dm: OutboundMessage, handoff: HandOff) -> list[OutboundMessage]:
+    """As the DM's own job sends it; a wait hands it to a job of its own."""
+    try:
+        row = await sending.send_pending(rt, dm)
+    except RetryLater as wait:
+        handoff.append((dm.id, wait.delay_seconds, wait.priority))
+        return []
+    return [] if row is None else [row]
 
 
 async def _send(
@@ -85,7 +108,7 @@ async def _send(
     for (dm, _, _), outcome, row in zip(calls, outcomes, rows, strict=True):
         metrics.DMS.labels(dm.kind, metrics.DM_RESULTS[outcome.status], account).inc()
         if outcome.status is DMStatus.PENDING:
-            handoff.append((dm.id, outcome.retry_seconds))
+            handoff.append((dm.id, outcome.retry_seconds, None))
         elif row is not None:
             settled.append(row)
     return settled
@@ -116,7 +139,7 @@ async def _take_turns(
             go.append(dm)
         else:
             metrics.DMS_PACED.labels(dm.kind, account).inc()
-            handoff.append((dm.id, took.wait_seconds))
+            handoff.append((dm.id, took.wait_seconds, None))
     return go
 
 
@@ -140,9 +163,9 @@ async def _begin(
             if attempt.row is not None:
                 failed.append(attempt.row)
         elif attempt.hold.token_invalid:
-            handoff.append((dm.id, s.token_hold_recheck_seconds))
+            handoff.append((dm.id, s.token_hold_recheck_seconds, None))
         elif attempt.hold.rate_limit_seconds > 0:
-            handoff.append((dm.id, attempt.hold.rate_limit_seconds))
+            handoff.append((dm.id, attempt.hold.rate_limit_seconds, None))
         elif attempt.began is not None:
             calls.append((dm, attempt_id, attempt.began))
         # Else it is no longer pending, or another attempt is in flight: not ours to send.
@@ -173,8 +196,9 @@ async def _hand_off(rt: Runtime, handoff: HandOff) -> None:
     step = HANDOFF_STEP_SECONDS
     if s.graph_send_rate > 0:
         step = min(step, pacing.late_seconds(s) / 2)
-    due: dict[float, list[uuid.UUID]] = defaultdict(list)
-    for dm_id, delay in handoff:
-        due[math.ceil(max(0.0, delay) / step) * step if delay > 0 else 0.0].append(dm_id)
-    for delay, dm_ids in sorted(due.items()):
-        await jobs.defer_send_outbound_each(rt.jobs, dm_ids, delay_seconds=delay)
+    due: dict[tuple[float, int | None], list[uuid.UUID]] = defaultdict(list)
+    for dm_id, delay, priority in handoff:
+        rounded = math.ceil(delay / step) * step if delay > 0 else 0.0
+        due[rounded, priority].append(dm_id)
+    for (delay, priority), dm_ids in sorted(due.items(), key=lambda item: item[0][0]):
+        await jobs.defer_send_outbound_each(rt.jobs, dm_ids, delay_seconds=delay, priority=priority)

@@ -1,14 +1,7 @@
-"""Deciding the messages waiting together: a `decide_message` job that finds more of its kind
-waiting behind it takes them, decides all their messages in one transaction, and sends
-their DMs together (`service.dms.batch_sending`).
-
-The job takes them through procrastinate's own fetch, in its order, marked `doing` by its
-worker (`store.procrastinate_jobs.fetch_more`), up to `DECIDE_BATCH_SIZE` messages in all.
-They stay the guarantee of their messages while it runs: it finishes them once their DMs
-are sent or handed to jobs of their own, and gives them back, due at once, if it fails; a
-worker that dies with them leaves them to the rescue of stalled jobs, as any job it ran.
-A lone message finds nothing waiting and is decided alone (`deciding.decide_message`), so
-it waits for no batch.
+"""Deciding several messages together: the messages of a `decide_message` job and of those
+it found waiting behind it (`workers.taken_jobs`), decided in one transaction, their DMs
+then sent together (`service.dms.batch_sending`). A lone message is decided alone
+(`deciding.decide_message`), so it waits for no batch.
 
 The decision is `deciding`'s, for each message, in the order their jobs were queued: the
 claim locks the messages in mid order and then their senders' profiles in ig_id order, the
@@ -19,61 +12,20 @@ messages here is decided in order, each decision seeing what the ones before it 
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import time
-from collections.abc import Awaitable, Callable, Sequence
-
-import psycopg
+from collections.abc import Sequence
 
 from service.business_account.accounts import fallback_account
-from service.core import jobs, metrics
+from service.core import metrics
 from service.core.db import Connection
 from service.core.runtime import Runtime
 from service.dms import batch_sending
 from service.messages import deciding, decision
 from service.messages.decision import Outcome
 from service.sender_profiles import requesting
-from service.store import messages, outbound_messages, procrastinate_jobs
+from service.store import messages, outbound_messages
 from service.store.outbound_messages import SentLately
 from service.store.rows import DMKind, MessageClaim, OutboundMessage
-
-SETTLE_RETRY_SECONDS = 10
-SETTLE_PAUSE_SECONDS = 0.5
-
-
-@dataclasses.dataclass(frozen=True)
-class Taken:
-    """Jobs taken from the line by a running job: their ids and their messages."""
-
-    job_ids: tuple[int, ...]
-    mids: tuple[str, ...]
-
-
-async def take_waiting(rt: Runtime, job_id: int) -> Taken:
-    """The `decide_message` jobs waiting behind running job `job_id`, up to
-    `DECIDE_BATCH_SIZE` - 1, taken for its worker."""
-    more = rt.settings.decide_batch_size - 1
-    if more < 1:
-        return Taken((), ())
-    async with rt.pool.connection() as conn:
-        found = await procrastinate_jobs.fetch_more(
-            conn, job_id=job_id, queue=jobs.QUEUE_MESSAGES, count=more
-        )
-    return Taken(tuple(job for job, _ in found), tuple(args["mid"] for _, args in found))
-
-
-async def decide_with_taken(rt: Runtime, mid: str, taken: Taken) -> deciding.Decided:
-    """Decide message `mid` with the taken jobs' messages and send their DMs; finish the
-    taken jobs, or give them back if this fails. Returns what happened to `mid`."""
-    try:
-        together = await decide_together(rt, (mid, *taken.mids))
-    except BaseException:
-        await _settle(rt, procrastinate_jobs.give_back, taken.job_ids)
-        raise
-    await _settle(rt, procrastinate_jobs.finish_taken, taken.job_ids)
-    metrics.JOBS_SUCCEEDED.labels(jobs.DECIDE_MESSAGE).inc(len(taken.job_ids))
-    return together.of(mid)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,22 +117,3 @@ def _after(lately: SentLately, dm: DMKind | None) -> SentLately:
     if dm is DMKind.ACKNOWLEDGEMENT:
         return dataclasses.replace(lately, acknowledged_recently=True)
     return lately
-
-
-async def _settle(
-    rt: Runtime,
-    settle: Callable[[Connection, Sequence[int]], Awaitable[None]],
-    job_ids: Sequence[int],
-) -> None:
-    """Finish or give back the taken jobs, waiting out a short database outage: jobs left
-    `doing` by a live worker would wait for its restart."""
-    give_up = time.monotonic() + SETTLE_RETRY_SECONDS
-    while True:
-        try:
-            async with rt.pool.connection() as conn:
-                await settle(conn, job_ids)
-            return
-        except psycopg.OperationalError:
-            if time.monotonic() > give_up:
-                raise
-            await asyncio.sleep(SETTLE_PAUSE_SECONDS)

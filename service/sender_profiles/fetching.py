@@ -1,4 +1,5 @@
-"""The `fetch_sender_profile` job: ask Meta for a sender's profile and record the answer.
+"""The `fetch_sender_profiles` job: ask Meta for the profiles an account's senders' messages
+asked for (`requesting`), one after another, and record each answer.
 
     GET /{IGSID}?fields=name,username,profile_pic,is_verified_user,follower_count,
                         is_user_follow_business,is_business_follow_user
@@ -12,17 +13,23 @@ one outcome (`outcome_of`), which `record` stores and the job's log line names:
 - error 190 (the token is refused): the token is marked invalid, which holds the account's
   sends as a send's 190 does, and the fetch waits like a held send;
 - a transient failure or a rate limit: nothing recorded; the sender's next message asks again.
+
+A fetch that must wait (its read's turn, a refused token) queues the account's job again for
+then, which takes the same sender up: one job per account, waking once per turn.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import enum
 import functools
 from typing import Any
 
 from service.business_account import access_token, pacing
-from service.business_account.accounts import account_of
+from service.business_account.accounts import account_of, environment_account
+from service.core import jobs
+from service.core.jobs import RetryLater
 from service.core.runtime import Runtime
 from service.dms.sending import TokenHeld
 from service.instagram import GraphError, InvalidAccessTokenError, PermanentGraphError
@@ -49,6 +56,40 @@ class Fetched:
     outcome: Outcome
     profile: SenderProfile | None = None
     error: str | None = None
+
+
+# Fetches one run makes at most before it queues the account's job again, so that a long
+# list never holds a worker slot for long.
+FETCHES_PER_RUN = 50
+
+
+async def fetch_requested(rt: Runtime, account: str) -> collections.Counter[str]:
+    """Fetch the account's requested profiles, oldest request first. A read that must wait
+    (its turn under the pace, a refused token) queues the account's job again for then and
+    ends this one: a job waiting in line is never re-scheduled, which the queueing lock of
+    a job queued meanwhile would refuse. The outcomes."""
+    s, outcomes = rt.settings, collections.Counter[str]()
+    for _ in range(FETCHES_PER_RUN):
+        async with rt.pool.connection() as conn:
+            ig_id = await instagram_profiles.next_requested(
+                conn, account, fallback=account == environment_account(s)
+            )
+        if ig_id is None:
+            return outcomes
+        try:
+            fetched = await fetch_sender_profile(rt, ig_id)
+        except RetryLater as wait:
+            await jobs.defer_fetch_sender_profiles(
+                rt.jobs, account, delay_seconds=wait.delay_seconds
+            )
+            outcomes["waiting"] += 1
+            return outcomes
+        if fetched.outcome in (Outcome.NOT_DUE, Outcome.FAILED):
+            async with rt.pool.connection() as conn:
+                await instagram_profiles.forget_request(conn, ig_id)
+        outcomes[fetched.outcome.value] += 1
+    await jobs.defer_fetch_sender_profiles(rt.jobs, account)
+    return outcomes
 
 
 async def fetch_sender_profile(rt: Runtime, ig_id: str) -> Fetched:

@@ -14,8 +14,9 @@ from service.store.rows import InstagramProfile, SenderProfile, from_row
 _UPSERT = query("instagram_profiles_upsert", returns=InstagramProfile)
 _CONNECT = query("instagram_profiles_connect", returns=InstagramProfile)
 _RECORD_INBOUND = query("instagram_profiles_record_inbound")
-_DUE_FOR_FETCH = query("instagram_profiles_due_for_fetch")
-_DUE_FOR_FETCH_MANY = query("instagram_profiles_due_for_fetch_many")
+_REQUEST_FETCH = query("instagram_profiles_request_fetch")
+_NEXT_REQUESTED = query("instagram_profiles_next_requested")
+_FORGET_REQUEST = query("instagram_profiles_forget_request")
 _FETCH_DUE = query("instagram_profiles_fetch_due")
 _RECORD_FETCHED = query("instagram_profiles_record_fetched")
 _RECORD_REFUSED = query("instagram_profiles_record_refused")
@@ -44,30 +45,37 @@ async def record_inbound(conn: Connection, ig_id: str, at: dt.datetime) -> None:
 
 
 @dataclasses.dataclass(frozen=True)
-class DueForFetch:
-    """A sender whose profile is due to be asked of Meta, and the account it wrote to
-    (None: the environment's)."""
+class Requested:
+    """A sender whose profile was asked for, its account (None: the environment's), and
+    whether that account's fetch job already waits."""
 
     ig_id: str
     account_ig_id: str | None
+    queued: bool
 
 
-async def due_for_fetch(
-    conn: Connection, mid: str, *, refresh_seconds: float
-) -> DueForFetch | None:
-    """The sender of message `mid` when their profile is due to be asked of Meta, else None."""
-    row = await fetch_one(conn, _DUE_FOR_FETCH, {"mid": mid, "refresh_seconds": refresh_seconds})
-    return None if row is None else DueForFetch(row["ig_id"], row["account_ig_id"])
+async def request_fetch(
+    conn: Connection, mids: Sequence[str], *, refresh_seconds: float, fallback: str
+) -> list[Requested]:
+    """Mark requested the profiles of the senders of `mids` that are due to be asked of
+    Meta and not requested yet, in one statement; those it marked."""
+    params = {"mids": list(mids), "refresh_seconds": refresh_seconds, "fallback": fallback}
+    cur = await conn.execute(_REQUEST_FETCH, params)
+    return [
+        Requested(row["ig_id"], row["account_ig_id"], row["queued"]) for row in await cur.fetchall()
+    ]
 
 
-async def due_for_fetch_many(
-    conn: Connection, mids: Sequence[str], *, refresh_seconds: float
-) -> list[DueForFetch]:
-    """`due_for_fetch` for several messages in one statement: the senders due, once each,
-    but those whose fetch waits already."""
-    params = {"mids": list(mids), "refresh_seconds": refresh_seconds}
-    cur = await conn.execute(_DUE_FOR_FETCH_MANY, params)
-    return [DueForFetch(row["ig_id"], row["account_ig_id"]) for row in await cur.fetchall()]
+async def next_requested(conn: Connection, account: str, *, fallback: bool) -> str | None:
+    """The account's sender asked for longest ago, whose profile is still to be fetched
+    (`fallback`: the environment's account, which also has the profiles of none)."""
+    row = await fetch_one(conn, _NEXT_REQUESTED, {"account": account, "fallback": fallback})
+    return None if row is None else row["ig_id"]
+
+
+async def forget_request(conn: Connection, ig_id: str) -> None:
+    """Profile `ig_id` no longer requested: its fetch ended with nothing to keep."""
+    await conn.execute(_FORGET_REQUEST, {"ig_id": ig_id})
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,6 +15,7 @@ from service.store.rows import OutboundMessage, from_row
 
 _INSERT = query("outbound_messages_insert", returns=OutboundMessage)
 _GET = query("outbound_messages_get", returns=OutboundMessage)
+_GET_MANY = query("outbound_messages_get_many", returns=OutboundMessage)
 _GET_PENDING_FOR_MESSAGE = query(
     "outbound_messages_get_pending_for_message", returns=OutboundMessage
 )
@@ -58,6 +59,12 @@ async def insert(
 async def get(conn: Connection, outbound_id: uuid.UUID) -> OutboundMessage | None:
     row = await fetch_one(conn, _GET, {"id": outbound_id})
     return None if row is None else from_row(OutboundMessage, row)
+
+
+async def get_many(conn: Connection, ids: Sequence[uuid.UUID]) -> list[OutboundMessage]:
+    """Several DMs' rows, in `ids`' order; an unknown id is left out."""
+    cur = await conn.execute(_GET_MANY, {"ids": list(ids)})
+    return [from_row(OutboundMessage, row) for row in await cur.fetchall()]
 
 
 async def pending_for_messages(

@@ -51,10 +51,16 @@ def checks(env: dict[str, str]) -> tuple[int, dict[str, dict]]:
 
 
 def retries_of(stack, mid: str) -> int:
+    """How often the message's DM was put off to wait: its job's retries, and the jobs of
+    its own it was handed to when it met the hold beside others (`batch_sending`)."""
     [row] = stack.rows(
         "SELECT count(*) AS n FROM procrastinate_events e"
         " JOIN procrastinate_jobs j ON j.id = e.job_id"
-        " WHERE j.args ->> 'mid' = %s AND e.type = 'deferred_for_retry'",
+        " WHERE (j.args ->> 'mid' = %s OR j.args ->> 'outbound_id' IN"
+        "        (SELECT id::text FROM outbound_messages WHERE message_id = %s))"
+        " AND (e.type = 'deferred_for_retry'"
+        "      OR (e.type = 'deferred' AND j.task_name = 'send_outbound'))",
+        mid,
         mid,
     )
     return row["n"]

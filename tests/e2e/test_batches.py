@@ -79,17 +79,22 @@ def test_waiting_messages_are_decided_together_as_one_at_a_time_would(api, db, s
         mine = [row for row in queued if row["ig_id"] == sender]
         assert [row["message_id"] for row in mine] == [f"{sender}-1", f"{sender}-2"]
         assert {row["connected_user_id"] for row in mine} == {users[sender]}
-    # Each sender's profile asked for once, whichever batch their messages met.
-    fetches = api.rows(
-        "SELECT args ->> 'ig_id' AS ig_id FROM procrastinate_jobs"
-        " WHERE task_name = 'fetch_sender_profile'"
+    # Each sender's profile asked for, once, whichever batch their messages met, and the
+    # account's job to fetch them.
+    asked = api.rows(
+        "SELECT ig_id FROM instagram_profiles"
+        " WHERE profile_requested_at IS NOT NULL OR profile_fetched_at IS NOT NULL"
     )
-    assert sorted(row["ig_id"] for row in fetches) == sorted(connected + unconnected)
+    assert sorted(row["ig_id"] for row in asked) == sorted(connected + unconnected)
+    fetchers = api.rows(
+        "SELECT args FROM procrastinate_jobs WHERE task_name = 'fetch_sender_profiles'"
+    )
+    assert {row["args"]["account"] for row in fetchers} == {SCOPED_ID}
     undecided = api.rows("SELECT id FROM messages WHERE decided_at IS NULL")
     assert undecided == []
     unfinished = api.rows(
         "SELECT task_name, status FROM procrastinate_jobs"
-        " WHERE status <> 'succeeded' AND task_name <> 'fetch_sender_profile'"
+        " WHERE status <> 'succeeded' AND task_name <> 'fetch_sender_profiles'"
     )
     assert unfinished == []
 

@@ -33,27 +33,48 @@ VALUES (%(ig_id)s, least(%(at)s, now()))
 ON CONFLICT (ig_id) DO UPDATE
 SET last_inbound_at = greatest(instagram_profiles.last_inbound_at, EXCLUDED.last_inbound_at);
 
--- instagram_profiles_due_for_fetch --
--- The sender of message `mid` when their profile is due to be asked of Meta: never asked,
--- or last answered more than `refresh_seconds` ago, with the account it wrote to; no row
--- otherwise (and for an echo, whose sender is the account itself, or a standby message).
-SELECT p.ig_id, p.account_ig_id
-FROM messages m JOIN instagram_profiles p ON p.ig_id = m.sender_ig_id
-WHERE m.id = %(mid)s AND NOT m.is_echo AND m.source <> 'standby'
-  AND (p.profile_fetched_at IS NULL
-       OR p.profile_fetched_at < now() - make_interval(secs => %(refresh_seconds)s));
+-- instagram_profiles_request_fetch --
+-- Ask for the profiles of the senders of messages `mids` that are due to be asked of Meta
+-- (never asked, or last answered more than `refresh_seconds` ago) and not asked for yet:
+-- marked requested, locked in ig_id order as the decision's claim locks them. Echoes (whose
+-- sender is the account itself) and standby messages ask for none. Returns each sender
+-- asked for, its account (NULL: the environment's, `fallback`), and whether that account's
+-- fetch job already waits (its queueing lock, `service.core.jobs.profile_fetches`).
+WITH due AS (
+    SELECT p.ig_id
+    FROM instagram_profiles p
+    WHERE p.ig_id IN (SELECT sender_ig_id FROM messages
+                      WHERE id = ANY(%(mids)s::text[]) AND NOT is_echo AND source <> 'standby')
+      AND p.profile_requested_at IS NULL
+      AND (p.profile_fetched_at IS NULL
+           OR p.profile_fetched_at < now() - make_interval(secs => %(refresh_seconds)s))
+    ORDER BY p.ig_id
+    FOR UPDATE
+)
+UPDATE instagram_profiles p
+SET profile_requested_at = now()
+FROM due
+WHERE p.ig_id = due.ig_id
+RETURNING p.ig_id, p.account_ig_id,
+          EXISTS (SELECT 1 FROM procrastinate_jobs j
+                  WHERE j.queueing_lock = 'profiles:' || coalesce(p.account_ig_id, %(fallback)s)
+                    AND j.status = 'todo') AS queued;
 
--- instagram_profiles_due_for_fetch_many --
--- `instagram_profiles_due_for_fetch` for several messages at once: their senders due, once
--- each, but for those whose fetch is queued already (its queueing lock,
--- `service.core.jobs.profile_queueing_lock`, holds a waiting job).
-SELECT DISTINCT p.ig_id, p.account_ig_id
-FROM messages m JOIN instagram_profiles p ON p.ig_id = m.sender_ig_id
-WHERE m.id = ANY(%(mids)s::text[]) AND NOT m.is_echo AND m.source <> 'standby'
-  AND (p.profile_fetched_at IS NULL
-       OR p.profile_fetched_at < now() - make_interval(secs => %(refresh_seconds)s))
-  AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j
-                  WHERE j.queueing_lock = 'profile:' || p.ig_id AND j.status = 'todo');
+-- instagram_profiles_next_requested --
+-- The account's sender asked for longest ago whose profile is still to be fetched; the
+-- environment's account (`fallback` true) also has the profiles of no account. No row when
+-- none waits.
+SELECT ig_id
+FROM instagram_profiles
+WHERE profile_requested_at IS NOT NULL
+  AND (account_ig_id = %(account)s OR (account_ig_id IS NULL AND %(fallback)s))
+ORDER BY profile_requested_at, ig_id
+LIMIT 1;
+
+-- instagram_profiles_forget_request --
+-- The fetch of profile `ig_id` ended without an answer to keep (a transient failure, or it
+-- was answered meanwhile): no longer requested; the sender's next message asks again.
+UPDATE instagram_profiles SET profile_requested_at = NULL WHERE ig_id = %(ig_id)s;
 
 -- instagram_profiles_fetch_due --
 -- Profile `ig_id`'s account (the one its sender wrote to, whose token asks) when it is still
@@ -72,7 +93,7 @@ SET display_name = %(display_name)s, username = %(username)s,
     profile_pic_url = %(profile_pic_url)s, is_verified_user = %(is_verified_user)s,
     follower_count = %(follower_count)s, is_user_follow_business = %(is_user_follow_business)s,
     is_business_follow_user = %(is_business_follow_user)s,
-    profile_fetched_at = now(), profile_error = NULL
+    profile_fetched_at = now(), profile_error = NULL, profile_requested_at = NULL
 WHERE ig_id = %(ig_id)s;
 
 -- instagram_profiles_record_refused --
@@ -80,7 +101,7 @@ WHERE ig_id = %(ig_id)s;
 -- recorded as an answer, so it is asked again only when a fetched profile would be; what
 -- an earlier answer gave is kept.
 UPDATE instagram_profiles
-SET profile_fetched_at = now(), profile_error = %(error)s
+SET profile_fetched_at = now(), profile_error = %(error)s, profile_requested_at = NULL
 WHERE ig_id = %(ig_id)s;
 -- instagram_profiles_get --
 -- One sender's profile, if any.

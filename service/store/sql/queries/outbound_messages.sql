@@ -11,6 +11,13 @@ SELECT {OutboundMessage}
 FROM outbound_messages
 WHERE id = %(id)s;
 
+-- outbound_messages_get_many --
+-- Several DMs' rows, in `ids`' order; an unknown id is left out.
+SELECT {OutboundMessage}
+FROM outbound_messages
+WHERE id = ANY(%(ids)s::uuid[])
+ORDER BY array_position(%(ids)s::uuid[], id);
+
 -- outbound_messages_get_pending_for_message --
 -- A message's DMs still pending: what its decision job has left to send.
 SELECT {OutboundMessage}
