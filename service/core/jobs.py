@@ -8,6 +8,7 @@ wait never holds a worker slot.
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from typing import Any
 
@@ -77,17 +78,14 @@ async def defer_send_outbound_each(
     app: procrastinate.App,
     outbound_ids: list[uuid.UUID],
     *,
-    delay_seconds: float = 0.0,
+    at: datetime.datetime | None = None,
     priority: int | None = None,
 ) -> None:
-    """A `send_outbound` job for each DM, due in `delay_seconds`, at `priority` (None: the
+    """A `send_outbound` job for each DM, due `at` (None: at once), at `priority` (None: the
     default), in one statement (procrastinate's `batch_defer_async`), on the app's own
     connection."""
     deferrer = app.configure_task(
-        SEND_OUTBOUND,
-        queue=QUEUE_OUTBOUND,
-        schedule_in={"seconds": delay_seconds} if delay_seconds > 0 else None,
-        priority=priority,
+        SEND_OUTBOUND, queue=QUEUE_OUTBOUND, schedule_at=at, priority=priority
     )
     each: list[dict[str, JSONValue]] = [{"outbound_id": str(dm_id)} for dm_id in outbound_ids]
     await deferrer.batch_defer_async(*each)

@@ -18,6 +18,7 @@ one that failed and will be retried.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import math
 import uuid
 from collections import defaultdict
@@ -33,12 +34,18 @@ from service.dms.outcomes import Outcome, outcome_of
 from service.store import dm_attempts, outbound_messages, send_buckets
 from service.store.rows import DMKind, DMStatus, OutboundMessage
 
-# A hand-off's delay is rounded up to this step (at most half of how late a send may come
+# A hand-off's due time is rounded up to this step (at most half of how late a send may come
 # for its turn and keep it), so that the DMs waiting about as long share one defer.
 HANDOFF_STEP_SECONDS = 0.05
 
-# (DM id, seconds until its job is due, its job's priority: None for the default)
-HandOff = list[tuple[uuid.UUID, float, int | None]]
+# (DM id, when its job is due, its job's priority: None for the default)
+HandOff = list[tuple[uuid.UUID, datetime.datetime, int | None]]
+
+
+def _in(seconds: float) -> datetime.datetime:
+    """The time `seconds` from now: a wait is counted from when it was found, not from the
+    hand-off, which comes after the batch's calls."""
+    return datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=max(0.0, seconds))
 
 
 async def send_each(rt: Runtime, outbound_ids: Sequence[uuid.UUID]) -> list[OutboundMessage]:
@@ -80,7 +87,7 @@ async def _send_alone(rt: Runtime, dm: OutboundMessage, handoff: HandOff) -> lis
     try:
         row = await sending.send_pending(rt, dm)
     except RetryLater as wait:
-        handoff.append((dm.id, wait.delay_seconds, wait.priority))
+        handoff.append((dm.id, _in(wait.delay_seconds), wait.priority))
         return []
     return [] if row is None else [row]
 
@@ -108,7 +115,7 @@ async def _send(
     for (dm, _, _), outcome, row in zip(calls, outcomes, rows, strict=True):
         metrics.DMS.labels(dm.kind, metrics.DM_RESULTS[outcome.status], account).inc()
         if outcome.status is DMStatus.PENDING:
-            handoff.append((dm.id, outcome.retry_seconds, None))
+            handoff.append((dm.id, _in(outcome.retry_seconds), None))
         elif row is not None:
             settled.append(row)
     return settled
@@ -139,7 +146,9 @@ async def _take_turns(
             go.append(dm)
         else:
             metrics.DMS_PACED.labels(dm.kind, account).inc()
-            handoff.append((dm.id, took.wait_seconds, None))
+            # Its turn, as the bucket gave it: a job due later than `late_seconds` after it
+            # would have lost it.
+            handoff.append((dm.id, took.turn_at or _in(took.wait_seconds), None))
     return go
 
 
@@ -163,9 +172,9 @@ async def _begin(
             if attempt.row is not None:
                 failed.append(attempt.row)
         elif attempt.hold.token_invalid:
-            handoff.append((dm.id, s.token_hold_recheck_seconds, None))
+            handoff.append((dm.id, _in(s.token_hold_recheck_seconds), None))
         elif attempt.hold.rate_limit_seconds > 0:
-            handoff.append((dm.id, attempt.hold.rate_limit_seconds, None))
+            handoff.append((dm.id, _in(attempt.hold.rate_limit_seconds), None))
         elif attempt.began is not None:
             calls.append((dm, attempt_id, attempt.began))
         # Else it is no longer pending, or another attempt is in flight: not ours to send.
@@ -187,9 +196,10 @@ async def _record(
 
 
 async def _hand_off(rt: Runtime, handoff: HandOff) -> None:
-    """A `send_outbound` job for each DM handed off, due after its delay; DMs due about
-    together share one defer. A DM whose job is lost here is found by the rescue, which
-    queues again any pending DM that no job will send (`service.dms.orphans`)."""
+    """A `send_outbound` job for each DM handed off, due when it may go; DMs due within one
+    step of each other share one defer, due at the step's end. A DM whose job is lost here
+    is found by the rescue, which queues again any pending DM that no job will send
+    (`service.dms.orphans`)."""
     if not handoff:
         return
     s = rt.settings
@@ -197,8 +207,8 @@ async def _hand_off(rt: Runtime, handoff: HandOff) -> None:
     if s.graph_send_rate > 0:
         step = min(step, pacing.late_seconds(s) / 2)
     due: dict[tuple[float, int | None], list[uuid.UUID]] = defaultdict(list)
-    for dm_id, delay, priority in handoff:
-        rounded = math.ceil(delay / step) * step if delay > 0 else 0.0
-        due[rounded, priority].append(dm_id)
-    for (delay, priority), dm_ids in sorted(due.items(), key=lambda item: item[0][0]):
-        await jobs.defer_send_outbound_each(rt.jobs, dm_ids, delay_seconds=delay, priority=priority)
+    for dm_id, when, priority in handoff:
+        due[math.ceil(when.timestamp() / step) * step, priority].append(dm_id)
+    for (stamp, priority), dm_ids in sorted(due.items(), key=lambda item: item[0][0]):
+        at = datetime.datetime.fromtimestamp(stamp, datetime.UTC)
+        await jobs.defer_send_outbound_each(rt.jobs, dm_ids, at=at, priority=priority)
