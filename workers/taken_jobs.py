@@ -12,22 +12,15 @@ does its own work alone, at once: nothing waits for a batch to fill.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-import psycopg
-
-from service.core.db import Connection
+from service.core.db import Connection, through_outage
 from service.core.runtime import Runtime
 from service.store import procrastinate_jobs
 
 T = TypeVar("T")
-
-SETTLE_RETRY_SECONDS = 10
-SETTLE_PAUSE_SECONDS = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,13 +64,4 @@ async def _settle(
 ) -> None:
     """Finish or give back the taken jobs, waiting out a short database outage: jobs left
     `doing` by a live worker would wait for its restart."""
-    give_up = time.monotonic() + SETTLE_RETRY_SECONDS
-    while True:
-        try:
-            async with rt.pool.connection() as conn:
-                await settle(conn, job_ids)
-            return
-        except psycopg.OperationalError:
-            if time.monotonic() > give_up:
-                raise
-            await asyncio.sleep(SETTLE_PAUSE_SECONDS)
+    await through_outage(rt.pool, lambda conn: settle(conn, job_ids))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import select
-from typing import TypeAlias
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeAlias, TypeVar
 
 import psycopg
 from procrastinate.exceptions import ConnectorException
@@ -18,6 +21,28 @@ from service.core.settings import Settings, SettingsError
 # The pool's connections return rows as dicts (`dict_row`); these types say so to mypy.
 Connection: TypeAlias = AsyncConnection[DictRow]
 Pool: TypeAlias = AsyncConnectionPool[Connection]
+
+T = TypeVar("T")
+
+# How long `through_outage` waits out a lost connection or a short restart, and how often it
+# tries again meanwhile.
+OUTAGE_SECONDS = 10
+OUTAGE_PAUSE_SECONDS = 0.5
+
+
+async def through_outage(pool: Pool, work: Callable[[Connection], Awaitable[T]]) -> T:
+    """`work` on a connection of `pool`, tried again while the database is unreachable, for
+    up to OUTAGE_SECONDS: for writes whose loss costs more than the wait (an outcome lost
+    costs a resend; a job left `doing` by a live worker waits for its restart)."""
+    give_up = time.monotonic() + OUTAGE_SECONDS
+    while True:
+        try:
+            async with pool.connection() as conn:
+                return await work(conn)
+        except psycopg.OperationalError:
+            if time.monotonic() > give_up:
+                raise
+            await asyncio.sleep(OUTAGE_PAUSE_SECONDS)
 
 
 def make_pool(

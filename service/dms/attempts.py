@@ -9,9 +9,7 @@ resend. The design: docs/reliability.md.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -19,7 +17,7 @@ from typing import Any
 import psycopg
 
 from service.business_account.accounts import account_of
-from service.core.db import Connection
+from service.core.db import Connection, through_outage
 from service.core.jobs import RetryLater
 from service.core.runtime import Runtime
 from service.core.settings import Settings
@@ -28,9 +26,6 @@ from service.dms.outcomes import Outcome
 from service.store import dm_attempts, outbound_messages
 from service.store import verification_tokens as token_store
 from service.store.rows import DMStatus, OutboundMessage
-
-RECORD_RETRY_SECONDS = 10
-RECORD_PAUSE_SECONDS = 0.5
 
 
 def attempt_lease_seconds(settings: Settings) -> float:
@@ -137,19 +132,15 @@ async def record_each(
 ) -> list[OutboundMessage | None]:
     """Close attempts with their outcomes (`outcome_params` each), sent together; each
     row, None for one no longer its attempt's."""
-    give_up = time.monotonic() + RECORD_RETRY_SECONDS
-    while True:
-        try:
-            async with rt.pool.connection() as conn:
-                if len(params) == 1:
-                    return [await dm_attempts.record_attempt(conn, params[0])]
-                return await dm_attempts.record_attempts(conn, params)
-        except psycopg.OperationalError:
-            # An outcome lost here costs a resend (a duplicate, if sent): a killed
-            # connection or a short restart is worth waiting out.
-            if time.monotonic() > give_up:
-                raise
-            await asyncio.sleep(RECORD_PAUSE_SECONDS)
+
+    async def recorded(conn: Connection) -> list[OutboundMessage | None]:
+        if len(params) == 1:
+            return [await dm_attempts.record_attempt(conn, params[0])]
+        return await dm_attempts.record_attempts(conn, params)
+
+    # An outcome lost here costs a resend (a duplicate, if sent): a killed connection or a
+    # short restart is worth waiting out.
+    return await through_outage(rt.pool, recorded)
 
 
 async def settle_without_call(

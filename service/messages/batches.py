@@ -55,11 +55,12 @@ async def _decide(rt: Runtime, mids: list[str]) -> tuple[dict[str, Outcome], lis
     outcomes = dict.fromkeys(mids, Outcome.MISSING)
     async with rt.pool.connection() as conn, conn.transaction():
         claims = await messages.claim_many(conn, mids, fallback=fallback_account(rt.settings))
-        in_order = [claims[mid] for mid in mids if mid in claims]
+        in_order = [
+            (claims[mid], deciding.claimed_facts(claims[mid])) for mid in mids if mid in claims
+        ]
         lately = await _sent_lately(rt, conn, in_order)
         to_record = []
-        for claim in in_order:
-            facts = deciding.claimed_facts(claim)
+        for claim, facts in in_order:
             if claim.sender_ig_id in lately and deciding.needs_lately(rt.settings, facts):
                 facts = deciding.with_lately(facts, lately[claim.sender_ig_id])
             decided = decision.decide(facts)
@@ -89,17 +90,12 @@ async def _decide(rt: Runtime, mids: list[str]) -> tuple[dict[str, Outcome], lis
 
 
 async def _sent_lately(
-    rt: Runtime, conn: Connection, claims: list[MessageClaim]
+    rt: Runtime, conn: Connection, in_order: list[tuple[MessageClaim, decision.Facts]]
 ) -> dict[str, SentLately]:
-    """What went lately to each sender whose first message here the rules need it for."""
+    """What went lately to each sender whose messages here the rules need it for."""
     s = rt.settings
-    senders = list(
-        dict.fromkeys(
-            claim.sender_ig_id
-            for claim in claims
-            if deciding.needs_lately(s, deciding.claimed_facts(claim))
-        )
-    )
+    needed = (claim.sender_ig_id for claim, facts in in_order if deciding.needs_lately(s, facts))
+    senders = list(dict.fromkeys(needed))
     if not senders:
         return {}
     return await outbound_messages.sent_lately_to_each(

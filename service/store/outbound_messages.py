@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 from service.core.db import Connection
@@ -104,10 +105,7 @@ async def sent_lately(
             "verification_resend_seconds": verification_resend_seconds,
         },
     )
-    return SentLately(
-        acknowledged_recently=row["acknowledged_recently"],
-        verification_under_way=row["verification_under_way"],
-    )
+    return _sent_lately(row)
 
 
 async def sent_lately_to_each(
@@ -128,13 +126,15 @@ async def sent_lately_to_each(
     ]
     rows = await fetch_each(conn, _SENT_LATELY, params)
     return {
-        ig_id: SentLately(
-            acknowledged_recently=row["acknowledged_recently"],
-            verification_under_way=row["verification_under_way"],
-        )
-        for ig_id, row in zip(ig_ids, rows, strict=True)
-        if row is not None
+        ig_id: _sent_lately(row) for ig_id, row in zip(ig_ids, rows, strict=True) if row is not None
     }
+
+
+def _sent_lately(row: DictRow) -> SentLately:
+    return SentLately(
+        acknowledged_recently=row["acknowledged_recently"],
+        verification_under_way=row["verification_under_way"],
+    )
 
 
 @dataclasses.dataclass(frozen=True)
