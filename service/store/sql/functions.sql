@@ -221,7 +221,7 @@ $$;
 -- `ingest_messages_v1` (migration 0019, versioned by 0025), its mids locked first, its new
 -- messages given the edits that waited for them, and a message that arrives after its unsend
 -- cleared from its delivery (migration 0027); the same arguments and answer, the new mids.
--- (migration 0028)
+-- (migration 0028; its unsent messages found by primary key since 0040)
 CREATE OR REPLACE FUNCTION ingest_messages_applying_edits_v1(events jsonb, queue_name text, task_name text)
 RETURNS text[] LANGUAGE plpgsql AS $$
 DECLARE
@@ -247,9 +247,11 @@ BEGIN
     )
     UPDATE message_edits SET applied = true FROM edited WHERE message_edits.id = edited.id;
     -- A message unsent before it came: its delivery, stored already, keeps no text of it.
+    -- The mids as an array, which the primary key answers: a subquery here let the planner
+    -- read the whole table on each delivery.
     PERFORM webhook_deliveries_forget_message_v1(m.id)
     FROM messages m
-    WHERE m.id IN (SELECT e ->> 'mid' FROM jsonb_array_elements(events) AS e)
+    WHERE m.id = ANY (ARRAY(SELECT e ->> 'mid' FROM jsonb_array_elements(events) AS e))
       AND m.deleted_at IS NOT NULL AND m.id <> ALL (coalesce(new_mids, '{}'));
     RETURN new_mids;
 END;
