@@ -10,7 +10,8 @@ still unreachable after `worker_database_outage_seconds` ends the process with e
 for its supervisor: never a worker that idles silently.
 
 SIGTERM or SIGINT stops gracefully: in-flight jobs get `worker_shutdown_seconds` to finish,
-and any still running then are aborted and retried.
+and any still running then are aborted and retried; then the sends that jobs left waiting
+for their turns (`service.core.background`) get as long again.
 
 A job that ends while the database is lost cannot record its outcome: procrastinate's
 task for it then fails, and nothing collects that failure, which asyncio would report as
@@ -32,7 +33,7 @@ import prometheus_client
 import structlog
 
 from service.business_account.runtime import open_runtime
-from service.core import jobs
+from service.core import background, jobs
 from service.core.backoff import backoff_seconds, waits
 from service.core.db import is_database_unavailable
 from service.core.runtime import Runtime
@@ -75,6 +76,7 @@ async def _run_until_stopped(
             "worker started",
             queues=list(jobs.QUEUES),
             concurrency=concurrency,
+            decide_concurrency=settings.decide_concurrency,
             pool_size=settings.worker_pool_size,
             graph_sandbox=settings.graph_is_sandbox,
             metrics_port=settings.worker_metrics_port or None,
@@ -144,37 +146,56 @@ def poll_seconds(s: Settings) -> float:
 
 
 async def _work(app: procrastinate.App, rt: Runtime, concurrency: int, stop: asyncio.Event) -> bool:
-    """Run one worker loop; True when it ended because a stop was asked for."""
+    """Run one worker loop; True when it ended because a stop was asked for.
+
+    The loop is two procrastinate workers: one for the messages' jobs, with
+    DECIDE_CONCURRENCY slots, and one for every other queue, with `concurrency`. Few
+    deciding slots make busy accounts' messages wait for one, and a job that finds them
+    waiting decides them together (`service.messages.batches`); a lone message still finds
+    a slot free at once."""
     s = rt.settings
-    worker = asyncio.create_task(
-        app.run_worker_async(
-            queues=list(jobs.QUEUES),
-            concurrency=concurrency,
-            additional_context={"runtime": rt},
-            fetch_job_polling_interval=poll_seconds(s),
-            update_heartbeat_interval=s.worker_heartbeat_seconds,
-            stalled_worker_timeout=s.worker_stalled_seconds,
-            shutdown_graceful_timeout=s.worker_shutdown_seconds,
-            worker_middleware=[middleware.count_and_log, _stop_when_database_lost],
-            install_signal_handlers=False,
-        )
-    )
+    common: dict[str, Any] = {
+        "additional_context": {"runtime": rt},
+        "fetch_job_polling_interval": poll_seconds(s),
+        "update_heartbeat_interval": s.worker_heartbeat_seconds,
+        "stalled_worker_timeout": s.worker_stalled_seconds,
+        "shutdown_graceful_timeout": s.worker_shutdown_seconds,
+        "worker_middleware": [middleware.count_and_log, _stop_when_database_lost],
+        "install_signal_handlers": False,
+    }
+    others = [queue for queue in jobs.QUEUES if queue != jobs.QUEUE_MESSAGES]
+    workers = {
+        asyncio.create_task(
+            app.run_worker_async(
+                queues=[jobs.QUEUE_MESSAGES],
+                concurrency=s.decide_concurrency,
+                name="messages",
+                **common,
+            )
+        ),
+        asyncio.create_task(
+            app.run_worker_async(queues=others, concurrency=concurrency, name="others", **common)
+        ),
+    }
     stopping = asyncio.create_task(stop.wait())
     try:
-        await asyncio.wait({worker, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({*workers, stopping}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         stopping.cancel()
-        if not worker.done():
-            # Cancelling is procrastinate's graceful stop: jobs finish, then abort.
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+        for worker in workers:
+            if not worker.done():
+                # Cancelling is procrastinate's graceful stop: jobs finish, then abort.
+                worker.cancel()
+        await asyncio.wait(workers)
     if stop.is_set():
+        # The sends a job left waiting for their turns (`service.core.background`).
+        await background.finish(s.worker_shutdown_seconds)
         return True
-    error = None if worker.cancelled() else worker.exception()
-    if error is not None and not is_database_unavailable(error):
-        raise error  # a bug, not an outage: restarting would only loop on it
-    log.warning("worker loop stopped", error=repr(error) if error else "lost its database")
+    errors = [e for w in workers if not w.cancelled() and (e := w.exception()) is not None]
+    for error in errors:
+        if not is_database_unavailable(error):
+            raise error  # a bug, not an outage: restarting would only loop on it
+    log.warning("worker loop stopped", error=repr(errors[0]) if errors else "lost its database")
     return False
 
 

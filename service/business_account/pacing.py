@@ -2,9 +2,11 @@
 
 Before its call, each send takes one from the account's token bucket in Postgres
 (`service.store.send_buckets`), which every worker shares. A send that finds it empty is
-given its own turn in the account's line, and re-scheduled for then (`Paced`), without
-calling and without spending an attempt: it comes back once, at its turn, and goes. So a
-backlog of N sends costs N wake-ups, and waiting is routine: logged at debug.
+given its own turn in the account's line, without calling and without spending an attempt.
+A turn within `WAIT_IN_PLACE_SECONDS` is waited for where the send is, holding its job's
+slot; a later one re-schedules the job for then (`Paced`), which comes back once, at its
+turn, and goes. So a backlog of N sends costs N wake-ups, and waiting is routine: logged
+at debug.
 Verification DMs go first: an acknowledgement leaves `verification_reserve` sends in the
 bucket for them, which they take before the line, and a waiting verification DM runs at a
 higher job priority among the jobs due.
@@ -14,6 +16,8 @@ account's own for them (`take_read_turn`, `GRAPH_READ_RATE`), so they never take
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from service.business_account.accounts import account_of
 from service.core import metrics
@@ -26,6 +30,13 @@ from service.store.rows import DMKind, OutboundMessage
 # The job priority of a verification DM's send waiting its turn: among the jobs due at
 # once, procrastinate runs it before the acknowledgements (priority 0).
 VERIFICATION_PRIORITY = 10
+
+# A send whose turn comes within this many seconds waits for it in place: cheaper than a
+# job re-scheduled (its update, its fetch and, for a hand-off, its insert's NOTIFY, which
+# every committing insert of a job waits its turn for), and its turn kept to the
+# millisecond. A job holds its slot while it waits, and the worker's graceful stop
+# (WORKER_SHUTDOWN_SECONDS) outlasts it.
+WAIT_IN_PLACE_SECONDS = 1.0
 
 
 class Paced(RetryLater):
@@ -47,13 +58,37 @@ def late_seconds(settings: Settings) -> float:
 
 
 async def take_turn(rt: Runtime, dm: OutboundMessage) -> None:
-    """Take the DM's send from the account's bucket; `Paced` when it must wait its turn."""
+    """Take the DM's send from the account's bucket, waiting here for a turn that comes
+    within `WAIT_IN_PLACE_SECONDS`; `Paced` when its turn is later."""
     s = rt.settings
     if s.graph_send_rate <= 0:
         return
     verification, account = dm.kind is DMKind.VERIFICATION, account_of(s, dm.account_ig_id)
+    took = await _take(rt, account, dm)
+    if took.admitted:
+        return
+    metrics.DMS_PACED.labels(dm.kind, account).inc()
+    # Twice at most: a send that came late for the turn it waited for (a stalled process)
+    # is given a new one, and re-scheduled rather than kept here.
+    for _ in range(2):
+        if took.wait_seconds > WAIT_IN_PLACE_SECONDS:
+            break
+        # Its turn is held (`paced_at`): taken again then, it goes without taking afresh.
+        await asyncio.sleep(took.wait_seconds)
+        took = await _take(rt, account, dm)
+        if took.admitted:
+            return
+    raise Paced(
+        took.wait_seconds,
+        "waiting for its turn under GRAPH_SEND_RATE",
+        priority=VERIFICATION_PRIORITY if verification else None,
+    )
+
+
+async def _take(rt: Runtime, account: str, dm: OutboundMessage) -> send_buckets.Take:
+    s, verification = rt.settings, dm.kind is DMKind.VERIFICATION
     async with rt.pool.connection() as conn:
-        took = await send_buckets.take(
+        return await send_buckets.take(
             conn,
             account,
             rate=s.graph_send_rate,
@@ -62,13 +97,6 @@ async def take_turn(rt: Runtime, dm: OutboundMessage) -> None:
             queue=not verification,
             dm_id=dm.id,
             late_seconds=late_seconds(s),
-        )
-    if not took.admitted:
-        metrics.DMS_PACED.labels(dm.kind, account).inc()
-        raise Paced(
-            took.wait_seconds,
-            "waiting for its turn under GRAPH_SEND_RATE",
-            priority=VERIFICATION_PRIORITY if verification else None,
         )
 
 

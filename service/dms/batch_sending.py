@@ -9,10 +9,13 @@ it (`sending.send_pending`), beside the others.
 Each DM keeps `sending`'s guarantees: a recovery point committed before its call (the
 attempt counted and marked in flight by `outbound_messages_begin_attempt`, the same
 statement), every condition checked again by that statement, its outcome recorded by the
-same one as a single send's. What must wait is handed to a `send_outbound` job of its own,
-due when it may go, which takes the send up where its row says (`sending`): a send whose
-turn under the pace is later (its turn given, so it wakes once), one whose account is held,
-one that failed and will be retried.
+same one as a single send's. A send whose turn under the pace comes within
+`pacing.WAIT_IN_PLACE_SECONDS` waits for it beside the jobs (`service.core.background`),
+its job done: should the process die, the rescue queues it again once its turn has passed
+(`service.dms.orphans`). What must wait longer is handed to a
+`send_outbound` job of its own, due when it may go, which takes the send up where its row
+says (`sending`): a send whose turn is later (its turn given, so it wakes once), one whose
+account is held, one that failed and will be retried.
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ from __future__ import annotations
 import asyncio
 import datetime
 import math
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 
 from service.business_account import access_token, pacing
 from service.business_account.accounts import account_of
-from service.core import jobs, metrics
+from service.core import background, jobs, metrics
 from service.core.jobs import RetryLater
 from service.core.runtime import Runtime
 from service.dms import attempts, sending
@@ -60,7 +64,6 @@ async def send_all(rt: Runtime, dms: Sequence[OutboundMessage]) -> list[Outbound
     hands the rest to jobs of their own."""
     s = rt.settings
     answered = await rt.accounts.answered()
-    handoff: HandOff = []
     by_account: dict[str, list[OutboundMessage]] = defaultdict(list)
     alone = []
     for dm in dms:
@@ -72,31 +75,94 @@ async def send_all(rt: Runtime, dms: Sequence[OutboundMessage]) -> list[Outbound
             by_account[account].append(dm)
         else:
             alone.append(dm)
-    try:
-        settled = await asyncio.gather(
-            *(_send(rt, account, group, handoff) for account, group in by_account.items()),
-            *(_send_alone(rt, dm, handoff) for dm in alone),
-        )
-    finally:
-        await _hand_off(rt, handoff)
+    settled = await asyncio.gather(
+        *(_send(rt, account, group) for account, group in by_account.items()),
+        *(_send_alone(rt, dm) for dm in alone),
+    )
     return [row for rows in settled for row in rows]
 
 
-async def _send_alone(rt: Runtime, dm: OutboundMessage, handoff: HandOff) -> list[OutboundMessage]:
-    """As the DM's own job sends it; a wait hands it to a job of its own."""
+async def _send_alone(rt: Runtime, dm: OutboundMessage) -> list[OutboundMessage]:
+    """As the DM's own job sends it; a longer wait hands it to a job of its own."""
     try:
         row = await sending.send_pending(rt, dm)
     except RetryLater as wait:
-        handoff.append((dm.id, _in(wait.delay_seconds), wait.priority))
+        await _hand_off(rt, [(dm.id, _in(wait.delay_seconds), wait.priority)])
         return []
     return [] if row is None else [row]
 
 
-async def _send(
+async def _send(rt: Runtime, account: str, dms: list[OutboundMessage]) -> list[OutboundMessage]:
+    """One account's DMs: their turns, attempts, calls and outcomes. Those whose turns come
+    within `pacing.WAIT_IN_PLACE_SECONDS` wait for them beside the jobs (`_wait_turns`), so
+    that this job's slot is free for the next."""
+    waiting = _Waiting()
+    settled = await _round(rt, account, dms, waiting)
+    if waiting:
+        background.start(_wait_turns(rt, account, waiting), what=f"turns of {account}")
+    return settled
+
+
+async def _wait_turns(rt: Runtime, account: str, waiting: _Waiting) -> None:
+    """The waiting DMs at their turns, in groups of turns close together, each group
+    taken again, begun, called and recorded as one."""
+    while dms := await waiting.next_turns():
+        await _round(rt, account, dms, waiting)
+
+
+async def _round(
+    rt: Runtime, account: str, dms: list[OutboundMessage], waiting: _Waiting
+) -> list[OutboundMessage]:
+    # Handed off before any wait: a job due at a turn must be queued before the turn.
+    handoff: HandOff = []
+    try:
+        go = await _take_turns(rt, account, dms, handoff, waiting)
+        return await _call(rt, account, go, handoff)
+    finally:
+        await _hand_off(rt, handoff)
+
+
+class _Waiting:
+    """DMs waiting in place for their turns, by when each comes on the monotonic clock."""
+
+    def __init__(self) -> None:
+        self._turns: list[tuple[float, OutboundMessage]] = []
+        self._waited: set[uuid.UUID] = set()
+
+    def __bool__(self) -> bool:
+        """Whether any DM still waits."""
+        return bool(self._turns)
+
+    def __contains__(self, dm_id: object) -> bool:
+        """Whether the DM has waited here."""
+        return dm_id in self._waited
+
+    def may_wait(self, dm: OutboundMessage, seconds: float) -> bool:
+        """Whether the DM waits here for a turn `seconds` away: once, so that one late for
+        the turn it waited for (a stalled process) is handed off rather than kept."""
+        return seconds <= pacing.WAIT_IN_PLACE_SECONDS and dm.id not in self
+
+    def add(self, dm: OutboundMessage, seconds: float) -> None:
+        self._turns.append((time.monotonic() + seconds, dm))
+        self._waited.add(dm.id)
+
+    async def next_turns(self) -> list[OutboundMessage]:
+        """Wait for the first turn and those within a step after it (a group of sends
+        rather than one wake-up each), and take them out; none when none waits."""
+        if not self._turns:
+            return []
+        self._turns.sort(key=lambda turn: turn[0])
+        cut = self._turns[0][0] + HANDOFF_STEP_SECONDS
+        group = [turn for turn in self._turns if turn[0] <= cut]
+        del self._turns[: len(group)]
+        await asyncio.sleep(max(0.0, group[-1][0] - time.monotonic()))
+        return [dm for _, dm in group]
+
+
+async def _call(
     rt: Runtime, account: str, dms: list[OutboundMessage], handoff: HandOff
 ) -> list[OutboundMessage]:
-    """One account's DMs: their turns, attempts, calls and outcomes."""
-    dms = await _take_turns(rt, account, dms, handoff)
+    """Begin, call and record the DMs whose turns have come."""
     calls, settled = await _begin(rt, account, dms, handoff)
     if not calls:
         return settled
@@ -122,10 +188,15 @@ async def _send(
 
 
 async def _take_turns(
-    rt: Runtime, account: str, dms: list[OutboundMessage], handoff: HandOff
+    rt: Runtime,
+    account: str,
+    dms: list[OutboundMessage],
+    handoff: HandOff,
+    waiting: _Waiting,
 ) -> list[OutboundMessage]:
-    """The DMs that may go now under the account's pace; the others are given their turns
-    and handed off until then."""
+    """The DMs that may go now under the account's pace. The others are given their turns:
+    added to `waiting` (at the turn, on the monotonic clock) when it comes within
+    `pacing.WAIT_IN_PLACE_SECONDS`, else handed off until then."""
     s = rt.settings
     if s.graph_send_rate <= 0:
         return dms
@@ -144,8 +215,12 @@ async def _take_turns(
     for dm, took in zip(dms, takes, strict=True):
         if took.admitted:
             go.append(dm)
-        else:
+            continue
+        if dm.id not in waiting:
             metrics.DMS_PACED.labels(dm.kind, account).inc()
+        if waiting.may_wait(dm, took.wait_seconds):
+            waiting.add(dm, took.wait_seconds)
+        else:
             # Its turn, as the bucket gave it: a job due later than `late_seconds` after it
             # would have lost it.
             handoff.append((dm.id, took.turn_at or _in(took.wait_seconds), None))

@@ -1,7 +1,8 @@
 """Pending DMs that no job will finish, and what the rescue (`workers.rescue`) does with
 them, so that no DM sits `pending` for ever.
 
-A DM whose send has not begun (no attempt marked in flight) is queued again at once,
+A DM whose send has not begun (no attempt marked in flight) is queued again at once (or,
+given a turn to wait for in place, once the turn has passed by `TURN_GRACE_SECONDS`),
 whatever stopped its job: errors past the job's budget, an abort, a lost row. Its error
 says so, after the error it had. It is safe: nothing has been sent, and the statement that
 begins the attempt checks every condition again.
@@ -30,13 +31,20 @@ ABANDONED_UNSENT = (
 ORPHANED_AFTER_SECONDS = 600
 # DMs queued again per run of the rescue: one transaction holds their rows.
 REQUEUE_BATCH_SIZE = 500
+# A DM given a turn is waited for in place by a worker (`batch_sending`), without a job,
+# for at most `pacing.WAIT_IN_PLACE_SECONDS`: one whose turn passed this long ago has lost
+# its waiter (a worker that died).
+TURN_GRACE_SECONDS = 10.0
 
 
 async def requeue_jobless(rt: Runtime) -> list[uuid.UUID]:
     """Give a job again to the pending DMs not begun that no job will send; their ids."""
     async with rt.pool.connection() as conn, conn.transaction():
         requeued = await outbound_messages.requeue_jobless(
-            conn, reason=REQUEUED, batch_size=REQUEUE_BATCH_SIZE
+            conn,
+            reason=REQUEUED,
+            batch_size=REQUEUE_BATCH_SIZE,
+            turn_grace_seconds=TURN_GRACE_SECONDS,
         )
         for dm_id in requeued:
             await jobs.defer_send_outbound(rt.jobs, conn, dm_id)

@@ -224,10 +224,18 @@ async def fail_orphaned(
     return [row["id"] for row in await cur.fetchall()]
 
 
-async def requeue_jobless(conn: Connection, *, reason: str, batch_size: int) -> list[uuid.UUID]:
-    """Mark with `reason` the pending DMs not begun that no job will send, for the caller
-    to defer their jobs in the same transaction; returns their ids."""
-    cur = await conn.execute(_REQUEUE_JOBLESS, {"reason": reason, "batch_size": batch_size})
+async def requeue_jobless(
+    conn: Connection, *, reason: str, batch_size: int, turn_grace_seconds: float
+) -> list[uuid.UUID]:
+    """Mark with `reason` the pending DMs not begun that no job will send, and whose turn,
+    if they were given one, passed `turn_grace_seconds` ago, for the caller to defer their
+    jobs in the same transaction; returns their ids."""
+    params = {
+        "reason": reason,
+        "batch_size": batch_size,
+        "turn_grace_seconds": turn_grace_seconds,
+    }
+    cur = await conn.execute(_REQUEUE_JOBLESS, params)
     return [row["id"] for row in await cur.fetchall()]
 
 

@@ -44,9 +44,9 @@ def test_waiting_messages_are_decided_together_as_one_at_a_time_would(api, db, s
     response = api.post(BATCH, {"events": events})
     assert response.status_code == 202, response.text
 
-    # One slot: its first job takes every other, so all of a sender's messages meet in one
-    # batch, whose decisions must come out as one message at a time would.
-    worker = start_worker(api.env | {"DECIDE_BATCH_SIZE": "64", "WORKER_CONCURRENCY": "1"}, db)
+    # One deciding slot: its first job takes every other, so all of a sender's messages meet
+    # in one batch, whose decisions must come out as one message at a time would.
+    worker = start_worker(api.env | {"DECIDE_BATCH_SIZE": "64", "DECIDE_CONCURRENCY": "1"}, db)
     try:
         wait_until(
             lambda: api.rows(

@@ -128,11 +128,11 @@ class FaultStack:
         """Sends marked in flight (by `worker`'s jobs only, if given)."""
         return self.rows(
             "SELECT count(*) AS n FROM outbound_messages o WHERE sending_attempt_id IS NOT NULL"
-            " AND (%s::bigint IS NULL OR EXISTS (SELECT 1 FROM procrastinate_jobs j"
+            " AND (%s::bigint[] IS NULL OR EXISTS (SELECT 1 FROM procrastinate_jobs j"
             "  WHERE (j.args ->> 'outbound_id' = o.id::text OR j.args ->> 'mid' = o.message_id)"
             "  AND j.status = 'doing'"
-            "  AND j.worker_id = %s))",
-            *[worker.worker_id if worker else None] * 2,
+            "  AND j.worker_id = ANY (%s)))",
+            *[worker.worker_ids if worker else None] * 2,
         )[0]["n"]
 
 

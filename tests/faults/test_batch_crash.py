@@ -30,8 +30,8 @@ def test_a_batch_cut_off_mid_call_is_finished_by_the_next_worker(faults, sandbox
     in_flight = stack.in_flight(victim)
     [held] = stack.rows(
         "SELECT count(*) AS n FROM procrastinate_jobs WHERE task_name = 'decide_message'"
-        " AND status = 'doing' AND worker_id = %s",
-        victim.worker_id,
+        " AND status = 'doing' AND worker_id = ANY (%s)",
+        victim.worker_ids,
     )
     victim.kill()
     stack.start_worker()

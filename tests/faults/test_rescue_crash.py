@@ -33,9 +33,9 @@ def test_a_worker_killed_inside_the_rescue_leaves_nothing_stalled(faults):
         def victims_rescues() -> list[int]:
             rows = stack.rows(
                 "SELECT id FROM procrastinate_jobs WHERE task_name = %s AND status = 'doing'"
-                " AND worker_id = %s",
+                " AND worker_id = ANY (%s)",
                 jobs.RESCUE_STALLED_JOBS,
-                victim.worker_id,
+                victim.worker_ids,
             )
             return [row["id"] for row in rows]
 
@@ -62,8 +62,8 @@ def test_a_worker_killed_inside_the_rescue_leaves_nothing_stalled(faults):
         def left_doing() -> list[dict]:
             return stack.rows(
                 "SELECT id, task_name, status::text FROM procrastinate_jobs"
-                " WHERE status = 'doing' AND worker_id IS DISTINCT FROM %s",
-                survivor.worker_id,
+                " WHERE status = 'doing' AND (worker_id IS NULL OR worker_id <> ALL (%s))",
+                survivor.worker_ids,
             )
 
         wait_until(lambda: not left_doing(), timeout=60, what="no stalled job left doing")
@@ -80,9 +80,9 @@ def test_a_worker_killed_inside_the_rescue_leaves_nothing_stalled(faults):
             return bool(
                 stack.rows(
                     "SELECT 1 FROM procrastinate_jobs WHERE task_name = %s"
-                    " AND status = 'succeeded' AND worker_id = %s",
+                    " AND status = 'succeeded' AND worker_id = ANY (%s)",
                     jobs.RESCUE_STALLED_JOBS,
-                    survivor.worker_id,
+                    survivor.worker_ids,
                 )
             )
 

@@ -170,3 +170,22 @@ async def test_a_dm_a_request_left_before_any_call_is_failed_as_not_sent(env, db
         assert await orphans.fail_orphaned(rt) == [never_called]
     assert row(db, never_called)["status"] == "failed"
     assert row(db, never_called)["error"] == orphans.ABANDONED_UNSENT
+
+
+async def test_a_dm_waiting_in_place_for_its_turn_is_left_to_its_waiter(env, db):
+    """A worker waits for a near turn in place, without a job (`batch_sending`): the rescue
+    leaves such a DM alone until its turn has passed by TURN_GRACE_SECONDS, and then,
+    its waiter gone, queues it again."""
+    waiting = seed.outbound(db, status="pending", recipient="user-w")
+    lost = seed.outbound(db, status="pending", recipient="user-l")
+    db.execute(
+        "UPDATE outbound_messages SET paced_at = now() + interval '1 second' WHERE id = %s",
+        (waiting,),
+    )
+    db.execute(
+        "UPDATE outbound_messages SET paced_at = now() - make_interval(secs => %s) WHERE id = %s",
+        (orphans.TURN_GRACE_SECONDS + 1, lost),
+    )
+    async with open_runtime(Settings.from_mapping(env)) as rt:
+        assert await orphans.requeue_jobless(rt) == [lost]
+    assert row(db, waiting)["error"] is None

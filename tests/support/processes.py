@@ -61,7 +61,9 @@ class ServiceProcess:
         self.cwd = cwd
         self.log = tempfile.NamedTemporaryFile(prefix=f"{command}-", suffix=".log", delete=False)
         self.process: subprocess.Popen | None = None
-        self.worker_id: int | None = None
+        # A worker process's procrastinate workers (`workers.main`): one for the messages'
+        # jobs, one for the other queues.
+        self.worker_ids: list[int] = []
 
     def start(self, ready: Callable[[], bool], *, timeout: float = 60) -> ServiceProcess:
         self.process = subprocess.Popen(
@@ -114,19 +116,25 @@ class ServiceProcess:
         return Path(self.log.name).read_text(errors="replace")
 
 
+# The procrastinate workers an `ingest worker` process runs (`workers.main._work`).
+WORKERS_PER_PROCESS = 2
+
+
 def start_worker(env: dict[str, str], db, **how: Any) -> ServiceProcess:
-    """A worker, ready once it has registered itself (a worker id newer than any before);
-    its id is kept as `worker_id`. `how`: as `ServiceProcess` takes it."""
+    """A worker, ready once its procrastinate workers have registered themselves (worker
+    ids newer than any before), their ids kept as `worker_ids`. `how`: as `ServiceProcess`
+    takes it."""
     newest = db.execute("SELECT coalesce(max(id), 0) AS id FROM procrastinate_workers").fetchone()
+
+    def registered() -> list[int]:
+        rows = db.execute(
+            "SELECT id FROM procrastinate_workers WHERE id > %s ORDER BY id", (newest["id"],)
+        ).fetchall()
+        return [row["id"] for row in rows]
+
     worker = ServiceProcess("worker", env, **how)
-    worker.start(
-        lambda: db.execute(
-            "SELECT 1 FROM procrastinate_workers WHERE id > %s", (newest["id"],)
-        ).fetchone()
-    )
-    worker.worker_id = db.execute(
-        "SELECT min(id) AS id FROM procrastinate_workers WHERE id > %s", (newest["id"],)
-    ).fetchone()["id"]
+    worker.start(lambda: len(registered()) >= WORKERS_PER_PROCESS)
+    worker.worker_ids = registered()
     return worker
 
 

@@ -158,12 +158,16 @@ RETURNING {OutboundMessage};
 -- `send_outbound` in the same transaction; at most `batch_size`, oldest first, skipping rows
 -- another transaction holds. A verification
 -- DM asked for through send-verification-dm stays out: its token's plaintext was never
--- stored, so no job could send its link (`outbound_messages_fail_orphaned` ends it).
+-- stored, so no job could send its link (`outbound_messages_fail_orphaned` ends it). So
+-- does a DM given a turn (`paced_at`) that came less than `turn_grace_seconds` ago or is
+-- still to come: a worker waits for it in place (`service.dms.batch_sending`).
 WITH jobless AS MATERIALIZED (
     SELECT o.id
     FROM outbound_messages o
     WHERE o.status = 'pending'
       AND o.sending_attempt_id IS NULL
+      AND (o.paced_at IS NULL
+           OR o.paced_at < now() - make_interval(secs => %(turn_grace_seconds)s))
       AND NOT (o.kind = 'verification' AND o.message_id IS NULL)
       AND NOT EXISTS (
           SELECT 1 FROM procrastinate_jobs j
