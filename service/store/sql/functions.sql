@@ -221,38 +221,42 @@ $$;
 -- `ingest_messages_v1` (migration 0019, versioned by 0025), its mids locked first, its new
 -- messages given the edits that waited for them, and a message that arrives after its unsend
 -- cleared from its delivery (migration 0027); the same arguments and answer, the new mids.
--- (migration 0028; its unsent messages found by primary key since 0040)
+-- (migration 0028; since 0040 each rare read runs only when it can find something)
 CREATE OR REPLACE FUNCTION ingest_messages_applying_edits_v1(events jsonb, queue_name text, task_name text)
 RETURNS text[] LANGUAGE plpgsql AS $$
 DECLARE
+    mids text[] := ARRAY(SELECT e ->> 'mid' FROM jsonb_array_elements(events) AS e);
     new_mids text[];
 BEGIN
-    PERFORM messages_lock_mids_v1(
-        ARRAY(SELECT e ->> 'mid' FROM jsonb_array_elements(events) AS e), '{}');
+    PERFORM messages_lock_mids_v1(mids, '{}');
     new_mids := ingest_messages_v1(events, queue_name, task_name);
-    WITH latest AS (
-        SELECT DISTINCT ON (message_id) id, message_id, num_edit, message_text, edited_at
-        FROM message_edits
-        WHERE message_id = ANY (new_mids)
-        ORDER BY message_id, num_edit DESC
-    ), edited AS (
-        -- As `messages_edit`: only an edit counted higher than what the message has.
-        UPDATE messages m
-        SET message_text = latest.message_text, edited_at = latest.edited_at,
-            edit_count = latest.num_edit
-        FROM latest
-        WHERE m.id = latest.message_id AND m.edit_count < latest.num_edit
-              AND m.deleted_at IS NULL
-        RETURNING latest.id
-    )
-    UPDATE message_edits SET applied = true FROM edited WHERE message_edits.id = edited.id;
+    -- Most deliveries find no edit waiting for their messages.
+    IF EXISTS (SELECT 1 FROM message_edits WHERE message_id = ANY (new_mids)) THEN
+        WITH latest AS (
+            SELECT DISTINCT ON (message_id) id, message_id, num_edit, message_text, edited_at
+            FROM message_edits
+            WHERE message_id = ANY (new_mids)
+            ORDER BY message_id, num_edit DESC
+        ), edited AS (
+            -- As `messages_edit`: only an edit counted higher than what the message has.
+            UPDATE messages m
+            SET message_text = latest.message_text, edited_at = latest.edited_at,
+                edit_count = latest.num_edit
+            FROM latest
+            WHERE m.id = latest.message_id AND m.edit_count < latest.num_edit
+                  AND m.deleted_at IS NULL
+            RETURNING latest.id
+        )
+        UPDATE message_edits SET applied = true FROM edited WHERE message_edits.id = edited.id;
+    END IF;
     -- A message unsent before it came: its delivery, stored already, keeps no text of it.
-    -- The mids as an array, which the primary key answers: a subquery here let the planner
-    -- read the whole table on each delivery.
-    PERFORM webhook_deliveries_forget_message_v1(m.id)
-    FROM messages m
-    WHERE m.id = ANY (ARRAY(SELECT e ->> 'mid' FROM jsonb_array_elements(events) AS e))
-      AND m.deleted_at IS NOT NULL AND m.id <> ALL (coalesce(new_mids, '{}'));
+    -- Only a mid stored before this delivery can be one.
+    IF cardinality(mids) > coalesce(cardinality(new_mids), 0) THEN
+        PERFORM webhook_deliveries_forget_message_v1(m.id)
+        FROM messages m
+        WHERE m.id = ANY (mids)
+          AND m.deleted_at IS NOT NULL AND m.id <> ALL (coalesce(new_mids, '{}'));
+    END IF;
     RETURN new_mids;
 END;
 $$;
@@ -411,4 +415,29 @@ BEGIN
         RETURN NEXT found;
     END LOOP;
 END;
+$$;
+
+-- Up to `job_count` more jobs of queue `queue_name` for worker `worker_id`, in procrastinate's
+-- order, taken in one walk of the queue (`jobs_fetch_more_v1` called procrastinate's fetch once
+-- per job), each marked `doing` by that worker as procrastinate's fetch marks them; jobs
+-- scheduled later, held by another transaction, or with a `lock` are left.
+-- (migration 0041)
+CREATE OR REPLACE FUNCTION jobs_fetch_more_v2(queue_name varchar, worker_id bigint, job_count integer)
+RETURNS SETOF procrastinate_jobs LANGUAGE sql AS $$
+    WITH candidate AS (
+        SELECT jobs.id
+        FROM procrastinate_jobs AS jobs
+        WHERE jobs.status = 'todo'
+          AND jobs.queue_name = jobs_fetch_more_v2.queue_name
+          AND jobs.lock IS NULL
+          AND (jobs.scheduled_at IS NULL OR jobs.scheduled_at <= now())
+        ORDER BY jobs.priority DESC, jobs.id ASC
+        LIMIT job_count
+        FOR UPDATE OF jobs SKIP LOCKED
+    )
+    UPDATE procrastinate_jobs AS jobs
+    SET status = 'doing', worker_id = jobs_fetch_more_v2.worker_id
+    FROM candidate
+    WHERE jobs.id = candidate.id
+    RETURNING jobs.*;
 $$;

@@ -23,7 +23,7 @@ DECLARE
         'ingest_messages_applying_edits_v1', 'webhook_item_without_message_v1',
         'webhook_body_without_message_v1', 'webhook_deliveries_forget_message_v1',
         'phase3_claim_v1', 'phase3_extend_v1', 'phase3_complete_v1', 'phase3_fail_v1',
-        'jobs_fetch_more_v1'];
+        'jobs_fetch_more_v1', 'jobs_fetch_more_v2'];
     exposed oid[];
     grantees text;
     obj record;

@@ -9,14 +9,15 @@ WITH gone AS (
 SELECT count(*) AS deleted FROM gone;
 
 -- procrastinate_jobs_fetch_more --
--- Up to `count` more jobs of `queue` for the worker running job `job_id`, through
--- procrastinate's fetch (`jobs_fetch_more_v1`), in its order: marked `doing` by that worker,
--- for the running job to do and finish (`procrastinate_jobs_finish_taken`) or give back
--- (`procrastinate_jobs_give_back`). No row when none waits.
+-- Up to `count` more jobs of `queue` for the worker running job `job_id`, in procrastinate's
+-- order (`jobs_fetch_more_v2`): marked `doing` by that worker, for the running job to do and
+-- finish (`procrastinate_jobs_finish_taken`) or give back (`procrastinate_jobs_give_back`).
+-- No row when none waits.
 SELECT j.id, j.args
 FROM procrastinate_jobs running,
-     jobs_fetch_more_v1(%(queue)s, running.worker_id, %(count)s) AS j
-WHERE running.id = %(job_id)s AND running.status = 'doing' AND running.worker_id IS NOT NULL;
+     jobs_fetch_more_v2(%(queue)s, running.worker_id, %(count)s) AS j
+WHERE running.id = %(job_id)s AND running.status = 'doing' AND running.worker_id IS NOT NULL
+ORDER BY j.priority DESC, j.id;
 
 -- procrastinate_jobs_finish_taken --
 -- Jobs taken by `procrastinate_jobs_fetch_more`, done: succeeded, as procrastinate finishes
