@@ -65,6 +65,10 @@ SELECT (%(cooldown_seconds)s::float8 > 0 AND EXISTS (
 -- `window_error`, whatever holds the account, as `outbound_messages_fail_if_window_closed`
 -- does (`window_closed`). One row always: `hold_seconds`, `token_invalid`, `window_closed`,
 -- and the DM's columns when the attempt began or the DM was failed, else NULLs.
+-- The DM is found by its id alone: its status is tested as neither sent nor failed (pending,
+-- by the table's CHECK), which no index answers. Tested as `= 'pending'`, it let the planner
+-- reach the row through the status index, as the statistics say few DMs are pending; in a
+-- burst thousands are, and each statement walked them all. The same in the statements below.
 WITH hold AS (
     SELECT coalesce(max(extract(epoch FROM limited_until - now())), 0)::float8 AS seconds
     FROM graph_rate_limits
@@ -78,7 +82,7 @@ WITH hold AS (
     UPDATE outbound_messages
     SET status = 'failed', error = %(window_error)s,
         sending_attempt_id = NULL, sending_started_at = NULL
-    WHERE id = %(id)s AND status = 'pending'
+    WHERE id = %(id)s AND status NOT IN ('sent', 'failed')
       AND (sending_attempt_id IS NULL
            OR sending_started_at < now() - make_interval(secs => %(lease_seconds)s))
       AND messaging_window_closed_v1(recipient_ig_id, message_id,
@@ -89,7 +93,7 @@ WITH hold AS (
     SET attempts = attempts + 1,
         sending_attempt_id = %(attempt_id)s,
         sending_started_at = now()
-    WHERE id = %(id)s AND status = 'pending'
+    WHERE id = %(id)s AND status NOT IN ('sent', 'failed')
       AND (SELECT seconds FROM hold) = 0
       AND NOT (SELECT invalid FROM token)
       AND (sending_attempt_id IS NULL
@@ -112,7 +116,7 @@ FROM hold CROSS JOIN token LEFT JOIN dm ON true;
 -- in flight. Returns the failed row, or nothing when the DM may be sent.
 UPDATE outbound_messages
 SET status = 'failed', error = %(error)s, sending_attempt_id = NULL, sending_started_at = NULL
-WHERE id = %(id)s AND status = 'pending'
+WHERE id = %(id)s AND status NOT IN ('sent', 'failed')
   AND (sending_attempt_id IS NULL
        OR sending_started_at < now() - make_interval(secs => %(lease_seconds)s))
   AND messaging_window_closed_v1(recipient_ig_id, message_id,
@@ -143,7 +147,7 @@ SET status = %(status)s,
     retry_base = retry_base + CASE WHEN %(refund)s THEN 1 ELSE 0 END,
     sending_attempt_id = NULL,
     sending_started_at = NULL
-WHERE id = %(id)s AND status = 'pending'
+WHERE id = %(id)s AND status NOT IN ('sent', 'failed')
   AND CASE WHEN %(attempt_id)s::uuid IS NULL
            THEN sending_attempt_id IS NULL
                 OR sending_started_at < now() - make_interval(secs => %(lease_seconds)s)
