@@ -21,6 +21,7 @@ from bench.options import Options
 from bench.processes import Process, wait_until
 from bench.server import ROOT
 from service.core.settings import DEFAULT_VERIFY_URL_BASE
+from workers.main import WORKERS_PER_PROCESS
 
 SERVICE_TOKEN = "bench-service-token-0123456789abcdef"  # production wants 32+
 # A Fernet key for the benchmark only: `ingest web` and `ingest worker` require one.
@@ -121,7 +122,9 @@ class Stack:
 
     def start_workers(self, env: dict[str, str] | None = None) -> None:
         """`ingest worker` processes; returns once each has registered with procrastinate."""
-        self._start_workers("worker", "-m", "ingest.cli", "worker", env=env)
+        self._start_workers(
+            "worker", "-m", "ingest.cli", "worker", env=env, per_process=WORKERS_PER_PROCESS
+        )
 
     def start_noop_workers(self) -> None:
         """The no-op baseline workers, with the same process count and settings."""
@@ -192,7 +195,10 @@ class Stack:
         if done.returncode != 0:
             raise BenchError(f"ingest account {command} {ig_id} failed: {done.stderr.strip()}")
 
-    def _start_workers(self, name: str, *argv: str, env: dict[str, str] | None = None) -> None:
+    def _start_workers(
+        self, name: str, *argv: str, env: dict[str, str] | None = None, per_process: int = 1
+    ) -> None:
+        """`count` processes, each registering `per_process` procrastinate workers."""
         before = self._registered_workers()
         count = self.options.worker_processes
         started = [
@@ -200,7 +206,7 @@ class Stack:
         ]
         self.workers.extend(started)
         wait_until(
-            lambda: self._registered_workers() >= before + count,
+            lambda: self._registered_workers() >= before + count * per_process,
             timeout=START_SECONDS,
             what=f"{count} {name} processes",
             watch=started,

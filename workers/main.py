@@ -42,6 +42,9 @@ from workers import middleware, rescue, tasks
 
 log = structlog.get_logger("workers")
 
+# The procrastinate workers one process runs (`_work`): the messages' queue, and the others.
+WORKERS_PER_PROCESS = 2
+
 
 async def run(
     settings: Settings, *, concurrency: int | None = None, install_signal_handlers: bool = True

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import httpx
 
 from tests.support.pg import ROOT
+from workers.main import WORKERS_PER_PROCESS
 
 T = TypeVar("T")
 
@@ -114,10 +115,6 @@ class ServiceProcess:
     def output(self) -> str:
         self.log.flush()
         return Path(self.log.name).read_text(errors="replace")
-
-
-# The procrastinate workers an `ingest worker` process runs (`workers.main._work`).
-WORKERS_PER_PROCESS = 2
 
 
 def start_worker(env: dict[str, str], db, **how: Any) -> ServiceProcess:
