@@ -13,6 +13,7 @@ from psycopg.rows import dict_row
 
 from devtools.sandbox import Sandbox
 from tests.faults.cluster import OwnedCluster, query
+from tests.support import seed
 from tests.support.processes import ServiceProcess, start_web, start_worker, wait_until
 from tests.support.stack import SCRAPE, SERVICE_TOKEN, make_env
 
@@ -93,6 +94,17 @@ class FaultStack:
             unavailable += 1
             time.sleep(0.1)
         raise AssertionError(f"event {mid} not accepted within {deadline}s")
+
+    def from_connected_senders(self, prefix: str, count: int) -> list[str]:
+        """`count` connected senders (`{prefix}-user-N`) each post one message
+        (`{prefix}-N`); returns the mids."""
+        mids = [f"{prefix}-{n}" for n in range(count)]
+        with self.db() as db:
+            for n in range(count):
+                seed.a_connected_sender(db, f"{prefix}-user-{n}")
+        for n, mid in enumerate(mids):
+            self.post_event(mid, f"{prefix}-user-{n}")
+        return mids
 
     def wait_all_done(self, mids: list[str], timeout: float = 90) -> None:
         """Every event processed and every DM it owes settled (none pending)."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 
-from tests.support import seed
 from tests.support.processes import wait_until
 
 MESSAGES, BATCH = 30, 10
@@ -17,12 +16,7 @@ def test_a_batch_cut_off_mid_call_is_finished_by_the_next_worker(faults, sandbox
     stack = faults(DECIDE_BATCH_SIZE=str(BATCH))
     sandbox.latency_seconds = 0.5  # the batch's calls stay in flight long enough to be cut
     stack.start_web()
-    mids = [f"batch-crash-{n}" for n in range(MESSAGES)]
-    with stack.db() as db:
-        for n in range(MESSAGES):
-            seed.a_connected_sender(db, f"batch-user-{n}")
-    for n, mid in enumerate(mids):
-        stack.post_event(mid, f"batch-user-{n}")
+    mids = stack.from_connected_senders("batch-crash", MESSAGES)
 
     victim = stack.start_worker()
     wait_until(lambda: stack.in_flight(victim) >= BATCH, timeout=60, what="a batch's sends")

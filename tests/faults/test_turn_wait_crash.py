@@ -9,7 +9,6 @@ import os
 import signal
 
 from service.dms import orphans
-from tests.support import seed
 from tests.support.processes import wait_until
 
 MESSAGES = 8
@@ -28,12 +27,7 @@ WAITING_IN_PLACE = (
 def test_sends_waiting_for_their_turns_are_sent_by_the_next_worker(faults, sandbox):
     stack = faults(**PACE)
     stack.start_web()
-    mids = [f"turn-crash-{n}" for n in range(MESSAGES)]
-    with stack.db() as db:
-        for n in range(MESSAGES):
-            seed.a_connected_sender(db, f"turn-user-{n}")
-    for n, mid in enumerate(mids):
-        stack.post_event(mid, f"turn-user-{n}")
+    mids = stack.from_connected_senders("turn-crash", MESSAGES)
 
     victim = stack.start_worker()
     wait_until(lambda: stack.rows(WAITING_IN_PLACE), timeout=60, what="sends waiting in place")
