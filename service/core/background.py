@@ -28,11 +28,6 @@ def start(work: Coroutine[Any, Any, None], *, what: str) -> None:
     task.add_done_callback(_running.discard)
 
 
-def running() -> int:
-    """How many pieces of work are still running."""
-    return len(_running)
-
-
 async def finish(timeout: float) -> None:
     """Wait up to `timeout` seconds for the work still running, then cancel the rest."""
     if not _running:
