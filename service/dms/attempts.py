@@ -134,8 +134,6 @@ async def record_each(
     row, None for one no longer its attempt's."""
 
     async def recorded(conn: Connection) -> list[OutboundMessage | None]:
-        if len(params) == 1:
-            return [await dm_attempts.record_attempt(conn, params[0])]
         return await dm_attempts.record_attempts(conn, params)
 
     # An outcome lost here costs a resend (a duplicate, if sent): a killed connection or a

@@ -12,7 +12,7 @@ from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 from service.core.db import Connection
-from service.store.queries import fetch_each, fetch_one, fetch_row, query
+from service.store.queries import query
 from service.store.rows import OutboundMessage, from_row
 
 _BEGIN_ATTEMPT = query("outbound_messages_begin_attempt", returns=OutboundMessage)
@@ -58,8 +58,8 @@ def begin_params(
         "id": outbound_id,
         "scoped_id": scoped_id,
         "attempt_id": attempt_id,
-        "lease_seconds": lease_seconds,
-        "window_seconds": window_seconds,
+        "lease_seconds": float(lease_seconds),
+        "window_seconds": float(window_seconds),
         "window_error": window_error,
     }
 
@@ -69,12 +69,17 @@ async def begin_attempt(conn: Connection, params: dict[str, Any]) -> Attempt:
     rate limit or an invalid access token; or fail the DM with `window_error` if its
     recipient's messaging window (`window_seconds`) has closed, whatever holds the account.
     Commit before the call. `params`: `begin_params`."""
-    return _attempt(await fetch_row(conn, _BEGIN_ATTEMPT, params))
+    [attempt] = await begin_attempts(conn, [params])
+    return attempt
 
 
 async def begin_attempts(conn: Connection, params: Sequence[dict[str, Any]]) -> list[Attempt]:
-    """`begin_attempt` for several DMs (`begin_params` each), sent together, in order."""
-    return [_attempt(row) for row in await fetch_each(conn, _BEGIN_ATTEMPT, params) if row]
+    """`begin_attempt` for several DMs (`begin_params` each), in one statement; in order."""
+    if not params:
+        return []
+    async with conn.cursor() as cur:
+        await cur.execute(_BEGIN_ATTEMPT, _arrays(params))
+        return [_attempt(row) for row in await cur.fetchall()]
 
 
 def _attempt(row: DictRow) -> Attempt:
@@ -102,14 +107,14 @@ def record_params(
     return {
         "id": outbound_id,
         "attempt_id": attempt_id,
-        "lease_seconds": lease_seconds,
+        "lease_seconds": float(lease_seconds),
         "status": status,
         "remote_message_id": remote_message_id,
         "error": error,
         "payload_patch": Jsonb(payload_patch or {}),
         "scoped_id": scoped_id,
-        "hold_seconds": hold_seconds,
-        "refund": refund,
+        "hold_seconds": float(hold_seconds),
+        "refund": bool(refund),
     }
 
 
@@ -120,13 +125,24 @@ async def record_attempt(conn: Connection, params: dict[str, Any]) -> OutboundMe
     also holds every send of the account `scoped_id` that long, in the same statement.
     `refund`: this call does not count against the DM's retry budget. `params`:
     `record_params`."""
-    row = await fetch_one(conn, _RECORD_ATTEMPT, params)
-    return None if row is None else from_row(OutboundMessage, row)
+    [row] = await record_attempts(conn, [params])
+    return row
 
 
 async def record_attempts(
     conn: Connection, params: Sequence[dict[str, Any]]
 ) -> list[OutboundMessage | None]:
-    """`record_attempt` for several DMs (`record_params` each), sent together, in order."""
-    rows = await fetch_each(conn, _RECORD_ATTEMPT, params)
-    return [None if row is None else from_row(OutboundMessage, row) for row in rows]
+    """`record_attempt` for several DMs (`record_params` each), in one statement; in order."""
+    if not params:
+        return []
+    async with conn.cursor() as cur:
+        await cur.execute(_RECORD_ATTEMPT, _arrays(params))
+        recorded = {row["n"]: from_row(OutboundMessage, row) for row in await cur.fetchall()}
+    return [recorded.get(n) for n in range(1, len(params) + 1)]
+
+
+def _arrays(params: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    """One statement's parameters for several runs: each name's values, in order (each
+    of one type, as `begin_params` and `record_params` make them: psycopg dumps a list
+    of one type only)."""
+    return {name: [one[name] for one in params] for name in params[0]}

@@ -57,58 +57,75 @@ SELECT (%(cooldown_seconds)s::float8 > 0 AND EXISTS (
 
 -- outbound_messages_begin_attempt --
 -- The recovery point, committed before a Graph API call: count the attempt and mark it in
--- flight. Nothing while the account `scoped_id` is held by a rate limit (`hold_seconds`
--- says how long), and nothing while an earlier attempt may still be in flight (marked less
--- than `lease_seconds` ago), so two runners of one send never call at once. Nothing either
+-- flight, for each DM of the arrays (`id`, `scoped_id`, `attempt_id`, `lease_seconds`,
+-- `window_seconds`, `window_error`: one element per DM), in one statement. Nothing while
+-- the DM's account `scoped_id` is held by a rate limit (`hold_seconds` says how long), and
+-- nothing while an earlier attempt may still be in flight (marked less than
+-- `lease_seconds` ago), so two runners of one send never call at once. Nothing either
 -- while the account's access token is marked invalid (code 190; `token_invalid`). A DM
 -- whose recipient's messaging window has closed (`window_seconds`) is failed instead, with
 -- `window_error`, whatever holds the account, as `outbound_messages_fail_if_window_closed`
--- does (`window_closed`). One row always: `hold_seconds`, `token_invalid`, `window_closed`,
--- and the DM's columns when the attempt began or the DM was failed, else NULLs.
--- The DM is found by its id alone: its status is tested as neither sent nor failed (pending,
--- by the table's CHECK), which no index answers. Tested as `= 'pending'`, it let the planner
+-- does (`window_closed`). One row per DM, in the arrays' order (`n`): `hold_seconds`,
+-- `token_invalid`, `window_closed`, and the DM's columns when the attempt began or the DM
+-- was failed, else NULLs.
+-- The DMs are found by their ids alone, `= ANY` of the array (joined to the arrays' rows
+-- only, the planner scans the whole table): the status is tested as neither sent nor
+-- failed (pending, by the table's CHECK), which no index answers. Tested as `= 'pending'`, it let the planner
 -- reach the row through the status index, as the statistics say few DMs are pending; in a
 -- burst thousands are, and each statement walked them all. The same in the statements below.
-WITH hold AS (
-    SELECT coalesce(max(extract(epoch FROM limited_until - now())), 0)::float8 AS seconds
-    FROM graph_rate_limits
-    WHERE scoped_id = %(scoped_id)s AND limited_until > now()
-), token AS (
-    SELECT EXISTS (
-        SELECT 1 FROM graph_access_tokens
-        WHERE scoped_id = %(scoped_id)s AND invalid_at IS NOT NULL
-    ) AS invalid
+WITH p AS (
+    SELECT *
+    FROM unnest(%(id)s::uuid[], %(scoped_id)s::text[], %(attempt_id)s::uuid[],
+                %(lease_seconds)s::float8[], %(window_seconds)s::float8[],
+                %(window_error)s::text[])
+         WITH ORDINALITY AS p (id, scoped_id, attempt_id, lease_seconds, window_seconds,
+                               window_error, n)
+), held AS (
+    SELECT p.*,
+           (SELECT coalesce(max(extract(epoch FROM r.limited_until - now())), 0)::float8
+            FROM graph_rate_limits r
+            WHERE r.scoped_id = p.scoped_id AND r.limited_until > now()) AS hold_seconds,
+           EXISTS (
+               SELECT 1 FROM graph_access_tokens t
+               WHERE t.scoped_id = p.scoped_id AND t.invalid_at IS NOT NULL
+           ) AS token_invalid
+    FROM p
 ), closed AS (
-    UPDATE outbound_messages
-    SET status = 'failed', error = %(window_error)s,
+    UPDATE outbound_messages o
+    SET status = 'failed', error = held.window_error,
         sending_attempt_id = NULL, sending_started_at = NULL
-    WHERE id = %(id)s AND status NOT IN ('sent', 'failed')
-      AND (sending_attempt_id IS NULL
-           OR sending_started_at < now() - make_interval(secs => %(lease_seconds)s))
-      AND messaging_window_closed_v1(recipient_ig_id, message_id,
-                                  make_interval(secs => %(window_seconds)s))
-    RETURNING {OutboundMessage}
+    FROM held
+    WHERE o.id = ANY (%(id)s::uuid[]) AND o.id = held.id
+      AND o.status NOT IN ('sent', 'failed')
+      AND (o.sending_attempt_id IS NULL
+           OR o.sending_started_at < now() - make_interval(secs => held.lease_seconds))
+      AND messaging_window_closed_v1(o.recipient_ig_id, o.message_id,
+                                  make_interval(secs => held.window_seconds))
+    RETURNING held.n, {o.OutboundMessage}
 ), began AS (
-    UPDATE outbound_messages
-    SET attempts = attempts + 1,
-        sending_attempt_id = %(attempt_id)s,
+    UPDATE outbound_messages o
+    SET attempts = o.attempts + 1,
+        sending_attempt_id = held.attempt_id,
         sending_started_at = now()
-    WHERE id = %(id)s AND status NOT IN ('sent', 'failed')
-      AND (SELECT seconds FROM hold) = 0
-      AND NOT (SELECT invalid FROM token)
-      AND (sending_attempt_id IS NULL
-           OR sending_started_at < now() - make_interval(secs => %(lease_seconds)s))
-      AND NOT messaging_window_closed_v1(recipient_ig_id, message_id,
-                                      make_interval(secs => %(window_seconds)s))
-    RETURNING {OutboundMessage}
+    FROM held
+    WHERE o.id = ANY (%(id)s::uuid[]) AND o.id = held.id
+      AND o.status NOT IN ('sent', 'failed')
+      AND held.hold_seconds = 0
+      AND NOT held.token_invalid
+      AND (o.sending_attempt_id IS NULL
+           OR o.sending_started_at < now() - make_interval(secs => held.lease_seconds))
+      AND NOT messaging_window_closed_v1(o.recipient_ig_id, o.message_id,
+                                      make_interval(secs => held.window_seconds))
+    RETURNING held.n, {o.OutboundMessage}
 ), dm AS (
     SELECT false AS window_closed, began.* FROM began
     UNION ALL
     SELECT true AS window_closed, closed.* FROM closed
 )
-SELECT hold.seconds AS hold_seconds, token.invalid AS token_invalid,
+SELECT held.hold_seconds, held.token_invalid,
        coalesce(dm.window_closed, false) AS window_closed, {dm.OutboundMessage}
-FROM hold CROSS JOIN token LEFT JOIN dm ON true;
+FROM held LEFT JOIN dm ON dm.n = held.n
+ORDER BY held.n;
 
 -- outbound_messages_fail_if_window_closed --
 -- Fail a pending DM, without a call, when its recipient's messaging window has closed
@@ -124,35 +141,50 @@ WHERE id = %(id)s AND status NOT IN ('sent', 'failed')
 RETURNING {OutboundMessage};
 
 -- outbound_messages_record_attempt --
--- Record the outcome of attempt `attempt_id` and clear its recovery point. A NULL
--- attempt_id is a decision made without a call, taken only if no attempt may still be in
--- flight. Nothing when the row is no longer pending or the attempt is not the row's.
--- A rate-limit answer also holds every send of the account `scoped_id` for
+-- Record the outcome of each attempt of the arrays (`id`, `attempt_id`, ...: one element
+-- per DM), in one statement, and clear its recovery point. A NULL attempt_id is a
+-- decision made without a call, taken only if no attempt may still be in flight
+-- (`lease_seconds`). Nothing for a row no longer pending, or whose attempt is not the
+-- row's. A rate-limit answer also holds every send of the account `scoped_id` for
 -- `hold_seconds` from now (when above 0), never shortening a longer hold. `refund`: the
 -- call does not count against the retry budget (the access token was refused: not the
--- DM's fault), though `attempts` still counts it.
-WITH hold AS (
+-- DM's fault), though `attempts` still counts it. Returns the rows recorded, each with its
+-- place in the arrays (`n`).
+WITH p AS (
+    SELECT *
+    FROM unnest(%(id)s::uuid[], %(attempt_id)s::uuid[], %(lease_seconds)s::float8[],
+                %(status)s::text[], %(remote_message_id)s::text[], %(error)s::text[],
+                %(payload_patch)s::jsonb[], %(scoped_id)s::text[], %(hold_seconds)s::float8[],
+                %(refund)s::boolean[])
+         WITH ORDINALITY AS p (id, attempt_id, lease_seconds, status, remote_message_id,
+                               error, payload_patch, scoped_id, hold_seconds, refund, n)
+), hold AS (
     INSERT INTO graph_rate_limits (scoped_id, limited_until, error)
-    SELECT %(scoped_id)s, now() + make_interval(secs => %(hold_seconds)s), %(error)s
-    WHERE %(hold_seconds)s > 0
+    SELECT DISTINCT ON (p.scoped_id)
+           p.scoped_id, now() + make_interval(secs => p.hold_seconds), p.error
+    FROM p
+    WHERE p.hold_seconds > 0
+    ORDER BY p.scoped_id, p.hold_seconds DESC
     ON CONFLICT (scoped_id) DO UPDATE
     SET limited_until = greatest(graph_rate_limits.limited_until, EXCLUDED.limited_until),
         error = EXCLUDED.error
 )
-UPDATE outbound_messages
-SET status = %(status)s,
-    remote_message_id = coalesce(%(remote_message_id)s, remote_message_id),
-    error = %(error)s,
-    payload = payload || %(payload_patch)s,
-    retry_base = retry_base + CASE WHEN %(refund)s THEN 1 ELSE 0 END,
+UPDATE outbound_messages o
+SET status = p.status,
+    remote_message_id = coalesce(p.remote_message_id, o.remote_message_id),
+    error = p.error,
+    payload = o.payload || p.payload_patch,
+    retry_base = o.retry_base + CASE WHEN p.refund THEN 1 ELSE 0 END,
     sending_attempt_id = NULL,
     sending_started_at = NULL
-WHERE id = %(id)s AND status NOT IN ('sent', 'failed')
-  AND CASE WHEN %(attempt_id)s::uuid IS NULL
-           THEN sending_attempt_id IS NULL
-                OR sending_started_at < now() - make_interval(secs => %(lease_seconds)s)
-           ELSE sending_attempt_id = %(attempt_id)s::uuid END
-RETURNING {OutboundMessage};
+FROM p
+WHERE o.id = ANY (%(id)s::uuid[]) AND o.id = p.id
+  AND o.status NOT IN ('sent', 'failed')
+  AND CASE WHEN p.attempt_id IS NULL
+           THEN o.sending_attempt_id IS NULL
+                OR o.sending_started_at < now() - make_interval(secs => p.lease_seconds)
+           ELSE o.sending_attempt_id = p.attempt_id END
+RETURNING p.n, {o.OutboundMessage};
 
 -- outbound_messages_requeue_jobless --
 -- The pending DMs whose send has not begun (no attempt marked in flight) and that no job
