@@ -57,6 +57,10 @@ WITH mine AS (
     SET paced_at = CASE WHEN took.admitted THEN NULL ELSE took.queued_until END
     FROM took
     WHERE o.id = %(dm_id)s
+      -- Not a DM admitted at once, which had no turn: an update that changes nothing
+      -- still writes the row again, and each of the table's indexes.
+      AND o.paced_at IS DISTINCT FROM
+          CASE WHEN took.admitted THEN NULL ELSE took.queued_until END
 ), spent AS (
     UPDATE outbound_messages o
     SET paced_at = NULL
