@@ -139,7 +139,7 @@ class Settings:
     # Jobs deciding messages a worker runs at once (its other queues have
     # `worker_concurrency`): few, so that a busy deployment's messages wait for a slot and
     # are then decided together, up to DECIDE_BATCH_SIZE at a time.
-    decide_concurrency: int = 2
+    decide_concurrency: int = 3
     # ...on a few connections: a job holds one only for its statements, a few ms of it.
     worker_pool_size: int = 10
     # How often a worker looks for jobs whose scheduled time came (retries); new jobs

@@ -135,7 +135,7 @@ def test_every_default():
         "db_pool_timeout_seconds": 5.0,
         "worker_concurrency": 50,
         "decide_batch_size": 25,
-        "decide_concurrency": 2,
+        "decide_concurrency": 3,
         "worker_pool_size": 10,
         "worker_poll_seconds": 0.5,
         "metrics_token": None,
