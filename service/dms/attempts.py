@@ -130,7 +130,7 @@ async def record(
 async def record_each(
     rt: Runtime, params: Sequence[dict[str, Any]]
 ) -> list[OutboundMessage | None]:
-    """Close attempts with their outcomes (`outcome_params` each), sent together; each
+    """Close attempts with their outcomes (`outcome_params` each), in one statement; each
     row, None for one no longer its attempt's."""
 
     async def recorded(conn: Connection) -> list[OutboundMessage | None]:

@@ -1,5 +1,5 @@
 """A DM's attempts in `outbound_messages`: beginning one (the recovery point before the
-Graph API call) and recording its outcome, for one DM or several sent together."""
+Graph API call) and recording its outcome, for one DM or several in one statement."""
 
 from __future__ import annotations
 
