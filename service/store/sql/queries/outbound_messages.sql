@@ -70,9 +70,10 @@ SELECT (%(cooldown_seconds)s::float8 > 0 AND EXISTS (
 -- was failed, else NULLs.
 -- The DMs are found by their ids alone, `= ANY` of the array (joined to the arrays' rows
 -- only, the planner scans the whole table): the status is tested as neither sent nor
--- failed (pending, by the table's CHECK), which no index answers. Tested as `= 'pending'`, it let the planner
--- reach the row through the status index, as the statistics say few DMs are pending; in a
--- burst thousands are, and each statement walked them all. The same in the statements below.
+-- failed (pending, by the table's CHECK), which no index answers. Tested as `= 'pending'`,
+-- it let the planner reach the rows through the status index, as the statistics say few
+-- DMs are pending; in a burst thousands are, and each statement walked them all. The same
+-- in the statements below.
 WITH p AS (
     SELECT *
     FROM unnest(%(id)s::uuid[], %(scoped_id)s::text[], %(attempt_id)s::uuid[],
